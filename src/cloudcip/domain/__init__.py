@@ -1,0 +1,1 @@
+"""Plain types and state machines of the CIP; no I/O, imports nothing else of cloudcip."""
