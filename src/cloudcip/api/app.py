@@ -1,0 +1,31 @@
+"""The FastAPI application: routers, error handling, size limits (B4)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cloudcip import __version__
+from cloudcip.api.errors import BodySizeLimit, install_error_handlers
+from cloudcip.api.routers import customers, ledger
+from cloudcip.runtime import Services
+
+ROUTERS = [customers.router, ledger.router]
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="cloudcip",
+        version=__version__,
+        description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes)
+    return app

@@ -1,0 +1,59 @@
+"""API keys in ``Authorization: Bearer KEY``, each with a role; one dependency per permission (B4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from cloudcip.records.roles import Actor, Permission, authenticate, may
+from cloudcip.runtime import Services
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+def current_actor(request: Request, services: ServicesDep) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise HTTPException(401, "an API key is required: Authorization: Bearer KEY",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with services.database.engine.connect() as conn:
+        actor = authenticate(conn, presented.strip())
+    if actor is None:
+        raise HTTPException(401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def require(*permissions: Permission) -> Callable[[Actor], Actor]:
+    """A dependency that lets the request through when the actor's role has any of ``permissions``."""
+
+    def check(actor: ActorDep) -> Actor:
+        if not any(may(actor.role, permission) for permission in permissions):
+            raise HTTPException(403, f"role {actor.role} may not do this")
+        return actor
+
+    return check
+
+
+def stated_purpose(request: Request) -> str | None:
+    """The ``X-Access-Purpose`` header: short printable text, recorded on the ledger."""
+    purpose = request.headers.get("x-access-purpose")
+    if purpose is None:
+        return None
+    purpose = purpose.strip()
+    if not purpose:
+        return None
+    if len(purpose) > 200 or not purpose.isprintable():
+        raise HTTPException(422, "X-Access-Purpose: at most 200 printable characters")
+    return purpose

@@ -1,0 +1,124 @@
+"""Clean client errors: 422 naming each bad field (never echoing its value), 413, never a 500 for
+anything a client sends (B2: no personal data in errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
+from cloudcip.records.roles import AccessRefused
+
+
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "payment_means", 0, "card", "number")`` → ``payment_means.0.number``."""
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    # drop the discriminator tags pydantic inserts for tagged unions
+    tags = {"card", "bank_account", "crypto_wallet", "other", "individual", "entity"}
+    cleaned = [p for p in parts if p not in tags]
+    return ".".join(cleaned) or "body"
+
+
+def problems_from_validation(exc: RequestValidationError) -> list[dict[str, str]]:
+    problems = []
+    for error in exc.errors():
+        path = field_path(error.get("loc", ()))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            path, message = "body", "malformed JSON"
+        elif error.get("type") == "extra_forbidden":
+            message = "unknown field"
+        problems.append({"field": path, "message": message})
+    return problems
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = problems_from_validation(exc)
+        return JSONResponse(status_code=422, content={
+            "error": "invalid request",
+            "detail": [f"{p['field']}: {p['message']}" for p in problems],
+            "fields": problems,
+        })
+
+    @app.exception_handler(AccessRefused)
+    async def _refused(_request: Request, exc: AccessRefused) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"error": "forbidden", "detail": str(exc)})
+
+    @app.exception_handler(CustomerNotFound)
+    async def _missing(_request: Request, _exc: CustomerNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"error": "not found", "detail": "no such customer"})
+
+    @app.exception_handler(CustomerPurged)
+    async def _purged(_request: Request, _exc: CustomerPurged) -> JSONResponse:
+        return JSONResponse(status_code=410, content={"error": "gone", "detail": "this customer record was purged"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"error": _reason(exc.status_code),
+                                                                  "detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=500, content={"error": "internal error"})
+
+
+def _reason(status: int) -> str:
+    return {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
+            409: "conflict", 413: "payload too large", 415: "unsupported media type",
+            422: "invalid request"}.get(status, "error")
+
+
+class BodySizeLimit:
+    """Refuse request bodies larger than ``limit`` bytes with 413, before they are read whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = self.limit + 1
+                if declared > self.limit:
+                    await _too_large(send)
+                    return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    response = JSONResponse(status_code=413, content={"error": "payload too large"})
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+

@@ -1,0 +1,1 @@
+"""The ``cloudcip`` command (Typer + Rich)."""

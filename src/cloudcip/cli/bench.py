@@ -1,0 +1,47 @@
+"""``cloudcip bench ...``: the benchmarks of ``bench/``, printing their figures."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cloudcip.cli.context import emit, fail
+
+app = typer.Typer(help="Benchmarks that print figures (see bench/).", no_args_is_help=True)
+
+
+def _bench_module(name: str) -> Any:
+    """Import ``bench.<name>`` from the source checkout (benchmarks are not installed)."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "bench" / f"{name}.py").exists() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(f"bench.{name}")
+    except ModuleNotFoundError as exc:
+        raise fail(f"benchmark {name} needs a source checkout (bench/{name}.py)") from exc
+
+
+def _print(figures: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            emit(f"{key}: {value}")
+
+
+@app.command("store")
+def store(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    customers: Annotated[int, typer.Option(help="Customers to create.")] = 5000,
+    ledger_entries: Annotated[int, typer.Option(help="Ledger entries for the append and verify figures.")] = 1_000_000,
+    postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
+                                                     envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
+) -> None:
+    """Customer creates per second, ledger appends per second, ledger verify time (SQLite, PostgreSQL)."""
+    module = _bench_module("store")
+    _print(module.run(customers=customers, ledger_entries=ledger_entries, postgres_url=postgres_url), as_json)

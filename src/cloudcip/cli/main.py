@@ -1,0 +1,38 @@
+"""The ``cloudcip`` command: init, serve, demo, API keys, keys, customers, ledger, bench."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudcip.cli import bench as bench_cli
+from cloudcip.cli import ledger as ledger_cli
+from cloudcip.cli import records as records_cli
+from cloudcip.cli import service as service_cli
+from cloudcip.settings import load_settings
+
+app = typer.Typer(
+    name="cloudcip",
+    help="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="CLOUDCIP_DATA_DIR",
+                                                  help="Data directory (keys, SQLite database, checkpoint).")] = None,
+) -> None:
+    os.umask(0o077)  # keys, database and checkpoint are the operator's alone
+    ctx.obj = {"settings": load_settings(data_dir)}
+
+
+service_cli.register(app)
+records_cli.register(app)
+app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(bench_cli.app, name="bench")

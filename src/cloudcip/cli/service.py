@@ -1,0 +1,86 @@
+"""``cloudcip init``, ``serve`` and ``demo``: set up a data directory, run the service (B1, B2, B3)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from cloudcip.cli.context import console, emit, services_of, settings_of
+from cloudcip.records.roles import Actor, create_api_key
+from cloudcip.runtime import initialise
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the data directory, keyring (0600), ledger signing key and database. Safe to run twice."""
+    settings = settings_of(ctx)
+    report = initialise(settings)
+    console.print(f"data directory: {settings.data_dir}")
+    console.print(f"keyring: {'created' if report.created_keyring else 'kept'} ({settings.keyring_path.name}, 0600)")
+    console.print(f"ledger signing key: {'created' if report.created_signing_key else 'kept'}")
+    if report.migrated_from != report.migrated_to:
+        console.print(f"database migrated {report.migrated_from or 'empty'} → {report.migrated_to}")
+    else:
+        console.print(f"database up to date at {report.migrated_to}")
+    emit("initialised")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run the API (and its background jobs) in this process."""
+    import uvicorn
+
+    from cloudcip.api.app import create_app
+
+    with services_of(ctx) as services:
+        console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
+        console.print(f"data directory: {services.settings.data_dir}")
+        uvicorn.run(create_app(services), host=host, port=port, log_level="warning", access_log=False)
+
+
+def demo(
+    ctx: typer.Context,
+    customers: Annotated[int, typer.Option(help="How many generated customers to store.")] = 200,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after loading the demo data.")] = False,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8080,
+) -> None:
+    """Initialise, store N generated customers from many locales, make demo API keys, then serve."""
+    from datetime import UTC, datetime
+
+    from cloudcip.records.synthetic import SyntheticCustomers
+
+    initialise(settings_of(ctx))
+    signup = Actor(name="demo:signup-service", role="signup-service")
+    with services_of(ctx) as services:
+        generator = SyntheticCustomers()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("storing demo customers", total=customers)
+            remaining = customers
+            while remaining > 0:
+                batch = list(generator.records(min(100, remaining)))
+                services.customers.create(batch, signup, purpose="demo data")
+                remaining -= len(batch)
+                progress.advance(task, len(batch))
+        now = datetime.now(UTC)
+        keys = {}
+        with services.database.engine.begin() as conn:
+            for role in ("signup-service", "analyst", "compliance-officer", "auditor", "admin"):
+                keys[role] = create_api_key(conn, role, "demo", now)
+        console.print(f"stored {customers} demo customers; ledger size {services.ledger.size()}")
+        keys_file = services.settings.data_dir / "demo-api-keys.txt"
+        keys_file.touch(mode=0o600)
+        keys_file.write_text("".join(f"{role}\t{key}\n" for role, key in keys.items()))
+        console.print(f"demo API keys (one per role) written to {keys_file}")
+    if not no_serve:
+        serve(ctx, host=host, port=port)

@@ -1,0 +1,1 @@
+"""Keyring, envelope encryption, blind indexes and key rotation (B2)."""

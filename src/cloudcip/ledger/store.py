@@ -1,0 +1,403 @@
+"""The ledger in the database: appending entries, signing tree heads, proofs, verification (B3).
+
+Every create, read, update, export, disclosure and purge of a customer record appends an entry
+(who, role, purpose, legal basis, action, record reference; never the personal data) in the same
+transaction as the change itself. Each commit batch gets an Ed25519-signed tree head (RFC 9162
+hashing); the newest head is also written to a checkpoint file outside the database, and optionally
+posted to a witness, so deleting the newest entries together with their heads is still caught.
+
+Each entry's canonical JSON carries its index and the leaf hash of the entry before it, and each row
+keeps its leaf hash: an edited, deleted, inserted or reordered entry is named by index, and an
+attacker who rewrites hashes and chain still meets the signed tree heads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, func, insert, select, update
+
+from cloudcip.crypto.keyring import write_private_file
+from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
+from cloudcip.ledger.schema import ledger_entry, ledger_state, ledger_tree_head
+from cloudcip.ledger.tree_head import (
+    SignedTreeHead,
+    inclusion_proof_document,
+    public_key_pem,
+    sign_tree_head,
+    verify_tree_head,
+)
+from cloudcip.storage.database import Database
+
+log = logging.getLogger("cloudcip.ledger")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LedgerAction:
+    """One access to a record, as it goes on the ledger. No personal data in any field."""
+
+    actor: str
+    role: str
+    action: str  # create | read | read_unmasked | update | export | disclose | purge | ...
+    record_type: str  # customer | application | account | ...
+    record_id: str
+    purpose: str | None = None
+    legal_basis: str | None = None
+    detail: dict[str, Any] | None = None  # non-personal context, e.g. {"fields": ["email"]}
+
+
+def canonical_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def create_signing_key(path: Path) -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_private_file(path, pem)
+    return key
+
+
+def initial_state_row() -> dict[str, Any]:
+    return {"id": 1, "tree_size": 0, "last_leaf_hash": None, "compact_state": json.dumps(CompactRange().to_state())}
+
+
+class Checkpoint:
+    """The newest signed tree head, kept in a file outside the database (B3)."""
+
+    def __init__(self, path: Path, witness_url: str | None = None) -> None:
+        self.path = path
+        self.witness_url = witness_url
+
+    def read(self) -> SignedTreeHead | None:
+        try:
+            return SignedTreeHead.from_json(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def publish(self, head: SignedTreeHead) -> None:
+        """Write ``head`` if it is newer than the one on file (atomic; safe across processes)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current = self.read()
+            except (ValueError, KeyError):
+                current = None
+            if current is None or head.tree_size > current.tree_size:
+                tmp = self.path.with_name(f".{self.path.name}.tmp")
+                tmp.write_text(json.dumps(head.to_json(), indent=1))
+                tmp.replace(self.path)
+        if self.witness_url:
+            threading.Thread(target=self._post_to_witness, args=(head,), daemon=True).start()
+
+    def _post_to_witness(self, head: SignedTreeHead) -> None:
+        import httpx
+
+        try:
+            httpx.post(str(self.witness_url), json=head.to_json(), timeout=3.0)
+        except httpx.HTTPError:
+            log.warning("ledger witness unreachable; the checkpoint file still holds the newest head")
+
+
+@dataclass
+class Ledger:
+    """Appends, proves and verifies; one per process, shared by every request."""
+
+    database: Database
+    signing_key: Ed25519PrivateKey
+    checkpoint: Checkpoint
+    clock: Clock = utc_now
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.signing_key.public_key()
+
+    def public_key_pem(self) -> str:
+        return public_key_pem(self.public_key)
+
+    # -- appending -----------------------------------------------------------------------------
+    def append(self, conn: Connection, actions: Sequence[LedgerAction]) -> SignedTreeHead | None:
+        """Append ``actions`` inside the caller's transaction and sign the new tree head.
+
+        The caller publishes the returned head with ``checkpoint.publish`` after commit
+        (``Ledger.unit_of_work`` does both).
+        """
+        if not actions:
+            return None
+        # the UPDATE comes first: it takes the write lock that serialises appenders on both engines
+        conn.execute(update(ledger_state).where(ledger_state.c.id == 1).values(tree_size=ledger_state.c.tree_size))
+        state = conn.execute(
+            select(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state).where(
+                ledger_state.c.id == 1
+            )
+        ).one()
+        size = int(state.tree_size)
+        previous = bytes(state.last_leaf_hash) if state.last_leaf_hash is not None else b""
+        compact = CompactRange.from_state(json.loads(state.compact_state))
+        now = self.clock()
+        at_text = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        rows = []
+        for action in actions:
+            entry = {
+                "index": size,
+                "time": at_text,
+                "actor": action.actor,
+                "role": action.role,
+                "action": action.action,
+                "record": f"{action.record_type}/{action.record_id}",
+                "purpose": action.purpose,
+                "legal_basis": action.legal_basis,
+                "prev": previous.hex(),
+            }
+            if action.detail:
+                entry["detail"] = action.detail
+            leaf_input = canonical_json(entry)
+            digest = leaf_hash(leaf_input.encode())
+            compact.append(digest)
+            rows.append(
+                {
+                    "idx": size,
+                    "at": now,
+                    "actor": action.actor,
+                    "role": action.role,
+                    "action": action.action,
+                    "record_type": action.record_type,
+                    "record_id": action.record_id,
+                    "purpose": action.purpose,
+                    "legal_basis": action.legal_basis,
+                    "leaf_input": leaf_input,
+                    "leaf_hash": digest,
+                }
+            )
+            previous = digest
+            size += 1
+        conn.execute(insert(ledger_entry), rows)
+        head = sign_tree_head(self.signing_key, size, compact.root(), int(now.timestamp() * 1000))
+        conn.execute(
+            insert(ledger_tree_head),
+            [{"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
+              "signature": head.signature}],
+        )
+        conn.execute(
+            update(ledger_state)
+            .where(ledger_state.c.id == 1)
+            .values(tree_size=size, last_leaf_hash=previous, compact_state=json.dumps(compact.to_state()))
+        )
+        return head
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """A transaction whose ledger actions are appended before commit, and published after."""
+        work = UnitOfWork()
+        with self.database.engine.begin() as conn:
+            work.conn = conn
+            yield work
+            work.head = self.append(conn, work.actions)
+        if work.head is not None:
+            self.checkpoint.publish(work.head)
+
+    # -- reading -------------------------------------------------------------------------------
+    def size(self) -> int:
+        with self.database.engine.connect() as conn:
+            return int(conn.execute(select(ledger_state.c.tree_size).where(ledger_state.c.id == 1)).scalar_one())
+
+    def latest_head(self) -> SignedTreeHead | None:
+        with self.database.engine.connect() as conn:
+            row = conn.execute(
+                select(ledger_tree_head).order_by(ledger_tree_head.c.tree_size.desc()).limit(1)
+            ).first()
+        return _head_from_row(row) if row else None
+
+    def inclusion_proof(self, index: int) -> dict[str, Any]:
+        """The JSON document an auditor verifies offline with ``docs/offline_verifier.py``."""
+        with self.database.engine.connect() as conn:
+            head_row = conn.execute(
+                select(ledger_tree_head).order_by(ledger_tree_head.c.tree_size.desc()).limit(1)
+            ).first()
+            if head_row is None or index < 0 or index >= int(head_row.tree_size):
+                raise IndexError(f"no ledger entry {index}")
+            head = _head_from_row(head_row)
+            hashes = [bytes(h) for h in conn.execute(
+                select(ledger_entry.c.leaf_hash).where(ledger_entry.c.idx < head.tree_size)
+                .order_by(ledger_entry.c.idx)
+            ).scalars()]
+            leaf_input = conn.execute(
+                select(ledger_entry.c.leaf_input).where(ledger_entry.c.idx == index)
+            ).scalar_one()
+        path = inclusion_proof(hashes, index, head.tree_size)
+        return inclusion_proof_document(leaf_input.encode(), index, path, head)
+
+    def entries_for_record(self, record_type: str, record_id: str) -> list[dict[str, Any]]:
+        with self.database.engine.connect() as conn:
+            rows = conn.execute(
+                select(ledger_entry.c.leaf_input)
+                .where(ledger_entry.c.record_id == record_id, ledger_entry.c.record_type == record_type)
+                .order_by(ledger_entry.c.idx)
+            ).scalars()
+            return [json.loads(r) for r in rows]
+
+    # -- verification --------------------------------------------------------------------------
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerificationReport:
+        return verify_ledger(self.database, self.public_key, self.checkpoint, progress=progress)
+
+
+@dataclass
+class UnitOfWork:
+    conn: Connection = field(init=False)
+    actions: list[LedgerAction] = field(default_factory=list)
+    head: SignedTreeHead | None = None
+
+    def log(self, action: LedgerAction) -> None:
+        self.actions.append(action)
+
+
+def _head_from_row(row: Any) -> SignedTreeHead:
+    return SignedTreeHead(
+        tree_size=int(row.tree_size),
+        root_hash=bytes(row.root_hash),
+        timestamp_ms=int(row.timestamp_ms),
+        signature=bytes(row.signature),
+    )
+
+
+@dataclass
+class VerificationReport:
+    ok: bool
+    tree_size: int
+    root_hash: bytes
+    heads_checked: int
+    first_bad_index: int | None = None
+    problem: str | None = None
+    seconds: float = 0.0
+
+
+def verify_ledger(
+    database: Database,
+    public_key: Ed25519PublicKey,
+    checkpoint: Checkpoint | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 20_000,
+) -> VerificationReport:
+    """Recompute the tree from the entries and check every signed head and the checkpoint.
+
+    Returns a report naming the first bad index when any entry was edited, deleted, inserted,
+    reordered, or the log was truncated.
+    """
+    started = time.perf_counter()
+    problems: list[tuple[int, str]] = []
+
+    def bad(index: int, why: str) -> None:
+        problems.append((index, why))
+
+    with database.engine.connect() as conn:
+        heads = [_head_from_row(r) for r in
+                 conn.execute(select(ledger_tree_head).order_by(ledger_tree_head.c.tree_size))]
+        state_size = conn.execute(select(ledger_state.c.tree_size).where(ledger_state.c.id == 1)).scalar_one_or_none()
+        total = int(conn.execute(select(func.count()).select_from(ledger_entry)).scalar_one())
+        compact = CompactRange()
+        head_iter = iter(heads)
+        next_head = next(head_iter, None)
+        checked = 0
+        last_good_head = 0
+        previous_hex = ""
+        position = 0
+        result = conn.execution_options(yield_per=batch).execute(
+            select(
+                ledger_entry.c.idx, ledger_entry.c.leaf_input, ledger_entry.c.leaf_hash,
+                ledger_entry.c.actor, ledger_entry.c.action, ledger_entry.c.record_id,
+            ).order_by(ledger_entry.c.idx)
+        )
+        for row in result:
+            if problems:
+                break
+            leaf_input: str = row.leaf_input
+            digest = leaf_hash(leaf_input.encode())
+            try:
+                entry = json.loads(leaf_input)
+            except ValueError:
+                entry = {}
+            if row.idx != position or entry.get("index") != position:
+                bad(position, "entry out of place (deleted, inserted or reordered)")
+            elif digest != bytes(row.leaf_hash):
+                bad(position, "entry content does not match its leaf hash (edited)")
+            elif entry.get("prev") != previous_hex:
+                bad(max(position - 1, 0), "hash chain broken: the previous entry was altered")
+            elif (entry.get("actor"), entry.get("action"), entry.get("record", "").split("/", 1)[-1]) != (
+                row.actor, row.action, row.record_id,
+            ):
+                bad(position, "entry columns disagree with the hashed entry (edited)")
+            compact.append(digest)
+            previous_hex = digest.hex()
+            position += 1
+            while next_head is not None and next_head.tree_size == position:
+                checked += 1
+                if not verify_tree_head(public_key, next_head):
+                    bad(last_good_head, f"tree head at size {next_head.tree_size} has a bad signature")
+                elif compact.root() != next_head.root_hash:
+                    bad(last_good_head, f"tree head at size {next_head.tree_size} does not match the entries")
+                else:
+                    last_good_head = position
+                next_head = next(head_iter, None)
+            if progress is not None and position % batch == 0:
+                progress(position, total)
+        result.close()
+    size = position
+    if not problems:
+        if next_head is not None:
+            bad(size, f"log truncated: a signed tree head covers {next_head.tree_size} entries, the log has {size}")
+        elif state_size is not None and int(state_size) != size:
+            bad(min(size, int(state_size)), f"log has {size} entries, its state records {state_size}")
+        elif heads and heads[-1].tree_size != size:
+            bad(heads[-1].tree_size, "entries after the newest signed tree head")
+    if not problems and checkpoint is not None:
+        outside = checkpoint.read()
+        if outside is not None:
+            if not verify_tree_head(public_key, outside):
+                bad(0, "checkpoint file has a bad signature")
+            elif outside.tree_size > size:
+                bad(size, f"log truncated: the checkpoint signed {outside.tree_size} entries, the log has {size}")
+            elif not any(h.tree_size == outside.tree_size and h.root_hash == outside.root_hash for h in heads):
+                bad(outside.tree_size - 1 if outside.tree_size else 0,
+                    "the checkpoint's tree head is not in the log")
+    root = compact.root() if size else root_from_leaf_hashes([])
+    if progress is not None:
+        progress(size, total)
+    first = min(problems) if problems else None
+    return VerificationReport(
+        ok=not problems,
+        tree_size=size,
+        root_hash=root,
+        heads_checked=checked,
+        first_bad_index=first[0] if first else None,
+        problem=first[1] if first else None,
+        seconds=time.perf_counter() - started,
+    )

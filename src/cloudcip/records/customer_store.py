@@ -1,0 +1,510 @@
+"""Storing, reading, finding and purging customer records, sealed field by field (A3, B2, B3, B4).
+
+Every sensitive value is sealed with the customer's own data key, bound to its table, column and
+row; exact lookups go through keyed blind indexes; every access is a ledger entry in the same
+transaction; purging destroys the data key (crypto-shredding).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from cloudcip.crypto.blind_index import IndexedKind, blind_index
+from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, new_data_key, rewrap_data_key, unwrap_data_key
+from cloudcip.crypto.keyring import Keyring, LocalKeyring
+from cloudcip.domain.customer import (
+    BankAccount,
+    BeneficialOwnerInput,
+    Card,
+    CryptoWallet,
+    CustomerRecord,
+    IndividualCustomer,
+    NationalId,
+    OtherPayment,
+)
+from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork, utc_now
+from cloudcip.records.roles import AccessRefused, Actor, may
+from cloudcip.storage.database import Database
+from cloudcip.storage.schema import (
+    beneficial_owner,
+    contact,
+    customer,
+    evidence,
+    identity_document,
+    payment_means,
+)
+
+MASK = "\u2022"  # •
+
+
+class CustomerNotFound(LookupError):
+    pass
+
+
+class CustomerPurged(LookupError):
+    pass
+
+
+def mask_tail(value: str, keep: int = 4) -> str:
+    """``••••••1234``: six bullets and at most the last ``keep`` characters."""
+    tail = value[-keep:] if len(value) > keep + 2 else ""
+    return MASK * 6 + tail
+
+
+def mask_email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    return (local[:1] + MASK * 3 + "@" + domain) if domain else MASK * 6
+
+
+def card_display(number: str) -> str:
+    """PCI DSS: at most the first six and the last four digits."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return digits[:6] + MASK * max(len(digits) - 10, 2) + digits[-4:]
+
+
+@dataclass
+class _Sealing:
+    sealer: FieldSealer
+    index_key: bytes
+
+    def seal(self, value: str, table: str, column: str, row_id: str) -> bytes:
+        return self.sealer.seal(value, table=table, column=column, row_id=row_id)
+
+    def index(self, kind: IndexedKind, value: str, scope: str = "") -> str:
+        return blind_index(self.index_key, kind, value, scope=scope)
+
+
+@dataclass
+class CustomerStore:
+    """The customer records of one database, under one keyring and one ledger."""
+
+    database: Database
+    keyring: Keyring
+    ledger: Ledger
+    clock: Callable[[], datetime] = utc_now
+
+    # -- create --------------------------------------------------------------------------------
+    def create(self, records: Sequence[CustomerRecord], actor: Actor, purpose: str | None = None) -> list[str]:
+        """Store ``records`` in one transaction (one insert per table for the whole batch); their ids."""
+        if not may(actor.role, "customer:create"):
+            raise AccessRefused(f"role {actor.role} may not create customer records")
+        with self.ledger.unit_of_work() as work:
+            return self.create_in(work, records, actor, purpose)
+
+    def create_in(self, work: UnitOfWork, records: Sequence[CustomerRecord], actor: Actor,
+                  purpose: str | None = None) -> list[str]:
+        """Store records inside an open unit of work (the signup workflow uses this too)."""
+        now = self.clock()
+        rows: dict[str, list[dict[str, Any]]] = {
+            "customer": [], "beneficial_owner": [], "identity_document": [], "payment_means": [], "contact": []
+        }
+        ids = [self._rows_for(record, now, rows) for record in records]
+        for table in (customer, beneficial_owner, identity_document, payment_means, contact):
+            if rows[table.name]:
+                work.conn.execute(insert(table), rows[table.name])
+        for customer_id in ids:
+            work.log(LedgerAction(actor.name, actor.role, "create", "customer", customer_id, purpose=purpose))
+        return ids
+
+    def _rows_for(self, record: CustomerRecord, now: datetime, rows: dict[str, list[dict[str, Any]]]) -> str:
+        customer_id = str(uuid.uuid4())
+        data_key, wrapped = new_data_key(self.keyring, customer_id)
+        seal = _Sealing(FieldSealer(data_key), self.keyring.blind_index_key())
+        base: dict[str, Any] = {
+            "id": customer_id,
+            "kind": record.kind,
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "purged_at": None,
+            "kek_id": wrapped.kek_id,
+            "wrapped_data_key": wrapped.wrapped,
+            "nationality": None,
+            "residence_country": record.address.country,
+            "name_sealed": None,
+            "birth_date_sealed": None,
+            "address_sealed": seal.seal(record.address.model_dump_json(exclude_none=True), "customer", "address",
+                                        customer_id),
+            "registration_sealed": None,
+            "source_of_funds_sealed": None,
+        }
+        if isinstance(record, IndividualCustomer):
+            base["nationality"] = record.nationality
+            base["name_sealed"] = seal.seal(record.name.model_dump_json(exclude_none=True), "customer", "name",
+                                            customer_id)
+            base["birth_date_sealed"] = seal.seal(record.birth_date.isoformat(), "customer", "birth_date",
+                                                  customer_id)
+            documents = ([record.national_id] if record.national_id else []) + list(record.documents)
+            for document in documents:
+                rows["identity_document"].append(_document_row(seal, customer_id, None, document))
+        else:
+            base["nationality"] = record.registration.country
+            base["name_sealed"] = seal.seal(json.dumps({"legal_name": record.legal_name}), "customer", "name",
+                                            customer_id)
+            base["registration_sealed"] = seal.seal(record.registration.model_dump_json(exclude_none=True),
+                                                    "customer", "registration", customer_id)
+            rows["identity_document"].append(
+                _document_row(seal, customer_id, None, NationalId(
+                    country=record.registration.country, number=record.registration.number, kind="other"),
+                    kind="registration")
+            )
+            for position, owner in enumerate(record.beneficial_owners):
+                owner_row, owner_docs = _owner_rows(seal, customer_id, position, owner, now)
+                rows["beneficial_owner"].append(owner_row)
+                rows["identity_document"].extend(owner_docs)
+        rows["customer"].append(base)
+        for kind, value in (("email", record.email), ("phone", record.phone)):
+            contact_id = str(uuid.uuid4())
+            rows["contact"].append({
+                "id": contact_id, "customer_id": customer_id, "kind": kind,
+                "value_sealed": seal.seal(value, "contact", "value", contact_id),
+                "value_index": seal.index("email" if kind == "email" else "phone", value),
+                "verification_state": "unverified", "verified_at": None,
+            })
+        for means in record.payment_means:
+            rows["payment_means"].append(_payment_row(seal, customer_id, means))
+        return customer_id
+
+    # -- read ----------------------------------------------------------------------------------
+    def read(
+        self,
+        customer_id: str,
+        actor: Actor,
+        *,
+        purpose: str | None = None,
+        unmask: bool = False,
+        legal_basis: str | None = None,
+        break_glass: str | None = None,
+    ) -> dict[str, Any]:
+        """The record as ``actor`` may see it; the read goes on the ledger with its purpose."""
+        action = "read"
+        if break_glass:
+            if not may(actor.role, "break_glass"):
+                raise AccessRefused(f"role {actor.role} has no break-glass access")
+            unmask, action, purpose = True, "break_glass_read", break_glass
+        elif not may(actor.role, "customer:read"):
+            raise AccessRefused(f"role {actor.role} may not read customer records")
+        elif unmask:
+            if not may(actor.role, "customer:unmask"):
+                raise AccessRefused(f"role {actor.role} may not unmask customer records")
+            if not purpose:
+                raise AccessRefused("unmasking needs a stated purpose (X-Access-Purpose)")
+            if actor.role == "legal" and not legal_basis:
+                raise AccessRefused("legal staff unmask only against a recorded legal basis (X-Legal-Basis)")
+            action = "read_unmasked"
+        with self.ledger.unit_of_work() as work:
+            view = self._load(work.conn, customer_id, unmask)
+            work.log(LedgerAction(actor.name, actor.role, action, "customer", customer_id,
+                                  purpose=purpose, legal_basis=legal_basis))
+        return view
+
+    def open_record(self, conn: Connection, customer_id: str) -> dict[str, Any]:
+        """The unmasked record for internal use inside a transaction (the caller logs the access)."""
+        return self._load(conn, customer_id, unmask=True)
+
+    def _load(self, conn: Connection, customer_id: str, unmask: bool) -> dict[str, Any]:
+        row = conn.execute(select(customer).where(customer.c.id == customer_id)).first()
+        if row is None:
+            raise CustomerNotFound(customer_id)
+        if row.status == "purged" or row.wrapped_data_key is None:
+            raise CustomerPurged(customer_id)
+        data_key = unwrap_data_key(self.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
+        sealer = FieldSealer(data_key)
+
+        def opened(value: bytes | None, table: str, column: str, row_id: str) -> str | None:
+            if value is None:
+                return None
+            return sealer.open(bytes(value), table=table, column=column, row_id=row_id)
+
+        def masked(text: str | None, how: Callable[[str], str] = mask_tail) -> str | None:
+            if text is None:
+                return None
+            return text if unmask else how(text)
+
+        name = json.loads(opened(row.name_sealed, "customer", "name", customer_id) or "{}")
+        address = json.loads(opened(row.address_sealed, "customer", "address", customer_id) or "{}")
+        if not unmask:
+            for key in ("line1", "line2", "postal_code"):
+                if address.get(key):
+                    address[key] = MASK * 6
+        view: dict[str, Any] = {
+            "id": customer_id,
+            "kind": row.kind,
+            "status": row.status,
+            "created_at": _iso(row.created_at),
+            "masked": not unmask,
+            "address": address,
+        }
+        if row.kind == "individual":
+            view["name"] = name
+            view["nationality"] = row.nationality
+            birth = opened(row.birth_date_sealed, "customer", "birth_date", customer_id)
+            view["birth_date"] = birth if unmask else (MASK * 4 + "-" + MASK * 2 + "-" + MASK * 2)
+        else:
+            view["legal_name"] = name.get("legal_name")
+            registration = json.loads(opened(row.registration_sealed, "customer", "registration", customer_id) or "{}")
+            if not unmask and "number" in registration:
+                registration["number"] = mask_tail(registration["number"])
+            view["registration"] = registration
+            owners = []
+            for owner in conn.execute(
+                select(beneficial_owner).where(beneficial_owner.c.customer_id == customer_id)
+                .order_by(beneficial_owner.c.position)
+            ):
+                owner_birth = opened(owner.birth_date_sealed, "beneficial_owner", "birth_date", owner.id)
+                owners.append({
+                    "id": owner.id,
+                    "name": json.loads(opened(owner.name_sealed, "beneficial_owner", "name", owner.id) or "{}"),
+                    "birth_date": owner_birth if unmask or owner_birth is None else MASK * 4 + "-••-••",
+                    "nationality": owner.nationality,
+                    "ownership_percent": float(owner.ownership_percent) if owner.ownership_percent is not None
+                    else None,
+                    "control": owner.control,
+                })
+            view["beneficial_owners"] = owners
+        documents = []
+        for document in conn.execute(
+            select(identity_document).where(identity_document.c.customer_id == customer_id)
+        ):
+            number = opened(document.number_sealed, "identity_document", "number", document.id) or ""
+            entry = {"kind": document.kind, "country": document.country, "number": masked(number),
+                     "beneficial_owner_id": document.beneficial_owner_id}
+            if document.kind != "registration" and document.beneficial_owner_id is None and "national_id" not in view:
+                view["national_id"] = {"country": document.country, "number": masked(number), "kind": document.kind}
+            documents.append(entry)
+        view["documents"] = documents
+        for item in conn.execute(select(contact).where(contact.c.customer_id == customer_id)):
+            value = opened(item.value_sealed, "contact", "value", item.id) or ""
+            view[item.kind] = masked(value, mask_email if item.kind == "email" else mask_tail)
+            view[f"{item.kind}_verification"] = item.verification_state
+        means_view = []
+        for means in conn.execute(select(payment_means).where(payment_means.c.customer_id == customer_id)):
+            entry = {"id": means.id, "type": means.type, "institution": means.institution, "country": means.country}
+            if means.type == "card":
+                entry["display"] = means.display  # never the full number, unmasked or not (PCI DSS)
+            elif means.number_sealed is not None:
+                number = opened(means.number_sealed, "payment_means", "number", means.id) or ""
+                entry["number"] = masked(number)
+            detail = json.loads(opened(means.detail_sealed, "payment_means", "detail", means.id) or "{}")
+            if unmask:
+                entry.update(detail)
+            means_view.append(entry)
+        view["payment_means"] = means_view
+        view["evidence"] = [
+            {"method": e.method, "result": e.result, "received_at": _iso(e.received_at),
+             "vendor_reference": e.vendor_reference}
+            for e in conn.execute(select(evidence).where(evidence.c.customer_id == customer_id))
+        ]
+        return view
+
+    # -- find ----------------------------------------------------------------------------------
+    def find(self, kind: IndexedKind, value: str, actor: Actor, *, purpose: str | None = None,
+             scope: str = "") -> list[str]:
+        """Ids of customers holding exactly ``value`` (through the blind index); logged."""
+        if not may(actor.role, "customer:search"):
+            raise AccessRefused(f"role {actor.role} may not search customer records")
+        key = self.keyring.blind_index_key()
+        token = blind_index(key, kind, value, scope=scope)
+        with self.ledger.unit_of_work() as work:
+            ids = find_by_index(work.conn, kind, token)
+            for customer_id in ids:
+                work.log(LedgerAction(actor.name, actor.role, "search_match", "customer", customer_id,
+                                      purpose=purpose, detail={"by": kind}))
+        return ids
+
+    # -- purge ---------------------------------------------------------------------------------
+    def purge(self, customer_id: str, actor: Actor, *, purpose: str) -> None:
+        """Destroy the customer's data key and blind indexes (crypto-shredding); on the ledger."""
+        if not may(actor.role, "customer:purge"):
+            raise AccessRefused(f"role {actor.role} may not purge customer records")
+        if not purpose:
+            raise AccessRefused("purging needs a stated purpose")
+        now = self.clock()
+        with self.ledger.unit_of_work() as work:
+            conn = work.conn
+            row = conn.execute(select(customer.c.status).where(customer.c.id == customer_id)).first()
+            if row is None:
+                raise CustomerNotFound(customer_id)
+            if row.status == "purged":
+                raise CustomerPurged(customer_id)
+            hold = legal_hold_reason(conn, customer_id)
+            if hold:
+                raise AccessRefused("a legal hold covers this customer; it cannot be purged")
+            conn.execute(update(customer).where(customer.c.id == customer_id).values(
+                status="purged", purged_at=now, updated_at=now, kek_id=None, wrapped_data_key=None))
+            conn.execute(update(contact).where(contact.c.customer_id == customer_id).values(value_index=None))
+            conn.execute(update(identity_document).where(identity_document.c.customer_id == customer_id)
+                         .values(number_index=None))
+            conn.execute(update(payment_means).where(payment_means.c.customer_id == customer_id)
+                         .values(number_index=None, display=None))
+            work.log(LedgerAction(actor.name, actor.role, "purge", "customer", customer_id, purpose=purpose))
+
+    def count(self) -> int:
+        with self.database.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(customer)).scalar_one())
+
+
+def legal_hold_reason(conn: Connection, customer_id: str) -> str | None:
+    """The reason of an active legal hold on the customer's accounts, when the holds table exists."""
+    from cloudcip.storage.metadata import metadata
+
+    hold = metadata.tables.get("legal_hold")
+    if hold is None:
+        return None
+    from cloudcip.storage.schema import account
+
+    row = conn.execute(
+        select(hold.c.reason).where(
+            hold.c.account_id.in_(select(account.c.id).where(account.c.customer_id == customer_id)),
+            hold.c.released_at.is_(None),
+        ).limit(1)
+    ).first()
+    return str(row.reason) if row is not None else None
+
+
+def find_by_index(conn: Connection, kind: IndexedKind, token: str) -> list[str]:
+    if kind in ("email", "phone"):
+        query = select(contact.c.customer_id).where(contact.c.value_index == token)
+    elif kind in ("national_id", "document"):
+        query = select(identity_document.c.customer_id).where(identity_document.c.number_index == token)
+    else:
+        query = select(payment_means.c.customer_id).where(payment_means.c.number_index == token)
+    return sorted(set(conn.execute(query).scalars()))
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _document_row(seal: _Sealing, customer_id: str, owner_id: str | None, document: NationalId,
+                  kind: str | None = None) -> dict[str, Any]:
+    row_id = str(uuid.uuid4())
+    return {
+        "id": row_id,
+        "customer_id": customer_id,
+        "beneficial_owner_id": owner_id,
+        "kind": kind or document.kind,
+        "country": document.country,
+        "expires_on_sealed": seal.seal(document.expires_on.isoformat(), "identity_document", "expires_on", row_id)
+        if document.expires_on else None,
+        "number_sealed": seal.seal(document.number, "identity_document", "number", row_id),
+        "number_index": seal.index("national_id", document.number, scope=document.country),
+    }
+
+
+def _owner_rows(seal: _Sealing, customer_id: str, position: int, owner: BeneficialOwnerInput,
+                now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    owner_id = str(uuid.uuid4())
+    row = {
+        "id": owner_id,
+        "customer_id": customer_id,
+        "position": position,
+        "nationality": owner.nationality,
+        "residence_country": owner.address.country if owner.address else None,
+        "ownership_percent": owner.ownership_percent,
+        "control": owner.control,
+        "name_sealed": seal.seal(owner.name.model_dump_json(exclude_none=True), "beneficial_owner", "name", owner_id),
+        "birth_date_sealed": seal.seal(owner.birth_date.isoformat(), "beneficial_owner", "birth_date", owner_id)
+        if owner.birth_date else None,
+        "address_sealed": seal.seal(owner.address.model_dump_json(exclude_none=True), "beneficial_owner", "address",
+                                    owner_id) if owner.address else None,
+        "added_at": now,
+    }
+    documents = [_document_row(seal, customer_id, owner_id, owner.national_id)] if owner.national_id else []
+    return row, documents
+
+
+def _payment_row(seal: _Sealing, customer_id: str,
+                 means: Card | BankAccount | CryptoWallet | OtherPayment) -> dict[str, Any]:
+    row_id = str(uuid.uuid4())
+    row: dict[str, Any] = {
+        "id": row_id, "customer_id": customer_id, "type": means.type, "institution": means.institution,
+        "country": getattr(means, "country", None), "display": None, "number_sealed": None, "number_index": None,
+    }
+    detail: dict[str, Any] = {"source_of_funds": means.source_of_funds} if means.source_of_funds else {}
+    if isinstance(means, Card):
+        digits = "".join(ch for ch in means.number if ch.isdigit())
+        row["display"] = card_display(digits)
+        row["number_sealed"] = seal.seal(digits, "payment_means", "number", row_id)
+        row["number_index"] = seal.index("card_number", digits)
+        detail.update({"expiry": means.expiry, **({"holder": means.holder} if means.holder else {})})
+    elif isinstance(means, BankAccount):
+        identifier = means.iban or means.number or ""
+        row["number_sealed"] = seal.seal(identifier, "payment_means", "number", row_id)
+        row["number_index"] = seal.index("iban", identifier)
+        row["display"] = mask_tail(identifier)
+        if means.bic:
+            detail["bic"] = means.bic
+        if means.iban and not row["country"]:
+            row["country"] = means.iban[:2].upper()
+    elif isinstance(means, CryptoWallet):
+        row["number_sealed"] = seal.seal(means.address, "payment_means", "number", row_id)
+        row["number_index"] = seal.index("wallet", means.address)
+        row["display"] = mask_tail(means.address)
+        detail["currency"] = means.currency.upper()
+    else:
+        detail["description"] = means.description
+        if means.reference:
+            row["number_sealed"] = seal.seal(means.reference, "payment_means", "number", row_id)
+    row["detail_sealed"] = seal.seal(json.dumps(detail), "payment_means", "detail", row_id)
+    return row
+
+
+# -- key rotation ------------------------------------------------------------------------------
+@dataclass
+class RotationReport:
+    new_kek_id: str
+    rewrapped: int
+    retired: list[str]
+
+
+def rotate_keys(database: Database, keyring: LocalKeyring, ledger: Ledger, actor: Actor,
+                progress: Callable[[int, int], None] | None = None, batch: int = 500) -> RotationReport:
+    """Re-wrap every data key under a new key-encryption key while the service runs (B2).
+
+    Rows are re-wrapped in small transactions (each row only if its KEK is still the one read);
+    the loop runs until no row names an old KEK, then old KEKs leave the keyring.
+    """
+    new_kek = keyring.add_kek()
+    rewrapped = 0
+    with database.engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(customer).where(
+            customer.c.wrapped_data_key.is_not(None), customer.c.kek_id != new_kek)).scalar_one())
+    while True:
+        with database.engine.begin() as conn:
+            rows = conn.execute(
+                select(customer.c.id, customer.c.kek_id, customer.c.wrapped_data_key)
+                .where(customer.c.wrapped_data_key.is_not(None), customer.c.kek_id != new_kek)
+                .limit(batch)
+            ).all()
+            for row in rows:
+                fresh = rewrap_data_key(keyring, row.id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
+                conn.execute(
+                    update(customer)
+                    .where(customer.c.id == row.id, customer.c.kek_id == row.kek_id)
+                    .values(kek_id=fresh.kek_id, wrapped_data_key=fresh.wrapped)
+                )
+        rewrapped += len(rows)
+        if progress is not None:
+            progress(min(rewrapped, total), total)
+        if not rows:
+            break
+    with database.engine.connect() as conn:
+        in_use = set(conn.execute(select(customer.c.kek_id).where(customer.c.kek_id.is_not(None)).distinct())
+                     .scalars())
+    retired = keyring.retire_keks(in_use | {new_kek})
+    with ledger.unit_of_work() as work:
+        work.log(LedgerAction(actor.name, actor.role, "rotate_keys", "keyring", new_kek,
+                              purpose="key rotation", detail={"rewrapped": rewrapped, "retired": retired}))
+    return RotationReport(new_kek, rewrapped, retired)

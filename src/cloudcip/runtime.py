@@ -1,0 +1,85 @@
+"""The objects one cloudcip process shares, built from its settings (B1, B2, B3).
+
+``initialise`` is what ``cloudcip init`` does (idempotent); ``open_services`` is what every command
+and the API use afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from cloudcip.crypto.keyring import LocalKeyring
+from cloudcip.ledger.schema import ledger_state
+from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
+from cloudcip.records.customer_store import CustomerStore
+from cloudcip.settings import Settings
+from cloudcip.storage import migrate
+from cloudcip.storage.database import Database, open_database
+
+
+class NotInitialised(RuntimeError):
+    """The data directory or database has not been set up with ``cloudcip init``."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    keyring: LocalKeyring
+    ledger: Ledger
+    customers: CustomerStore
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+@dataclass
+class InitReport:
+    created_data_dir: bool
+    created_keyring: bool
+    created_signing_key: bool
+    migrated_from: str | None
+    migrated_to: str | None
+
+
+def initialise(settings: Settings, *, schema: str | None = None) -> InitReport:
+    """Create the data directory, keyring (0600), ledger signing key, and migrate the database."""
+    created_dir = not settings.data_dir.exists()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    created_keyring = not settings.keyring_path.exists()
+    if created_keyring:
+        LocalKeyring.create(settings.keyring_path)
+    created_key = not settings.ledger_key_path.exists()
+    if created_key:
+        create_signing_key(settings.ledger_key_path)
+    database = open_database(settings.database_url, schema=schema)
+    try:
+        before = migrate.current_revision(database)
+        migrate.upgrade(database)
+        with database.engine.begin() as conn:
+            if conn.execute(select(ledger_state.c.id)).first() is None:
+                conn.execute(insert(ledger_state), [initial_state_row()])
+        after = migrate.current_revision(database)
+    finally:
+        database.dispose()
+    return InitReport(created_dir, created_keyring, created_key, before, after)
+
+
+def open_services(settings: Settings, *, schema: str | None = None) -> Services:
+    if not settings.keyring_path.exists() or not settings.ledger_key_path.exists():
+        raise NotInitialised(f"{settings.data_dir} is not initialised; run `cloudcip init`")
+    database = open_database(settings.database_url, schema=schema)
+    if migrate.current_revision(database) != migrate.head_revision(database):
+        database.dispose()
+        raise NotInitialised("the database schema is not up to date; run `cloudcip init`")
+    keyring = LocalKeyring(settings.keyring_path)
+    ledger = Ledger(
+        database=database,
+        signing_key=load_signing_key(settings.ledger_key_path),
+        checkpoint=Checkpoint(settings.ledger_checkpoint_path, settings.witness_url),
+    )
+    return Services(settings, database, keyring, ledger, CustomerStore(database, keyring, ledger))

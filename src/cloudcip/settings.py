@@ -1,0 +1,57 @@
+"""Configuration from the environment and the command line; where data, keys and the ledger live.
+
+Served requirements: B1, B2, B3 (where records, keys and the ledger checkpoint are kept).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "cloudcip-data"
+MAX_REQUEST_BYTES_DEFAULT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a cloudcip process needs to find its data."""
+
+    data_dir: Path
+    database_url: str
+    witness_url: str | None = None
+    max_request_bytes: int = MAX_REQUEST_BYTES_DEFAULT
+    profile: str = "eo13984-nprm-2024"
+    policy_path: Path | None = None
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.data_dir / "keyring.json"
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return self.data_dir / "ledger-signing-key.pem"
+
+    @property
+    def ledger_checkpoint_path(self) -> Path:
+        return self.data_dir / "ledger-checkpoint.json"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(data_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+    """Settings from arguments first, then ``CLOUDCIP_*`` environment variables, then defaults."""
+    directory = Path(data_dir or os.environ.get("CLOUDCIP_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+    directory = directory.resolve()
+    url = database_url or os.environ.get("CLOUDCIP_DATABASE_URL") or f"sqlite:///{directory / 'cloudcip.db'}"
+    policy = os.environ.get("CLOUDCIP_POLICY")
+    return Settings(
+        data_dir=directory,
+        database_url=url,
+        witness_url=os.environ.get("CLOUDCIP_WITNESS_URL") or None,
+        max_request_bytes=int(os.environ.get("CLOUDCIP_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES_DEFAULT)),
+        profile=os.environ.get("CLOUDCIP_PROFILE", "eo13984-nprm-2024"),
+        policy_path=Path(policy) if policy else None,
+    )

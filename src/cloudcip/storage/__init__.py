@@ -1,0 +1,1 @@
+"""Database schema, engine and sessions, migrations, repositories (B1, B2, B3)."""

@@ -1,0 +1,22 @@
+"""Every table of cloudcip, gathered on one ``MetaData`` for Alembic and tests (B1)."""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from cloudcip.storage.metadata import metadata
+
+# each capability that keeps data declares its tables in its own schema module
+SCHEMA_MODULES = (
+    "cloudcip.storage.schema",
+    "cloudcip.ledger.schema",
+)
+
+
+def all_tables() -> MetaData:
+    """The shared MetaData with every capability's tables registered on it."""
+    for name in SCHEMA_MODULES:
+        importlib.import_module(name)
+    return metadata
