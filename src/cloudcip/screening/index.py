@@ -1,0 +1,284 @@
+"""The candidate index of the screening matcher (D3): blocking, so a query never scans every name.
+
+Design (two levels):
+
+* **vocabulary level**: every distinct normalised token of every listed name (plus the alternative
+  readings of a token and the concatenation of each pair of adjacent tokens, for joined/split
+  names) gets a vocabulary id. Each vocabulary token is reachable by three kinds of keys:
+  the token itself and its one-character deletions (a symmetric-deletion neighbourhood: any token
+  within one substitution, insertion, deletion or adjacent transposition shares a key), its phonetic
+  key (romanisation variants), and its consonant skeleton (used for abjad-script queries).
+* **name level**: each vocabulary token has a posting list of the names holding it, and an
+  inverse-document-frequency weight.
+
+A query token looks up its keys, verifies each vocabulary token found with
+``token_similarity`` and keeps those above ``TOKEN_FLOOR``; the names in their postings are ranked
+by the sum over query tokens of ``similarity * idf``. Only the best ``max_candidates`` names go to
+the matcher's full score. Very common tokens (long posting lists) only add weight to names already
+found by rarer tokens, so a "Mohammed" in the query does not pull in thousands of names.
+
+Exact identifiers (document numbers, emails, wallet addresses) are plain dictionaries.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cloudcip.domain.designated import DesignatedParty
+from cloudcip.screening.names import (
+    InvalidNameError,
+    NormalisedName,
+    normalise_email,
+    normalise_identifier,
+    normalise_name,
+    normalise_wallet,
+    phonetic_key,
+    skeleton_key,
+    token_similarity,
+)
+
+TOKEN_FLOOR = 0.72  # vocabulary tokens less similar than this to a query token are not candidates
+COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
+ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
+
+
+def token_weight(text: str) -> float:
+    """Weight of a token in the name score: longer tokens say more; an initial says little."""
+    return math.sqrt(min(len(text), 12))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedName:
+    """One name or alias of a listed party, as the index holds it."""
+
+    party: int  # position in ``ScreeningIndex.parties``
+    quality: str  # "primary" | "strong" | "weak"
+    name: NormalisedName
+    token_ids: tuple[int, ...]
+    alternative_ids: tuple[tuple[int, ...], ...]
+    joined_ids: tuple[int, ...]  # vocabulary ids of token i + token i+1
+    weights: tuple[float, ...]
+
+
+@dataclass(slots=True)
+class QueryTokenMatches:
+    """The vocabulary tokens similar to one query token (or to a joined pair of query tokens)."""
+
+    sims: dict[int, float] = field(default_factory=dict)
+
+    def add(self, vocab_id: int, sim: float) -> None:
+        if sim > self.sims.get(vocab_id, 0.0):
+            self.sims[vocab_id] = sim
+
+
+@dataclass(slots=True)
+class CandidateSet:
+    """What the blocking step found for one query name."""
+
+    query: NormalisedName
+    positions: list[QueryTokenMatches]  # one per query token
+    joined: list[QueryTokenMatches]  # one per adjacent pair of query tokens
+    name_ids: list[int]  # candidate names, best blocking score first
+    examined: int  # names whose blocking score was computed (the candidate set before the cut)
+
+
+class ScreeningIndex:
+    """Names, tokens, blocking keys and exact identifiers of a set of designated parties."""
+
+    def __init__(self, parties: Iterable[DesignatedParty], max_candidates: int = 30) -> None:
+        self.parties: list[DesignatedParty] = []
+        self.names: list[IndexedName] = []
+        self.max_candidates = max_candidates
+        self.vocab: dict[str, int] = {}
+        self.vocab_texts: list[str] = []
+        self.vocab_abjad: list[bool] = []
+        self.postings: list[set[int]] = []
+        self._fuzzy_vocab: set[int] = set()  # tokens (not joined pairs) reachable by deletion keys
+        self.idf: list[float] = []
+        self._deletion_keys: dict[str, list[int]] = {}
+        self._phonetic_keys: dict[str, list[int]] = {}
+        self._skeleton_keys: dict[str, list[int]] = {}
+        self.name_keys: dict[str, list[int]] = {}  # sorted-token key -> names
+        self.documents: dict[str, list[int]] = {}
+        self.emails: dict[str, list[int]] = {}
+        self.wallets: dict[str, list[int]] = {}
+        self.last_candidate_count = 0  # candidates examined by the latest query (for tests, metrics)
+        self.skipped_names = 0  # listed names that could not be normalised (e.g. empty)
+        for party in parties:
+            self._add_party(party)
+        self._finish()
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _vocab_id(self, text: str, abjad: bool) -> int:
+        vid = self.vocab.get(text)
+        if vid is None:
+            vid = len(self.vocab_texts)
+            self.vocab[text] = vid
+            self.vocab_texts.append(text)
+            self.vocab_abjad.append(abjad)
+            self.postings.append(set())
+        elif abjad and not self.vocab_abjad[vid]:
+            self.vocab_abjad[vid] = True
+        return vid
+
+    def _add_party(self, party: DesignatedParty) -> None:
+        pidx = len(self.parties)
+        self.parties.append(party)
+        schema = party.schema if party.schema in ("Person", "Organization") else None
+        for listed in party.names:
+            try:
+                norm = normalise_name(listed.full[:300], schema)
+            except InvalidNameError:
+                self.skipped_names += 1
+                continue
+            nid = len(self.names)
+            token_ids = tuple(self._vocab_id(t.text, t.abjad) for t in norm.tokens)
+            alternative_ids = tuple(
+                tuple(self._vocab_id(a, t.abjad) for a in t.alternatives) for t in norm.tokens
+            )
+            joined_ids = tuple(
+                self._vocab_id(a.text + b.text, a.abjad or b.abjad)
+                for a, b in zip(norm.tokens, norm.tokens[1:], strict=False)
+            )
+            for vid in (*token_ids, *(a for alts in alternative_ids for a in alts)):
+                self.postings[vid].add(nid)
+                self._fuzzy_vocab.add(vid)
+            for vid in joined_ids:
+                self.postings[vid].add(nid)
+            self.names.append(
+                IndexedName(
+                    party=pidx,
+                    quality=listed.quality,
+                    name=norm,
+                    token_ids=token_ids,
+                    alternative_ids=alternative_ids,
+                    joined_ids=joined_ids,
+                    weights=tuple(token_weight(t.text) for t in norm.tokens),
+                )
+            )
+            self.name_keys.setdefault(norm.key, []).append(nid)
+        for doc in party.documents:
+            key = normalise_identifier(doc.number)
+            if len(key) >= 4:
+                self.documents.setdefault(key, []).append(pidx)
+        for email in party.emails:
+            self.emails.setdefault(normalise_email(email), []).append(pidx)
+        for _currency, address in party.wallets:
+            self.wallets.setdefault(normalise_wallet(address), []).append(pidx)
+
+    def _finish(self) -> None:
+        n = max(len(self.names), 1)
+        self.idf = [math.log(1.0 + n / max(len(p), 1)) for p in self.postings]
+        for vid, text in enumerate(self.vocab_texts):
+            if vid in self._fuzzy_vocab:
+                for key in deletion_keys(text):
+                    self._deletion_keys.setdefault(key, []).append(vid)
+            else:
+                self._deletion_keys.setdefault(text, []).append(vid)
+            self._phonetic_keys.setdefault(phonetic_key(text), []).append(vid)
+            self._skeleton_keys.setdefault(skeleton_key(text), []).append(vid)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    # -- querying -----------------------------------------------------------------------------
+
+    def similar_tokens(self, text: str, abjad: bool = False) -> QueryTokenMatches:
+        """Vocabulary tokens similar to ``text`` (through any key), with their similarity."""
+        found: set[int] = set()
+        for key in deletion_keys(text):
+            found.update(self._deletion_keys.get(key, ()))
+        found.update(self._phonetic_keys.get(phonetic_key(text), ()))
+        skeleton = self._skeleton_keys.get(skeleton_key(text), ())
+        if abjad:
+            found.update(skeleton)
+        else:
+            found.update(v for v in skeleton if self.vocab_abjad[v])
+        matches = QueryTokenMatches()
+        texts, abjads = self.vocab_texts, self.vocab_abjad
+        for vid in found:
+            sim = token_similarity(text, texts[vid], abjad or abjads[vid])
+            if sim >= TOKEN_FLOOR:
+                matches.add(vid, sim)
+        return matches
+
+    def candidates(self, query: NormalisedName) -> CandidateSet:
+        """Blocking: the names worth a full score for this query name, best first."""
+        positions: list[QueryTokenMatches] = []
+        for tok in query.tokens:
+            if tok.is_initial:
+                positions.append(QueryTokenMatches())
+                continue
+            matches = self.similar_tokens(tok.text, tok.abjad)
+            for alt in tok.alternatives:
+                for vid, sim in self.similar_tokens(alt, tok.abjad).sims.items():
+                    matches.add(vid, sim * ALTERNATIVE_DISCOUNT)
+            positions.append(matches)
+        joined: list[QueryTokenMatches] = []
+        for a, b in zip(query.tokens, query.tokens[1:], strict=False):
+            exact = self.vocab.get(a.text + b.text)
+            pair = QueryTokenMatches()
+            if exact is not None:
+                pair.add(exact, 1.0)
+            elif len(a.text) + len(b.text) >= 6:
+                pair = self.similar_tokens(a.text + b.text, a.abjad or b.abjad)
+            joined.append(pair)
+
+        # a joined pair of query tokens counts for both of its positions
+        units = [QueryTokenMatches(dict(p.sims)) for p in positions]
+        for i, pair in enumerate(joined):
+            for vid, sim in pair.sims.items():
+                units[i].add(vid, sim)
+                units[i + 1].add(vid, sim)
+
+        scores: dict[int, float] = {}
+        sized = sorted(
+            ((sum(len(self.postings[v]) for v in u.sims), u) for u in units if u.sims),
+            key=lambda pair: pair[0],
+        )
+        common: list[QueryTokenMatches] = []
+        for total, unit in sized:
+            if total > COMMON_POSTINGS and (scores or common):
+                common.append(unit)
+                continue
+            local: dict[int, float] = {}
+            for vid, sim in unit.sims.items():
+                gain = sim * self.idf[vid]
+                for nid in self.postings[vid]:
+                    if gain > local.get(nid, 0.0):
+                        local[nid] = gain
+            for nid, gain in local.items():
+                scores[nid] = scores.get(nid, 0.0) + gain
+        for unit in common:
+            best = max(unit.sims.items(), key=lambda item: item[1])
+            gain = best[1] * self.idf[best[0]]
+            union: set[int] = set().union(*(self.postings[v] for v in unit.sims))
+            for nid in union.intersection(scores):
+                scores[nid] += gain
+        self.last_candidate_count = len(scores)
+        if len(scores) > self.max_candidates:
+            name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)
+        else:
+            name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
+        return CandidateSet(query, positions, joined, name_ids, len(scores))
+
+    def parties_by_document(self, number: str) -> list[int]:
+        return self.documents.get(normalise_identifier(number), [])
+
+    def parties_by_email(self, email: str) -> list[int]:
+        return self.emails.get(normalise_email(email), [])
+
+    def parties_by_wallet(self, address: str) -> list[int]:
+        return self.wallets.get(normalise_wallet(address), [])
+
+
+def deletion_keys(text: str) -> set[str]:
+    """The token and, for tokens of four letters or more, every form with one letter deleted."""
+    keys = {text}
+    if len(text) >= 4:
+        keys.update(text[:i] + text[i + 1 :] for i in range(len(text)))
+    return keys

@@ -1,0 +1,422 @@
+"""The screening matcher (D3): a query against the candidate index, scored, banded and explained.
+
+``screen(index, query)`` returns at most ``limit`` hits, one per listed party, best first:
+
+* **exact identifiers** first: a document number, email or wallet address found on a listed party
+  is a hit with score 1.0 (band ``block``) and the feature named;
+* **names**: the index's blocking step gives a few candidate names; each is scored by aligning the
+  query tokens with the listed tokens (``name_similarity``): token similarities from
+  ``token_similarity`` (Jaro-Winkler + OSA on spelling and phonetic key, consonant skeletons for
+  abjad scripts), initials against full given names, joined against split tokens, in any order;
+  tokens left unmatched on one side cost less than tokens that conflict on both sides;
+* the name score is then adjusted: a weak alias counts less, a mismatching schema (a person against
+  an entity) counts less, different legal forms of entities cost a little;
+  a date of birth, nationality or gender that agrees raises it, one that contradicts lowers it.
+
+Bands come from ``Thresholds`` (``block`` >= 0.92, ``review`` >= 0.80 by default; configurable).
+Every hit carries its ``features`` and a human-readable ``explanation``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cloudcip.domain.designated import DesignatedParty
+from cloudcip.screening.index import (
+    ALTERNATIVE_DISCOUNT,
+    CandidateSet,
+    IndexedName,
+    QueryTokenMatches,
+    ScreeningIndex,
+    token_weight,
+)
+from cloudcip.screening.names import (
+    InvalidNameError,
+    NormalisedName,
+    normalise_name,
+    token_similarity,
+    validate_name,
+)
+
+Band = Literal["block", "review", "clear"]
+QuerySchema = Literal["Person", "Organization"] | None
+
+INITIAL_MATCH = 0.72  # "J" against "John"
+PAIR_FLOOR = 0.72  # token pairs below this are not aligned
+EXTRA_TOKEN_COST = 0.35  # a token on one side only (a middle name the other side omits)
+WEAK_ALIAS_FACTOR = 0.92
+SCHEMA_MISMATCH_FACTOR = 0.85
+LEGAL_FORM_MISMATCH_FACTOR = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score thresholds of the bands: ``block`` >= block > ``review`` >= review > ``clear``."""
+
+    block: float = 0.92
+    review: float = 0.80
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.review <= self.block <= 1.0:
+            raise ValueError("thresholds must satisfy 0 <= review <= block <= 1")
+
+    def band(self, score: float) -> Band:
+        if score >= self.block:
+            return "block"
+        if score >= self.review:
+            return "review"
+        return "clear"
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningQuery:
+    """Who is screened: a name and whatever else is known of them."""
+
+    name: str
+    schema: QuerySchema = None
+    birth_date: str | None = None  # ISO "YYYY-MM-DD", "YYYY-MM" or "YYYY"
+    nationality: str | None = None  # ISO 3166-1 alpha-2
+    gender: str | None = None  # "male" | "female"
+    document_numbers: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    wallets: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One listed party that the query may be, with the evidence."""
+
+    party_source: str
+    party_id: str
+    matched_name: str
+    score: float
+    band: Band
+    features: dict[str, float | str]
+    explanation: list[str]
+
+
+# --- name alignment ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Alignment:
+    score: float
+    pairs: list[tuple[str, str, float]]
+    unmatched_query: list[str]
+    unmatched_listed: list[str]
+
+
+def _align(
+    q_texts: list[str],
+    q_weights: list[float],
+    c_texts: list[str],
+    c_weights: list[float],
+    pair_sims: list[tuple[float, tuple[int, ...], tuple[int, ...]]],
+) -> _Alignment:
+    """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score."""
+    pair_sims.sort(key=lambda item: -item[0])
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    matched_weight = 0.0
+    gained = 0.0
+    pairs: list[tuple[str, str, float]] = []
+    for sim, qs, cs in pair_sims:
+        if sim < PAIR_FLOOR or used_q.intersection(qs) or used_c.intersection(cs):
+            continue
+        used_q.update(qs)
+        used_c.update(cs)
+        weight = sum(q_weights[i] for i in qs) + sum(c_weights[j] for j in cs)
+        matched_weight += weight
+        gained += sim * weight
+        pairs.append((" ".join(q_texts[i] for i in qs), " ".join(c_texts[j] for j in cs), sim))
+    uq = [i for i in range(len(q_texts)) if i not in used_q]
+    uc = [j for j in range(len(c_texts)) if j not in used_c]
+    wq = sum(q_weights[i] for i in uq)
+    wc = sum(c_weights[j] for j in uc)
+    conflict = min(wq, wc)
+    extra = max(wq, wc) - conflict
+    extra_cost = EXTRA_TOKEN_COST if len(pairs) >= 2 else 1.0
+    denominator = matched_weight + 2.0 * conflict + extra_cost * extra
+    score = gained / denominator if denominator > 0 else 0.0
+    return _Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
+
+
+def _initial_sim(a: str, b: str) -> float:
+    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return INITIAL_MATCH
+    return 0.0
+
+
+def _score_indexed(candidates: CandidateSet, listed: IndexedName, vocab_texts: list[str]) -> _Alignment:
+    query = candidates.query
+    q_texts = [t.text for t in query.tokens]
+    q_weights = [token_weight(t) for t in q_texts]
+    c_texts = list(listed.name.texts)
+    items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
+    positions: list[QueryTokenMatches] = candidates.positions
+    for i, qt in enumerate(q_texts):
+        sims = positions[i].sims
+        for j, vid in enumerate(listed.token_ids):
+            sim = sims.get(vid, 0.0)
+            for alt in listed.alternative_ids[j]:
+                sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
+            if sim == 0.0:
+                sim = _initial_sim(qt, c_texts[j])
+            if sim >= PAIR_FLOOR:
+                items.append((sim, (i,), (j,)))
+        for j, vid in enumerate(listed.joined_ids):
+            sim = sims.get(vid, 0.0)
+            if sim >= PAIR_FLOOR:
+                items.append((sim, (i,), (j, j + 1)))
+    for i, pair in enumerate(candidates.joined):
+        for j, vid in enumerate(listed.token_ids):
+            sim = pair.sims.get(vid, 0.0)
+            if sim >= PAIR_FLOOR:
+                items.append((sim, (i, i + 1), (j,)))
+    del vocab_texts
+    return _align(q_texts, q_weights, c_texts, list(listed.weights), items)
+
+
+def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
+    """Alignment of two normalised names without an index (used by ``compare_names``)."""
+    q_texts = [t.text for t in query.tokens]
+    c_texts = [t.text for t in listed.tokens]
+    items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
+
+    def sim_of(qt: str, q_alts: tuple[str, ...], ct: str, c_alts: tuple[str, ...], abjad: bool) -> float:
+        best = token_similarity(qt, ct, abjad)
+        for a in q_alts:
+            best = max(best, ALTERNATIVE_DISCOUNT * token_similarity(a, ct, abjad))
+        for a in c_alts:
+            best = max(best, ALTERNATIVE_DISCOUNT * token_similarity(qt, a, abjad))
+        if best < PAIR_FLOOR:
+            best = max(best, _initial_sim(qt, ct))
+        return best
+
+    for i, qt in enumerate(query.tokens):
+        for j, ct in enumerate(listed.tokens):
+            if qt.is_initial or ct.is_initial:
+                sim = 1.0 if qt.text == ct.text else _initial_sim(qt.text, ct.text)
+            else:
+                sim = sim_of(qt.text, qt.alternatives, ct.text, ct.alternatives, qt.abjad or ct.abjad)
+            items.append((sim, (i,), (j,)))
+        for j in range(len(c_texts) - 1):
+            joined = c_texts[j] + c_texts[j + 1]
+            sim = token_similarity(qt.text, joined, qt.abjad)
+            items.append((sim, (i,), (j, j + 1)))
+    for i in range(len(q_texts) - 1):
+        joined = q_texts[i] + q_texts[i + 1]
+        for j, ct in enumerate(listed.tokens):
+            items.append((token_similarity(joined, ct.text, ct.abjad), (i, i + 1), (j,)))
+    return _align(
+        q_texts, [token_weight(t) for t in q_texts], c_texts, [token_weight(t) for t in c_texts], items
+    )
+
+
+def name_similarity(name1: str, name2: str, schema: QuerySchema = None) -> float:
+    """Name score in [0, 1] of two names, with the legal-form penalty for entities."""
+    q = normalise_name(name1, schema)
+    c = normalise_name(name2, schema)
+    score = _score_names(q, c).score
+    if q.legal_forms and c.legal_forms and not set(q.legal_forms) & set(c.legal_forms):
+        score *= LEGAL_FORM_MISMATCH_FACTOR
+    return round(min(max(score, 0.0), 1.0), 4)
+
+
+def compare_names(name1: str, name2: str, schema: str | None = None) -> float:
+    """Score in [0, 1] of two names (the ``screen compare`` CLI). ``schema``: Person/Organization/Company.
+
+    Raises ``ValueError`` for empty, huge or binary names.
+    """
+    kind: QuerySchema
+    if schema is None:
+        kind = None
+    elif schema == "Person":
+        kind = "Person"
+    elif schema in ("Organization", "Company"):
+        kind = "Organization"
+    else:
+        raise ValueError(f"schema must be Person, Organization or Company, not {schema!r}")
+    return name_similarity(name1, name2, kind)
+
+
+# --- corroboration -----------------------------------------------------------------------------
+
+
+def _date_evidence(query_date: str, listed_dates: list[str]) -> tuple[float, str]:
+    """(adjustment, explanation) from a query date of birth against a party's listed ones."""
+    qy, _, q_rest = query_date.partition("-")
+    if not qy.isdigit():
+        return 0.0, ""
+    best = (-0.15, f"date of birth {query_date} contradicts listed {', '.join(listed_dates)}")
+    for listed in listed_dates:
+        ly, _, l_rest = listed.partition("-")
+        if not ly.isdigit():
+            continue
+        if ly == qy:
+            if l_rest and q_rest and l_rest == q_rest:
+                return 0.06, f"date of birth {query_date} equals listed {listed}"
+            if l_rest and q_rest and l_rest[:2] != q_rest[:2]:
+                candidate = (-0.08, f"date of birth {query_date}: same year, other month than {listed}")
+            else:
+                candidate = (0.03, f"year of birth {qy} agrees with listed {listed}")
+        elif abs(int(ly) - int(qy)) <= 1:
+            candidate = (0.0, f"year of birth {qy} within a year of listed {listed}")
+        else:
+            continue
+        if candidate[0] > best[0]:
+            best = candidate
+    return best
+
+
+# --- screening ---------------------------------------------------------------------------------
+
+
+def _validate_query(query: ScreeningQuery) -> None:
+    if query.schema not in (None, "Person", "Organization"):
+        raise ValueError(f"schema must be Person, Organization or None, not {query.schema!r}")
+    has_identifier = bool(query.document_numbers or query.emails or query.wallets)
+    if query.name or not has_identifier:
+        validate_name(query.name)
+
+
+def _adjust(
+    base: float,
+    listed: IndexedName,
+    party: DesignatedParty,
+    query: ScreeningQuery,
+    qname: NormalisedName,
+    features: dict[str, float | str],
+    explanation: list[str],
+) -> float:
+    score = base
+    if listed.quality == "weak":
+        score *= WEAK_ALIAS_FACTOR
+        features["weak_alias"] = 1.0
+        explanation.append(f"matched a weak alias (x{WEAK_ALIAS_FACTOR})")
+    if query.schema is not None and party.schema != "Unknown" and party.schema != query.schema:
+        score *= SCHEMA_MISMATCH_FACTOR
+        features["schema_mismatch"] = party.schema
+        explanation.append(f"query is a {query.schema}, listed party is a {party.schema}")
+    if qname.legal_forms or listed.name.legal_forms:
+        features["legal_form"] = " ".join(qname.legal_forms) + " / " + " ".join(listed.name.legal_forms)
+        if qname.legal_forms and listed.name.legal_forms and not (
+            set(qname.legal_forms) & set(listed.name.legal_forms)
+        ):
+            score *= LEGAL_FORM_MISMATCH_FACTOR
+            explanation.append("legal forms differ (weak evidence)")
+    if query.birth_date and party.birth_dates:
+        delta, why = _date_evidence(query.birth_date, party.birth_dates)
+        if why:
+            score += delta
+            features["birth_date"] = delta
+            explanation.append(why)
+    if query.nationality and (party.nationalities or party.citizenships):
+        listed_countries = {c.upper() for c in (*party.nationalities, *party.citizenships)}
+        if query.nationality.upper() in listed_countries:
+            score += 0.03
+            features["nationality"] = 0.03
+            explanation.append(f"nationality {query.nationality.upper()} agrees with the list")
+        else:
+            score -= 0.05
+            features["nationality"] = -0.05
+            explanation.append(
+                f"nationality {query.nationality.upper()} not among listed {', '.join(sorted(listed_countries))}"
+            )
+    if query.gender and party.gender:
+        if query.gender.lower() == party.gender.lower():
+            score += 0.01
+            features["gender"] = 0.01
+        else:
+            score -= 0.10
+            features["gender"] = -0.10
+            explanation.append(f"gender {query.gender} contradicts listed {party.gender}")
+    return min(max(score, 0.0), 1.0)
+
+
+def _identifier_hits(index: ScreeningIndex, query: ScreeningQuery) -> dict[int, tuple[str, str]]:
+    found: dict[int, tuple[str, str]] = {}
+    for number in query.document_numbers:
+        for pidx in index.parties_by_document(number):
+            found.setdefault(pidx, ("document_number", number))
+    for email in query.emails:
+        for pidx in index.parties_by_email(email):
+            found.setdefault(pidx, ("email", email))
+    for wallet in query.wallets:
+        for pidx in index.parties_by_wallet(wallet):
+            found.setdefault(pidx, ("wallet", wallet))
+    return found
+
+
+def screen(
+    index: ScreeningIndex,
+    query: ScreeningQuery,
+    thresholds: Thresholds | None = None,
+    limit: int = 5,
+    include_clear: bool = False,
+) -> list[Hit]:
+    """Screen one query; hits in the ``block`` and ``review`` bands, best first, one per party.
+
+    ``include_clear`` also returns the best candidates below the review threshold (band ``clear``).
+    Raises ``ValueError`` (``InvalidNameError``) for an empty, huge or binary name.
+    """
+    thresholds = thresholds or Thresholds()
+    _validate_query(query)
+    best: dict[int, Hit] = {}
+
+    for pidx, (kind, _value) in _identifier_hits(index, query).items():
+        party = index.parties[pidx]
+        best[pidx] = Hit(
+            party_source=party.source,
+            party_id=party.source_id,
+            matched_name=party.primary_name,
+            score=1.0,
+            band=thresholds.band(1.0),
+            features={kind: 1.0, "identifier": kind},
+            explanation=[f"exact {kind.replace('_', ' ')} match"],
+        )
+
+    if query.name.strip():
+        try:
+            qname = normalise_name(query.name, query.schema)
+        except InvalidNameError:
+            if not best:
+                raise
+            qname = None
+        if qname is not None:
+            candidates = index.candidates(qname)
+            for nid in candidates.name_ids:
+                listed = index.names[nid]
+                if listed.party in best and best[listed.party].score >= 1.0:
+                    continue
+                alignment = _score_indexed(candidates, listed, index.vocab_texts)
+                if alignment.score < 0.5 * thresholds.review and not include_clear:
+                    continue
+                party = index.parties[listed.party]
+                features: dict[str, float | str] = {"name": round(alignment.score, 4)}
+                explanation = [
+                    f"name {alignment.score:.2f}: "
+                    + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)
+                ]
+                if alignment.unmatched_query:
+                    explanation.append("only in query: " + " ".join(alignment.unmatched_query))
+                if alignment.unmatched_listed:
+                    explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
+                score = round(_adjust(alignment.score, listed, party, query, qname, features, explanation), 4)
+                previous = best.get(listed.party)
+                if previous is None or score > previous.score:
+                    best[listed.party] = Hit(
+                        party_source=party.source,
+                        party_id=party.source_id,
+                        matched_name=listed.name.original,
+                        score=score,
+                        band=thresholds.band(score),
+                        features=features,
+                        explanation=explanation,
+                    )
+
+    hits = sorted(best.values(), key=lambda h: -h.score)
+    if not include_clear:
+        hits = [h for h in hits if h.band != "clear"]
+    return hits[:limit]

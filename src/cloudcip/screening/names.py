@@ -1,0 +1,379 @@
+"""Name normalisation for screening against designated-persons lists (D3).
+
+A name in any script becomes a short list of comparable ASCII tokens:
+
+1. validation: empty, huge (> 300 characters) or binary/control-character names are refused with
+   ``InvalidNameError`` (a ``ValueError``);
+2. NFKC, removal of format characters (Unicode category ``Cf``: zero-width spaces and joiners,
+   bidi marks, soft hyphens);
+3. Cyrillic and Greek homoglyphs inside otherwise-Latin text are mapped to the Latin letters they
+   imitate (``Pаvel`` with a Cyrillic ``а`` is ``Pavel``, not ``Pavel`` transliterated to ``Pavel``
+   by accident of ``р`` -> ``r``);
+4. every other script is transliterated to ASCII with ``anyascii`` (Han and Hangul one syllable per
+   token, so that "王秀英" meets "Wang Xiuying" through the joined-token rule);
+5. casefold, punctuation removed (apostrophes join, hyphens split), honorifics and generational
+   suffixes dropped for individuals, particles (al, bin, van der, ...) dropped as separate tokens and
+   offered as an alternative when joined ("alhassan" also reads "hassan"), legal-form words of
+   entities (LLC, OOO, GmbH, ...) kept apart as a weak feature.
+
+Each token also has a *phonetic key* (romanisation variants folded: kh/h, ph/f, w/v, y/i, doubled
+letters, ...) and a *consonant skeleton* (vowels dropped), used by the candidate index for blocking
+and by the matcher for names written in abjad scripts (Arabic, Hebrew, Syriac) whose transliteration
+carries no short vowels.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+from rapidfuzz.distance import OSA, JaroWinkler
+
+MAX_NAME_LENGTH = 300
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+class InvalidNameError(ValueError):
+    """A name that cannot be screened: empty, too long, or binary/control characters."""
+
+
+# --- character classes -------------------------------------------------------------------------
+
+# Cyrillic and Greek letters that look like Latin ones (upper and lower case).
+HOMOGLYPHS_TO_LATIN: dict[str, str] = {
+    # Cyrillic
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "У": "Y", "Ѕ": "S", "І": "I", "Ј": "J", "Ԛ": "Q", "Ԝ": "W", "Ү": "Y",
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s", "і": "i",
+    "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ү": "y", "ɡ": "g", "ё": "e",
+    "ї": "i", "Ё": "E", "Ї": "I", "к": "k", "м": "m", "т": "t", "в": "b", "н": "h",
+    # Greek
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o", "α": "a", "ν": "v", "ι": "i",
+    "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ε": "e",
+}  # fmt: skip
+
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_CYR_GREEK = re.compile(r"[\u0370-\u03FF\u0400-\u052F]")
+_ABJAD = re.compile(r"[\u0590-\u05FF\u0600-\u06FF\u0700-\u074F\u0750-\u077F\u08A0-\u08FF\uFB1D-\uFB4F"
+                    r"\uFB50-\uFDFF\uFE70-\uFEFF]")
+# Han ideographs and Hangul syllables: one syllable each, transliterated as separate tokens
+_SYLLABIC = re.compile(r"([\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uAC00-\uD7AF])")
+_ARABIC_ARTICLE = re.compile(r"^\u0627\u0644(?=\S{2,})")  # "ال" glued to the word it defines
+_APOSTROPHES = re.compile(r"['`\u2018\u2019\u02BB\u02BC\u02BE\u02BF\u00B4]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+HONORIFICS: frozenset[str] = frozenset(
+    _wordset("""mr mrs ms miss mister madam madame mme mlle dr doctor prof professor sir dame lord lady
+    sheikh shaikh sheik shaykh cheikh haji hajji hadji haj hajj alhaji alhaj mullah mulla maulana
+    maulvi mawlawi mufti imam ayatollah hojatoleslam sayyid syed sayed seyed
+    herr frau senor senora sr sra don dona gen general col colonel maj major capt captain lt
+    lieutenant brig brigadier adm admiral cmdr commander sgt sergeant hon honourable honorable rev
+    reverend fr father pastor bishop emir amir prince princess king queen eng engr engineer""")
+)
+GENERATIONAL_SUFFIXES: frozenset[str] = _wordset("jr jnr snr ii iii iv")
+
+PARTICLES: frozenset[str] = frozenset(
+    _wordset("""al el ul ad ar as at az bin ibn bint binti abu abou bou
+    van von der den de del della dei degli di da das do dos du la le ter ten vom zu zum zur
+    y e""")
+)
+# particles that appear glued to the following word ("alhassan", "binladen", "vandermeer")
+_GLUED_PARTICLES: tuple[str, ...] = (
+    "vander", "vanden", "vonder", "bint", "abu", "abou", "bin", "ibn", "van", "von", "der",
+    "al", "el", "ul",
+)  # fmt: skip
+
+LEGAL_FORMS: frozenset[str] = frozenset(
+    _wordset("""llc ltd lc limited inc incorporated corp corporation co company cos plc lp llp lllp pllc
+    ooo oao zao pao ao tov pat prat tdv dp ip chp
+    gmbh mbh ag kg ohg ug ev eg se sa sas sarl eurl sasu snc sca sc sci srl spa sapa snc
+    bv nv vof cv sl slu sau sll
+    ab oy oyj asa as aps a/s hf
+    kft zrt nyrt rt sro as doo dd ad ood eood jsc ojsc cjsc pjsc ojs cjs ooo tzov
+    kk yk gk
+    pte pty pvt private sdn bhd tbk pt cv fze fzco fzc fzllc fz llc est establishment
+    ltda eirl sac saa sa de rl
+    jv""")
+)
+# connecting words of organisation names that carry no identity of their own
+ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y")
+
+
+# --- validation and folding --------------------------------------------------------------------
+
+
+def validate_name(raw: object) -> str:
+    """Return the name if it can be screened, else raise ``InvalidNameError`` saying why."""
+    if not isinstance(raw, str):
+        if isinstance(raw, bytes | bytearray):
+            raise InvalidNameError("name is binary data, not text")
+        raise InvalidNameError(f"name must be text, not {type(raw).__name__}")
+    if len(raw) > MAX_NAME_LENGTH:
+        raise InvalidNameError(f"name is too long ({len(raw)} characters; at most {MAX_NAME_LENGTH})")
+    for ch in raw:
+        cat = unicodedata.category(ch)
+        if cat == "Cc" and ch not in "\t\n\r":
+            raise InvalidNameError(f"name contains a control character (U+{ord(ch):04X})")
+        if cat in ("Cs", "Co", "Cn") or ch == "\ufffd":
+            raise InvalidNameError(f"name contains a non-text character (U+{ord(ch):04X})")
+    if not raw.strip() or not any(unicodedata.category(c)[0] in "LN" for c in raw):
+        raise InvalidNameError("name is empty (no letters or digits)")
+    return raw
+
+
+def _strip_format_chars(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _map_homoglyphs(token: str) -> str:
+    """Map Cyrillic/Greek lookalikes to Latin when the token also holds Latin letters."""
+    if _CYR_GREEK.search(token) and _LATIN_LETTER.search(token):
+        return "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in token)
+    return token
+
+
+def _only_homoglyphs(token: str) -> bool:
+    return bool(token) and all(ch in HOMOGLYPHS_TO_LATIN or not ch.isalpha() for ch in token)
+
+
+def fold_text(raw: str) -> str:
+    """NFKC, drop format characters, undo homoglyphs, transliterate to ASCII, casefold.
+
+    Punctuation is kept (the tokeniser decides what it means); the result is ASCII lower case.
+    """
+    text = _strip_format_chars(unicodedata.normalize("NFKC", raw))
+    pieces = text.split()
+    has_latin = any(_LATIN_LETTER.search(p) for p in pieces)
+    folded: list[str] = []
+    for piece in pieces:
+        piece = _map_homoglyphs(piece)
+        if has_latin and _CYR_GREEK.search(piece) and _only_homoglyphs(piece):
+            piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
+        piece = _SYLLABIC.sub(r" \1 ", piece)
+        folded.append(anyascii(piece))
+    return " ".join(folded).casefold()
+
+
+# --- phonetic key and skeleton -----------------------------------------------------------------
+
+_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"shch", "sh"),
+        (r"sch", "sh"),
+        (r"dzh|dj|zh", "j"),
+        (r"kh", "h"),
+        (r"gh", "g"),
+        (r"ph", "f"),
+        (r"th", "t"),
+        (r"dh", "d"),
+        (r"ck", "k"),
+        (r"ch", "\x01"),  # protect "ch" from c -> k
+        (r"tz|ts", "c"),
+        (r"c", "k"),
+        (r"\x01", "ch"),
+        (r"q", "k"),
+        (r"x", "ks"),
+        (r"w", "v"),
+        (r"y", "i"),
+        (r"ee|ie", "i"),
+        (r"oo|ou|ow", "u"),
+        (r"ei|ey|ai|ay", "ai"),
+        (r"(.)\1+", r"\1"),
+        (r"(?<=[aeiou])h$", ""),
+    )
+)
+_VOWELS = re.compile(r"[aeiouy]+")
+
+
+@lru_cache(maxsize=200_000)
+def phonetic_key(token: str) -> str:
+    """Fold common romanisation variants of one ASCII token (kh/h, ph/f, w/v, y/i, doubles...)."""
+    key = token
+    for pattern, replacement in _PHONETIC_RULES:
+        key = pattern.sub(replacement, key)
+    return key
+
+
+@lru_cache(maxsize=200_000)
+def skeleton_key(token: str) -> str:
+    """Consonant skeleton of one ASCII token: phonetic key with vowels, w and final h dropped.
+
+    "Mohammed", "Muhammad" and the transliteration of Arabic "محمد" ("mhmd") all give ``mhmd``.
+    """
+    key = phonetic_key(token.replace("w", ""))  # w is also the long-vowel carrier of abjads
+    key = _VOWELS.sub("", key)
+    key = re.sub(r"(.)\1+", r"\1", key)
+    if len(key) > 1 and key.endswith("h"):
+        key = key[:-1]
+    return key or token[:1]
+
+
+# --- tokens and names --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NameToken:
+    """One token of a normalised name.
+
+    ``alternatives`` are other readings of the same token (a glued particle removed, an Arabic
+    article removed); ``abjad`` says it was written in a script without short vowels.
+    """
+
+    text: str
+    alternatives: tuple[str, ...] = ()
+    abjad: bool = False
+
+    @property
+    def is_initial(self) -> bool:
+        return len(self.text) == 1 and self.text.isalpha()
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedName:
+    """A name reduced to comparable tokens, with the legal-form words of an entity kept apart."""
+
+    original: str
+    tokens: tuple[NameToken, ...]
+    legal_forms: tuple[str, ...] = ()
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(t.text for t in self.tokens)
+
+    @property
+    def key(self) -> str:
+        """Order-free key of the name: its sorted token texts joined by a space."""
+        return " ".join(sorted(self.texts))
+
+    @property
+    def joined(self) -> str:
+        return " ".join(self.texts)
+
+
+def _glued_particle_alternative(token: str) -> str | None:
+    for particle in _GLUED_PARTICLES:
+        if token.startswith(particle) and len(token) - len(particle) >= 3:
+            rest = token[len(particle) :]
+            deeper = _glued_particle_alternative(rest)
+            return deeper or rest
+    return None
+
+
+def _split_raw(text: str) -> list[str]:
+    # hyphens, slashes, dots and commas separate tokens; apostrophes join
+    text = _APOSTROPHES.sub("", text)
+    return [p for p in re.split(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+", text) if p]
+
+
+def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
+    """Normalise one name (see the module docstring). ``schema`` is "Person", "Organization" or None.
+
+    Raises ``InvalidNameError`` for empty, huge or binary names.
+    """
+    validate_name(raw)
+    text = _strip_format_chars(unicodedata.normalize("NFKC", raw))
+    raw_pieces = _split_raw(text)
+    has_latin = any(_LATIN_LETTER.search(p) for p in raw_pieces)
+
+    tokens: list[NameToken] = []
+    for piece in raw_pieces:
+        piece = _map_homoglyphs(piece)
+        if has_latin and _CYR_GREEK.search(piece) and _only_homoglyphs(piece):
+            piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
+        abjad = bool(_ABJAD.search(piece))
+        article_free: str | None = None
+        if abjad and _ARABIC_ARTICLE.match(piece):
+            article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
+        ascii_piece = anyascii(_SYLLABIC.sub(r" \1 ", piece)).casefold()
+        for sub in _NON_ALNUM.split(ascii_piece):
+            if not sub:
+                continue
+            alternatives: list[str] = []
+            if article_free and article_free != sub:
+                alternatives.append(article_free)
+            else:
+                glued = _glued_particle_alternative(sub)
+                if glued:
+                    alternatives.append(glued)
+            tokens.append(NameToken(sub, tuple(alternatives), abjad))
+
+    texts = [t.text for t in tokens]
+    legal: list[str] = []
+    if schema != "Person":
+        kept = [t for t in tokens if t.text not in LEGAL_FORMS]
+        if kept and len(kept) < len(tokens):
+            legal = [t.text for t in tokens if t.text in LEGAL_FORMS]
+            tokens = kept
+        if schema == "Organization":
+            kept = [t for t in tokens if t.text not in ORGANIZATION_STOPWORDS]
+            tokens = kept or tokens
+    if schema != "Organization":
+        # honorifics in front, generational suffixes at the end
+        while len(tokens) > 1 and tokens[0].text in HONORIFICS:
+            tokens = tokens[1:]
+        while len(tokens) > 1 and tokens[-1].text in GENERATIONAL_SUFFIXES:
+            tokens = tokens[:-1]
+    # separate particles carry no identity ("Osama bin Laden" ~ "Osama Laden" ~ "Osama Binladen")
+    without_particles = [t for t in tokens if t.text not in PARTICLES]
+    if without_particles:
+        tokens = without_particles
+    if not tokens:  # only punctuation-like words: keep what there was
+        tokens = [NameToken(t) for t in texts]
+    return NormalisedName(original=raw, tokens=tuple(tokens), legal_forms=tuple(legal))
+
+
+def normalise_identifier(value: str) -> str:
+    """Document numbers: upper-case letters and digits only ("AB 123-456" -> "AB123456")."""
+    return re.sub(r"[^0-9A-Z]", "", anyascii(unicodedata.normalize("NFKC", value)).upper())
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().casefold()
+
+
+def normalise_wallet(value: str) -> str:
+    """Wallet addresses: trimmed; hex (0x...) and bech32 (bc1..., ltc1...) forms lower-cased."""
+    v = value.strip()
+    low = v.lower()
+    if low.startswith("0x") or re.match(r"^[a-z]{1,4}1[02-9ac-hj-np-z]{6,}$", low):
+        return low
+    return v
+
+
+# --- token similarity ---------------------------------------------------------------------------
+
+SKELETON_MATCH = 0.92  # consonant skeletons equal: the best an abjad transliteration can prove
+PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
+
+
+def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
+    """Similarity in [0, 1] of two ASCII tokens.
+
+    Mix of Jaro-Winkler (prefix-friendly, forgiving of one typo in a long token) and OSA
+    (edit distance with adjacent transposition, strict on short tokens), on the spelling and on the
+    phonetic key. ``abjad`` (either token came from Arabic/Hebrew script) compares consonant
+    skeletons instead, as the vowels are not written there.
+    """
+    if query == listed:
+        return 1.0
+    if abjad:
+        sq, sl = skeleton_key(query), skeleton_key(listed)
+        if sq == sl:
+            return SKELETON_MATCH
+        return SKELETON_MATCH * 0.5 * (
+            JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
+        )
+    pq, pl = phonetic_key(query), phonetic_key(listed)
+    if pq == pl:
+        return PHONETIC_MATCH
+    spelled = 0.5 * (JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed))
+    sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
+    return max(spelled, PHONETIC_MATCH * sounded)
