@@ -33,6 +33,10 @@ def problems_from_validation(exc: RequestValidationError) -> list[dict[str, str]
             path, message = "body", "malformed JSON"
         elif error.get("type") == "extra_forbidden":
             message = "unknown field"
+        elif error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            tag = str((error.get("ctx") or {}).get("discriminator", "type")).strip("'")
+            path = f"{path}.{tag}" if path != "body" else tag
+            message = f"must be one of {(error.get('ctx') or {}).get('expected_tags', 'the known kinds')}"
         problems.append({"field": path, "message": message})
     return problems
 

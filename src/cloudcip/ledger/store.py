@@ -337,8 +337,6 @@ def verify_ledger(
             ).order_by(ledger_entry.c.idx)
         )
         for row in result:
-            if problems:
-                break
             leaf_input: str = row.leaf_input
             digest = leaf_hash(leaf_input.encode())
             try:
@@ -355,6 +353,8 @@ def verify_ledger(
                 row.actor, row.action, row.record_id,
             ):
                 bad(position, "entry columns disagree with the hashed entry (edited)")
+            if problems:
+                break
             compact.append(digest)
             previous_hex = digest.hex()
             position += 1
@@ -367,6 +367,8 @@ def verify_ledger(
                 else:
                     last_good_head = position
                 next_head = next(head_iter, None)
+            if problems:
+                break
             if progress is not None and position % batch == 0:
                 progress(position, total)
         result.close()

@@ -1,0 +1,168 @@
+"""B4 and bad input: every endpoint behind its role; clean 4xx for anything a client sends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudcip.api.app import create_app
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+
+INDIVIDUAL: dict[str, Any] = {
+    "kind": "individual",
+    "name": {"given": "Anna", "family": "Schmidt"},
+    "birth_date": "1984-03-09",
+    "nationality": "DE",
+    "national_id": {"country": "DE", "number": "T22000129"},
+    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "email": "anna.schmidt@example.de",
+    "phone": "+4930901820",
+    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
+}
+ENTITY: dict[str, Any] = {
+    "kind": "entity",
+    "legal_name": "Nordlicht Rechenzentrum GmbH",
+    "registration": {"country": "DE", "number": "HRB 123456"},
+    "address": {"line1": "Hafenstr. 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"},
+    "email": "ops@nordlicht.example",
+    "phone": "+494012345678",
+    "beneficial_owners": [{"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
+                           "nationality": "SE", "ownership_percent": 60}],
+    "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
+}
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def test_create_and_read_masked_then_unmasked(client: TestClient, keys: dict[str, str]) -> None:
+    created = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"]))
+    assert created.status_code == 201, created.text
+    customer_id = created.json()["id"]
+    masked = client.get(f"/v1/customers/{customer_id}", headers=auth(keys["analyst"])).json()
+    assert masked["national_id"]["number"] == "••••••0129"
+    assert masked["email"] == "a•••@example.de"
+    assert masked["phone"] == "••••••1820"
+    assert masked["birth_date"] == "••••-••-••"
+    assert masked["payment_means"][0]["display"] == "411111••••••1111"
+    assert "anna.schmidt" not in json.dumps(masked)
+    refused = client.get(f"/v1/customers/{customer_id}?unmask=true", headers=auth(keys["compliance-officer"]))
+    assert refused.status_code == 403 and "purpose" in refused.json()["detail"]
+    full = client.get(f"/v1/customers/{customer_id}?unmask=true",
+                      headers=auth(keys["compliance-officer"], **{"X-Access-Purpose": "EDD case 12"})).json()
+    assert full["email"] == "anna.schmidt@example.de" and full["birth_date"] == "1984-03-09"
+    assert full["national_id"]["number"] == "T22000129"
+    assert full["payment_means"][0]["display"] == "411111••••••1111"  # never the full card number
+    analyst_unmask = client.get(f"/v1/customers/{customer_id}?unmask=true",
+                                headers=auth(keys["analyst"], **{"X-Access-Purpose": "curious"}))
+    assert analyst_unmask.status_code == 403
+    legal_without_basis = client.get(f"/v1/customers/{customer_id}?unmask=true",
+                                     headers=auth(keys["legal"], **{"X-Access-Purpose": "subpoena"}))
+    assert legal_without_basis.status_code == 403
+
+
+def test_entity_with_beneficial_owners(client: TestClient, keys: dict[str, str]) -> None:
+    created = client.post("/v1/customers", json=ENTITY, headers=auth(keys["signup-service"]))
+    assert created.status_code == 201, created.text
+    view = client.get(f"/v1/customers/{created.json()['id']}", headers=auth(keys["analyst"])).json()
+    assert view["legal_name"] == "Nordlicht Rechenzentrum GmbH"
+    assert view["beneficial_owners"][0]["name"]["family"] == "Berg"
+    assert view["beneficial_owners"][0]["birth_date"].startswith("••••")
+    assert view["payment_means"][0]["number"] == "••••••3000"
+
+
+# endpoint → the roles that get through (everything else: 403; no key: 401)
+def _matrix(customer_id: str) -> list[tuple[str, str, dict[str, Any] | None, dict[str, str], set[str], int]]:
+    return [
+        ("POST", "/v1/customers", INDIVIDUAL, {}, {"signup-service"}, 201),
+        ("GET", f"/v1/customers/{customer_id}", None, {}, {"analyst", "compliance-officer", "legal", "admin"}, 200),
+        ("POST", "/v1/customers/search", {"kind": "email", "value": "x@example.org"}, {},
+         {"analyst", "compliance-officer", "legal"}, 200),
+        ("GET", "/v1/ledger/tree-head", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
+        ("GET", "/v1/ledger/proof/0", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
+        ("GET", "/v1/ledger/public-key", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
+        ("DELETE", f"/v1/customers/{customer_id}", None, {"X-Access-Purpose": "retention"}, {"admin"}, 204),
+    ]
+
+
+def test_every_endpoint_times_every_role(client: TestClient, keys: dict[str, str]) -> None:
+    customer_id = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"])).json()["id"]
+    for method, path, body, headers, allowed, success in _matrix(customer_id):
+        anonymous = client.request(method, path, json=body, headers=headers)
+        assert anonymous.status_code == 401, (method, path)
+        wrong_key = client.request(method, path, json=body, headers=auth("ccip_abc_def", **headers))
+        assert wrong_key.status_code == 401, (method, path)
+        for role in sorted(ROLES, key=lambda r: r == "admin"):  # admin last: its DELETE purges
+            response = client.request(method, path, json=body, headers=auth(keys[role], **headers))
+            expected = success if role in allowed else 403
+            assert response.status_code == expected, (method, path, role, response.text)
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    # purged: the record is gone for everyone
+    assert client.get(f"/v1/customers/{customer_id}", headers=auth(keys["analyst"])).status_code == 410
+
+
+def test_purge_without_purpose_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    customer_id = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"])).json()["id"]
+    response = client.delete(f"/v1/customers/{customer_id}", headers=auth(keys["admin"]))
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fields"),
+    [
+        (lambda b: b.update(birth_date="09.03.1984"), ["birth_date"]),
+        (lambda b: b.update(email=12), ["email"]),
+        (lambda b: b.update(favourite_colour="blue"), ["favourite_colour"]),
+        (lambda b: b["name"].pop("family"), ["name.family"]),
+        (lambda b: b.update(payment_means=[{"type": "card", "number": "41x1", "expiry": "2029-13"}]),
+         ["payment_means.0.number", "payment_means.0.expiry"]),
+        (lambda b: b.update(kind="martian"), ["kind"]),
+        (lambda b: (b["address"].update(country="Germany"), b.update(phone="call me")),
+         ["address.country", "phone"]),
+    ],
+)
+def test_bad_fields_are_named_and_never_echoed(client: TestClient, keys: dict[str, str], mutate: Any,
+                                               fields: list[str]) -> None:
+    body = json.loads(json.dumps(INDIVIDUAL))
+    mutate(body)
+    response = client.post("/v1/customers", json=body, headers=auth(keys["signup-service"]))
+    assert response.status_code == 422, response.text
+    named = {problem["field"] for problem in response.json()["fields"]}
+    assert set(fields) <= named, named
+    for secret in ("anna.schmidt@example.de", "T22000129", "4111111111111111", "Invalidenstr", "call me"):
+        assert secret not in response.text
+
+
+def test_malformed_huge_and_wrongly_typed_bodies_are_clean_4xx(client: TestClient, keys: dict[str, str]) -> None:
+    headers = auth(keys["signup-service"], **{"Content-Type": "application/json"})
+    assert client.post("/v1/customers", content=b'{"kind": "individual",', headers=headers).status_code == 422
+    assert client.post("/v1/customers", content=b"\xff\xfe\x00binary", headers=headers).status_code in (400, 422)
+    assert client.post("/v1/customers", content=b"[1, 2, 3]", headers=headers).status_code == 422
+    assert client.post("/v1/customers", content=b"null", headers=headers).status_code == 422
+    huge = b'{"kind": "individual", "pad": "' + b"x" * 2_000_000 + b'"}'
+    assert client.post("/v1/customers", content=huge, headers=headers).status_code == 413
+    assert client.get("/v1/customers/not-a-uuid", headers=auth(keys["analyst"])).status_code == 422
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"/v1/customers/{missing}", headers=auth(keys["analyst"])).status_code == 404
+    long_purpose = auth(keys["compliance-officer"], **{"X-Access-Purpose": "p" * 500})
+    assert client.get(f"/v1/customers/{missing}", headers=long_purpose).status_code == 422
