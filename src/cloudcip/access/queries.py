@@ -1,0 +1,219 @@
+"""Questions the access ledger answers at once (C3): an account's IPs, the accounts behind an IP or
+network, first and last access per account (the retention clock of B1).
+
+Both ends of a window are inclusive (UTC); ``None`` leaves a side open.
+
+- ``account_ips``: distinct IPs of an account in a window, with first/last seen and counts. When the
+  window encloses all of the account's activity the rollup ``access_ip_seen`` answers; otherwise
+  the covering index ``(account_id, time_ms, ip)`` of ``access_event`` does.
+- ``account_events``: the raw events of an account in a window, oldest first, paged by a keyset
+  cursor (an opaque string holding only a time and a row number).
+- ``accounts_from``: accounts seen from an IP or CIDR network in a window. The rollup's
+  ``(ip, account_id)`` index gives the candidates; pairs whose whole span lies inside the window
+  are exact, the others are re-counted from the events' ``(ip, time_ms)`` index.
+- ``account_activity``: first and last access of an account.
+
+Callers (API, CLI) record each query in the ledger with its purpose (B3); this module only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from cloudcip.access.events import (
+    AccessEvent,
+    EventError,
+    IpAddress,
+    bytes_to_ip,
+    datetime_to_ms,
+    ms_to_datetime,
+    network_range,
+)
+from cloudcip.access.schema import access_account_activity, access_event, access_ip_seen
+from cloudcip.storage.database import Database
+
+_MIN_MS = 0
+_MAX_MS = 253_402_300_800_000
+
+
+@dataclass(frozen=True, slots=True)
+class AccountIp:
+    """One address of an account within a window."""
+
+    ip: IpAddress
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSeen:
+    """One account seen from an address of the queried network within a window."""
+
+    account_id: str
+    ip: IpAddress
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A stored event with its row number (used by the paging cursor) and enrichment."""
+
+    row: int
+    event: AccessEvent
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[StoredEvent]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountActivity:
+    account_id: str
+    first_access: datetime
+    last_access: datetime
+    events: int
+
+
+def _bounds(start: datetime | None, end: datetime | None) -> tuple[int, int]:
+    low = datetime_to_ms(start) if start is not None else _MIN_MS
+    high = datetime_to_ms(end) if end is not None else _MAX_MS
+    return low, high
+
+
+def account_ips(
+    database: Database, account_id: str, start: datetime | None = None, end: datetime | None = None
+) -> list[AccountIp]:
+    """Distinct IPs of ``account_id`` between ``start`` and ``end`` (inclusive), busiest first."""
+    low, high = _bounds(start, end)
+    with database.engine.connect() as connection:
+        span = connection.execute(
+            select(access_account_activity.c.first_access_ms, access_account_activity.c.last_access_ms)
+            .where(access_account_activity.c.account_id == account_id)
+        ).first()
+        if span is None or span[1] < low or span[0] > high:
+            return []
+        if low <= span[0] and span[1] <= high:
+            seen = access_ip_seen.c
+            rows = connection.execute(
+                select(seen.ip, seen.first_seen_ms, seen.last_seen_ms, seen.count, seen.country)
+                .where(seen.account_id == account_id)
+            ).all()
+        else:
+            event = access_event.c
+            rows = connection.execute(
+                select(event.ip, func.min(event.time_ms), func.max(event.time_ms), func.count(),
+                       func.max(event.country))
+                .where(event.account_id == account_id, event.time_ms >= low, event.time_ms <= high)
+                .group_by(event.ip)
+            ).all()
+    result = [AccountIp(bytes_to_ip(bytes(ip)), ms_to_datetime(first), ms_to_datetime(last), int(count),
+                        country) for ip, first, last, count, country in rows]
+    result.sort(key=lambda item: (-item.count, item.first_seen))
+    return result
+
+
+def _encode_cursor(time_ms: int, row: int) -> str:
+    return f"{time_ms}.{row}"
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        time_text, row_text = cursor.split(".", 1)
+        return int(time_text), int(row_text)
+    except ValueError:
+        raise EventError("cursor is not valid") from None
+
+
+def account_events(
+    database: Database,
+    account_id: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> EventPage:
+    """One page of the raw events of an account, oldest first; pass ``next_cursor`` for the next."""
+    if not 1 <= limit <= 10_000:
+        raise ValueError("limit must be between 1 and 10000")
+    low, high = _bounds(start, end)
+    event = access_event.c
+    condition = and_(event.account_id == account_id, event.time_ms >= low, event.time_ms <= high)
+    if cursor is not None:
+        after_time, after_row = _decode_cursor(cursor)
+        condition = and_(condition, (event.time_ms > after_time)
+                         | and_(event.time_ms == after_time, event.id > after_row))
+    query = (select(access_event).where(condition).order_by(event.time_ms, event.id).limit(limit + 1))
+    with database.engine.connect() as connection:
+        rows = connection.execute(query).all()
+    page = [
+        StoredEvent(
+            row=int(r.id),
+            event=AccessEvent.from_row((r.event_id, r.account_id, r.principal, int(r.time_ms), bytes(r.ip),
+                                        r.action, r.kind, r.user_agent, r.source)),
+            country=r.country,
+        )
+        for r in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(int(last.time_ms), int(last.id))
+    return EventPage(page, next_cursor)
+
+
+def accounts_from(
+    database: Database, ip_or_cidr: str, start: datetime | None = None, end: datetime | None = None
+) -> list[AccountSeen]:
+    """Accounts seen from an IP address or a CIDR network (IPv4 or IPv6) in a window.
+
+    Raises ``EventError`` when ``ip_or_cidr`` is neither an address nor a network.
+    """
+    ip_low, ip_high = network_range(ip_or_cidr)
+    low, high = _bounds(start, end)
+    seen = access_ip_seen.c
+    event = access_event.c
+    result: list[AccountSeen] = []
+    with database.engine.connect() as connection:
+        candidates = connection.execute(
+            select(seen.account_id, seen.ip, seen.first_seen_ms, seen.last_seen_ms, seen.count)
+            .where(seen.ip >= ip_low, seen.ip <= ip_high, seen.first_seen_ms <= high,
+                   seen.last_seen_ms >= low)
+        ).all()
+        for account_id, ip, first, last, count in candidates:
+            if low <= first and last <= high:
+                result.append(AccountSeen(account_id, bytes_to_ip(bytes(ip)), ms_to_datetime(first),
+                                          ms_to_datetime(last), int(count)))
+                continue
+            exact = connection.execute(
+                select(func.min(event.time_ms), func.max(event.time_ms), func.count())
+                .where(event.ip == ip, event.time_ms >= low, event.time_ms <= high,
+                       event.account_id == account_id)
+            ).first()
+            if exact is not None and exact[2]:
+                result.append(AccountSeen(account_id, bytes_to_ip(bytes(ip)), ms_to_datetime(exact[0]),
+                                          ms_to_datetime(exact[1]), int(exact[2])))
+    result.sort(key=lambda item: (item.account_id, item.first_seen))
+    return result
+
+
+def account_activity(database: Database, account_id: str) -> AccountActivity | None:
+    """First and last access of an account (``None`` if it never accessed)."""
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            select(access_account_activity).where(access_account_activity.c.account_id == account_id)
+        ).first()
+    if row is None:
+        return None
+    return AccountActivity(row.account_id, ms_to_datetime(int(row.first_access_ms)),
+                           ms_to_datetime(int(row.last_access_ms)), int(row.events))

@@ -1,0 +1,455 @@
+"""Storing access events at a provider's volume (C1, C2, C4): ``ingest`` and ``import_file``.
+
+- ``ingest`` writes one batch in one transaction, idempotent on the event ``id``: redelivered
+  events are counted as duplicates and change nothing. The per-account-per-IP rollup
+  (``access_ip_seen``) and the account's first/last access (``access_account_activity``) are kept in
+  the same transaction. Each address is enriched offline (country, ASN, Tor, hosting) at intake.
+  SQLite: ``executemany`` on the raw DBAPI connection; PostgreSQL: ``COPY`` into a temporary staging
+  table, then one ``INSERT ... ON CONFLICT DO NOTHING`` whose returned rows feed the rollups.
+- ``import_file`` streams a file (plain or gzip; JSON lines, or a JSON array / ``Records`` document)
+  in batches. Each batch commits together with the file's progress (sha256, committed line and
+  byte offset) in ``access_import_progress``, so a killed import resumes after its last commit:
+  nothing lost, nothing doubled, even for events without ids. A batch with a bad line is refused
+  whole; the import stops there (earlier batches stay committed and recorded), the rest of the file
+  is still read to list every error, and ``AccessBatchError`` carries them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from cloudcip.access.events import AccessBatchError, AccessEvent, EventRow
+from cloudcip.access.formats import (
+    MAX_ERRORS,
+    file_is_document,
+    iter_document_records,
+    open_event_stream,
+    parse_lines,
+    parse_records,
+    row_parser,
+)
+from cloudcip.access.ipintel import IpIntel, default_intel
+from cloudcip.access.schema import access_import_progress, month_of_ms, partition_ddl
+from cloudcip.storage.database import Database
+
+SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
+
+_INSERT_EVENT_SQLITE = (
+    "INSERT INTO access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "
+    "source, country) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING"
+)
+_UPSERT_SEEN_SQLITE = (
+    "INSERT INTO access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
+    "tor_exit, hosting) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (account_id, ip) DO UPDATE SET "
+    "first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), "
+    "last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), count = count + excluded.count"
+)
+_UPSERT_ACTIVITY_SQLITE = (
+    "INSERT INTO access_account_activity (account_id, first_access_ms, last_access_ms, events) "
+    "VALUES (?,?,?,?) ON CONFLICT (account_id) DO UPDATE SET "
+    "first_access_ms = min(first_access_ms, excluded.first_access_ms), "
+    "last_access_ms = max(last_access_ms, excluded.last_access_ms), events = events + excluded.events"
+)
+
+_PG_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS access_event_stage (
+    event_id VARCHAR(128), account_id VARCHAR(128), principal VARCHAR(256), time_ms BIGINT,
+    ip BYTEA, action VARCHAR(128), kind VARCHAR(8), user_agent TEXT, source VARCHAR(64),
+    country VARCHAR(2)
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS access_ip_facts_stage (
+    ip BYTEA PRIMARY KEY, country VARCHAR(2), asn BIGINT, tor_exit BOOLEAN, hosting BOOLEAN
+) ON COMMIT DELETE ROWS
+"""
+_PG_MERGE = """
+WITH ins AS (
+    INSERT INTO access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent,
+                              source, country)
+    SELECT event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, country
+    FROM access_event_stage
+    ON CONFLICT (event_id, time_ms) DO NOTHING
+    RETURNING account_id, ip, time_ms
+), seen AS (
+    INSERT INTO access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn,
+                                tor_exit, hosting)
+    SELECT i.account_id, i.ip, min(i.time_ms), max(i.time_ms), count(*), max(f.country), max(f.asn),
+           bool_or(f.tor_exit), bool_or(f.hosting)
+    FROM ins i LEFT JOIN access_ip_facts_stage f ON f.ip = i.ip
+    GROUP BY i.account_id, i.ip
+    ORDER BY i.account_id, i.ip
+    ON CONFLICT (account_id, ip) DO UPDATE SET
+        first_seen_ms = LEAST(access_ip_seen.first_seen_ms, EXCLUDED.first_seen_ms),
+        last_seen_ms = GREATEST(access_ip_seen.last_seen_ms, EXCLUDED.last_seen_ms),
+        count = access_ip_seen.count + EXCLUDED.count
+    RETURNING 1
+), act AS (
+    INSERT INTO access_account_activity (account_id, first_access_ms, last_access_ms, events)
+    SELECT account_id, min(time_ms), max(time_ms), count(*) FROM ins
+    GROUP BY account_id ORDER BY account_id
+    ON CONFLICT (account_id) DO UPDATE SET
+        first_access_ms = LEAST(access_account_activity.first_access_ms, EXCLUDED.first_access_ms),
+        last_access_ms = GREATEST(access_account_activity.last_access_ms, EXCLUDED.last_access_ms),
+        events = access_account_activity.events + EXCLUDED.events
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM seen), (SELECT count(*) FROM act)
+"""
+
+
+class _Default:
+    pass
+
+
+DEFAULT_ENRICHMENT: Any = _Default()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many events of a batch were stored, and how many were already there (or repeated)."""
+
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where an import stands: lines (or records) committed, events stored, bytes read."""
+
+    lines: int
+    accepted: int
+    duplicates: int
+    bytes_read: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The outcome of ``import_file``; ``resumed_from_line`` > 0 when an earlier run was resumed."""
+
+    file_sha256: str
+    lines: int
+    accepted: int
+    duplicates: int
+    resumed_from_line: int
+    already_complete: bool
+
+
+def _resolve_intel(enrich: Any) -> IpIntel | None:
+    if isinstance(enrich, _Default):
+        return default_intel()
+    return enrich if isinstance(enrich, IpIntel) else None
+
+
+def _dedupe_in_batch(rows: Sequence[EventRow]) -> list[EventRow]:
+    seen: set[str] = set()
+    unique: list[EventRow] = []
+    for row in rows:
+        event_id = row[0]
+        if event_id is not None:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        unique.append(row)
+    return unique
+
+
+def _rows_of(events: Iterable[AccessEvent] | Iterable[EventRow]) -> list[EventRow]:
+    rows: list[EventRow] = []
+    for item in events:
+        rows.append(item.to_row() if isinstance(item, AccessEvent) else item)
+    return rows
+
+
+def _write_rows_sqlite(raw: Any, rows: Sequence[EventRow], intel: IpIntel | None) -> int:
+    """Insert rows through the sqlite3 connection ``raw`` (inside the caller's transaction)."""
+    country = intel.country if intel is not None else None
+    countries: dict[bytes, str | None] = {}
+    params: list[tuple[Any, ...]] = []
+    append = params.append
+    for row in rows:
+        ip = row[4]
+        if country is None:
+            code = None
+        else:
+            code = countries.get(ip, "?")
+            if code == "?":
+                code = countries[ip] = country(ip)
+        append((*row, code))
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    before_id = raw.execute("SELECT max(id) FROM access_event").fetchone()[0] or 0
+    before_changes = raw.total_changes
+    raw.executemany(_INSERT_EVENT_SQLITE, params)
+    inserted = raw.total_changes - before_changes
+    if inserted == len(params):
+        pairs: dict[tuple[str, bytes], list[Any]] = {}
+        accounts: dict[str, list[int]] = {}
+        for param in params:
+            key = (param[1], param[4])
+            when = param[3]
+            pair = pairs.get(key)
+            if pair is None:
+                pairs[key] = [when, when, 1, param[9]]
+            else:
+                if when < pair[0]:
+                    pair[0] = when
+                elif when > pair[1]:
+                    pair[1] = when
+                pair[2] += 1
+            span = accounts.get(param[1])
+            if span is None:
+                accounts[param[1]] = [when, when, 1]
+            else:
+                if when < span[0]:
+                    span[0] = when
+                elif when > span[1]:
+                    span[1] = when
+                span[2] += 1
+        seen_rows = [(account, ip, first, last, count, code)
+                     for (account, ip), (first, last, count, code) in pairs.items()]
+        activity_rows = [(account, first, last, count) for account, (first, last, count) in accounts.items()]
+    else:
+        seen_rows = [tuple(row) for row in raw.execute(
+            "SELECT account_id, ip, min(time_ms), max(time_ms), count(*), max(country) FROM access_event "
+            "WHERE id > ? GROUP BY account_id, ip", (before_id,))]
+        activity_rows = [tuple(row) for row in raw.execute(
+            "SELECT account_id, min(time_ms), max(time_ms), count(*) FROM access_event "
+            "WHERE id > ? GROUP BY account_id", (before_id,))]
+    full_seen: list[tuple[Any, ...]] = []
+    for account, ip, first, last, count, code in seen_rows:
+        if intel is not None:
+            facts = intel.facts(ip)
+            full_seen.append((account, ip, first, last, count, code, facts.asn, facts.tor_exit, facts.hosting))
+        else:
+            full_seen.append((account, ip, first, last, count, code, None, None, None))
+    raw.executemany(_UPSERT_SEEN_SQLITE, full_seen)
+    raw.executemany(_UPSERT_ACTIVITY_SQLITE, activity_rows)
+    return int(inserted)
+
+
+def _ensure_partitions(cursor: Any, rows: Sequence[EventRow]) -> None:
+    months = {month_of_ms(row[3]) for row in rows}
+    cursor.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access_event' "
+        "AND p.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+    )
+    existing = {name for (name,) in cursor.fetchall()}
+    from cloudcip.access.schema import partition_name
+
+    for year, month in sorted(months):
+        if partition_name(year, month) not in existing:
+            cursor.execute(partition_ddl(year, month))
+
+
+def _write_rows_postgres(raw: Any, rows: Sequence[EventRow], intel: IpIntel | None) -> int:
+    """COPY rows into a staging table, then merge (inside the caller's transaction)."""
+    with raw.cursor() as cursor:
+        for statement in _PG_STAGE.split(";"):
+            cursor.execute(statement)
+        _ensure_partitions(cursor, rows)
+        facts_of: dict[bytes, tuple[bytes, str | None, int | None, bool | None, bool | None]] = {}
+        with cursor.copy(
+            "COPY access_event_stage (event_id, account_id, principal, time_ms, ip, action, kind, "
+            "user_agent, source, country) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                ip = row[4]
+                entry = facts_of.get(ip)
+                if entry is None:
+                    if intel is not None:
+                        facts = intel.facts(ip)
+                        entry = (ip, facts.country, facts.asn, facts.tor_exit, facts.hosting)
+                    else:
+                        entry = (ip, None, None, None, None)
+                    facts_of[ip] = entry
+                copy.write_row((*row, entry[1]))
+        with cursor.copy(
+            "COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN"
+        ) as copy:
+            for entry in facts_of.values():
+                copy.write_row(entry)
+        cursor.execute(_PG_MERGE)
+        counts = cursor.fetchone()
+        assert counts is not None
+        return int(counts[0])
+
+
+def write_batch(connection: Connection, database: Database, rows: Sequence[EventRow],
+                intel: IpIntel | None) -> int:
+    """Write validated rows inside the transaction of ``connection``; returns the number stored."""
+    unique = _dedupe_in_batch(rows)
+    if not unique:
+        return 0
+    raw = connection.connection.driver_connection
+    if database.is_postgresql:
+        return _write_rows_postgres(raw, unique, intel)
+    if database.is_sqlite:
+        return _write_rows_sqlite(raw, unique, intel)
+    raise ValueError("access events need SQLite or PostgreSQL")
+
+
+def ingest(
+    database: Database,
+    events: Iterable[AccessEvent] | Iterable[EventRow],
+    *,
+    enrich: Any = DEFAULT_ENRICHMENT,
+    signal_policy: Any = None,
+) -> IngestResult:
+    """Store one batch of events in one transaction; idempotent on the events' ``id``.
+
+    ``enrich``: an ``IpIntel`` (default: registered country from iptocc), or ``None`` for none.
+    ``signal_policy``: a ``signals.SignalPolicy``; when given, signals are raised after commit.
+    """
+    rows = _rows_of(events)
+    intel = _resolve_intel(enrich)
+    with database.engine.begin() as connection:
+        accepted = write_batch(connection, database, rows, intel)
+    if signal_policy is not None and accepted:
+        from cloudcip.access.signals import raise_signals_for_rows
+
+        raise_signals_for_rows(database, rows, signal_policy)
+    return IngestResult(accepted=accepted, duplicates=len(rows) - accepted)
+
+
+# --------------------------------------------------------------------------------------------------
+# Resumable file import
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _progress_row(database: Database, sha: str) -> dict[str, Any] | None:
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            select(access_import_progress).where(access_import_progress.c.file_sha256 == sha)
+        ).first()
+        return dict(row._mapping) if row is not None else None
+
+
+def _line_batches(stream: IO[bytes], batch_size: int) -> Iterator[tuple[list[bytes], int]]:
+    while True:
+        lines = list(islice(stream, batch_size))
+        if not lines:
+            return
+        yield lines, sum(map(len, lines))
+
+
+def import_file(
+    database: Database,
+    path: str | Path,
+    fmt: str = "jsonl",
+    *,
+    batch_size: int = 50_000,
+    progress: Callable[[ImportProgress], None] | None = None,
+    enrich: Any = DEFAULT_ENRICHMENT,
+    signal_policy: Any = None,
+) -> ImportResult:
+    """Import a file of events in batches, resuming after the last committed batch of an earlier run.
+
+    Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
+    numbers) when a batch is refused; batches before it stay committed.
+    """
+    row_parser(fmt)
+    source = Path(path)
+    total_bytes = source.stat().st_size
+    sha = file_sha256(source)
+    intel = _resolve_intel(enrich)
+    now = datetime.now(UTC)
+    state = _progress_row(database, sha)
+    if state is None:
+        with database.engine.begin() as connection:
+            connection.execute(insert(access_import_progress).values(
+                file_sha256=sha, format=fmt, file_name=source.name[:255], lines_committed=0, byte_offset=0,
+                events_accepted=0, duplicates=0, started_at=now, updated_at=now))
+        state = _progress_row(database, sha)
+        assert state is not None
+    if state["completed_at"] is not None:
+        return ImportResult(sha, int(state["lines_committed"]), int(state["events_accepted"]),
+                            int(state["duplicates"]), int(state["lines_committed"]), True)
+    lines_done = int(state["lines_committed"])
+    resumed_from = lines_done
+    offset = int(state["byte_offset"])
+    accepted_total = int(state["events_accepted"])
+    duplicates_total = int(state["duplicates"])
+
+    def commit(rows: list[EventRow], lines_after: int, offset_after: int) -> tuple[int, int]:
+        with database.engine.begin() as connection:
+            accepted = write_batch(connection, database, rows, intel)
+            connection.execute(update(access_import_progress).where(
+                access_import_progress.c.file_sha256 == sha).values(
+                lines_committed=lines_after, byte_offset=offset_after,
+                events_accepted=access_import_progress.c.events_accepted + accepted,
+                duplicates=access_import_progress.c.duplicates + (len(rows) - accepted),
+                updated_at=datetime.now(UTC)))
+        if signal_policy is not None and accepted:
+            from cloudcip.access.signals import raise_signals_for_rows
+
+            raise_signals_for_rows(database, rows, signal_policy)
+        return accepted, len(rows) - accepted
+
+    errors: list[tuple[int, str]] = []
+    extra_errors = 0
+    with open_event_stream(str(source)) as stream:
+        if file_is_document(stream, fmt):
+            records = list(iter_document_records(stream, fmt))
+            for start in range(lines_done, len(records), batch_size):
+                chunk = [record for _position, record in records[start:start + batch_size]]
+                rows, batch_errors = parse_records(chunk, fmt)
+                if batch_errors or errors:
+                    errors.extend((start + position, reason) for position, reason in batch_errors)
+                    continue
+                accepted, duplicates = commit(rows, start + len(chunk), 0)
+                accepted_total += accepted
+                duplicates_total += duplicates
+                lines_done = start + len(chunk)
+                if progress is not None:
+                    progress(ImportProgress(lines_done, accepted_total, duplicates_total,
+                                            total_bytes * lines_done // max(1, len(records)), total_bytes))
+        else:
+            if offset:
+                stream.seek(offset)
+            for lines, size in _line_batches(stream, batch_size):
+                rows, batch_errors = parse_lines(lines, fmt, first_line=lines_done + 1)
+                if batch_errors or errors:
+                    room = MAX_ERRORS - len(errors)
+                    errors.extend(batch_errors[:max(0, room)])
+                    extra_errors += max(0, len(batch_errors) - max(0, room))
+                    lines_done += len(lines)
+                    continue
+                accepted, duplicates = commit(rows, lines_done + len(lines), offset + size)
+                accepted_total += accepted
+                duplicates_total += duplicates
+                lines_done += len(lines)
+                offset += size
+                if progress is not None:
+                    read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
+                    progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
+    if errors or extra_errors:
+        raise AccessBatchError(errors, truncated=extra_errors)
+    with database.engine.begin() as connection:
+        connection.execute(update(access_import_progress).where(
+            access_import_progress.c.file_sha256 == sha).values(completed_at=datetime.now(UTC),
+                                                                 updated_at=datetime.now(UTC)))
+    return ImportResult(sha, lines_done, accepted_total, duplicates_total, resumed_from, False)
+
+
+def _fileno(stream: IO[bytes]) -> int:
+    inner = getattr(stream, "fileobj", None)
+    try:
+        return int((inner if inner is not None else stream).fileno())
+    except (OSError, ValueError, AttributeError):
+        return -1
