@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cloudcip.cli import bench as bench_cli
+from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import records as records_cli
 from cloudcip.cli import service as service_cli
@@ -36,3 +37,4 @@ service_cli.register(app)
 records_cli.register(app)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(bench_cli.app, name="bench")
+app.add_typer(compliance_cli.app, name="compliance")

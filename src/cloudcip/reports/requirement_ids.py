@@ -1,0 +1,41 @@
+"""The requirement ids of cloudcip (A1 … H3) with a short title each; the coverage matrix cites them
+(A1-A8, B1-B5, C1-C4, D1-D5, E1-E3, F1-F2, G1-G4, H1-H3)."""
+
+from __future__ import annotations
+
+REQUIREMENTS: dict[str, str] = {
+    "A1": "written CIP tailored by account type, channel and risk tier",
+    "A2": "U.S. person / foreign person for the customer and every beneficial owner, with basis",
+    "A3": "collect name, address, national ID, payment means and source, email, phone, IPs",
+    "A4": "verify by documentary and non-documentary methods; field checks from libraries",
+    "A5": "identity-verification vendor results through an adapter",
+    "A6": "doubtful identity: not open, pending restrictions, close, redress; resolution recorded",
+    "A7": "beneficial-owner additions; periodic re-verification; CIP applies to existing accounts",
+    "A8": "customer notice before opening, recorded with its version",
+    "B1": "records kept for the retention period, then purged; never under a legal hold",
+    "B2": "sensitive fields encrypted at rest; blind indexes; key rotation; crypto-shredding; PCI display",
+    "B3": "tamper-evident ledger of every read, change, export and disclosure, verifiable offline",
+    "B4": "access by role and purpose; break-glass; legal basis for outside access",
+    "B5": "preservation holds and signed, hash-manifested productions",
+    "C1": "IP address and time of each access or administrative action",
+    "C2": "access events in cloudcip JSON lines, OCSF, CloudTrail; batch and stream",
+    "C3": "IPs of an account in a window; accounts seen from an IP or CIDR; first and last access",
+    "C4": "offline IP enrichment and ongoing-verification signals",
+    "D1": "register of special measures: jurisdictions and persons, prohibitions or conditions, dates",
+    "D2": "location decided from all evidence",
+    "D3": "screening against designated-person lists in their published formats",
+    "D4": "re-screening of every account when a measure or list changes; effective-date actions",
+    "D5": "hits adjudicated by a person; cleared false positives stay cleared",
+    "E1": "reseller inventory with CIPs, attestations and certification dates",
+    "E2": "sub-lessee records through the API; screening through the reseller chain",
+    "E3": "reseller oversight: sampling, findings, termination clock",
+    "F1": "register of exemptions with basis, scope and dates",
+    "F2": "evidence for an exemption request from the system's own records",
+    "G1": "linking accounts that share identifiers",
+    "G2": "risk score with reasons",
+    "G3": "indicator sharing as STIX 2.1 over TAXII 2.1 with TLP 2.0",
+    "G4": "incident reports kept",
+    "H1": "CIP certification generated from live data",
+    "H2": "annual attestation and out-of-cycle updates",
+    "H3": "copies of the written CIP on request; examiner's roster",
+}
