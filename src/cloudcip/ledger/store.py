@@ -45,6 +45,17 @@ log = logging.getLogger("cloudcip.ledger")
 
 Clock = Callable[[], datetime]
 
+# built once: the append path runs on every request that touches a record
+_LOCK_STATE = (
+    update(ledger_state)
+    .where(ledger_state.c.id == 1)
+    .values(tree_size=ledger_state.c.tree_size)
+    .returning(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state)
+)
+_INSERT_ENTRY = insert(ledger_entry)
+_INSERT_HEAD = insert(ledger_tree_head)
+_SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -152,13 +163,8 @@ class Ledger:
         """
         if not actions:
             return None
-        # the UPDATE comes first: it takes the write lock that serialises appenders on both engines
-        conn.execute(update(ledger_state).where(ledger_state.c.id == 1).values(tree_size=ledger_state.c.tree_size))
-        state = conn.execute(
-            select(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state).where(
-                ledger_state.c.id == 1
-            )
-        ).one()
+        # an UPDATE comes first: it takes the write lock that serialises appenders on both engines
+        state = conn.execute(_LOCK_STATE).one()
         size = int(state.tree_size)
         previous = bytes(state.last_leaf_hash) if state.last_leaf_hash is not None else b""
         compact = CompactRange.from_state(json.loads(state.compact_state))
@@ -199,17 +205,16 @@ class Ledger:
             )
             previous = digest
             size += 1
-        conn.execute(insert(ledger_entry), rows)
+        conn.execute(_INSERT_ENTRY, rows)
         head = sign_tree_head(self.signing_key, size, compact.root(), int(now.timestamp() * 1000))
         conn.execute(
-            insert(ledger_tree_head),
-            [{"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
-              "signature": head.signature}],
+            _INSERT_HEAD,
+            {"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
+             "signature": head.signature},
         )
         conn.execute(
-            update(ledger_state)
-            .where(ledger_state.c.id == 1)
-            .values(tree_size=size, last_leaf_hash=previous, compact_state=json.dumps(compact.to_state()))
+            _SAVE_STATE,
+            {"tree_size": size, "last_leaf_hash": previous, "compact_state": json.dumps(compact.to_state())},
         )
         return head
 
