@@ -41,8 +41,8 @@ class InitReport:
     created_data_dir: bool
     created_keyring: bool
     created_signing_key: bool
-    migrated_from: str | None
-    migrated_to: str | None
+    migrated_from: frozenset[str]
+    migrated_to: frozenset[str]
 
 
 def initialise(settings: Settings, *, schema: str | None = None) -> InitReport:
@@ -58,12 +58,12 @@ def initialise(settings: Settings, *, schema: str | None = None) -> InitReport:
         create_signing_key(settings.ledger_key_path)
     database = open_database(settings.database_url, schema=schema)
     try:
-        before = migrate.current_revision(database)
+        before = migrate.current_revisions(database)
         migrate.upgrade(database)
         with database.engine.begin() as conn:
             if conn.execute(select(ledger_state.c.id)).first() is None:
                 conn.execute(insert(ledger_state), [initial_state_row()])
-        after = migrate.current_revision(database)
+        after = migrate.current_revisions(database)
     finally:
         database.dispose()
     return InitReport(created_dir, created_keyring, created_key, before, after)
@@ -73,7 +73,7 @@ def open_services(settings: Settings, *, schema: str | None = None) -> Services:
     if not settings.keyring_path.exists() or not settings.ledger_key_path.exists():
         raise NotInitialised(f"{settings.data_dir} is not initialised; run `cloudcip init`")
     database = open_database(settings.database_url, schema=schema)
-    if migrate.current_revision(database) != migrate.head_revision(database):
+    if migrate.current_revisions(database) != migrate.head_revisions(database):
         database.dispose()
         raise NotInitialised("the database schema is not up to date; run `cloudcip init`")
     keyring = LocalKeyring(settings.keyring_path)

@@ -25,10 +25,11 @@ def init(ctx: typer.Context) -> None:
     console.print(f"data directory: {settings.data_dir}")
     console.print(f"keyring: {'created' if report.created_keyring else 'kept'} ({settings.keyring_path.name}, 0600)")
     console.print(f"ledger signing key: {'created' if report.created_signing_key else 'kept'}")
+    after = ", ".join(sorted(report.migrated_to))
     if report.migrated_from != report.migrated_to:
-        console.print(f"database migrated {report.migrated_from or 'empty'} → {report.migrated_to}")
+        console.print(f"database migrated {', '.join(sorted(report.migrated_from)) or 'empty'} → {after}")
     else:
-        console.print(f"database up to date at {report.migrated_to}")
+        console.print(f"database up to date at {after}")
     emit("initialised")
 
 

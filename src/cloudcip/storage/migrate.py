@@ -21,18 +21,22 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to run on an up-to-date database."""
+def upgrade(database: Database, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (every capability's head); safe on an up-to-date database.
+
+    Each capability keeps its own branch of revisions off the first one, so their migrations can be
+    written independently; ``heads`` applies them all.
+    """
     config = alembic_config(database)
     with database.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
 
-def current_revision(database: Database) -> str | None:
+def current_revisions(database: Database) -> frozenset[str]:
     with database.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision(database: Database) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+def head_revisions(database: Database) -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config(database)).get_heads())
