@@ -114,12 +114,24 @@ _ARABIC = {"b": "ب", "c": "ك", "d": "د", "f": "ف", "g": "ج", "h": "ه", "j"
            "x": "كس", "y": "ي", "z": "ز", "u": "و", "i": "ي"}  # fmt: skip
 
 
+_ARABIC_PARTICLES = {"bin": "بن", "ben": "بن", "ibn": "ابن", "bint": "بنت", "abu": "ابو", "abou": "ابو",
+                     "abd": "عبد", "abdul": "عبد", "abdel": "عبد"}  # fmt: skip
+_ARTICLE = re.compile(r"(?i)\b(?:al|el)[- ]+(?=[A-Za-z])")
+
+
 def to_arabic(name: str, rng: random.Random) -> str | None:
-    """Latin -> Arabic script: consonants written, short vowels dropped, long/initial vowels kept."""
+    """Latin -> Arabic script: consonants written, short vowels dropped, long/initial vowels kept.
+
+    Particles take their Arabic spelling (bin -> بن, abu -> ابو) and the article al-/el- is glued
+    to its word (العراقي), as Arabic writes them.
+    """
     del rng
+    name = _ARTICLE.sub("\u0627\u0644", name)
 
     def word(w: str) -> str:
         low = w.lower()
+        if low in _ARABIC_PARTICLES:
+            return _ARABIC_PARTICLES[low]
         out = ""
         i = 0
         while i < len(low):
@@ -155,16 +167,26 @@ def name_order(name: str, rng: random.Random) -> str | None:
 
 
 def token_drop(name: str, rng: random.Random) -> str | None:
-    """A middle token dropped, only for names of three tokens or more."""
-    words = [w for w in _words(name) if w.lower() not in PARTICLE_WORDS]
+    """A middle name dropped, only for names of three tokens or more (persons)."""
+    if "," in name:
+        last, _, rest = name.partition(",")
+        given = _words(rest)
+        family = _words(last)
+        if len(given) < 2 or len(given) + len(family) < 3:
+            return None
+        i = rng.randrange(1, len(given))
+        return f"{last.strip()}, " + " ".join(given[:i] + given[i + 1 :])
+    words = _words(name)
     if len(words) < 3:
         return None
     i = rng.randrange(1, len(words) - 1)
+    if words[i].lower().rstrip("-") in PARTICLE_WORDS:
+        return None
     return " ".join(words[:i] + words[i + 1 :])
 
 
 def initials(name: str, rng: random.Random) -> str | None:
-    """Given names reduced to initials ("BIN LADEN, Osama" -> "O. BIN LADEN")."""
+    """Given names reduced to initials ("BIN LADEN, Osama" -> "O. BIN LADEN"); particles kept out."""
     del rng
     if "," in name:
         last, _, rest = name.partition(",")
@@ -175,6 +197,7 @@ def initials(name: str, rng: random.Random) -> str | None:
         if len(words) < 2:
             return None
         given, family = words[:-1], words[-1]
+    given = [g for g in given if g.lower().split("-")[0] not in PARTICLE_WORDS and g[:1].isalpha()]
     if not given:
         return None
     return " ".join(f"{g[0]}." for g in given) + " " + family
@@ -232,6 +255,9 @@ def joined_tokens(name: str, rng: random.Random) -> str | None:
     i = rng.randrange(0, len(words) - 1)
     return " ".join([*words[:i], words[i] + words[i + 1].lower(), *words[i + 2 :]])
 
+
+# classes about given and middle names: applied to listed individuals only
+PERSON_ONLY: frozenset[str] = frozenset({"token_drop", "initials"})
 
 PERTURBATIONS: dict[str, Perturbation] = {
     "typo": typo,

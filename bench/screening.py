@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.perturb import PERTURBATIONS
+from bench.perturb import PERSON_ONLY, PERTURBATIONS
 from cloudcip.domain.designated import DesignatedParty
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import ScreeningQuery, screen
@@ -82,12 +82,14 @@ def perturbed_queries(
         i for i, p in enumerate(parties) if p.schema in ("Person", "Organization") and p.primary_name.strip()
     ]
     out: dict[str, list[tuple[str, int, str]]] = {}
+    persons = [i for i in eligible if parties[i].schema == "Person"]
     for cls, perturb in PERTURBATIONS.items():
         queries: list[tuple[str, int, str]] = []
         attempts = 0
+        pool = persons if cls in PERSON_ONLY else eligible
         while len(queries) < per_class and attempts < per_class * 20:
             attempts += 1
-            pidx = rng.choice(eligible)
+            pidx = rng.choice(pool)
             original = parties[pidx].primary_name
             perturbed = perturb(original, rng)
             if not perturbed or perturbed == original or len(perturbed) > 300:

@@ -22,6 +22,7 @@ Exact identifiers (document numbers, emails, wallet addresses) are plain diction
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Iterable
@@ -40,14 +41,20 @@ from cloudcip.screening.names import (
     token_similarity,
 )
 
-TOKEN_FLOOR = 0.72  # vocabulary tokens less similar than this to a query token are not candidates
+TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates
 COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
 ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
+RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
+INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
-def token_weight(text: str) -> float:
-    """Weight of a token in the name score: longer tokens say more; an initial says little."""
-    return math.sqrt(min(len(text), 12))
+def token_weight(text: str, rarity: float = 1.0) -> float:
+    """Weight of a token in the name score: longer and rarer tokens say more; an initial says little.
+
+    ``rarity`` in [0.4, 1] comes from the token's inverse document frequency in the index (1 for a
+    token the index does not know).
+    """
+    return math.sqrt(min(len(text), 12)) * rarity
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,7 @@ class IndexedName:
     alternative_ids: tuple[tuple[int, ...], ...]
     joined_ids: tuple[int, ...]  # vocabulary ids of token i + token i+1
     weights: tuple[float, ...]
+    first_letters: frozenset[str]  # for queries that give initials
 
 
 @dataclass(slots=True)
@@ -98,6 +106,7 @@ class ScreeningIndex:
         self.postings: list[set[int]] = []
         self._fuzzy_vocab: set[int] = set()  # tokens (not joined pairs) reachable by deletion keys
         self.idf: list[float] = []
+        self.rarity: list[float] = []
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
@@ -157,7 +166,8 @@ class ScreeningIndex:
                     token_ids=token_ids,
                     alternative_ids=alternative_ids,
                     joined_ids=joined_ids,
-                    weights=tuple(token_weight(t.text) for t in norm.tokens),
+                    weights=(),  # set in _finish, once token rarities are known
+                    first_letters=frozenset(t.text[0] for t in norm.tokens),
                 )
             )
             self.name_keys.setdefault(norm.key, []).append(nid)
@@ -173,6 +183,19 @@ class ScreeningIndex:
     def _finish(self) -> None:
         n = max(len(self.names), 1)
         self.idf = [math.log(1.0 + n / max(len(p), 1)) for p in self.postings]
+        reference = math.log(1.0 + n / 20.0)  # tokens in 20 names or fewer weigh fully
+        self.rarity = [RARITY_FLOOR + (1.0 - RARITY_FLOOR) * min(1.0, i / reference) for i in self.idf]
+        rarity = self.rarity
+        self.names = [
+            dataclasses.replace(
+                listed,
+                weights=tuple(
+                    token_weight(t.text, rarity[vid])
+                    for t, vid in zip(listed.name.tokens, listed.token_ids, strict=True)
+                ),
+            )
+            for listed in self.names
+        ]
         for vid, text in enumerate(self.vocab_texts):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):
@@ -193,8 +216,9 @@ class ScreeningIndex:
         for key in deletion_keys(text):
             found.update(self._deletion_keys.get(key, ()))
         found.update(self._phonetic_keys.get(phonetic_key(text), ()))
-        skeleton = self._skeleton_keys.get(skeleton_key(text), ())
-        if abjad:
+        skeleton_text = skeleton_key(text)
+        skeleton = self._skeleton_keys.get(skeleton_text, ())
+        if abjad or len(skeleton_text) >= 3:
             found.update(skeleton)
         else:
             found.update(v for v in skeleton if self.vocab_abjad[v])
@@ -259,6 +283,12 @@ class ScreeningIndex:
             union: set[int] = set().union(*(self.postings[v] for v in unit.sims))
             for nid in union.intersection(scores):
                 scores[nid] += gain
+        initials = [t.text for t in query.tokens if t.is_initial]
+        if initials and scores:
+            names = self.names
+            for nid in scores:
+                letters = names[nid].first_letters
+                scores[nid] += INITIAL_GAIN * sum(1 for i in initials if i in letters)
         self.last_candidate_count = len(scores)
         if len(scores) > self.max_candidates:
             name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)

@@ -42,11 +42,12 @@ from cloudcip.screening.names import (
 Band = Literal["block", "review", "clear"]
 QuerySchema = Literal["Person", "Organization"] | None
 
-INITIAL_MATCH = 0.72  # "J" against "John"
-PAIR_FLOOR = 0.72  # token pairs below this are not aligned
-EXTRA_TOKEN_COST = 0.35  # a token on one side only (a middle name the other side omits)
+INITIAL_MATCH = 0.80  # "J" against "John"
+PAIR_FLOOR = 0.76  # token pairs below this are not aligned
+EXTRA_TOKEN_COST = 0.5  # a token on one side only (a middle name the other side omits)
+FURTHER_EXTRA_COST = 0.8  # each further token on one side only
 WEAK_ALIAS_FACTOR = 0.92
-SCHEMA_MISMATCH_FACTOR = 0.85
+SCHEMA_MISMATCH_FACTOR = 0.80
 LEGAL_FORM_MISMATCH_FACTOR = 0.97
 
 
@@ -136,8 +137,14 @@ def _align(
     wc = sum(c_weights[j] for j in uc)
     conflict = min(wq, wc)
     extra = max(wq, wc) - conflict
-    extra_cost = EXTRA_TOKEN_COST if len(pairs) >= 2 else 1.0
-    denominator = matched_weight + 2.0 * conflict + extra_cost * extra
+    if len(pairs) >= 2:
+        # one omitted middle name is common; each further one is less so
+        longer_side = [q_weights[i] for i in uq] if wq > wc else [c_weights[j] for j in uc]
+        first = min(extra, max(longer_side, default=0.0))
+        extra_cost = EXTRA_TOKEN_COST * first + FURTHER_EXTRA_COST * (extra - first)
+    else:
+        extra_cost = extra
+    denominator = matched_weight + 2.0 * conflict + extra_cost
     score = gained / denominator if denominator > 0 else 0.0
     return _Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
 
@@ -148,10 +155,24 @@ def _initial_sim(a: str, b: str) -> float:
     return 0.0
 
 
-def _score_indexed(candidates: CandidateSet, listed: IndexedName, vocab_texts: list[str]) -> _Alignment:
+def _query_weights(candidates: CandidateSet, index: ScreeningIndex) -> list[float]:
+    """Query token weights: rarity of the listed token each one resembles most (1 if none)."""
+    weights = []
+    for tok, matches in zip(candidates.query.tokens, candidates.positions, strict=True):
+        rarity = 1.0
+        if matches.sims:
+            best = max(matches.sims.items(), key=lambda item: item[1])[0]
+            rarity = index.rarity[best]
+        weights.append(token_weight(tok.text, rarity))
+    return weights
+
+
+def _score_indexed(
+    candidates: CandidateSet, listed: IndexedName, q_weights: list[float], vocab_abjad: list[bool]
+) -> _Alignment:
     query = candidates.query
     q_texts = [t.text for t in query.tokens]
-    q_weights = [token_weight(t) for t in q_texts]
+    q_abjad = [t.abjad for t in query.tokens]
     c_texts = list(listed.name.texts)
     items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
     positions: list[QueryTokenMatches] = candidates.positions
@@ -161,7 +182,7 @@ def _score_indexed(candidates: CandidateSet, listed: IndexedName, vocab_texts: l
             sim = sims.get(vid, 0.0)
             for alt in listed.alternative_ids[j]:
                 sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
-            if sim == 0.0:
+            if sim == 0.0 and not (q_abjad[i] or vocab_abjad[vid]):
                 sim = _initial_sim(qt, c_texts[j])
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))
@@ -174,7 +195,6 @@ def _score_indexed(candidates: CandidateSet, listed: IndexedName, vocab_texts: l
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i, i + 1), (j,)))
-    del vocab_texts
     return _align(q_texts, q_weights, c_texts, list(listed.weights), items)
 
 
@@ -196,7 +216,7 @@ def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
 
     for i, qt in enumerate(query.tokens):
         for j, ct in enumerate(listed.tokens):
-            if qt.is_initial or ct.is_initial:
+            if (qt.is_initial or ct.is_initial) and not (qt.abjad or ct.abjad):
                 sim = 1.0 if qt.text == ct.text else _initial_sim(qt.text, ct.text)
             else:
                 sim = sim_of(qt.text, qt.alternatives, ct.text, ct.alternatives, qt.abjad or ct.abjad)
@@ -386,11 +406,12 @@ def screen(
             qname = None
         if qname is not None:
             candidates = index.candidates(qname)
+            q_weights = _query_weights(candidates, index)
             for nid in candidates.name_ids:
                 listed = index.names[nid]
                 if listed.party in best and best[listed.party].score >= 1.0:
                     continue
-                alignment = _score_indexed(candidates, listed, index.vocab_texts)
+                alignment = _score_indexed(candidates, listed, q_weights, index.vocab_abjad)
                 if alignment.score < 0.5 * thresholds.review and not include_clear:
                     continue
                 party = index.parties[listed.party]

@@ -81,9 +81,10 @@ GENERATIONAL_SUFFIXES: frozenset[str] = _wordset("jr jnr snr ii iii iv")
 
 PARTICLES: frozenset[str] = frozenset(
     _wordset("""al el ul ad ar as at az bin ibn bint binti abu abou bou
-    van von der den de del della dei degli di da das do dos du la le ter ten vom zu zum zur
-    y e""")
+    van von der den de del della dei degli di da das do dos du la le ter ten vom zu zum zur""")
 )
+# the same particles written in Arabic script, as anyascii gives them: ال, بن/ابن, بنت, ابو
+ABJAD_PARTICLES: frozenset[str] = _wordset("l al bn ibn bnt bw abw")
 # particles that appear glued to the following word ("alhassan", "binladen", "vandermeer")
 _GLUED_PARTICLES: tuple[str, ...] = (
     "vander", "vanden", "vonder", "bint", "abu", "abou", "bin", "ibn", "van", "von", "der",
@@ -102,8 +103,12 @@ LEGAL_FORMS: frozenset[str] = frozenset(
     ltda eirl sac saa sa de rl
     jv""")
 )
+_GLUED_SUFFIX_PARTICLES: tuple[str, ...] = ("bin", "ibn", "abu", "van", "von", "der", "del", "al", "de")
+_GLUED_LEGAL_FORMS: tuple[str, ...] = tuple(
+    sorted((f for f in LEGAL_FORMS if len(f) >= 2 and f.isalpha()), key=len, reverse=True)
+)
 # connecting words of organisation names that carry no identity of their own
-ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y")
+ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y e")
 
 
 # --- validation and folding --------------------------------------------------------------------
@@ -166,6 +171,7 @@ def fold_text(raw: str) -> str:
 _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), r)
     for p, r in (
+        (r"x", "ks"),
         (r"shch", "sh"),
         (r"sch", "sh"),
         (r"dzh|dj|zh", "j"),
@@ -180,7 +186,6 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"c", "k"),
         (r"\x01", "ch"),
         (r"q", "k"),
-        (r"x", "ks"),
         (r"w", "v"),
         (r"y", "i"),
         (r"ee|ie", "i"),
@@ -190,7 +195,7 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?<=[aeiou])h$", ""),
     )
 )
-_VOWELS = re.compile(r"[aeiouy]+")
+_ABJAD_FOLD = str.maketrans("pvg", "bfj")
 
 
 @lru_cache(maxsize=200_000)
@@ -202,14 +207,32 @@ def phonetic_key(token: str) -> str:
     return key
 
 
+_SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"tsh", "ch"),  # Arabic script writes "ch" as t + sh
+        (r"w", ""),  # w is also the long-vowel carrier of abjads
+        (r"x", "ks"),
+        (r"ph", "f"),
+        (r"ch", "\x01"),
+        (r"ck|c|q", "k"),
+        (r"\x01", "ch"),
+        (r"[aeiouy]+", ""),
+    )
+)
+
+
 @lru_cache(maxsize=200_000)
 def skeleton_key(token: str) -> str:
-    """Consonant skeleton of one ASCII token: phonetic key with vowels, w and final h dropped.
+    """Consonant skeleton of one ASCII token: vowels, w and a final h dropped, doubles collapsed.
 
     "Mohammed", "Muhammad" and the transliteration of Arabic "محمد" ("mhmd") all give ``mhmd``.
+    Letters Arabic script lacks are folded to the ones it writes them with (p -> b, v -> f, g -> j).
     """
-    key = phonetic_key(token.replace("w", ""))  # w is also the long-vowel carrier of abjads
-    key = _VOWELS.sub("", key)
+    key = token
+    for pattern, replacement in _SKELETON_RULES:
+        key = pattern.sub(replacement, key)
+    key = key.translate(_ABJAD_FOLD)
     key = re.sub(r"(.)\1+", r"\1", key)
     if len(key) > 1 and key.endswith("h"):
         key = key[:-1]
@@ -230,10 +253,11 @@ class NameToken:
     text: str
     alternatives: tuple[str, ...] = ()
     abjad: bool = False
+    syllable: bool = False  # one Han or Hangul syllable
 
     @property
     def is_initial(self) -> bool:
-        return len(self.text) == 1 and self.text.isalpha()
+        return len(self.text) == 1 and self.text.isalpha() and not self.abjad
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +282,23 @@ class NormalisedName:
         return " ".join(self.texts)
 
 
+def _glued_suffix_alternative(token: str, entity: bool) -> str | None:
+    """"husainal" -> "husain", "developersinc" -> "developers" (entities only for legal forms)."""
+    for suffix in _GLUED_SUFFIX_PARTICLES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            return token[: -len(suffix)]
+    if entity:
+        for word in ("and", "for", "the", "of"):
+            if token.startswith(word) and len(token) - len(word) >= 4:
+                return token[len(word) :]
+            if token.endswith(word) and len(token) - len(word) >= 4:
+                return token[: -len(word)]
+        for suffix in _GLUED_LEGAL_FORMS:
+            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+                return token[: -len(suffix)]
+    return None
+
+
 def _glued_particle_alternative(token: str) -> str | None:
     for particle in _GLUED_PARTICLES:
         if token.startswith(particle) and len(token) - len(particle) >= 3:
@@ -267,9 +308,24 @@ def _glued_particle_alternative(token: str) -> str | None:
     return None
 
 
+_DOTTED = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.)+[^\W\d_])\.?(?![^\W\d_])")
+
+
+def _join_dotted_legal_form(match: re.Match[str]) -> str:
+    letters = match.group(1).replace(".", "")
+    return letters if is_legal_form(anyascii(letters).casefold()) else match.group(0)
+
+
+def is_legal_form(token: str, abjad: bool = False) -> bool:
+    """Whether an ASCII token is a legal-form word of an entity (also as transliterated back)."""
+    if token in LEGAL_FORMS or (len(token) > 1 and phonetic_key(token) in _LEGAL_FORM_KEYS):
+        return True
+    return abjad and skeleton_key(token) in _LEGAL_FORM_SKELETONS
+
+
 def _split_raw(text: str) -> list[str]:
-    # hyphens, slashes, dots and commas separate tokens; apostrophes join
-    text = _APOSTROPHES.sub("", text)
+    # hyphens, slashes, dots and commas separate tokens; apostrophes join; "S.A." is one token
+    text = _DOTTED.sub(_join_dotted_legal_form, _APOSTROPHES.sub("", text))
     return [p for p in re.split(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+", text) if p]
 
 
@@ -292,7 +348,8 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         article_free: str | None = None
         if abjad and _ARABIC_ARTICLE.match(piece):
             article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
-        ascii_piece = anyascii(_SYLLABIC.sub(r" \1 ", piece)).casefold()
+        syllabic = bool(_SYLLABIC.search(piece))
+        ascii_piece = _APOSTROPHES.sub("", anyascii(_SYLLABIC.sub(r" \1 ", piece))).casefold()
         for sub in _NON_ALNUM.split(ascii_piece):
             if not sub:
                 continue
@@ -303,14 +360,17 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
                 glued = _glued_particle_alternative(sub)
                 if glued:
                     alternatives.append(glued)
-            tokens.append(NameToken(sub, tuple(alternatives), abjad))
+                suffix_free = _glued_suffix_alternative(sub, schema != "Person")
+                if suffix_free and suffix_free not in alternatives:
+                    alternatives.append(suffix_free)
+            tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
 
     texts = [t.text for t in tokens]
     legal: list[str] = []
     if schema != "Person":
-        kept = [t for t in tokens if t.text not in LEGAL_FORMS]
+        kept = [t for t in tokens if not is_legal_form(t.text, t.abjad)]
         if kept and len(kept) < len(tokens):
-            legal = [t.text for t in tokens if t.text in LEGAL_FORMS]
+            legal = [t.text for t in tokens if is_legal_form(t.text, t.abjad)]
             tokens = kept
         if schema == "Organization":
             kept = [t for t in tokens if t.text not in ORGANIZATION_STOPWORDS]
@@ -322,9 +382,15 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         while len(tokens) > 1 and tokens[-1].text in GENERATIONAL_SUFFIXES:
             tokens = tokens[:-1]
     # separate particles carry no identity ("Osama bin Laden" ~ "Osama Laden" ~ "Osama Binladen")
-    without_particles = [t for t in tokens if t.text not in PARTICLES]
+    without_particles = [
+        t for t in tokens if t.syllable or t.text not in (ABJAD_PARTICLES if t.abjad else PARTICLES)
+    ]
     if without_particles:
         tokens = without_particles
+    # a single letter written in an abjad is an abbreviation ("س.ا." for S.A.), not an initial
+    without_letters = [t for t in tokens if not (t.abjad and len(t.text) == 1)]
+    if without_letters:
+        tokens = without_letters
     if not tokens:  # only punctuation-like words: keep what there was
         tokens = [NameToken(t) for t in texts]
     return NormalisedName(original=raw, tokens=tuple(tokens), legal_forms=tuple(legal))
@@ -350,8 +416,54 @@ def normalise_wallet(value: str) -> str:
 
 # --- token similarity ---------------------------------------------------------------------------
 
-SKELETON_MATCH = 0.92  # consonant skeletons equal: the best an abjad transliteration can prove
+SKELETON_MATCH = 0.88  # consonant skeletons equal: the best an abjad transliteration can prove
 PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
+
+
+ABJAD_VOWEL_CONFLICT = 0.12  # the abjad spelling writes a long vowel the Latin one lacks
+
+
+def _abjad_form(token: str) -> str:
+    """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
+    key = token
+    for pattern, replacement in _SKELETON_RULES[:-1]:  # all but the vowel removal
+        if pattern.pattern != "w":
+            key = pattern.sub(replacement, key)
+    key = re.sub(r"[eiy]+", "y", re.sub(r"[ouw]+", "w", key.replace("a", "")))
+    key = re.sub(r"(.)\1+", r"\1", key.translate(_ABJAD_FOLD))
+    return key[:-1] if len(key) > 1 and key.endswith("h") else key
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _vowel_letters(token: str) -> int:
+    return sum(token.count(v) for v in "aeiou")
+
+
+def _long_vowels_agree(a: str, b: str) -> bool:
+    """Every long vowel (y, w) the abjad-written token shows has a vowel in the other token.
+
+    "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan".
+    """
+    abjad, other = (a, b) if _vowel_letters(a) * len(b) <= _vowel_letters(b) * len(a) else (b, a)
+    return _is_subsequence(_abjad_form(abjad), _abjad_form(other))
+
+
+def _short_token_similarity(a: str, b: str) -> float:
+    """Short tokens: one edit is often already another name ("Wang"/"Kang", "Chen"/"Cheng").
+
+    A swap of two letters is a typo; a letter missing inside a token is likely one; a letter
+    substituted or a letter added at the end more likely another name.
+    """
+    if OSA.distance(a, b) != 1:
+        return OSA.normalized_similarity(a, b) - 0.04
+    if len(a) == len(b):
+        return 0.86 if sorted(a) == sorted(b) else 0.70
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return 0.74 if longer.startswith(shorter) else 0.80
 
 
 def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
@@ -367,13 +479,28 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     if abjad:
         sq, sl = skeleton_key(query), skeleton_key(listed)
         if sq == sl:
-            return SKELETON_MATCH
+            # a skeleton written with one or two letters ("ly" for Ali) is shared by many names
+            best = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
+            if not _long_vowels_agree(query, listed):
+                best -= ABJAD_VOWEL_CONFLICT
+            return best
         return SKELETON_MATCH * 0.5 * (
             JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
         )
     pq, pl = phonetic_key(query), phonetic_key(listed)
     if pq == pl:
         return PHONETIC_MATCH
-    spelled = 0.5 * (JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed))
-    sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
+    if min(len(query), len(listed)) <= 4:
+        return _short_token_similarity(query, listed)
+    else:
+        spelled = 0.5 * (
+            JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed)
+        )
+        sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
     return max(spelled, PHONETIC_MATCH * sounded)
+
+
+_LEGAL_FORM_KEYS: frozenset[str] = frozenset(phonetic_key(f) for f in LEGAL_FORMS if len(f) > 1)
+_LEGAL_FORM_SKELETONS: frozenset[str] = frozenset(
+    k for k in (skeleton_key(f) for f in LEGAL_FORMS if f.isalpha()) if len(k) >= 3
+)
