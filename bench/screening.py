@@ -7,6 +7,7 @@ Run: ``python -m bench.screening`` (prints one JSON object). Needs the real list
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -148,8 +149,14 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) 
 
     start = time.perf_counter()
     index = ScreeningIndex(parties)
+    build_seconds = time.perf_counter() - start
+    # a long-lived service does the same after loading its index: the index's millions of
+    # objects leave the cyclic garbage collector's generations, so no query pays for a full scan
+    gc.collect()
+    gc.freeze()
     figures["index"] = {
-        "build_seconds": round(time.perf_counter() - start, 3),
+        "build_seconds": round(build_seconds, 3),
+        "gc_frozen": True,
         "parties": len(index.parties),
         "names": len(index.names),
         "vocabulary": len(index.vocab_texts),

@@ -45,6 +45,8 @@ TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token 
 COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
 ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
 RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
+CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
+SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
@@ -114,6 +116,7 @@ class ScreeningIndex:
         self.documents: dict[str, list[int]] = {}
         self.emails: dict[str, list[int]] = {}
         self.wallets: dict[str, list[int]] = {}
+        self._similar_cache: dict[tuple[str, bool], dict[int, float]] = {}
         self.last_candidate_count = 0  # candidates examined by the latest query (for tests, metrics)
         self.skipped_names = 0  # listed names that could not be normalised (e.g. empty)
         for party in parties:
@@ -211,7 +214,20 @@ class ScreeningIndex:
     # -- querying -----------------------------------------------------------------------------
 
     def similar_tokens(self, text: str, abjad: bool = False) -> QueryTokenMatches:
-        """Vocabulary tokens similar to ``text`` (through any key), with their similarity."""
+        """Vocabulary tokens similar to ``text`` (through any key), with their similarity.
+
+        Answers are cached (bounded): common tokens ("mohammed", "li") recur across queries.
+        """
+        cached = self._similar_cache.get((text, abjad))
+        if cached is not None:
+            return QueryTokenMatches(dict(cached))
+        matches = self._similar_tokens(text, abjad)
+        if len(self._similar_cache) >= SIMILAR_CACHE_SIZE:
+            self._similar_cache.clear()
+        self._similar_cache[(text, abjad)] = dict(matches.sims)
+        return matches
+
+    def _similar_tokens(self, text: str, abjad: bool) -> QueryTokenMatches:
         found: set[int] = set()
         for key in deletion_keys(text):
             found.update(self._deletion_keys.get(key, ()))
@@ -244,8 +260,11 @@ class ScreeningIndex:
             positions.append(matches)
         joined: list[QueryTokenMatches] = []
         for a, b in zip(query.tokens, query.tokens[1:], strict=False):
-            exact = self.vocab.get(a.text + b.text)
             pair = QueryTokenMatches()
+            if a.is_initial or b.is_initial:
+                joined.append(pair)
+                continue
+            exact = self.vocab.get(a.text + b.text)
             if exact is not None:
                 pair.add(exact, 1.0)
             elif len(a.text) + len(b.text) >= 6:
@@ -290,6 +309,15 @@ class ScreeningIndex:
                 letters = names[nid].first_letters
                 scores[nid] += INITIAL_GAIN * sum(1 for i in initials if i in letters)
         self.last_candidate_count = len(scores)
+        # names that gathered only a small share of what the query could give are no candidates
+        # (what the query's closest listed tokens give: a rare near-miss must not raise the bar)
+        potential = 0.0
+        for unit in units:
+            if unit.sims:
+                vid, sim = max(unit.sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))
+                potential += sim * self.idf[vid]
+        floor = CANDIDATE_SHARE * potential
+        scores = {nid: score for nid, score in scores.items() if score >= floor}
         if len(scores) > self.max_candidates:
             name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)
         else:

@@ -182,7 +182,7 @@ def _score_indexed(
             sim = sims.get(vid, 0.0)
             for alt in listed.alternative_ids[j]:
                 sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
-            if sim == 0.0 and not (q_abjad[i] or vocab_abjad[vid]):
+            if sim == 0.0 and (len(qt) == 1 or len(c_texts[j]) == 1) and not (q_abjad[i] or vocab_abjad[vid]):
                 sim = _initial_sim(qt, c_texts[j])
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))

@@ -232,8 +232,7 @@ def skeleton_key(token: str) -> str:
     key = token
     for pattern, replacement in _SKELETON_RULES:
         key = pattern.sub(replacement, key)
-    key = key.translate(_ABJAD_FOLD)
-    key = re.sub(r"(.)\1+", r"\1", key)
+    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
     if len(key) > 1 and key.endswith("h"):
         key = key[:-1]
     return key or token[:1]
@@ -423,14 +422,20 @@ PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "M
 ABJAD_VOWEL_CONFLICT = 0.12  # the abjad spelling writes a long vowel the Latin one lacks
 
 
+_FRONT_VOWELS = re.compile(r"[eiy]+")
+_BACK_VOWELS = re.compile(r"[ouw]+")
+_DOUBLES = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=200_000)
 def _abjad_form(token: str) -> str:
     """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
     key = token
     for pattern, replacement in _SKELETON_RULES[:-1]:  # all but the vowel removal
         if pattern.pattern != "w":
             key = pattern.sub(replacement, key)
-    key = re.sub(r"[eiy]+", "y", re.sub(r"[ouw]+", "w", key.replace("a", "")))
-    key = re.sub(r"(.)\1+", r"\1", key.translate(_ABJAD_FOLD))
+    key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
+    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
     return key[:-1] if len(key) > 1 and key.endswith("h") else key
 
 
@@ -439,6 +444,7 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
+@lru_cache(maxsize=200_000)
 def _vowel_letters(token: str) -> int:
     return sum(token.count(v) for v in "aeiou")
 
