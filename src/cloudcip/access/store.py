@@ -38,7 +38,7 @@ from cloudcip.access.formats import (
     row_parser,
 )
 from cloudcip.access.ipintel import IpIntel, default_intel
-from cloudcip.access.schema import access_import_progress, month_of_ms, partition_ddl
+from cloudcip.access.schema import access_import_progress, month_of_ms, partition_ddl, partition_name
 from cloudcip.storage.database import Database
 
 SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
@@ -169,13 +169,27 @@ def _rows_of(events: Iterable[AccessEvent] | Iterable[EventRow]) -> list[EventRo
     return rows
 
 
-def _write_rows_sqlite(raw: Any, rows: Sequence[EventRow], intel: IpIntel | None) -> int:
-    """Insert rows through the sqlite3 connection ``raw`` (inside the caller's transaction)."""
+@dataclass
+class PreparedBatch:
+    """A batch ready for the database: rows with their country, and the rollups they imply if all
+    of them turn out to be new. Built in a parse worker process during ``import_file``."""
+
+    params: list[tuple[Any, ...]]  # EventRow + country
+    seen: list[tuple[Any, ...]]  # account, ip, first, last, count, country, asn, tor_exit, hosting
+    activity: list[tuple[Any, ...]]  # account, first, last, count
+    submitted: int  # rows before removing repeats inside the batch
+
+
+def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBatch:
+    """Enrich rows and aggregate the rollups (per account+IP and per account) in one pass."""
+    unique = _dedupe_in_batch(rows)
     country = intel.country if intel is not None else None
     countries: dict[bytes, str | None] = {}
     params: list[tuple[Any, ...]] = []
     append = params.append
-    for row in rows:
+    pairs: dict[tuple[str, bytes], list[Any]] = {}
+    accounts: dict[str, list[int]] = {}
+    for row in unique:
         ip = row[4]
         if country is None:
             code = None
@@ -184,116 +198,110 @@ def _write_rows_sqlite(raw: Any, rows: Sequence[EventRow], intel: IpIntel | None
             if code == "?":
                 code = countries[ip] = country(ip)
         append((*row, code))
+        account = row[1]
+        when = row[3]
+        pair = pairs.get((account, ip))
+        if pair is None:
+            pairs[(account, ip)] = [when, when, 1, code]
+        else:
+            if when < pair[0]:
+                pair[0] = when
+            elif when > pair[1]:
+                pair[1] = when
+            pair[2] += 1
+        span = accounts.get(account)
+        if span is None:
+            accounts[account] = [when, when, 1]
+        else:
+            if when < span[0]:
+                span[0] = when
+            elif when > span[1]:
+                span[1] = when
+            span[2] += 1
+    seen: list[tuple[Any, ...]] = []
+    for (account, ip), (first, last, count, code) in pairs.items():
+        if intel is not None:
+            facts = intel.facts(ip)
+            seen.append((account, ip, first, last, count, code, facts.asn, facts.tor_exit, facts.hosting))
+        else:
+            seen.append((account, ip, first, last, count, code, None, None, None))
+    activity = [(account, first, last, count) for account, (first, last, count) in accounts.items()]
+    return PreparedBatch(params, seen, activity, len(rows))
+
+
+def _write_sqlite(raw: Any, batch: PreparedBatch, intel: IpIntel | None) -> int:
+    """Insert through the sqlite3 connection ``raw`` (inside the caller's transaction)."""
     raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     before_id = raw.execute("SELECT max(id) FROM access_event").fetchone()[0] or 0
     before_changes = raw.total_changes
-    raw.executemany(_INSERT_EVENT_SQLITE, params)
-    inserted = raw.total_changes - before_changes
-    if inserted == len(params):
-        pairs: dict[tuple[str, bytes], list[Any]] = {}
-        accounts: dict[str, list[int]] = {}
-        for param in params:
-            key = (param[1], param[4])
-            when = param[3]
-            pair = pairs.get(key)
-            if pair is None:
-                pairs[key] = [when, when, 1, param[9]]
-            else:
-                if when < pair[0]:
-                    pair[0] = when
-                elif when > pair[1]:
-                    pair[1] = when
-                pair[2] += 1
-            span = accounts.get(param[1])
-            if span is None:
-                accounts[param[1]] = [when, when, 1]
-            else:
-                if when < span[0]:
-                    span[0] = when
-                elif when > span[1]:
-                    span[1] = when
-                span[2] += 1
-        seen_rows = [(account, ip, first, last, count, code)
-                     for (account, ip), (first, last, count, code) in pairs.items()]
-        activity_rows = [(account, first, last, count) for account, (first, last, count) in accounts.items()]
-    else:
-        seen_rows = [tuple(row) for row in raw.execute(
-            "SELECT account_id, ip, min(time_ms), max(time_ms), count(*), max(country) FROM access_event "
-            "WHERE id > ? GROUP BY account_id, ip", (before_id,))]
-        activity_rows = [tuple(row) for row in raw.execute(
+    raw.executemany(_INSERT_EVENT_SQLITE, batch.params)
+    inserted = int(raw.total_changes - before_changes)
+    seen_rows = batch.seen
+    activity_rows = batch.activity
+    if inserted != len(batch.params):
+        # some events were stored before: the rollups count only the rows this batch added
+        seen_rows = []
+        for account, ip, first, last, count, code in raw.execute(
+                "SELECT account_id, ip, min(time_ms), max(time_ms), count(*), max(country) FROM access_event "
+                "WHERE id > ? GROUP BY account_id, ip", (before_id,)):
+            facts = intel.facts(ip) if intel is not None else None
+            seen_rows.append((account, ip, first, last, count, code, facts.asn if facts else None,
+                              facts.tor_exit if facts else None, facts.hosting if facts else None))
+        activity_rows = list(raw.execute(
             "SELECT account_id, min(time_ms), max(time_ms), count(*) FROM access_event "
-            "WHERE id > ? GROUP BY account_id", (before_id,))]
-    full_seen: list[tuple[Any, ...]] = []
-    for account, ip, first, last, count, code in seen_rows:
-        if intel is not None:
-            facts = intel.facts(ip)
-            full_seen.append((account, ip, first, last, count, code, facts.asn, facts.tor_exit, facts.hosting))
-        else:
-            full_seen.append((account, ip, first, last, count, code, None, None, None))
-    raw.executemany(_UPSERT_SEEN_SQLITE, full_seen)
+            "WHERE id > ? GROUP BY account_id", (before_id,)))
+    raw.executemany(_UPSERT_SEEN_SQLITE, seen_rows)
     raw.executemany(_UPSERT_ACTIVITY_SQLITE, activity_rows)
-    return int(inserted)
+    return inserted
 
 
-def _ensure_partitions(cursor: Any, rows: Sequence[EventRow]) -> None:
-    months = {month_of_ms(row[3]) for row in rows}
+def _ensure_partitions(cursor: Any, params: Sequence[tuple[Any, ...]]) -> None:
+    months = {month_of_ms(row[3]) for row in params}
     cursor.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'access_event' "
         "AND p.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
     )
     existing = {name for (name,) in cursor.fetchall()}
-    from cloudcip.access.schema import partition_name
-
     for year, month in sorted(months):
         if partition_name(year, month) not in existing:
             cursor.execute(partition_ddl(year, month))
 
 
-def _write_rows_postgres(raw: Any, rows: Sequence[EventRow], intel: IpIntel | None) -> int:
-    """COPY rows into a staging table, then merge (inside the caller's transaction)."""
+def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
+    """COPY into a staging table, then merge (inside the caller's transaction)."""
     with raw.cursor() as cursor:
         for statement in _PG_STAGE.split(";"):
             cursor.execute(statement)
-        _ensure_partitions(cursor, rows)
-        facts_of: dict[bytes, tuple[bytes, str | None, int | None, bool | None, bool | None]] = {}
+        _ensure_partitions(cursor, batch.params)
         with cursor.copy(
             "COPY access_event_stage (event_id, account_id, principal, time_ms, ip, action, kind, "
             "user_agent, source, country) FROM STDIN"
         ) as copy:
-            for row in rows:
-                ip = row[4]
-                entry = facts_of.get(ip)
-                if entry is None:
-                    if intel is not None:
-                        facts = intel.facts(ip)
-                        entry = (ip, facts.country, facts.asn, facts.tor_exit, facts.hosting)
-                    else:
-                        entry = (ip, None, None, None, None)
-                    facts_of[ip] = entry
-                copy.write_row((*row, entry[1]))
-        with cursor.copy(
-            "COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN"
-        ) as copy:
-            for entry in facts_of.values():
-                copy.write_row(entry)
+            for param in batch.params:
+                copy.write_row(param)
+        facts: dict[bytes, tuple[Any, ...]] = {}
+        for entry in batch.seen:
+            facts.setdefault(entry[1], (entry[1], entry[5], entry[6], entry[7], entry[8]))
+        with cursor.copy("COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN") as copy:
+            for fact in facts.values():
+                copy.write_row(fact)
         cursor.execute(_PG_MERGE)
         counts = cursor.fetchone()
         assert counts is not None
         return int(counts[0])
 
 
-def write_batch(connection: Connection, database: Database, rows: Sequence[EventRow],
+def write_batch(connection: Connection, database: Database, batch: PreparedBatch,
                 intel: IpIntel | None) -> int:
-    """Write validated rows inside the transaction of ``connection``; returns the number stored."""
-    unique = _dedupe_in_batch(rows)
-    if not unique:
+    """Write a prepared batch inside the transaction of ``connection``; returns the number stored."""
+    if not batch.params:
         return 0
     raw = connection.connection.driver_connection
     if database.is_postgresql:
-        return _write_rows_postgres(raw, unique, intel)
+        return _write_postgres(raw, batch)
     if database.is_sqlite:
-        return _write_rows_sqlite(raw, unique, intel)
+        return _write_sqlite(raw, batch, intel)
     raise ValueError("access events need SQLite or PostgreSQL")
 
 
@@ -311,8 +319,9 @@ def ingest(
     """
     rows = _rows_of(events)
     intel = _resolve_intel(enrich)
+    batch = prepare_rows(rows, intel)
     with database.engine.begin() as connection:
-        accepted = write_batch(connection, database, rows, intel)
+        accepted = write_batch(connection, database, batch, intel)
     if signal_policy is not None and accepted:
         from cloudcip.access.signals import raise_signals_for_rows
 
@@ -340,12 +349,57 @@ def _progress_row(database: Database, sha: str) -> dict[str, Any] | None:
         return dict(row._mapping) if row is not None else None
 
 
+PARALLEL_PARSE_MIN_BYTES = 8 << 20
+
+
 def _line_batches(stream: IO[bytes], batch_size: int) -> Iterator[tuple[list[bytes], int]]:
     while True:
         lines = list(islice(stream, batch_size))
         if not lines:
             return
         yield lines, sum(map(len, lines))
+
+
+def _prepare_blob(blob: bytes, fmt: str, first_line: int,
+                  enrich: bool) -> tuple[list[tuple[int, str]], PreparedBatch | None]:
+    """Worker side: parse newline-joined lines and prepare the batch (default enrichment)."""
+    lines = blob.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    rows, errors = parse_lines(lines, fmt, first_line=first_line)
+    if errors:
+        return errors, None
+    return [], prepare_rows(rows, default_intel() if enrich else None)
+
+
+def _prepared_batches(
+    stream: IO[bytes], fmt: str, batch_size: int, first_line: int, intel: IpIntel | None, workers: int
+) -> Iterator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None]]:
+    """Yield ``(lines, bytes, errors, prepared batch)`` in file order."""
+    if workers <= 0:
+        for lines, size in _line_batches(stream, batch_size):
+            rows, errors = parse_lines(lines, fmt, first_line=first_line)
+            yield len(lines), size, errors, (None if errors else prepare_rows(rows, intel))
+            first_line += len(lines)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    pending: deque[tuple[int, int, Future[tuple[list[tuple[int, str]], PreparedBatch | None]]]] = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for lines, size in _line_batches(stream, batch_size):
+            pending.append((len(lines), size, pool.submit(_prepare_blob, b"".join(lines), fmt, first_line,
+                                                          intel is not None)))
+            first_line += len(lines)
+            if len(pending) > workers + 1:
+                count, done_size, future = pending.popleft()
+                errors, batch = future.result()
+                yield count, done_size, errors, batch
+        while pending:
+            count, done_size, future = pending.popleft()
+            errors, batch = future.result()
+            yield count, done_size, errors, batch
 
 
 def import_file(
@@ -357,8 +411,12 @@ def import_file(
     progress: Callable[[ImportProgress], None] | None = None,
     enrich: Any = DEFAULT_ENRICHMENT,
     signal_policy: Any = None,
+    parse_workers: int | None = None,
 ) -> ImportResult:
     """Import a file of events in batches, resuming after the last committed batch of an earlier run.
+
+    JSON lines are parsed and enriched in ``parse_workers`` child processes (default: one for
+    files over 8 MiB, none otherwise) while this process writes: batches still commit in order.
 
     Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
     numbers) when a batch is refused; batches before it stay committed.
@@ -386,20 +444,20 @@ def import_file(
     accepted_total = int(state["events_accepted"])
     duplicates_total = int(state["duplicates"])
 
-    def commit(rows: list[EventRow], lines_after: int, offset_after: int) -> tuple[int, int]:
+    def commit(batch: PreparedBatch, lines_after: int, offset_after: int) -> tuple[int, int]:
         with database.engine.begin() as connection:
-            accepted = write_batch(connection, database, rows, intel)
+            accepted = write_batch(connection, database, batch, intel)
             connection.execute(update(access_import_progress).where(
                 access_import_progress.c.file_sha256 == sha).values(
                 lines_committed=lines_after, byte_offset=offset_after,
                 events_accepted=access_import_progress.c.events_accepted + accepted,
-                duplicates=access_import_progress.c.duplicates + (len(rows) - accepted),
+                duplicates=access_import_progress.c.duplicates + (batch.submitted - accepted),
                 updated_at=datetime.now(UTC)))
         if signal_policy is not None and accepted:
             from cloudcip.access.signals import raise_signals_for_rows
 
-            raise_signals_for_rows(database, rows, signal_policy)
-        return accepted, len(rows) - accepted
+            raise_signals_for_rows(database, batch.params, signal_policy)
+        return accepted, batch.submitted - accepted
 
     errors: list[tuple[int, str]] = []
     extra_errors = 0
@@ -412,7 +470,7 @@ def import_file(
                 if batch_errors or errors:
                     errors.extend((start + position, reason) for position, reason in batch_errors)
                     continue
-                accepted, duplicates = commit(rows, start + len(chunk), 0)
+                accepted, duplicates = commit(prepare_rows(rows, intel), start + len(chunk), 0)
                 accepted_total += accepted
                 duplicates_total += duplicates
                 lines_done = start + len(chunk)
@@ -422,18 +480,24 @@ def import_file(
         else:
             if offset:
                 stream.seek(offset)
-            for lines, size in _line_batches(stream, batch_size):
-                rows, batch_errors = parse_lines(lines, fmt, first_line=lines_done + 1)
+            workers = parse_workers
+            if workers is None:
+                workers = 1 if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
+            if intel is not None and intel is not default_intel():
+                workers = 0  # an operator's IpIntel (open MaxMind readers) stays in this process
+            for count, size, batch_errors, batch in _prepared_batches(
+                    stream, fmt, batch_size, lines_done + 1, intel, workers):
                 if batch_errors or errors:
                     room = MAX_ERRORS - len(errors)
                     errors.extend(batch_errors[:max(0, room)])
                     extra_errors += max(0, len(batch_errors) - max(0, room))
-                    lines_done += len(lines)
+                    lines_done += count
                     continue
-                accepted, duplicates = commit(rows, lines_done + len(lines), offset + size)
+                assert batch is not None
+                accepted, duplicates = commit(batch, lines_done + count, offset + size)
                 accepted_total += accepted
                 duplicates_total += duplicates
-                lines_done += len(lines)
+                lines_done += count
                 offset += size
                 if progress is not None:
                     read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
