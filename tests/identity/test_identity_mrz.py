@@ -135,3 +135,27 @@ def test_us_passport_nationality_maps_to_alpha2() -> None:
     zone = parse_mrz([first, second], FIELD, date(2025, 1, 1))
     assert (zone.issuing_state_alpha2, zone.nationality_alpha2, zone.sex) == ("US", "US", "M")
     assert zone.birth_date == date(1990, 1, 1) and zone.expiry_date == date(2030, 1, 1)
+
+
+def test_td1_long_document_number_continues_in_optional_data() -> None:
+    """A4: Doc 9303 part 5: a 12-character number overflows into optional data with its own check digit."""
+    first = "I<UTOD23145890<7349<<<<<<<<<<<"
+    second = "7408122F1204159UTO<<<<<<<<<<<6"
+    zone = parse_mrz([first, second, TD1[2]], FIELD, BEFORE_EXPIRY)
+    assert zone.document_number == "D23145890734"
+    with pytest.raises(IdentityFieldError, match="check digit fails for document number"):
+        parse_mrz([_replace(first, 18, "8"), second, TD1[2]], FIELD, BEFORE_EXPIRY)
+
+
+def test_td2_specimen() -> None:
+    """A4: the ICAO TD2 specimen parses; a corrupted composite fails."""
+    lines = ["I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<6"]
+    zone = parse_mrz(lines, FIELD, BEFORE_EXPIRY)
+    assert (zone.format, zone.document_number, zone.surname, zone.given_names) == (
+        "TD2",
+        "D23145890",
+        "ERIKSSON",
+        "ANNA MARIA",
+    )
+    with pytest.raises(IdentityFieldError, match="check digit fails for composite"):
+        parse_mrz([lines[0], _replace(lines[1], 35, "5")], FIELD, BEFORE_EXPIRY)

@@ -413,6 +413,11 @@ def _base58check(text: str) -> tuple[int, bool] | None:
     return raw[0], digest[:4] == raw[-4:]
 
 
+def _expand_hrp(hrp: str) -> list[int]:
+    """BIP-173: the human-readable part as fed to the checksum (high bits, a zero, low bits)."""
+    return [ord(char) >> 5 for char in hrp] + [0] + [ord(char) & 31 for char in hrp]
+
+
 def _bech32_segwit(text: str, field: str) -> WalletCheck | None:
     """Check a segwit address (BIP-173 bech32 for v0, BIP-350 bech32m for v1+); None if not one."""
     hrp, separator, data_part = text.rpartition("1")
@@ -426,7 +431,7 @@ def _bech32_segwit(text: str, field: str) -> WalletCheck | None:
     if len(lowered) > 90 or len(data_part) < 7 or any(char not in _BECH32 for char in data_part):
         raise fail(field, f"is not a valid {network} segwit address")
     values = [_BECH32.index(char) for char in data_part]
-    residue = stdnum_bitcoin.bech32_checksum(stdnum_bitcoin._expand_hrp(hrp) + values)
+    residue = stdnum_bitcoin.bech32_checksum(_expand_hrp(hrp) + values)
     version = values[0]
     expected = 1 if version == 0 else _BECH32M_CONSTANT
     if residue != expected:
