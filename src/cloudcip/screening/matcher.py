@@ -44,8 +44,12 @@ QuerySchema = Literal["Person", "Organization"] | None
 
 INITIAL_MATCH = 0.80  # "J" against "John"
 PAIR_FLOOR = 0.76  # token pairs below this are not aligned
-EXTRA_TOKEN_COST = 0.5  # a token on one side only (a middle name the other side omits)
-FURTHER_EXTRA_COST = 0.8  # each further token on one side only
+# cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
+# to (common matched tokens); further such tokens cost more than the first
+EXTRA_TOKEN_COST = (0.4, 0.7)
+FURTHER_EXTRA_COST = (0.6, 1.0)
+SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
+COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
 WEAK_ALIAS_FACTOR = 0.92
 SCHEMA_MISMATCH_FACTOR = 0.80
 LEGAL_FORM_MISMATCH_FACTOR = 0.97
@@ -114,8 +118,14 @@ def _align(
     c_texts: list[str],
     c_weights: list[float],
     pair_sims: list[tuple[float, tuple[int, ...], tuple[int, ...]]],
+    c_rarity: list[float] | None = None,
 ) -> _Alignment:
-    """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score."""
+    """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
+
+    Tokens unmatched on both sides conflict (full cost, twice); tokens on one side only are
+    omitted names and cost less, the less the rarer the tokens that did match: "Ismail Haniya"
+    against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
+    """
     pair_sims.sort(key=lambda item: -item[0])
     used_q: set[int] = set()
     used_c: set[int] = set()
@@ -141,7 +151,17 @@ def _align(
         # one omitted middle name is common; each further one is less so
         longer_side = [q_weights[i] for i in uq] if wq > wc else [c_weights[j] for j in uc]
         first = min(extra, max(longer_side, default=0.0))
-        extra_cost = EXTRA_TOKEN_COST * first + FURTHER_EXTRA_COST * (extra - first)
+        matched_c = list(used_c)
+        rarity = sum(c_rarity[j] for j in matched_c) / len(matched_c) if c_rarity and matched_c else 1.0
+        # little evidence matched: common tokens, or only a few letters ("Li Yu")
+        letters = sum(len(c_texts[j]) for j in matched_c)
+        commonness = min(
+            1.0,
+            max(0.0, (1.0 - rarity) / (1.0 - COMMON_RARITY), (SHORT_EVIDENCE - letters) / (SHORT_EVIDENCE / 2)),
+        )
+        first_cost = EXTRA_TOKEN_COST[0] + (EXTRA_TOKEN_COST[1] - EXTRA_TOKEN_COST[0]) * commonness
+        further_cost = FURTHER_EXTRA_COST[0] + (FURTHER_EXTRA_COST[1] - FURTHER_EXTRA_COST[0]) * commonness
+        extra_cost = first_cost * first + further_cost * (extra - first)
     else:
         extra_cost = extra
     denominator = matched_weight + 2.0 * conflict + extra_cost
@@ -168,7 +188,11 @@ def _query_weights(candidates: CandidateSet, index: ScreeningIndex) -> list[floa
 
 
 def _score_indexed(
-    candidates: CandidateSet, listed: IndexedName, q_weights: list[float], vocab_abjad: list[bool]
+    candidates: CandidateSet,
+    listed: IndexedName,
+    q_weights: list[float],
+    vocab_abjad: list[bool],
+    rarity: list[float],
 ) -> _Alignment:
     query = candidates.query
     q_texts = [t.text for t in query.tokens]
@@ -195,7 +219,7 @@ def _score_indexed(
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i, i + 1), (j,)))
-    return _align(q_texts, q_weights, c_texts, list(listed.weights), items)
+    return _align(q_texts, q_weights, c_texts, list(listed.weights), items, [rarity[v] for v in listed.token_ids])
 
 
 def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
@@ -411,7 +435,7 @@ def screen(
                 listed = index.names[nid]
                 if listed.party in best and best[listed.party].score >= 1.0:
                     continue
-                alignment = _score_indexed(candidates, listed, q_weights, index.vocab_abjad)
+                alignment = _score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.rarity)
                 if alignment.score < 0.5 * thresholds.review and not include_clear:
                     continue
                 party = index.parties[listed.party]

@@ -72,10 +72,10 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 HONORIFICS: frozenset[str] = frozenset(
     _wordset("""mr mrs ms miss mister madam madame mme mlle dr doctor prof professor sir dame lord lady
     sheikh shaikh sheik shaykh cheikh haji hajji hadji haj hajj alhaji alhaj mullah mulla maulana
-    maulvi mawlawi mufti imam ayatollah hojatoleslam sayyid syed sayed seyed
+    maulvi mawlawi mufti ayatollah hojatoleslam
     herr frau senor senora sr sra don dona gen general col colonel maj major capt captain lt
     lieutenant brig brigadier adm admiral cmdr commander sgt sergeant hon honourable honorable rev
-    reverend fr father pastor bishop emir amir prince princess king queen eng engr engineer""")
+    reverend fr father pastor bishop prince princess eng engr engineer""")
 )
 GENERATIONAL_SUFFIXES: frozenset[str] = _wordset("jr jnr snr ii iii iv")
 
@@ -98,7 +98,7 @@ LEGAL_FORMS: frozenset[str] = frozenset(
     bv nv vof cv sl slu sau sll
     ab oy oyj asa as aps a/s hf
     kft zrt nyrt rt sro as doo dd ad ood eood jsc ojsc cjsc pjsc ojs cjs ooo tzov
-    kk yk gk
+    kk yk gk liability joint stock sociedad anonima limitada
     pte pty pvt private sdn bhd tbk pt cv fze fzco fzc fzllc fz llc est establishment
     ltda eirl sac saa sa de rl
     jv""")
@@ -107,6 +107,29 @@ _GLUED_SUFFIX_PARTICLES: tuple[str, ...] = ("bin", "ibn", "abu", "van", "von", "
 _GLUED_LEGAL_FORMS: tuple[str, ...] = tuple(
     sorted((f for f in LEGAL_FORMS if len(f) >= 2 and f.isalpha()), key=len, reverse=True)
 )
+# legal forms written out in words ("Limited Liability Company", "Joint Stock Company")
+LEGAL_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("limited", "liability", "company"),
+    ("limited", "liability", "partnership"),
+    ("closed", "joint", "stock", "company"),
+    ("open", "joint", "stock", "company"),
+    ("public", "joint", "stock", "company"),
+    ("joint", "stock", "company"),
+    ("public", "limited", "company"),
+    ("private", "limited", "company"),
+    ("societe", "anonyme"),
+    ("sociedad", "anonima"),
+    ("sociedad", "limitada"),
+    ("societa", "per", "azioni"),
+    ("obshchestvo", "s", "ogranichennoi", "otvetstvennostiu"),
+    ("obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"),
+    ("aktsionernoe", "obshchestvo"),
+    ("tovarystvo", "z", "obmezhenoiu", "vidpovidalnistiu"),
+)
+# Arabic theophoric compounds written glued: "Abdul" is "Abd" + article
+COMPOUND_ALTERNATIVES: dict[str, str] = {
+    "abdul": "abd", "abdel": "abd", "abdal": "abd", "abdoul": "abd", "abdol": "abd", "abdoel": "abd",
+}  # fmt: skip
 # connecting words of organisation names that carry no identity of their own
 ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y e")
 
@@ -281,6 +304,17 @@ class NormalisedName:
         return " ".join(self.texts)
 
 
+def _legal_phrase_positions(texts: list[str]) -> set[int]:
+    """Positions of tokens that belong to a legal form written out in words."""
+    found: set[int] = set()
+    for phrase in LEGAL_PHRASES:
+        n = len(phrase)
+        for start in range(len(texts) - n + 1):
+            if tuple(texts[start : start + n]) == phrase:
+                found.update(range(start, start + n))
+    return found
+
+
 def _glued_suffix_alternative(token: str, entity: bool) -> str | None:
     """"husainal" -> "husain", "developersinc" -> "developers" (entities only for legal forms)."""
     for suffix in _GLUED_SUFFIX_PARTICLES:
@@ -356,7 +390,7 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
             if article_free and article_free != sub:
                 alternatives.append(article_free)
             else:
-                glued = _glued_particle_alternative(sub)
+                glued = COMPOUND_ALTERNATIVES.get(sub) or _glued_particle_alternative(sub)
                 if glued:
                     alternatives.append(glued)
                 suffix_free = _glued_suffix_alternative(sub, schema != "Person")
@@ -367,9 +401,11 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     texts = [t.text for t in tokens]
     legal: list[str] = []
     if schema != "Person":
-        kept = [t for t in tokens if not is_legal_form(t.text, t.abjad)]
+        in_phrase = _legal_phrase_positions([t.text for t in tokens])
+        is_legal = [i in in_phrase or is_legal_form(t.text, t.abjad) for i, t in enumerate(tokens)]
+        kept = [t for t, flag in zip(tokens, is_legal, strict=True) if not flag]
         if kept and len(kept) < len(tokens):
-            legal = [t.text for t in tokens if is_legal_form(t.text, t.abjad)]
+            legal = [t.text for t, flag in zip(tokens, is_legal, strict=True) if flag]
             tokens = kept
         if schema == "Organization":
             kept = [t for t in tokens if t.text not in ORGANIZATION_STOPWORDS]
@@ -458,6 +494,12 @@ def _long_vowels_agree(a: str, b: str) -> bool:
     return _is_subsequence(_abjad_form(abjad), _abjad_form(other))
 
 
+SHORT_SWAP = 0.86  # "eirc" / "eric"
+SHORT_INNER_INDEL = 0.80  # "fud" / "fund"
+SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david"
+SHORT_SUBSTITUTION = 0.70  # "wang" / "kang"
+
+
 def _short_token_similarity(a: str, b: str) -> float:
     """Short tokens: one edit is often already another name ("Wang"/"Kang", "Chen"/"Cheng").
 
@@ -467,9 +509,9 @@ def _short_token_similarity(a: str, b: str) -> float:
     if OSA.distance(a, b) != 1:
         return OSA.normalized_similarity(a, b) - 0.04
     if len(a) == len(b):
-        return 0.86 if sorted(a) == sorted(b) else 0.70
+        return SHORT_SWAP if sorted(a) == sorted(b) else SHORT_SUBSTITUTION
     shorter, longer = (a, b) if len(a) < len(b) else (b, a)
-    return 0.74 if longer.startswith(shorter) else 0.80
+    return SHORT_EXTENSION if longer.startswith(shorter) else SHORT_INNER_INDEL
 
 
 def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
