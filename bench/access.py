@@ -259,8 +259,9 @@ def run(
     keep_file: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; ``database_url`` None means a fresh SQLite file in ``workdir``."""
-    from cloudcip.access.schema import create_access_schema
     from sqlalchemy import create_engine, text
+
+    from cloudcip.access.schema import create_access_schema
 
     base = Path(workdir or tempfile.mkdtemp(prefix="cloudcip-bench-access-"))
     base.mkdir(parents=True, exist_ok=True)

@@ -76,10 +76,6 @@ def _require_object(obj: Any) -> dict[str, Any]:
     return obj
 
 
-def _plain(value: Any, limit: int) -> bool:
-    return type(value) is str and 0 < len(value) <= limit and not value.isspace()
-
-
 def row_from_cloudcip(obj: Any) -> EventRow:
     """One cloudcip JSON object -> ``EventRow``."""
     if type(obj) is not dict:
@@ -88,11 +84,14 @@ def row_from_cloudcip(obj: Any) -> EventRow:
     account, principal, action, kind = get("account_id"), get("principal"), get("action"), get("kind")
     event_id, agent, source = get("id"), get("user_agent"), get("source")
     # fast path: every field well formed (the common case); anything else takes make_row's checks
-    if (_plain(account, MAX_ACCOUNT_ID) and _plain(principal, MAX_PRINCIPAL) and _plain(action, MAX_ACTION)
+    if (type(account) is str and 0 < len(account) <= MAX_ACCOUNT_ID and account[0] > " "
+            and type(principal) is str and 0 < len(principal) <= MAX_PRINCIPAL and principal[0] > " "
+            and type(action) is str and 0 < len(action) <= MAX_ACTION and action[0] > " "
             and (kind == "access" or kind == "admin")
-            and (event_id is None or _plain(event_id, MAX_EVENT_ID))
-            and (agent is None or _plain(agent, MAX_USER_AGENT))
-            and (source is None or _plain(source, MAX_SOURCE))):
+            and (event_id is None or (type(event_id) is str and 0 < len(event_id) <= MAX_EVENT_ID
+                                      and event_id[0] > " "))
+            and (agent is None or (type(agent) is str and 0 < len(agent) <= MAX_USER_AGENT and agent[0] > " "))
+            and (source is None or (type(source) is str and 0 < len(source) <= MAX_SOURCE and source[0] > " "))):
         return cast(EventRow, (event_id, account, principal, parse_time_ms(get("time")),
                                parse_ip_bytes(get("ip")), action, kind, agent, source))
     return make_row(event_id=get("id"), account_id=get("account_id"), principal=get("principal"),

@@ -387,7 +387,9 @@ def _prepared_batches(
     from concurrent.futures import Future, ProcessPoolExecutor
 
     pending: deque[tuple[int, int, Future[tuple[list[tuple[int, str]], PreparedBatch | None]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # fork where there is one: the worker only parses, and nothing of __main__ is imported again
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
         for lines, size in _line_batches(stream, batch_size):
             pending.append((len(lines), size, pool.submit(_prepare_blob, b"".join(lines), fmt, first_line,
                                                           intel is not None)))
