@@ -22,7 +22,6 @@ Exact identifiers (document numbers, emails, wallet addresses) are plain diction
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 from collections.abc import Iterable
@@ -59,7 +58,7 @@ def token_weight(text: str, rarity: float = 1.0) -> float:
     return math.sqrt(min(len(text), 12)) * rarity
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IndexedName:
     """One name or alias of a listed party, as the index holds it."""
 
@@ -189,16 +188,10 @@ class ScreeningIndex:
         reference = math.log(1.0 + n / 20.0)  # tokens in 20 names or fewer weigh fully
         self.rarity = [RARITY_FLOOR + (1.0 - RARITY_FLOOR) * min(1.0, i / reference) for i in self.idf]
         rarity = self.rarity
-        self.names = [
-            dataclasses.replace(
-                listed,
-                weights=tuple(
-                    token_weight(t.text, rarity[vid])
-                    for t, vid in zip(listed.name.tokens, listed.token_ids, strict=True)
-                ),
+        for listed in self.names:
+            listed.weights = tuple(
+                token_weight(t.text, rarity[vid]) for t, vid in zip(listed.name.tokens, listed.token_ids, strict=True)
             )
-            for listed in self.names
-        ]
         for vid, text in enumerate(self.vocab_texts):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):

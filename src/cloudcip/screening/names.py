@@ -145,6 +145,8 @@ def validate_name(raw: object) -> str:
         raise InvalidNameError(f"name must be text, not {type(raw).__name__}")
     if len(raw) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"name is too long ({len(raw)} characters; at most {MAX_NAME_LENGTH})")
+    if raw.isprintable() and "\ufffd" not in raw and any(c.isalnum() for c in raw):
+        return raw  # the common case: printable text with a letter or digit
     for ch in raw:
         cat = unicodedata.category(ch)
         if cat == "Cc" and ch not in "\t\n\r":
@@ -191,8 +193,34 @@ def fold_text(raw: str) -> str:
 
 # --- phonetic key and skeleton -----------------------------------------------------------------
 
-_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
+@dataclass(frozen=True, slots=True)
+class _Rewrite:
+    """One rewriting rule: literal alternatives (fast ``str.replace``) or a regular expression."""
+
+    pattern: str
+    replacement: str
+    literals: tuple[str, ...] | None
+    regex: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, pattern: str, replacement: str) -> _Rewrite:
+        alternatives = tuple(pattern.split("|"))
+        if all(re.escape(a) == a for a in alternatives):
+            return cls(pattern, replacement, alternatives, None)
+        return cls(pattern, replacement, None, re.compile(pattern))
+
+    def apply(self, text: str) -> str:
+        if self.literals is None:
+            assert self.regex is not None
+            return self.regex.sub(self.replacement, text)
+        for literal in self.literals:
+            if literal in text:
+                text = text.replace(literal, self.replacement)
+        return text
+
+
+_PHONETIC_RULES: tuple[_Rewrite, ...] = tuple(
+    _Rewrite.of(p, r)
     for p, r in (
         (r"x", "ks"),
         (r"shch", "sh"),
@@ -207,7 +235,7 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"ch", "\x01"),  # protect "ch" from c -> k
         (r"tz|ts", "c"),
         (r"c", "k"),
-        (r"\x01", "ch"),
+        ("\x01", "ch"),
         (r"q", "k"),
         (r"w", "v"),
         (r"y", "i"),
@@ -225,13 +253,13 @@ _ABJAD_FOLD = str.maketrans("pvg", "bfj")
 def phonetic_key(token: str) -> str:
     """Fold common romanisation variants of one ASCII token (kh/h, ph/f, w/v, y/i, doubles...)."""
     key = token
-    for pattern, replacement in _PHONETIC_RULES:
-        key = pattern.sub(replacement, key)
+    for rule in _PHONETIC_RULES:
+        key = rule.apply(key)
     return key
 
 
-_SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
+_SKELETON_RULES: tuple[_Rewrite, ...] = tuple(
+    _Rewrite.of(p, r)
     for p, r in (
         (r"tsh", "ch"),  # Arabic script writes "ch" as t + sh
         (r"w", ""),  # w is also the long-vowel carrier of abjads
@@ -239,7 +267,7 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"ph", "f"),
         (r"ch", "\x01"),
         (r"ck|c|q", "k"),
-        (r"\x01", "ch"),
+        ("\x01", "ch"),
         (r"[aeiouy]+", ""),
     )
 )
@@ -253,8 +281,8 @@ def skeleton_key(token: str) -> str:
     Letters Arabic script lacks are folded to the ones it writes them with (p -> b, v -> f, g -> j).
     """
     key = token
-    for pattern, replacement in _SKELETON_RULES:
-        key = pattern.sub(replacement, key)
+    for rule in _SKELETON_RULES:
+        key = rule.apply(key)
     key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
     if len(key) > 1 and key.endswith("h"):
         key = key[:-1]
@@ -315,6 +343,7 @@ def _legal_phrase_positions(texts: list[str]) -> set[int]:
     return found
 
 
+@lru_cache(maxsize=100_000)
 def _glued_suffix_alternative(token: str, entity: bool) -> str | None:
     """"husainal" -> "husain", "developersinc" -> "developers" (entities only for legal forms)."""
     for suffix in _GLUED_SUFFIX_PARTICLES:
@@ -332,6 +361,7 @@ def _glued_suffix_alternative(token: str, entity: bool) -> str | None:
     return None
 
 
+@lru_cache(maxsize=100_000)
 def _glued_particle_alternative(token: str) -> str | None:
     for particle in _GLUED_PARTICLES:
         if token.startswith(particle) and len(token) - len(particle) >= 3:
@@ -362,6 +392,36 @@ def _split_raw(text: str) -> list[str]:
     return [p for p in re.split(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+", text) if p]
 
 
+@lru_cache(maxsize=100_000)
+def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken, ...]:
+    """The tokens of one whitespace/punctuation-separated piece of a name (cached: names repeat)."""
+    piece = _map_homoglyphs(piece)
+    if has_latin and _CYR_GREEK.search(piece) and _only_homoglyphs(piece):
+        piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
+    abjad = bool(_ABJAD.search(piece))
+    article_free: str | None = None
+    if abjad and _ARABIC_ARTICLE.match(piece):
+        article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
+    syllabic = bool(_SYLLABIC.search(piece))
+    ascii_piece = _APOSTROPHES.sub("", anyascii(_SYLLABIC.sub(r" \1 ", piece))).casefold()
+    tokens: list[NameToken] = []
+    for sub in _NON_ALNUM.split(ascii_piece):
+        if not sub:
+            continue
+        alternatives: list[str] = []
+        if article_free and article_free != sub:
+            alternatives.append(article_free)
+        else:
+            glued = COMPOUND_ALTERNATIVES.get(sub) or _glued_particle_alternative(sub)
+            if glued:
+                alternatives.append(glued)
+            suffix_free = _glued_suffix_alternative(sub, entity)
+            if suffix_free and suffix_free not in alternatives:
+                alternatives.append(suffix_free)
+        tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
+    return tuple(tokens)
+
+
 def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     """Normalise one name (see the module docstring). ``schema`` is "Person", "Organization" or None.
 
@@ -372,31 +432,10 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     raw_pieces = _split_raw(text)
     has_latin = any(_LATIN_LETTER.search(p) for p in raw_pieces)
 
+    entity = schema != "Person"
     tokens: list[NameToken] = []
     for piece in raw_pieces:
-        piece = _map_homoglyphs(piece)
-        if has_latin and _CYR_GREEK.search(piece) and _only_homoglyphs(piece):
-            piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
-        abjad = bool(_ABJAD.search(piece))
-        article_free: str | None = None
-        if abjad and _ARABIC_ARTICLE.match(piece):
-            article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
-        syllabic = bool(_SYLLABIC.search(piece))
-        ascii_piece = _APOSTROPHES.sub("", anyascii(_SYLLABIC.sub(r" \1 ", piece))).casefold()
-        for sub in _NON_ALNUM.split(ascii_piece):
-            if not sub:
-                continue
-            alternatives: list[str] = []
-            if article_free and article_free != sub:
-                alternatives.append(article_free)
-            else:
-                glued = COMPOUND_ALTERNATIVES.get(sub) or _glued_particle_alternative(sub)
-                if glued:
-                    alternatives.append(glued)
-                suffix_free = _glued_suffix_alternative(sub, schema != "Person")
-                if suffix_free and suffix_free not in alternatives:
-                    alternatives.append(suffix_free)
-            tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
+        tokens.extend(_piece_tokens(piece, has_latin, entity))
 
     texts = [t.text for t in tokens]
     legal: list[str] = []
@@ -467,9 +506,9 @@ _DOUBLES = re.compile(r"(.)\1+")
 def _abjad_form(token: str) -> str:
     """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
     key = token
-    for pattern, replacement in _SKELETON_RULES[:-1]:  # all but the vowel removal
-        if pattern.pattern != "w":
-            key = pattern.sub(replacement, key)
+    for rule in _SKELETON_RULES[:-1]:  # all but the vowel removal
+        if rule.pattern != "w":
+            key = rule.apply(key)
     key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
     key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
     return key[:-1] if len(key) > 1 and key.endswith("h") else key
