@@ -9,8 +9,17 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cloudcip.access.events import AccessBatchError, AccessEvent, EventError, bytes_to_ip, network_range
+from cloudcip.access.events import (
+    AccessBatchError,
+    AccessEvent,
+    EventError,
+    bytes_to_ip,
+    network_range,
+    parse_time_ms,
+)
 from cloudcip.access.formats import parse_events, parse_rows
 
 GOOD = {
@@ -235,3 +244,13 @@ def test_access_event_validates_itself() -> None:
     event = AccessEvent(account_id="a", principal="p", time=datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
                         ip=ipaddress.ip_address("192.0.2.1"), action="x")
     assert event.time.microsecond == 123000
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)))
+def test_fast_time_path_agrees_with_the_standard_library(moment: datetime) -> None:
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    expected = int(moment.timestamp() * 1000 + 0.5)
+    assert parse_time_ms(text) == expected
+    assert parse_time_ms(text) == expected  # the second time through the minute cache
+    assert parse_time_ms(text[:19] + "Z") == expected - moment.microsecond // 1000

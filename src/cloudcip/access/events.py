@@ -130,7 +130,7 @@ def parse_ip_bytes(value: object, field: str = "ip") -> bytes:
 # --------------------------------------------------------------------------------------------------
 # Times: UTC, milliseconds since the Unix epoch
 
-_day_cache: dict[str, int] = {}
+_minute_cache: dict[str, int] = {}  # 'YYYY-MM-DDTHH:MM:' -> epoch ms of that minute
 
 
 def parse_time_ms(value: object, field: str = "time") -> int:
@@ -142,17 +142,14 @@ def parse_time_ms(value: object, field: str = "time") -> int:
         if value is None:
             raise EventError(f"{field} is missing")
         raise EventError(f"{field} must be an ISO 8601 string with a UTC offset")
-    # fast path: 2026-03-04T12:34:56.789Z and 2026-03-04T12:34:56Z
+    # fast path: 2026-03-04T12:34:56.789Z and 2026-03-04T12:34:56Z, once their minute was seen whole
     n = len(value)
-    if (n == 24 or n == 20) and value[-1] == "Z" and value[10] == "T" and value[13] == ":" \
-            and value[16] == ":" and (n == 20 or value[19] == "."):
-        day = value[:10]
-        day_ms = _day_cache.get(day)
-        clock = value[11:13] + value[14:16] + value[17:19] + (value[20:23] if n == 24 else "000")
-        if day_ms is not None and clock.isdigit() and clock.isascii():
-            hh, mm, ss = int(clock[0:2]), int(clock[2:4]), int(clock[4:6])
-            if hh < 24 and mm < 60 and ss < 60:
-                return day_ms + ((hh * 60 + mm) * 60 + ss) * 1000 + int(clock[6:9])
+    if n == 24 or n == 20:
+        base = _minute_cache.get(value[:17])
+        if base is not None and value[-1] == "Z" and (n == 20 or value[19] == "."):
+            digits = value[17:19] + (value[20:23] if n == 24 else "000")
+            if digits.isascii() and digits.isdigit() and digits[0] < "6":
+                return base + int(digits)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -162,10 +159,9 @@ def parse_time_ms(value: object, field: str = "time") -> int:
     millis = (moment - _EPOCH) // timedelta(milliseconds=1)
     if millis < 0 or millis >= 253_402_300_800_000:
         raise EventError(f"{field} is out of range")
-    if len(_day_cache) < 100_000 and moment.utcoffset() == timedelta(0):
-        day_key = moment.strftime("%Y-%m-%d")
-        midnight = datetime.fromisoformat(day_key).replace(tzinfo=UTC)
-        _day_cache[day_key] = (midnight - _EPOCH) // timedelta(milliseconds=1)
+    if (n == 24 or n == 20) and value[-1] == "Z" and value[10] == "T" and value[13] == ":" \
+            and value[16] == ":" and len(_minute_cache) < 2_000_000:
+        _minute_cache[value[:17]] = millis - moment.second * 1000 - moment.microsecond // 1000
     return int(millis)
 
 
