@@ -50,7 +50,9 @@ def test_cyrillic_and_greek_homoglyphs_inside_latin_names() -> None:
 def test_any_script_is_transliterated() -> None:
     assert texts("Дмитрий Волков") == ("dmitriy", "volkov")
     assert texts("Νίκος Παππάς") == ("nikos", "pappas")
-    assert texts("王秀英") == ("wang", "xiu", "ying")  # one Han syllable per token
+    assert texts("王秀英") == ("wang", "xiuying")  # family name, then the given name's syllables
+    assert texts("秀英 王") == ("xiuying", "wang")
+    assert texts("王伟") == ("wang", "wei")
     arabic = normalise_name("محمد حسن")
     assert arabic.texts == ("mhmd", "hsn") and all(t.abjad for t in arabic.tokens)
 

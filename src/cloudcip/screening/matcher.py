@@ -50,7 +50,7 @@ EXTRA_TOKEN_COST = (0.4, 0.7)
 FURTHER_EXTRA_COST = (0.6, 1.0)
 SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
 COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
-WEAK_ALIAS_FACTOR = 0.92
+WEAK_ALIAS_FACTOR = 0.85
 SCHEMA_MISMATCH_FACTOR = 0.80
 LEGAL_FORM_MISMATCH_FACTOR = 0.97
 

@@ -422,6 +422,10 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
     return tuple(tokens)
 
 
+def _join_syllables(tokens: tuple[NameToken, ...]) -> NameToken:
+    return NameToken("".join(t.text for t in tokens), (), False, True)
+
+
 def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     """Normalise one name (see the module docstring). ``schema`` is "Person", "Organization" or None.
 
@@ -435,7 +439,15 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     entity = schema != "Person"
     tokens: list[NameToken] = []
     for piece in raw_pieces:
-        tokens.extend(_piece_tokens(piece, has_latin, entity))
+        piece_tokens = _piece_tokens(piece, has_latin, entity)
+        if len(piece_tokens) >= 2 and all(t.syllable for t in piece_tokens):
+            # Han/Hangul: a given name's syllables are one name ("秀英" is Xiuying, not Xiu + Ying);
+            # a piece of three or more syllables starts with the family name
+            if len(piece_tokens) >= 3:
+                piece_tokens = (piece_tokens[0], _join_syllables(piece_tokens[1:]))
+            elif len(raw_pieces) > 1:
+                piece_tokens = (_join_syllables(piece_tokens),)
+        tokens.extend(piece_tokens)
 
     texts = [t.text for t in tokens]
     legal: list[str] = []
@@ -494,7 +506,7 @@ SKELETON_MATCH = 0.88  # consonant skeletons equal: the best an abjad transliter
 PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
 
 
-ABJAD_VOWEL_CONFLICT = 0.12  # the abjad spelling writes a long vowel the Latin one lacks
+ABJAD_VOWEL_CONFLICT = 0.13  # the abjad spelling writes a long vowel the Latin one lacks
 
 
 _FRONT_VOWELS = re.compile(r"[eiy]+")
