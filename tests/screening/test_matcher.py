@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudcip.domain.designated import DesignatedParty, ListedDocument, ListedName
 from cloudcip.screening.index import ScreeningIndex
@@ -204,3 +206,37 @@ def test_candidate_set_is_a_small_fraction_of_a_large_index() -> None:
     # never anything near a scan: each query examined well under 2 % of the 20,000 names
     assert max(examined) < 0.02 * len(large)
     assert sum(examined) / len(examined) < 0.005 * len(large)
+
+
+# --- any text in, a clear error or bounded scores out -------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=320))
+def test_any_text_gives_bounded_hits_or_a_value_error(text: str) -> None:
+    index = _fuzz_index()
+    try:
+        hits = screen(index, ScreeningQuery(name=text), include_clear=True)
+    except ValueError:
+        return
+    for hit in hits:
+        assert 0.0 <= hit.score <= 1.0 and hit.band in ("block", "review", "clear")
+
+
+_FUZZ_INDEX: list[ScreeningIndex] = []
+
+
+def _fuzz_index() -> ScreeningIndex:
+    if not _FUZZ_INDEX:
+        _FUZZ_INDEX.append(
+            ScreeningIndex(
+                [
+                    person("1", "HANIYA, Ismail Abdul Salah"),
+                    person("2", "Дмитрий Волков"),
+                    person("3", "صدام حسين التكريتي"),
+                    person("4", "王秀英"),
+                    entity("5", "ALFA LLC"),
+                ]
+            )
+        )
+    return _FUZZ_INDEX[0]

@@ -547,7 +547,7 @@ def _long_vowels_agree(a: str, b: str) -> bool:
 
 SHORT_SWAP = 0.86  # "eirc" / "eric"
 SHORT_INNER_INDEL = 0.80  # "fud" / "fund"
-SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david"
+SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david", "ali" / "mali"
 SHORT_SUBSTITUTION = 0.70  # "wang" / "kang"
 
 
@@ -562,7 +562,8 @@ def _short_token_similarity(a: str, b: str) -> float:
     if len(a) == len(b):
         return SHORT_SWAP if sorted(a) == sorted(b) else SHORT_SUBSTITUTION
     shorter, longer = (a, b) if len(a) < len(b) else (b, a)
-    return SHORT_EXTENSION if longer.startswith(shorter) else SHORT_INNER_INDEL
+    extended = longer.startswith(shorter) or longer.endswith(shorter)
+    return SHORT_EXTENSION if extended else SHORT_INNER_INDEL
 
 
 def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
