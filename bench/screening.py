@@ -39,7 +39,7 @@ FAKER_LOCALES = (
 
 def load_real_parties(lists_dir: Path = LISTS_DIR) -> tuple[list[DesignatedParty], dict[str, float]]:
     """All real lists through the project's loaders; (parties, seconds per publication)."""
-    from cloudcip.screening.loaders import load_publication  # type: ignore[import-not-found,unused-ignore]
+    from cloudcip.screening.loaders import load_publication
 
     d = lists_dir
     publications: list[tuple[str, str, list[Path]]] = [
@@ -57,7 +57,7 @@ def load_real_parties(lists_dir: Path = LISTS_DIR) -> tuple[list[DesignatedParty
     seconds: dict[str, float] = {}
     for label, fmt, paths in publications:
         start = time.perf_counter()
-        publication = load_publication(fmt, [str(p) for p in paths])
+        publication = load_publication(fmt, paths, source=label)
         seconds[label] = round(time.perf_counter() - start, 3)
         parties.extend(publication.parties)
     return parties, seconds
