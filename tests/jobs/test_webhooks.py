@@ -162,6 +162,8 @@ def test_ids_states_dates_and_nested_ids_are_accepted(services: Services) -> Non
         "beneficial_owner_ids": ["bo-1", "bo-2"],
         "verification": {"case_id": "c-1", "status": "pending", "steps": ["document", "phone_otp"]},
         "attempt_count": 2,
+        "channel": "sms",
+        "challenge_id": "ch-1",
         "reseller_account": {"account_id": "r-1", "kind": "foreign_reseller"},
     }
     with services.database.engine.begin() as conn:

@@ -70,7 +70,7 @@ PAYLOAD_KEY = re.compile(
     r"^(?:[a-z][a-z0-9]*_)*"
     r"(?:id|ids|state|states|status|decision|outcome|action|actions|kind|type|code|codes|reason|reasons"
     r"|at|on|until|deadline|version|count|tier|measure|measures|jurisdiction|jurisdictions"
-    r"|restriction|restrictions|step|steps)$"
+    r"|restriction|restrictions|step|steps|channel|channels|method|methods)$"
 )
 OBJECT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # an object groups ids and states under any name
 MAX_STRING = 128
