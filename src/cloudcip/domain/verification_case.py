@@ -1,0 +1,208 @@
+"""The verification case of one account opening: an explicit state machine (A4, A5, A6, A7).
+
+States and the only transitions allowed::
+
+    submitted        -> approved | pending_evidence | in_review | refused
+    pending_evidence -> approved | in_review | failed
+    in_review        -> approved | refused | pending_evidence
+    failed           -> refused | closed | restricted      (the policy's failure action)
+    refused | closed | restricted | failed -> in_review    (redress re-opens the case)
+
+Every transition is kept with its reason, actor and time (the caller stores them and appends them to
+the ledger). A case that was ever doubtful (pending evidence, in review, failed) keeps a
+:class:`CaseResolution` saying how it was resolved (A6). Plain types only; no I/O, no clock: every
+moment is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class CaseState(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    pending_evidence = "pending_evidence"
+    in_review = "in_review"
+    refused = "refused"
+    failed = "failed"
+    closed = "closed"
+    restricted = "restricted"
+
+
+#: The failure action of the policy (``refuse``, ``close``, ``restrict``) and the state it leads to.
+FAILURE_ACTION_STATES: dict[str, CaseState] = {
+    "refuse": CaseState.refused,
+    "close": CaseState.closed,
+    "restrict": CaseState.restricted,
+}
+
+_S = CaseState
+ALLOWED_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    _S.submitted: frozenset({_S.approved, _S.pending_evidence, _S.in_review, _S.refused}),
+    _S.pending_evidence: frozenset({_S.approved, _S.in_review, _S.failed}),
+    _S.in_review: frozenset({_S.approved, _S.refused, _S.pending_evidence}),
+    _S.failed: frozenset({_S.refused, _S.closed, _S.restricted, _S.in_review}),
+    _S.refused: frozenset({_S.in_review}),
+    _S.closed: frozenset({_S.in_review}),
+    _S.restricted: frozenset({_S.in_review}),
+    _S.approved: frozenset(),
+}
+#: States a redress request re-opens (to ``in_review``).
+REDRESS_STATES: frozenset[CaseState] = frozenset({_S.refused, _S.closed, _S.restricted, _S.failed})
+#: States in which a case waits on nobody (until redress).
+SETTLED_STATES: frozenset[CaseState] = frozenset({_S.approved, _S.refused, _S.closed, _S.restricted})
+#: States that make a case doubtful, so that its resolution must be recorded (A6).
+DOUBTFUL_STATES: frozenset[CaseState] = frozenset({_S.pending_evidence, _S.in_review, _S.failed})
+
+
+class IllegalTransition(ValueError):
+    """A transition the state machine does not allow."""
+
+    def __init__(self, from_state: CaseState | str, to_state: CaseState | str, why: str = "") -> None:
+        self.from_state = from_state
+        self.to_state = to_state
+        super().__init__(f"a case may not go from {from_state} to {to_state}" + (f": {why}" if why else ""))
+
+
+@dataclass(frozen=True)
+class CaseTransition:
+    """One move of the case: from where to where, why (a reason code and short text), who, when."""
+
+    from_state: CaseState
+    to_state: CaseState
+    reason: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseResolution:
+    """A6: how a doubtful or unverifiable case ended: its outcome state, how, by whom, when."""
+
+    outcome: CaseState
+    how: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One piece of evidence that arrived: which subject, which method, with what outcome, when;
+    ``reference`` is the vendor's or the OTP challenge's id (A5)."""
+
+    subject: str
+    method: str
+    outcome: str  # verified | failed | inconclusive
+    at: datetime
+    reference: str | None = None
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("case times must be timezone-aware")
+    return moment
+
+
+@dataclass
+class VerificationCase:
+    """The case of one application.
+
+    ``subjects`` maps ``customer`` and each ``beneficial_owner:<id>`` to ``us_person`` or
+    ``foreign_person``; ``policy_rule`` is the id of the rule that applied; ``failure_action`` is the
+    rule's (``refuse``, ``close`` or ``restrict``) and, when set, the only way out of ``failed`` besides
+    redress; ``deadline`` bounds ``pending_evidence``.
+    """
+
+    case_id: str
+    opened_at: datetime
+    policy_rule: str | None = None
+    failure_action: str | None = None
+    deadline: datetime | None = None
+    subjects: dict[str, str] = field(default_factory=lambda: {"customer": "foreign_person"})
+    state: CaseState = CaseState.submitted
+    history: list[CaseTransition] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+    resolution: CaseResolution | None = None
+
+    def __post_init__(self) -> None:
+        _aware(self.opened_at)
+        if self.failure_action is not None and self.failure_action not in FAILURE_ACTION_STATES:
+            raise ValueError(f"unknown failure action {self.failure_action!r}")
+
+    # ---- the state machine -----------------------------------------------------------------------
+
+    def can_transition(self, to_state: CaseState | str) -> bool:
+        """Whether ``to_state`` may follow the current state."""
+        try:
+            self._check(CaseState(to_state))
+        except (IllegalTransition, ValueError):
+            return False
+        return True
+
+    def _check(self, to_state: CaseState) -> None:
+        if to_state not in ALLOWED_TRANSITIONS[self.state]:
+            raise IllegalTransition(self.state, to_state)
+        if self.state is CaseState.failed and to_state is not CaseState.in_review and self.failure_action:
+            required = FAILURE_ACTION_STATES[self.failure_action]
+            if to_state is not required:
+                raise IllegalTransition(self.state, to_state, f"the policy's failure action is {self.failure_action}")
+
+    def transition(self, to_state: CaseState | str, reason: str, actor: str, at: datetime) -> CaseTransition:
+        """Move the case to ``to_state``; :class:`IllegalTransition` if the machine forbids it. The
+        transition is appended to ``history`` and returned for the caller to store."""
+        try:
+            target = CaseState(to_state)
+        except ValueError:
+            raise IllegalTransition(self.state, to_state, "no such state") from None
+        self._check(target)
+        if not reason.strip() or not actor.strip():
+            raise ValueError("a transition needs a reason and an actor")
+        _aware(at)
+        if self.history and at < self.history[-1].at:
+            raise ValueError("a transition cannot be earlier than the one before it")
+        move = CaseTransition(self.state, target, reason, actor, at)
+        self.history.append(move)
+        self.state = target
+        if target is CaseState.in_review and move.from_state in REDRESS_STATES:
+            self.resolution = None  # re-opened: the earlier resolution no longer stands
+        return move
+
+    def redress(self, reason: str, actor: str, at: datetime) -> CaseTransition:
+        """A6: the customer seeks redress; the case re-opens to ``in_review``."""
+        if self.state not in REDRESS_STATES:
+            raise IllegalTransition(self.state, CaseState.in_review, "redress re-opens refused, closed, "
+                                    "restricted or failed cases only")
+        return self.transition(CaseState.in_review, reason, actor, at)
+
+    # ---- evidence and resolution -----------------------------------------------------------------
+
+    def record_evidence(self, record: EvidenceRecord) -> None:
+        _aware(record.at)
+        self.evidence.append(record)
+
+    def satisfied_methods(self, subject: str = "customer") -> frozenset[str]:
+        """The methods that verified for ``subject`` (a later failure of a method does not undo it)."""
+        return frozenset(record.method for record in self.evidence
+                         if record.subject == subject and record.outcome == "verified")
+
+    @property
+    def was_doubtful(self) -> bool:
+        """Whether the case was ever pending evidence, in review or failed (A6)."""
+        return self.state in DOUBTFUL_STATES or any(move.to_state in DOUBTFUL_STATES for move in self.history)
+
+    @property
+    def is_settled(self) -> bool:
+        return self.state in SETTLED_STATES
+
+    def resolve(self, how: str, actor: str, at: datetime) -> CaseResolution:
+        """A6: record how a doubtful case was resolved; the case must be settled (approved, refused,
+        closed or restricted)."""
+        if not self.is_settled:
+            raise ValueError(f"a case in state {self.state} is not resolved yet")
+        if not how.strip():
+            raise ValueError("say how the case was resolved")
+        self.resolution = CaseResolution(self.state, how, actor, _aware(at))
+        return self.resolution
