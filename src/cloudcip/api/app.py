@@ -6,10 +6,10 @@ from fastapi import FastAPI
 
 from cloudcip import __version__
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import customers, ledger
+from cloudcip.api.routers import customers, ledger, screening
 from cloudcip.runtime import Services
 
-ROUTERS = [customers.router, ledger.router]
+ROUTERS = [customers.router, ledger.router, screening.router]
 
 
 def create_app(services: Services) -> FastAPI:

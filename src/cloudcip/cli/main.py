@@ -12,6 +12,7 @@ from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import records as records_cli
+from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
 from cloudcip.settings import load_settings
 
@@ -35,6 +36,7 @@ def main(
 
 service_cli.register(app)
 records_cli.register(app)
+screening_cli.register(app)
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(compliance_cli.app, name="compliance")

@@ -37,6 +37,10 @@ Permission = Literal[
     "customer:purge",
     "ledger:read",
     "break_glass",
+    "screening:read",
+    "screening:adjudicate",
+    "measures:write",
+    "lists:write",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -47,6 +51,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "customer:purge": frozenset({"admin"}),
     "ledger:read": frozenset({"auditor", "compliance-officer", "admin"}),
     "break_glass": frozenset({"admin"}),
+    "screening:read": frozenset({"analyst", "compliance-officer", "auditor", "admin"}),
+    "screening:adjudicate": frozenset({"analyst", "compliance-officer"}),
+    "measures:write": frozenset({"compliance-officer"}),
+    "lists:write": frozenset({"compliance-officer", "admin"}),
 }
 
 

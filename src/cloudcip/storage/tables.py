@@ -12,6 +12,7 @@ from cloudcip.storage.metadata import metadata
 SCHEMA_MODULES = (
     "cloudcip.storage.schema",
     "cloudcip.ledger.schema",
+    "cloudcip.screening.schema",
     "cloudcip.jobs.schema",
 )
 

@@ -1,0 +1,244 @@
+"""Screening, special measures and hit adjudication over HTTP (D1, D3, D4, D5).
+
+- ``GET /v1/lists``: the in-force snapshot of each list source.
+- ``GET /v1/measures``, ``POST /v1/measures``, ``POST /v1/measures/{id}/extend``,
+  ``POST /v1/measures/{id}/revoke``: the special-measures register (D1).
+- ``POST /v1/screen``: screen one person or entity (name in the body, never the URL) against the
+  in-force lists and measures (D3).
+- ``GET /v1/hits?state=open``, ``POST /v1/hits/{id}/decision``: adjudication (D5).
+
+Refusals are 422s naming the field; no response or error echoes a screened person's data back
+except the screening result itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cloudcip.api.auth import ServicesDep, require
+from cloudcip.records.roles import Actor
+from cloudcip.screening import hits as hits_store
+from cloudcip.screening import measures as register
+from cloudcip.screening.service import ScreeningService
+from cloudcip.screening.snapshots import in_force_snapshots
+
+router = APIRouter(tags=["screening"])
+
+RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+_service_lock = threading.Lock()
+
+
+def screening_service(request: Request, services: ServicesDep) -> ScreeningService:
+    """The app's screening service (built on first use; rebuilt when lists or measures change)."""
+    with _service_lock:
+        service: ScreeningService | None = getattr(request.app.state, "screening", None)
+        if service is None or service.services is not services:
+            service = ScreeningService(services)
+            request.app.state.screening = service
+    return service
+
+
+ScreeningDep = Annotated[ScreeningService, Depends(screening_service)]
+
+
+def _invalid(field: str, message: str) -> HTTPException:
+    return HTTPException(422, [f"{field}: {message}"])
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DescribedPersonIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
+    birth_date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")] | None = None
+    nationality: CountryCode | None = None
+
+
+class MeasureIn(Strict):
+    kind: Literal["jurisdiction", "person"]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=200)] | DescribedPersonIn = Field(
+        description="jurisdiction: ISO 3166 code or region name; person: SOURCE:SOURCE_ID or a described person")
+    measure: Literal["prohibit", "conditions"]
+    conditions: Annotated[list[str], Field(max_length=10)] = []
+    determination_date: date
+    effective_date: date | None = None
+    duration_days: Annotated[int, Field(ge=1, le=register.MAX_DAYS)] | None = None
+    covers_resellers: bool = True
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ExtensionIn(Strict):
+    days: Annotated[int, Field(ge=1, le=register.MAX_DAYS)]
+    reason: Reason
+
+
+class RevocationIn(Strict):
+    reason: Reason
+
+
+class DecisionIn(Strict):
+    state: Literal["confirmed", "false_positive", "escalated"]
+    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+
+
+class ScreenIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    schema_: Literal["Person", "Organization"] | None = Field(default=None, alias="schema")
+    birth_date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")] | None = None
+    nationality: CountryCode | None = None
+    gender: Literal["male", "female"] | None = None
+    document_numbers: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=20)] = []
+    emails: Annotated[list[Annotated[str, StringConstraints(max_length=254)]], Field(max_length=10)] = []
+    wallets: Annotated[list[Annotated[str, StringConstraints(max_length=128)]], Field(max_length=20)] = []
+    jurisdictions: Annotated[list[Jurisdiction], Field(max_length=50)] = []
+    limit: Annotated[int, Field(ge=1, le=50)] = 5
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@router.get("/v1/lists")
+def show_lists(
+    services: ServicesDep,
+    _actor: Annotated[Actor, Depends(require("screening:read", "lists:write"))],
+) -> dict[str, Any]:
+    with services.database.engine.connect() as conn:
+        return {"sources": [s.as_json() for s in in_force_snapshots(conn)]}
+
+
+# --- measures -----------------------------------------------------------------------------------
+
+
+@router.get("/v1/measures")
+def get_measures(
+    services: ServicesDep,
+    _actor: Annotated[Actor, Depends(require("screening:read", "measures:write"))],
+    include_revoked: bool = True,
+) -> dict[str, Any]:
+    today = _today()
+    with services.database.engine.connect() as conn:
+        found = register.list_measures(conn, include_revoked=include_revoked)
+    return {"measures": [m.as_json(today) for m in found]}
+
+
+@router.post("/v1/measures", status_code=201)
+def post_measure(
+    body: MeasureIn,
+    services: ServicesDep,
+    screening: ScreeningDep,
+    actor: Annotated[Actor, Depends(require("measures:write"))],
+) -> dict[str, Any]:
+    target: str | dict[str, Any] = body.target if isinstance(body.target, str) else body.target.model_dump()
+    try:
+        created = register.add_measure(
+            services, actor, kind=body.kind, target=target, measure=body.measure,
+            determination_date=body.determination_date, conditions=body.conditions,
+            effective_date=body.effective_date, duration_days=body.duration_days,
+            covers_resellers=body.covers_resellers, description=body.description,
+        )
+    except register.MeasureRefused as exc:
+        raise _invalid(exc.field, exc.reason) from None
+    screening.invalidate()
+    return created.as_json(_today())
+
+
+@router.post("/v1/measures/{measure_id}/extend")
+def extend(
+    measure_id: RecordId,
+    body: ExtensionIn,
+    services: ServicesDep,
+    screening: ScreeningDep,
+    actor: Annotated[Actor, Depends(require("measures:write"))],
+) -> dict[str, Any]:
+    try:
+        changed = register.extend_measure(services, actor, measure_id, body.days, body.reason)
+    except register.MeasureNotFound:
+        raise HTTPException(404, "no such measure") from None
+    except register.MeasureRefused as exc:
+        raise _invalid(exc.field, exc.reason) from None
+    screening.invalidate()
+    return changed.as_json(_today())
+
+
+@router.post("/v1/measures/{measure_id}/revoke")
+def revoke(
+    measure_id: RecordId,
+    body: RevocationIn,
+    services: ServicesDep,
+    screening: ScreeningDep,
+    actor: Annotated[Actor, Depends(require("measures:write"))],
+) -> dict[str, Any]:
+    try:
+        changed = register.revoke_measure(services, actor, measure_id, body.reason)
+    except register.MeasureNotFound:
+        raise HTTPException(404, "no such measure") from None
+    except register.MeasureRefused as exc:
+        raise _invalid(exc.field, exc.reason) from None
+    screening.invalidate()
+    return changed.as_json(_today())
+
+
+# --- screening ----------------------------------------------------------------------------------
+
+
+@router.post("/v1/screen")
+def screen_one(
+    body: ScreenIn,
+    screening: ScreeningDep,
+    _actor: Annotated[Actor, Depends(require("screening:read"))],
+) -> dict[str, Any]:
+    """Screen a name (and what else is known) against the in-force lists and measures."""
+    try:
+        result = screening.screen_person(
+            body.name, body.birth_date, body.nationality, schema=body.schema_, gender=body.gender,
+            document_numbers=body.document_numbers, emails=body.emails, wallets=body.wallets,
+            jurisdictions=body.jurisdictions, limit=body.limit,
+        )
+    except ValueError as exc:
+        raise _invalid("name", str(exc)) from None
+    return result.as_json()
+
+
+# --- hits ---------------------------------------------------------------------------------------
+
+
+@router.get("/v1/hits")
+def get_hits(
+    services: ServicesDep,
+    _actor: Annotated[Actor, Depends(require("screening:read", "screening:adjudicate"))],
+    state: Annotated[Literal["open", "confirmed", "false_positive", "escalated"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    with services.database.engine.connect() as conn:
+        found = hits_store.list_hits(conn, state=state, limit=limit, offset=offset)
+    return {"hits": [h.as_json() for h in found]}
+
+
+@router.post("/v1/hits/{hit_id}/decision")
+def post_decision(
+    hit_id: RecordId,
+    body: DecisionIn,
+    services: ServicesDep,
+    actor: Annotated[Actor, Depends(require("screening:adjudicate"))],
+) -> dict[str, Any]:
+    try:
+        decided = hits_store.decide(services, actor, hit_id, body.state, body.reason)
+    except hits_store.HitNotFound:
+        raise HTTPException(404, "no such hit") from None
+    except hits_store.DecisionRefused as exc:
+        raise _invalid(exc.field, exc.reason) from None
+    return decided.as_json()

@@ -1,0 +1,178 @@
+"""Screening hits and their adjudication by a person (D5).
+
+A hit ties a subject (customer, beneficial owner, reseller, sub-lessee) to a list entry, with the
+subject's record hash (a keyed HMAC of the screened fields, never the fields) and the entry's document
+hash at the time. States: ``open`` → ``confirmed`` | ``false_positive`` (reason required) |
+``escalated``. ``record_hits`` stores a hit only when no hit exists for the same subject, entry and
+both hashes: a cleared false positive therefore stays cleared while neither the record nor the list
+entry changes, and re-screening never duplicates or reopens a hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from cloudcip.ledger.store import LedgerAction
+from cloudcip.records.roles import Actor
+from cloudcip.runtime import Services
+from cloudcip.screening.matcher import Hit
+from cloudcip.screening.schema import screening_hit
+
+Clock = Callable[[], datetime]
+SubjectType = Literal["customer", "beneficial_owner", "reseller", "sub_lessee"]
+HitState = Literal["open", "confirmed", "false_positive", "escalated"]
+SUBJECT_TYPES: tuple[str, ...] = ("customer", "beneficial_owner", "reseller", "sub_lessee")
+HIT_STATES: tuple[str, ...] = ("open", "confirmed", "false_positive", "escalated")
+DECISIONS: tuple[str, ...] = ("confirmed", "false_positive", "escalated")
+MAX_REASON = 500
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HitNotFound(LookupError):
+    """No hit with that id."""
+
+
+class DecisionRefused(ValueError):
+    """The decision is not allowed; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def subject_hash(key: bytes, fields: dict[str, Any]) -> str:
+    """Keyed hash (HMAC-SHA256) of the screened fields of a subject: changes when the record does."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hmac.new(key, b"screening-subject|" + canonical.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    id: str
+    subject_type: str
+    subject_id: str
+    list_source: str
+    list_source_id: str
+    score: float
+    band: str
+    explanation: dict[str, Any]
+    state: str
+    reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "subject_type": self.subject_type, "subject_id": self.subject_id,
+                "list_source": self.list_source, "list_source_id": self.list_source_id, "score": self.score,
+                "band": self.band, "explanation": self.explanation, "state": self.state, "reason": self.reason,
+                "decided_by": self.decided_by,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+                "created_at": self.created_at.isoformat()}
+
+
+def _stored(row: Any) -> StoredHit:
+    return StoredHit(row.id, row.subject_type, row.subject_id, row.list_source, row.list_source_id,
+                     float(row.score), row.band, json.loads(row.explanation_json), row.state, row.reason,
+                     row.decided_by, row.decided_at, row.created_at)
+
+
+def record_hits(
+    conn: Connection,
+    subject_type: str,
+    subject_id: str,
+    subject_digest: str,
+    hits: Sequence[Hit],
+    party_hash: Callable[[str, str], str | None],
+    now: datetime,
+) -> list[str]:
+    """Store the hits not already known for this subject, entry and hashes, as ``open``; their ids."""
+    if subject_type not in SUBJECT_TYPES:
+        raise ValueError(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
+    created: list[str] = []
+    for hit in hits:
+        if hit.band == "clear":
+            continue
+        entry_hash = party_hash(hit.party_source, hit.party_id) or ""
+        existing = conn.execute(select(screening_hit.c.id).where(
+            (screening_hit.c.subject_type == subject_type) & (screening_hit.c.subject_id == subject_id)
+            & (screening_hit.c.list_source == hit.party_source) & (screening_hit.c.list_source_id == hit.party_id)
+            & (screening_hit.c.subject_hash == subject_digest) & (screening_hit.c.party_hash == entry_hash)
+        )).first()
+        if existing is not None:
+            continue
+        hit_id = str(uuid.uuid4())
+        conn.execute(insert(screening_hit).values(
+            id=hit_id, subject_type=subject_type, subject_id=subject_id, subject_hash=subject_digest,
+            list_source=hit.party_source, list_source_id=hit.party_id, party_hash=entry_hash,
+            score=hit.score, band=hit.band,
+            explanation_json=json.dumps({"matched_name": hit.matched_name, "features": hit.features,
+                                         "explanation": hit.explanation}, ensure_ascii=False),
+            state="open", created_at=now,
+        ))
+        created.append(hit_id)
+    return created
+
+
+def list_hits(conn: Connection, *, state: str | None = None, subject_id: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[StoredHit]:
+    """Hits, newest first, optionally of one state or subject."""
+    if state is not None and state not in HIT_STATES:
+        raise DecisionRefused("state", f"must be one of {', '.join(HIT_STATES)}")
+    query = select(screening_hit).order_by(screening_hit.c.created_at.desc(), screening_hit.c.id)
+    if state is not None:
+        query = query.where(screening_hit.c.state == state)
+    if subject_id is not None:
+        query = query.where(screening_hit.c.subject_id == subject_id)
+    return [_stored(row) for row in conn.execute(query.limit(max(1, min(limit, 1000))).offset(max(0, offset)))]
+
+
+def count_hits(conn: Connection, state: str | None = None) -> int:
+    query = select(func.count()).select_from(screening_hit)
+    if state is not None:
+        query = query.where(screening_hit.c.state == state)
+    return int(conn.execute(query).scalar_one())
+
+
+def get_hit(conn: Connection, hit_id: str) -> StoredHit:
+    row = conn.execute(select(screening_hit).where(screening_hit.c.id == hit_id)).first()
+    if row is None:
+        raise HitNotFound(hit_id)
+    return _stored(row)
+
+
+def decide(services: Services, actor: Actor, hit_id: str, state: str, reason: str | None,
+           *, clock: Clock = utc_now) -> StoredHit:
+    """Adjudicate a hit: confirmed, false_positive (reason required) or escalated; on the ledger."""
+    if state not in DECISIONS:
+        raise DecisionRefused("state", f"must be one of {', '.join(DECISIONS)}")
+    clean = reason.strip() if reason else None
+    if state == "false_positive" and not clean:
+        raise DecisionRefused("reason", "clearing a hit as a false positive needs a reason")
+    if clean is not None and (len(clean) > MAX_REASON or not clean.isprintable()):
+        raise DecisionRefused("reason", f"at most {MAX_REASON} printable characters")
+    now = clock()
+    with services.ledger.unit_of_work() as work:
+        current = get_hit(work.conn, hit_id)
+        if current.state in ("confirmed", "false_positive"):
+            raise DecisionRefused("state", f"the hit was already decided ({current.state})")
+        work.conn.execute(update(screening_hit).where(screening_hit.c.id == hit_id).values(
+            state=state, reason=clean, decided_by=actor.name, decided_at=now))
+        work.log(LedgerAction(actor.name, actor.role, "adjudicate", "screening_hit", hit_id,
+                              purpose="screening adjudication",
+                              detail={"state": state, "previous": current.state,
+                                      "subject_type": current.subject_type, "subject_id": current.subject_id}))
+        return get_hit(work.conn, hit_id)

@@ -1,0 +1,237 @@
+"""The screening service: the in-force lists and measures, applied to one person or entity (D1, D3, D4).
+
+``ScreeningService`` holds a ``ScreeningIndex`` built from the in-force snapshot of every list
+source, and rebuilds it when the set of in-force snapshots changes (checked at most every
+``check_interval`` seconds of the injected clock, or at once after ``invalidate``).
+``screen_person`` combines the matcher's hits with the special measures that apply: jurisdiction
+measures whose country or subdivision the person is connected to, and person measures naming a
+listed entry the person matches or a described person the person resembles.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from cloudcip.domain.designated import DesignatedParty, ListedName
+from cloudcip.runtime import Services
+from cloudcip.screening.index import ScreeningIndex
+from cloudcip.screening.matcher import Band, Hit, QuerySchema, ScreeningQuery, Thresholds, screen
+from cloudcip.screening.measures import Measure, list_measures
+from cloudcip.screening.snapshots import in_force_snapshots, snapshot_parties
+
+Monotonic = Callable[[], float]
+Today = Callable[[], date]
+BAND_ORDER: dict[Band, int] = {"clear": 0, "review": 1, "block": 2}
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class MeasureApplying:
+    """A measure that applies to the screened person, and why."""
+
+    measure: Measure
+    status: str  # determined | in_force
+    basis: str  # e.g. "jurisdiction IR", "listed entry ofac-sdn:123", "described person 0.93"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.measure.id, "kind": self.measure.kind, "measure": self.measure.measure,
+                "conditions": self.measure.conditions, "status": self.status,
+                "effective_date": self.measure.effective_date.isoformat(),
+                "expires_on": self.measure.expires_on.isoformat(), "basis": self.basis}
+
+
+@dataclass
+class ScreeningResult:
+    band: Band
+    hits: list[Hit]
+    measures_applying: list[MeasureApplying] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "band": self.band,
+            "hits": [hit_json(h) for h in self.hits],
+            "measures_applying": [m.as_json() for m in self.measures_applying],
+        }
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return {"list_source": hit.party_source, "list_source_id": hit.party_id, "matched_name": hit.matched_name,
+            "score": hit.score, "band": hit.band, "features": hit.features, "explanation": hit.explanation}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    key: tuple[tuple[str, str], ...]
+    index: ScreeningIndex
+    party_hashes: dict[tuple[str, str], str]
+    measures: list[Measure]
+    measure_index: ScreeningIndex  # described persons of person measures (source "measure")
+
+
+class ScreeningService:
+    """The in-force index and measures of one process; thread-safe; rebuilt when they change."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        thresholds: Thresholds | None = None,
+        check_interval: float = 2.0,
+        monotonic: Monotonic = time.monotonic,
+        today: Today = utc_today,
+    ) -> None:
+        self.services = services
+        self.thresholds = thresholds or Thresholds()
+        self.check_interval = check_interval
+        self._monotonic = monotonic
+        self._today = today
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._checked_at: float | None = None
+        self.rebuilds = 0
+
+    # -- state ----------------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Check the in-force snapshots and measures again before the next screening."""
+        with self._lock:
+            self._checked_at = None
+
+    @staticmethod
+    def _state_key(conn: Connection) -> tuple[tuple[str, str], ...]:
+        snaps = tuple(sorted((s.source, s.id) for s in in_force_snapshots(conn)))
+        measures = tuple(sorted(
+            ("measure:" + m.id, f"{m.expires_on}|{m.revoked_at}") for m in list_measures(conn)
+        ))
+        return snaps + measures
+
+    def _current(self) -> _Loaded:
+        with self._lock:
+            now = self._monotonic()
+            if (self._loaded is not None and self._checked_at is not None
+                    and now - self._checked_at < self.check_interval):
+                return self._loaded
+            with self.services.database.engine.connect() as conn:
+                key = self._state_key(conn)
+                if self._loaded is None or key != self._loaded.key:
+                    self._loaded = self._build(conn, key)
+                    self.rebuilds += 1
+            self._checked_at = now
+            return self._loaded
+
+    def _build(self, conn: Connection, key: tuple[tuple[str, str], ...]) -> _Loaded:
+        parties: list[DesignatedParty] = []
+        hashes: dict[tuple[str, str], str] = {}
+        for snapshot in in_force_snapshots(conn):
+            for party, digest in snapshot_parties(conn, snapshot.id):
+                parties.append(party)
+                hashes[(party.source, party.source_id)] = digest
+        measures = [m for m in list_measures(conn) if m.revoked_at is None]
+        described = []
+        for measure in measures:
+            person = measure.described_person()
+            if person is not None:
+                described.append(DesignatedParty(
+                    source="measure", source_id=measure.id, schema="Person", names=[ListedName(person.name)],
+                    birth_dates=[person.birth_date] if person.birth_date else [],
+                    nationalities=[person.nationality] if person.nationality else [],
+                ))
+        return _Loaded(key, ScreeningIndex(parties), hashes, measures, ScreeningIndex(described))
+
+    @property
+    def index(self) -> ScreeningIndex:
+        return self._current().index
+
+    def party_hash(self, source: str, source_id: str) -> str | None:
+        """The document hash of an in-force list entry (None for entries no longer listed)."""
+        return self._current().party_hashes.get((source, source_id))
+
+    def measures(self) -> list[Measure]:
+        return list(self._current().measures)
+
+    # -- screening ------------------------------------------------------------------------------
+    def screen_query(self, query: ScreeningQuery, limit: int = 5) -> list[Hit]:
+        return screen(self._current().index, query, self.thresholds, limit=limit)
+
+    def screen_person(
+        self,
+        name: str,
+        birth_date: str | None = None,
+        nationality: str | None = None,
+        *,
+        schema: QuerySchema = None,
+        gender: str | None = None,
+        document_numbers: Sequence[str] = (),
+        emails: Sequence[str] = (),
+        wallets: Sequence[str] = (),
+        jurisdictions: Iterable[str] = (),
+        limit: int = 5,
+        on: date | None = None,
+    ) -> ScreeningResult:
+        """Hits against the in-force lists plus the measures that apply (not revoked, not expired).
+
+        Raises ``ValueError`` (``InvalidNameError``) for an empty, huge or binary name.
+        """
+        loaded = self._current()
+        query = ScreeningQuery(
+            name=name, schema=schema, birth_date=birth_date, nationality=nationality, gender=gender,
+            document_numbers=list(document_numbers), emails=list(emails), wallets=list(wallets),
+        )
+        hits = screen(loaded.index, query, self.thresholds, limit=limit)
+        codes = {c.upper() for c in jurisdictions if c}
+        if nationality:
+            codes.add(nationality.upper())
+        applying = self._measures_applying(loaded, query, hits, codes, on or self._today())
+        band: Band = "clear"
+        for hit in hits:
+            if BAND_ORDER[hit.band] > BAND_ORDER[band]:
+                band = hit.band
+        return ScreeningResult(band, hits, applying)
+
+    def _measures_applying(self, loaded: _Loaded, query: ScreeningQuery, hits: list[Hit], codes: set[str],
+                           today: date) -> list[MeasureApplying]:
+        applying: list[MeasureApplying] = []
+        hit_keys = {(h.party_source, h.party_id): h for h in hits}
+        described_hits: dict[str, Hit] = {}
+        if any(m.described_person() is not None for m in loaded.measures):
+            try:
+                for hit in screen(loaded.measure_index, query, self.thresholds, limit=20):
+                    described_hits[hit.party_id] = hit
+            except ValueError:
+                described_hits = {}
+        for measure in loaded.measures:
+            status = measure.status(today)
+            if status not in ("determined", "in_force"):
+                continue
+            basis: str | None = None
+            if measure.kind == "jurisdiction":
+                matched = sorted(c for c in codes if measure.applies_to_jurisdiction(c))
+                if matched:
+                    basis = "jurisdiction " + ", ".join(matched)
+            else:
+                entry = measure.listed_entry()
+                if entry is not None and entry in hit_keys:
+                    basis = f"listed entry {entry[0]}:{entry[1]} (score {hit_keys[entry].score:.2f})"
+                elif measure.id in described_hits:
+                    basis = f"described person (score {described_hits[measure.id].score:.2f})"
+            if basis is not None:
+                applying.append(MeasureApplying(measure, status, basis))
+        return applying
+
+
+def compare_pair(name1: str, name2: str, schema: str | None, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """``score`` and ``match`` (at the review threshold) of two names, for ``screen compare``."""
+    from cloudcip.screening.matcher import compare_names
+
+    score = compare_names(name1, name2, schema)
+    limit = (thresholds or Thresholds()).review
+    return {"score": round(score, 4), "match": score >= limit}
