@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Sized
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -221,17 +222,19 @@ def _query_latencies(database: Any, samples: dict[str, Any], repeats: int = 300)
 
     year = (END - timedelta(days=366), END)
     half = (END - timedelta(days=270), END - timedelta(days=90))
-    plans = {
-        "account_ips_year": lambda k: account_ips(database, samples["sample_accounts"][k % len(
-            samples["sample_accounts"])], *year),
-        "account_ips_six_months": lambda k: account_ips(database, samples["sample_accounts"][k % len(
-            samples["sample_accounts"])], *half),
-        "accounts_from_ip_year": lambda k: accounts_from(database, samples["sample_ips"][k % len(
-            samples["sample_ips"])], *year),
-        "accounts_from_slash24_year": lambda k: accounts_from(database, samples["sample_networks"][k % len(
-            samples["sample_networks"])], *year),
-        "accounts_from_slash24_six_months": lambda k: accounts_from(database, samples["sample_networks"][k % len(
-            samples["sample_networks"])], *half),
+    accounts: list[str] = samples["sample_accounts"]
+    ips: list[str] = samples["sample_ips"]
+    networks: list[str] = samples["sample_networks"]
+
+    def pick(items: list[str], k: int) -> str:
+        return items[k % len(items)]
+
+    plans: dict[str, Callable[[int], Sized]] = {
+        "account_ips_year": lambda k: account_ips(database, pick(accounts, k), *year),
+        "account_ips_six_months": lambda k: account_ips(database, pick(accounts, k), *half),
+        "accounts_from_ip_year": lambda k: accounts_from(database, pick(ips, k), *year),
+        "accounts_from_slash24_year": lambda k: accounts_from(database, pick(networks, k), *year),
+        "accounts_from_slash24_six_months": lambda k: accounts_from(database, pick(networks, k), *half),
     }
     report: dict[str, Any] = {}
     for name, query in plans.items():

@@ -36,7 +36,7 @@ GOOD = {
 
 
 def line(**changes: object) -> str:
-    record = dict(GOOD)
+    record: dict[str, object] = dict(GOOD)
     for key, value in changes.items():
         if value is ...:
             record.pop(key)
