@@ -59,6 +59,7 @@ class DesignatedParty:
     documents: list[ListedDocument] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     wallets: list[tuple[str, str]] = field(default_factory=list)  # (currency code e.g. "XBT", address)
+    websites: list[str] = field(default_factory=list)  # as the list writes them, e.g. "www.example.com"
     programs: list[str] = field(default_factory=list)
     remarks: str | None = None
 
