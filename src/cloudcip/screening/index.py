@@ -37,6 +37,7 @@ from cloudcip.screening.names import (
     normalise_wallet,
     phonetic_key,
     skeleton_key,
+    spelled_similarity,
     token_similarity,
 )
 
@@ -115,7 +116,7 @@ class ScreeningIndex:
         self.documents: dict[str, list[int]] = {}
         self.emails: dict[str, list[int]] = {}
         self.wallets: dict[str, list[int]] = {}
-        self._similar_cache: dict[tuple[str, bool], dict[int, float]] = {}
+        self._similar_cache: dict[tuple[str, bool, str], dict[int, float]] = {}
         self.last_candidate_count = 0  # candidates examined by the latest query (for tests, metrics)
         self.skipped_names = 0  # listed names that could not be normalised (e.g. empty)
         for party in parties:
@@ -206,34 +207,46 @@ class ScreeningIndex:
 
     # -- querying -----------------------------------------------------------------------------
 
-    def similar_tokens(self, text: str, abjad: bool = False) -> QueryTokenMatches:
+    def similar_tokens(self, text: str, abjad: bool = False, kind: str = "token") -> QueryTokenMatches:
         """Vocabulary tokens similar to ``text`` (through any key), with their similarity.
 
-        Answers are cached (bounded): common tokens ("mohammed", "li") recur across queries.
+        ``kind``: "token" (any key), "syllable" (a Han/Hangul syllable: not compared with abjad
+        skeletons), "joined" (two query tokens written together: spelling only, as the phonetic
+        key of a concatenation means little). Answers are cached (bounded): common tokens
+        ("mohammed", "li") recur across queries.
         """
-        cached = self._similar_cache.get((text, abjad))
+        key = (text, abjad, kind)
+        cached = self._similar_cache.get(key)
         if cached is not None:
             return QueryTokenMatches(dict(cached))
-        matches = self._similar_tokens(text, abjad)
+        matches = self._similar_tokens(text, abjad, kind)
         if len(self._similar_cache) >= SIMILAR_CACHE_SIZE:
             self._similar_cache.clear()
-        self._similar_cache[(text, abjad)] = dict(matches.sims)
+        self._similar_cache[key] = dict(matches.sims)
         return matches
 
-    def _similar_tokens(self, text: str, abjad: bool) -> QueryTokenMatches:
+    def _similar_tokens(self, text: str, abjad: bool, kind: str) -> QueryTokenMatches:
         found: set[int] = set()
         for key in deletion_keys(text):
             found.update(self._deletion_keys.get(key, ()))
+        matches = QueryTokenMatches()
+        texts, abjads = self.vocab_texts, self.vocab_abjad
+        if kind == "joined":
+            for vid in found:
+                sim = spelled_similarity(text, texts[vid])
+                if sim >= TOKEN_FLOOR:
+                    matches.add(vid, sim)
+            return matches
         found.update(self._phonetic_keys.get(phonetic_key(text), ()))
         skeleton_text = skeleton_key(text)
         skeleton = self._skeleton_keys.get(skeleton_text, ())
-        if abjad or len(skeleton_text) >= 3:
+        if abjad or (len(skeleton_text) >= 3 and kind != "syllable"):
             found.update(skeleton)
-        else:
-            found.update(v for v in skeleton if self.vocab_abjad[v])
-        matches = QueryTokenMatches()
-        texts, abjads = self.vocab_texts, self.vocab_abjad
+        elif kind != "syllable":
+            found.update(v for v in skeleton if abjads[v])
         for vid in found:
+            if kind == "syllable" and abjads[vid]:
+                continue
             sim = token_similarity(text, texts[vid], abjad or abjads[vid])
             if sim >= TOKEN_FLOOR:
                 matches.add(vid, sim)
@@ -246,9 +259,10 @@ class ScreeningIndex:
             if tok.is_initial:
                 positions.append(QueryTokenMatches())
                 continue
-            matches = self.similar_tokens(tok.text, tok.abjad)
+            kind = "syllable" if tok.syllable else "token"
+            matches = self.similar_tokens(tok.text, tok.abjad, kind)
             for alt in tok.alternatives:
-                for vid, sim in self.similar_tokens(alt, tok.abjad).sims.items():
+                for vid, sim in self.similar_tokens(alt, tok.abjad, kind).sims.items():
                     matches.add(vid, sim * ALTERNATIVE_DISCOUNT)
             positions.append(matches)
         joined: list[QueryTokenMatches] = []
@@ -261,7 +275,7 @@ class ScreeningIndex:
             if exact is not None:
                 pair.add(exact, 1.0)
             elif len(a.text) + len(b.text) >= 6:
-                pair = self.similar_tokens(a.text + b.text, a.abjad or b.abjad)
+                pair = self.similar_tokens(a.text + b.text, a.abjad or b.abjad, "joined")
             joined.append(pair)
 
         # a joined pair of query tokens counts for both of its positions

@@ -35,6 +35,7 @@ from cloudcip.screening.names import (
     InvalidNameError,
     NormalisedName,
     normalise_name,
+    spelled_similarity,
     token_similarity,
     validate_name,
 )
@@ -51,6 +52,7 @@ FURTHER_EXTRA_COST = (0.6, 1.0)
 SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
 COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
 WEAK_ALIAS_FACTOR = 0.85
+JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 SCHEMA_MISMATCH_FACTOR = 0.80
 LEGAL_FORM_MISMATCH_FACTOR = 0.97
 
@@ -213,12 +215,12 @@ def _score_indexed(
         for j, vid in enumerate(listed.joined_ids):
             sim = sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
-                items.append((sim, (i,), (j, j + 1)))
+                items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
     for i, pair in enumerate(candidates.joined):
         for j, vid in enumerate(listed.token_ids):
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
-                items.append((sim, (i, i + 1), (j,)))
+                items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return _align(q_texts, q_weights, c_texts, list(listed.weights), items, [rarity[v] for v in listed.token_ids])
 
 
@@ -248,11 +250,11 @@ def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
         for j in range(len(c_texts) - 1):
             joined = c_texts[j] + c_texts[j + 1]
             sim = token_similarity(qt.text, joined, qt.abjad)
-            items.append((sim, (i,), (j, j + 1)))
+            items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
     for i in range(len(q_texts) - 1):
         joined = q_texts[i] + q_texts[i + 1]
         for j, ct in enumerate(listed.tokens):
-            items.append((token_similarity(joined, ct.text, ct.abjad), (i, i + 1), (j,)))
+            items.append((spelled_similarity(joined, ct.text) * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return _align(
         q_texts, [token_weight(t) for t in q_texts], c_texts, [token_weight(t) for t in c_texts], items
     )

@@ -333,12 +333,13 @@ class NormalisedName:
 
 
 def _legal_phrase_positions(texts: list[str]) -> set[int]:
-    """Positions of tokens that belong to a legal form written out in words."""
+    """Positions of tokens that belong to a legal form written out in words (also transliterated)."""
+    keys = tuple(phonetic_key(t) for t in texts)
     found: set[int] = set()
-    for phrase in LEGAL_PHRASES:
+    for phrase in _LEGAL_PHRASE_KEYS:
         n = len(phrase)
-        for start in range(len(texts) - n + 1):
-            if tuple(texts[start : start + n]) == phrase:
+        for start in range(len(keys) - n + 1):
+            if keys[start : start + n] == phrase:
                 found.update(range(start, start + n))
     return found
 
@@ -379,11 +380,15 @@ def _join_dotted_legal_form(match: re.Match[str]) -> str:
     return letters if is_legal_form(anyascii(letters).casefold()) else match.group(0)
 
 
+@lru_cache(maxsize=50_000)
 def is_legal_form(token: str, abjad: bool = False) -> bool:
-    """Whether an ASCII token is a legal-form word of an entity (also as transliterated back)."""
+    """Whether an ASCII token is a legal-form word of an entity (also as transliterated back, or
+    mistyped by one letter when it is a long word such as "company" or "limited")."""
     if token in LEGAL_FORMS or (len(token) > 1 and phonetic_key(token) in _LEGAL_FORM_KEYS):
         return True
-    return abjad and skeleton_key(token) in _LEGAL_FORM_SKELETONS
+    if abjad:
+        return skeleton_key(token) in _LEGAL_FORM_SKELETONS
+    return len(token) >= 5 and any(OSA.distance(token, word) <= 1 for word in _LONG_LEGAL_WORDS)
 
 
 def _split_raw(text: str) -> list[str]:
@@ -566,6 +571,15 @@ def _short_token_similarity(a: str, b: str) -> float:
     return SHORT_EXTENSION if extended else SHORT_INNER_INDEL
 
 
+def spelled_similarity(a: str, b: str) -> float:
+    """Similarity of two spellings only (no phonetic folding): Jaro-Winkler and OSA, averaged."""
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) <= 4:
+        return _short_token_similarity(a, b)
+    return 0.5 * (JaroWinkler.normalized_similarity(a, b) + OSA.normalized_similarity(a, b))
+
+
 def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     """Similarity in [0, 1] of two ASCII tokens.
 
@@ -601,6 +615,10 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
 
 
 _LEGAL_FORM_KEYS: frozenset[str] = frozenset(phonetic_key(f) for f in LEGAL_FORMS if len(f) > 1)
+_LONG_LEGAL_WORDS: tuple[str, ...] = tuple(sorted(f for f in LEGAL_FORMS if len(f) >= 5 and f.isalpha()))
+_LEGAL_PHRASE_KEYS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phonetic_key(w) for w in phrase) for phrase in LEGAL_PHRASES
+)
 _LEGAL_FORM_SKELETONS: frozenset[str] = frozenset(
     k for k in (skeleton_key(f) for f in LEGAL_FORMS if f.isalpha()) if len(k) >= 3
 )
