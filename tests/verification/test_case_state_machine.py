@@ -49,6 +49,11 @@ PATHS: dict[CaseState, list[CaseState]] = {
 }
 
 
+
+def state_of(case: VerificationCase) -> CaseState:
+    """The case's state, read afresh (the case moves under the test's feet)."""
+    return case.state
+
 def _case_in(state: CaseState) -> VerificationCase:
     case = VerificationCase(case_id="case-1", opened_at=T0)
     for step, target in enumerate(PATHS[state]):
@@ -149,7 +154,7 @@ def test_deadline_with_an_injected_clock() -> None:
     assert [(m.from_state, m.to_state) for m in moves] == [(S.pending_evidence, S.failed), (S.failed, S.closed)]
     assert moves[0].reason.startswith("deadline_passed") and moves[1].reason == "failure_action:close"
     assert all(m.actor == "system:deadline" and m.at == T0 + timedelta(days=14) for m in moves)
-    assert case.state is S.closed
+    assert state_of(case) is S.closed
     assert case.resolution is not None and "still owed" in case.resolution.how
     assert enforce_deadline(case, T0 + timedelta(days=30), policy) == []  # settled: nothing more
 

@@ -28,6 +28,7 @@ from cloudcip.verification.policy import (
     policy_from_mapping,
     policy_from_text,
     policy_summary,
+    policy_to_yaml,
 )
 from cloudcip.verification.profile import (
     ProfileError,
@@ -38,7 +39,8 @@ from cloudcip.verification.profile import (
 
 
 def _default_data() -> dict[str, Any]:
-    return yaml.safe_load(default_policy_text())
+    data: dict[str, Any] = yaml.safe_load(default_policy_text())
+    return data
 
 
 def _problems(data: Any) -> list[str]:
@@ -151,6 +153,8 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
 def test_load_policy_from_a_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(default_policy_text(), encoding="utf-8")
+    assert load_policy(path) == default_policy()
+    path.write_text(policy_to_yaml(default_policy()), encoding="utf-8")
     assert load_policy(path) == default_policy()
 
 

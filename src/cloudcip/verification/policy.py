@@ -38,6 +38,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_serializer,
+    model_serializer,
     model_validator,
 )
 
@@ -165,6 +167,13 @@ def deadline_from(value: Any) -> timedelta:
     return delta
 
 
+def duration_text(delta: timedelta) -> str:
+    """The ISO-8601 form of a deadline: ``P14D``, ``PT36H``."""
+    if delta % timedelta(days=1) == timedelta(0):
+        return f"P{delta.days}D"
+    return f"PT{int(delta.total_seconds() // 3600)}H"
+
+
 Deadline = Annotated[timedelta, BeforeValidator(deadline_from)]
 
 
@@ -184,7 +193,9 @@ class Restriction(BaseModel):
         number = int(self.value) if float(self.value).is_integer() else self.value
         return f"{self.name}={number}"
 
+    @model_serializer(mode="plain")
     def as_yaml(self) -> str | dict[str, int | float]:
+        """The YAML form: ``no_gpu`` or ``{max_instances: 2}`` (also what ``model_dump`` gives)."""
         return self.name if self.value is None else {self.name: self.value}
 
 
@@ -328,6 +339,10 @@ class Pending(_Strict):
 
     restrictions: list[RestrictionItem] = []
     deadline: Deadline
+
+    @field_serializer("deadline")
+    def _deadline_as_iso(self, deadline: timedelta) -> str:
+        return duration_text(deadline)
 
 
 class PolicyRule(_Strict):
@@ -490,6 +505,11 @@ def load_policy(path: str | Path) -> CipPolicy:
     except OSError as error:
         raise PolicyError([f"(top): cannot read {file}: {error.strerror}"]) from None
     return policy_from_text(text, str(file))
+
+
+def policy_to_yaml(policy: CipPolicy) -> str:
+    """The policy written back as YAML that :func:`policy_from_text` reads to an equal policy."""
+    return yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
 def default_policy() -> CipPolicy:
