@@ -184,9 +184,9 @@ def load(
             if party_schema is None:
                 continue
             props = _strings(properties, path.name, line)
-            party = _party(src, entity_id, party_schema, props)
-            if not party.names:
+            if not _values(props, "name"):
                 raise ListFormatError(path.name, f"line {line}", "missing name")
+            party = _party(src, entity_id, party_schema, props)
             if entity_id in parties:
                 raise ListFormatError(path.name, f"line {line}", "entity id repeated")
             parties[entity_id] = party

@@ -27,6 +27,7 @@ from cloudcip.screening.loaders.remarks import parse_birth_dates, parse_single_d
 _ENTRY_TAGS = {"INDIVIDUAL": "Person", "ENTITY": "Organization"}
 _NAME_PARTS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
 _LOW_QUALITY = {"low"}
+_FAMILY_FIRST_LISTS = {"DPRK"}
 
 _SCRIPTS = (
     ("ARABIC", "Arabic"),
@@ -129,8 +130,12 @@ def _party(entry: ET.Element, src: str, location: str, file: str) -> DesignatedP
     if not parts:
         raise ListFormatError(file, location, "missing name")
     is_person = entry.tag == "INDIVIDUAL"
-    if is_person and len(parts) > 1:
-        primary = ListedName(full=" ".join(parts), given=parts[0], family=" ".join(parts[1:]))
+    list_type = _child(entry, "UN_LIST_TYPE")
+    if is_person and len(parts) > 1 and list_type in _FAMILY_FIRST_LISTS:
+        # Korean names on the DPRK list: FIRST_NAME holds the family name ("PAEK" of "PAEK CHANG-HO")
+        primary = ListedName(full=" ".join(parts), given=" ".join(parts[1:]), family=parts[0])
+    elif is_person and len(parts) > 1:
+        primary = ListedName(full=" ".join(parts), given=" ".join(parts[:-1]), family=parts[-1])
     else:
         primary = ListedName(full=" ".join(parts))
     names = [primary]
@@ -160,10 +165,15 @@ def _party(entry: ET.Element, src: str, location: str, file: str) -> DesignatedP
         code = country_code(_text(value))
         if code and code not in nationalities:
             nationalities.append(code)
-    documents = [d for d in (_document(e) for e in entry.iter("INDIVIDUAL_DOCUMENT")) if d is not None]
+    documents: list[ListedDocument] = []
+    for element in entry.iter("INDIVIDUAL_DOCUMENT"):
+        document = _document(element)
+        if document is not None and all(
+            (d.kind, d.number, d.country) != (document.kind, document.number, document.country) for d in documents
+        ):
+            documents.append(document)
     addresses = [a for a in (_address(e) for e in entry.iter(f"{entry.tag}_ADDRESS")) if a is not None]
     gender = _child(entry, "GENDER").lower()
-    list_type = _child(entry, "UN_LIST_TYPE")
     reference = _child(entry, "REFERENCE_NUMBER")
     comments = _child(entry, "COMMENTS1")
     remarks = "; ".join(p for p in (f"Reference number {reference}" if reference else "", comments) if p)
