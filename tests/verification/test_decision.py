@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudcip.domain.verification_case import CaseState, VerificationCase
 from cloudcip.verification.decision import (
@@ -17,7 +19,16 @@ from cloudcip.verification.decision import (
     decide,
     open_case,
 )
-from cloudcip.verification.policy import Restriction, default_policy, policy_from_mapping
+from cloudcip.verification.policy import (
+    ACCOUNT_TYPES,
+    CHANNELS,
+    FIELDS,
+    METHODS,
+    RISK_TIERS,
+    Restriction,
+    default_policy,
+    policy_from_mapping,
+)
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 POLICY = default_policy()
@@ -256,3 +267,59 @@ def test_evidence_for_a_beneficial_owner() -> None:
     moves = apply_evidence(case, "passport", "verified", POLICY, NOW + timedelta(days=1),
                            subject="beneficial_owner:bo1")
     assert [m.to_state for m in moves] == [CaseState.approved]
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties over the whole decision space (hypothesis).
+
+_subjects = st.builds(
+    SubjectFacts,
+    subject=st.just("customer"),
+    status=st.sampled_from(["us_person", "foreign_person"]),
+    basis=st.sampled_from(["us_citizen", "foreign", "undetermined"]),
+    evidence_satisfied=st.frozensets(st.sampled_from(METHODS)),
+)
+_owners = st.lists(
+    st.builds(SubjectFacts, subject=st.sampled_from([f"beneficial_owner:{n}" for n in range(4)]),
+              status=st.sampled_from(["us_person", "foreign_person"]), basis=st.just("foreign"),
+              evidence_satisfied=st.frozensets(st.sampled_from(METHODS))),
+    max_size=3, unique_by=lambda owner: owner.subject,
+).map(tuple)
+_facts = st.builds(
+    ApplicationFacts,
+    account_type=st.sampled_from(ACCOUNT_TYPES),
+    channel=st.sampled_from(CHANNELS),
+    customer_kind=st.sampled_from(["individual", "entity"]),
+    risk_tier=st.sampled_from(RISK_TIERS),
+    fields_present=st.frozensets(st.sampled_from(FIELDS)),
+    customer=_subjects,
+    beneficial_owners=_owners,
+    screening_band=st.sampled_from(["clear", "review", "block"]),
+    measures=st.lists(st.builds(MeasureInForce, measure_id=st.just("m-1"),
+                                effect=st.sampled_from(["prohibit", "conditions"]),
+                                restrictions=st.just((Restriction(name="no_gpu"),))), max_size=2).map(tuple),
+    validation_problems=st.lists(st.just("email"), max_size=1).map(tuple),
+    notice_version=st.sampled_from([None, "notice-2024-01", "notice-2024-06"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_facts)
+def test_decision_invariants(facts: ApplicationFacts) -> None:
+    decision = decide(facts, POLICY, NOW)
+    assert decision.policy_rule == POLICY.rule_for(facts.account_type, facts.channel, facts.risk_tier,
+                                                   facts.customer_kind).id
+    assert decision.reasons
+    if facts.screening_band == "block" or any(m.effect == "prohibit" for m in facts.measures):
+        assert decision.decision == "refused"
+    if decision.decision == "refused":
+        assert decision.restrictions == [] and decision.evidence_required == [] and decision.deadline is None
+    if decision.decision == "pending_evidence":
+        assert decision.deadline is not None and decision.deadline > NOW and decision.evidence_required
+    if decision.decision == "approved":
+        assert decision.evidence_required == [] and decision.reverify_due is not None
+        assert facts.risk_tier != "high" and facts.screening_band == "clear"
+    if decision.decision != "refused" and any(m.effect == "conditions" for m in facts.measures):
+        assert "no_gpu" in {item.name for item in decision.restrictions}
+    case = open_case("app-h", facts, decision, NOW)
+    assert case.state.value == decision.decision

@@ -361,11 +361,18 @@ class PolicyRule(_Strict):
     redress: str | None = None
 
     @model_validator(mode="after")
-    def _restrict_says_how(self) -> PolicyRule:
+    def _complete(self) -> PolicyRule:
+        problems = []
         if self.failure_action == "restrict" and not self.failure_restrictions:
-            raise ValueError("@failure_restrictions: failure_action 'restrict' needs at least one restriction")
+            problems.append("@failure_restrictions: failure_action 'restrict' needs at least one restriction")
         if self.failure_action != "restrict" and self.failure_restrictions:
-            raise ValueError("@failure_restrictions: only used when failure_action is 'restrict'")
+            problems.append("@failure_restrictions: only used when failure_action is 'restrict'")
+        covers_entities = self.match.customer_kind == ("*",) or "entity" in self.match.customer_kind
+        if covers_entities and self.verification.beneficial_owners is None:
+            problems.append("@verification.beneficial_owners: a rule covering entities must say how their foreign "
+                            "beneficial owners are verified")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
