@@ -136,7 +136,12 @@ def non_listed_names(index: ScreeningIndex, rng: random.Random, count: int = NON
 
 def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) -> dict[str, Any]:
     """Run the benchmark; print one JSON object when ``json_output``; return the figures."""
-    figures: dict[str, Any] = {"benchmark": "screening", "seed": SEED}
+    figures: dict[str, Any] = {
+        "benchmark": "screening",
+        "seed": SEED,
+        "cpus": os.cpu_count(),
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+    }
     if parties is None:
         if not LISTS_DIR.is_dir():
             figures["skipped"] = f"lists directory {LISTS_DIR} is absent"
@@ -165,6 +170,7 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) 
     # --- recall on perturbed listed names ------------------------------------------------------
     classes = perturbed_queries(parties, rng)
     latencies: list[float] = []
+    cpu_times: list[float] = []  # the same queries' CPU time: what the machine's other load cannot inflate
     examined: list[int] = []
     recall: dict[str, Any] = {}
     found_total = asked_total = 0
@@ -173,9 +179,10 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) 
         found = 0
         for name, pidx, original in queries:
             party = parties[pidx]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             hits = screen(index, ScreeningQuery(name=name, schema=_query_schema(party)))
             latencies.append(time.perf_counter() - t0)
+            cpu_times.append(time.thread_time() - c0)
             examined.append(index.last_candidate_count)
             if any(h.party_source == party.source and h.party_id == party.source_id for h in hits):
                 found += 1
@@ -191,9 +198,10 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) 
     false_positives = 0
     fp_examples: list[dict[str, Any]] = []
     for name in fp_names:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         hits = screen(index, ScreeningQuery(name=name, schema="Person"))
         latencies.append(time.perf_counter() - t0)
+        cpu_times.append(time.thread_time() - c0)
         examined.append(index.last_candidate_count)
         if hits:
             false_positives += 1
@@ -211,6 +219,9 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None) 
         "queries": len(latencies),
         "median": round(statistics.median(latencies) * 1000, 3),
         "p99": round(_percentile(latencies, 0.99) * 1000, 3),
+        "cpu_median": round(statistics.median(cpu_times) * 1000, 3),
+        "cpu_p99": round(_percentile(cpu_times, 0.99) * 1000, 3),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "mean_candidates_examined": round(statistics.mean(examined), 1),
         "max_candidates_examined": max(examined),
         "names_in_index": len(index.names),

@@ -93,6 +93,7 @@ class CandidateSet:
     joined: list[QueryTokenMatches]  # one per adjacent pair of query tokens
     name_ids: list[int]  # candidate names, best blocking score first
     examined: int  # names whose blocking score was computed (the candidate set before the cut)
+    blocking: list[float] = field(default_factory=list)  # blocking score of each of ``name_ids``
 
 
 class ScreeningIndex:
@@ -329,7 +330,7 @@ class ScreeningIndex:
             name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)
         else:
             name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
-        return CandidateSet(query, positions, joined, name_ids, len(scores))
+        return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids])
 
     def parties_by_document(self, number: str) -> list[int]:
         return self.documents.get(normalise_identifier(number), [])

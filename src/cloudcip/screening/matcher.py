@@ -52,6 +52,8 @@ FURTHER_EXTRA_COST = (0.6, 1.0)
 SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
 COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
 WEAK_ALIAS_FACTOR = 0.85
+SCORED_AT_LEAST = 10  # candidates always given a full score...
+TAIL_SHARE = 0.5  # ...the rest only while their blocking score is at least this share of the best
 JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 SCHEMA_MISMATCH_FACTOR = 0.80
 LEGAL_FORM_MISMATCH_FACTOR = 0.97
@@ -433,7 +435,10 @@ def screen(
         if qname is not None:
             candidates = index.candidates(qname)
             q_weights = _query_weights(candidates, index)
-            for nid in candidates.name_ids:
+            top = candidates.blocking[0] if candidates.blocking else 0.0
+            for rank, nid in enumerate(candidates.name_ids):
+                if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
+                    break  # the rest gathered far less blocking weight than the best candidates
                 listed = index.names[nid]
                 if listed.party in best and best[listed.party].score >= 1.0:
                     continue
