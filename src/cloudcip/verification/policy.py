@@ -23,6 +23,7 @@ beyond reading the file it is given.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -519,8 +520,10 @@ def policy_to_yaml(policy: CipPolicy) -> str:
     return yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
+@functools.cache
 def default_policy() -> CipPolicy:
-    """The CIP policy shipped with cloudcip (``profiles/default-policy.yaml``)."""
+    """The CIP policy shipped with cloudcip (``profiles/default-policy.yaml``), parsed once and shared
+    (policies are frozen)."""
     return policy_from_text(default_policy_text(), "default-policy.yaml")
 
 

@@ -12,6 +12,7 @@ version (A8). :func:`check_policy_against_profile` says where a CIP policy falls
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -137,8 +138,9 @@ def load_profile(path_or_name: str | Path = DEFAULT_PROFILE_NAME) -> RegulatoryP
     return profile_from_text(file.read_text(encoding="utf-8"), str(file))
 
 
+@functools.cache
 def default_profile() -> RegulatoryProfile:
-    """The shipped default profile, ``eo13984-nprm-2024``."""
+    """The shipped default profile, ``eo13984-nprm-2024``, parsed once and shared (profiles are frozen)."""
     return load_profile(DEFAULT_PROFILE_NAME)
 
 
