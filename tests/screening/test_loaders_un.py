@@ -113,3 +113,9 @@ def test_wrong_root_doctype_empty_and_binary(tmp_path: Path) -> None:
     truncated = UN_XML.read_text(encoding="utf-8")[:2000]
     with pytest.raises(ListFormatError, match="malformed XML"):
         load_publication("un-xml", [_write(tmp_path, truncated)])
+
+
+def test_progress(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    load_publication("un-xml", [UN_XML], progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (3, 3)

@@ -202,6 +202,11 @@ def _load_file(path: Path, src: str, parties: list[DesignatedParty], progress: P
         # the UN list has no DTD; refusing one rules out entity expansion and external entities
         line = head.count(b"\n", 0, max(head.find(b"<!DOCTYPE"), head.find(b"<!ENTITY"))) + 1
         raise ListFormatError(path.name, f"line {line}", "document type declarations are not accepted")
+    total = 0
+    if progress is not None:  # a cheap estimate of the entries to come, for the progress bar
+        with path.open("rb") as handle:
+            data = handle.read()
+        total = data.count(b"<INDIVIDUAL>") + data.count(b"<ENTITY>")
     counts = {tag: 0 for tag in _ENTRY_TAGS}
     published: str | None = None
     root_seen = False
@@ -224,7 +229,7 @@ def _load_file(path: Path, src: str, parties: list[DesignatedParty], progress: P
                 parties.append(_party(element, src, location, path.name))
                 element.clear()
                 if progress is not None and len(parties) % 100 == 0:
-                    progress(len(parties), 0)
+                    progress(len(parties), max(total, len(parties)))
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else 0
         reason = str(exc).split(":")[0] or "malformed XML"
