@@ -13,9 +13,14 @@ Design (two levels):
 
 A query token looks up its keys, verifies each vocabulary token found with
 ``token_similarity`` and keeps those above ``TOKEN_FLOOR``; the names in their postings are ranked
-by the sum over query tokens of ``similarity * idf``. Only the best ``max_candidates`` names go to
-the matcher's full score. Very common tokens (long posting lists) only add weight to names already
-found by rarer tokens, so a "Mohammed" in the query does not pull in thousands of names.
+by the sum over query tokens of ``similarity * idf``. Names holding less than ``CANDIDATE_SHARE`` of
+what the query could gather are dropped, and only the best ``max_candidates`` go to the matcher's
+full score. Very common tokens (long posting lists) only add weight to names already found by rarer
+tokens, so a "Mohammed" in the query does not pull in thousands of names. Query initials add a
+little weight to names with a token of that first letter. The similar vocabulary tokens of a query
+token are cached (bounded), as common tokens recur from query to query.
+
+``ScreeningIndex.last_candidate_count`` tells how many names the latest query examined.
 
 Exact identifiers (document numbers, emails, wallet addresses) are plain dictionaries.
 """
