@@ -56,6 +56,9 @@ def initialise(settings: Settings, *, schema: str | None = None) -> InitReport:
     created_key = not settings.ledger_key_path.exists()
     if created_key:
         create_signing_key(settings.ledger_key_path)
+    from cloudcip.jobs.webhooks import ensure_webhook_secret
+
+    ensure_webhook_secret(settings.data_dir)
     database = open_database(settings.database_url, schema=schema)
     try:
         before = migrate.current_revisions(database)

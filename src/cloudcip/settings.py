@@ -23,6 +23,7 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES_DEFAULT
     profile: str = "eo13984-nprm-2024"
     policy_path: Path | None = None
+    veriff_secret: str | None = None
 
     @property
     def keyring_path(self) -> Path:
@@ -54,4 +55,5 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         max_request_bytes=int(os.environ.get("CLOUDCIP_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES_DEFAULT)),
         profile=os.environ.get("CLOUDCIP_PROFILE", "eo13984-nprm-2024"),
         policy_path=Path(policy) if policy else None,
+        veriff_secret=os.environ.get("CLOUDCIP_VERIFF_SECRET") or None,
     )

@@ -6,19 +6,21 @@ from fastapi import FastAPI
 
 from cloudcip import __version__
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import customers, ledger, screening
+from cloudcip.api.routers import applications, customers, ledger, screening
 from cloudcip.runtime import Services
+from cloudcip.verification.applications import ApplicationService, build_application_service
 
-ROUTERS = [customers.router, ledger.router, screening.router]
+ROUTERS = [customers.router, ledger.router, screening.router, applications.router, applications.vendor_router]
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, applications_service: ApplicationService | None = None) -> FastAPI:
     app = FastAPI(
         title="cloudcip",
         version=__version__,
         description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
     )
     app.state.services = services
+    app.state.applications = applications_service or build_application_service(services)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cloudcip.identity.problems import IdentityFieldError
 from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
 from cloudcip.records.roles import AccessRefused
+from cloudcip.verification.errors import ApplicationNotFound, EvidenceRefused, IdempotencyConflict
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -50,6 +52,27 @@ def install_error_handlers(app: FastAPI) -> None:
             "detail": [f"{p['field']}: {p['message']}" for p in problems],
             "fields": problems,
         })
+
+    @app.exception_handler(IdentityFieldError)
+    async def _identity(_request: Request, exc: IdentityFieldError) -> JSONResponse:
+        problems = [{"field": p.field, "message": p.reason} for p in exc.problems]
+        return JSONResponse(status_code=422, content={
+            "error": "invalid request",
+            "detail": [f"{p['field']}: {p['message']}" for p in problems],
+            "fields": problems,
+        })
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _conflict(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"error": "conflict", "detail": str(exc)})
+
+    @app.exception_handler(EvidenceRefused)
+    async def _evidence(_request: Request, exc: EvidenceRefused) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"error": "conflict", "detail": str(exc)})
+
+    @app.exception_handler(ApplicationNotFound)
+    async def _no_application(_request: Request, _exc: ApplicationNotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"error": "not found", "detail": "no such application"})
 
     @app.exception_handler(AccessRefused)
     async def _refused(_request: Request, exc: AccessRefused) -> JSONResponse:

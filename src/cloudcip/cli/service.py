@@ -42,11 +42,23 @@ def serve(
     import uvicorn
 
     from cloudcip.api.app import create_app
+    from cloudcip.jobs.runner import JobRunner, PeriodicTask, default_tasks
+    from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
+        applications = build_application_service(services)
+        tasks = [*default_tasks(),
+                 PeriodicTask("verification-deadlines", every_seconds=60.0,
+                              run=lambda _services, now: applications.enforce_deadlines(now))]
+        runner = JobRunner(services, tasks)
+        runner.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
-        uvicorn.run(create_app(services), host=host, port=port, log_level="warning", access_log=False)
+        try:
+            uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
+                        access_log=False)
+        finally:
+            runner.stop()
 
 
 def demo(

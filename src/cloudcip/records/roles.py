@@ -41,6 +41,9 @@ Permission = Literal[
     "screening:adjudicate",
     "measures:write",
     "lists:write",
+    "application:submit",
+    "application:read",
+    "application:decide",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -55,6 +58,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "screening:adjudicate": frozenset({"analyst", "compliance-officer"}),
     "measures:write": frozenset({"compliance-officer"}),
     "lists:write": frozenset({"compliance-officer", "admin"}),
+    "application:submit": frozenset({"signup-service"}),
+    "application:read": frozenset({"signup-service", "analyst", "compliance-officer", "admin"}),
+    "application:decide": frozenset({"analyst", "compliance-officer"}),
 }
 
 

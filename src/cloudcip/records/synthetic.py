@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import phonenumbers
 from faker import Faker
 from pydantic import TypeAdapter
 
@@ -32,7 +33,7 @@ LOCALES: dict[str, tuple[str, str | None]] = {
     "en_IN": ("IN", None),
     "ja_JP": ("JP", None),
     "ko_KR": ("KR", None),
-    "zh_CN": ("CN", "ssn"),
+    "zh_CN": ("CN", None),
     "ru_RU": ("RU", None),
     "uk_UA": ("UA", None),
     "tr_TR": ("TR", None),
@@ -104,11 +105,31 @@ class SyntheticCustomers:
         return {"type": "crypto_wallet", "currency": "ETH",
                 "address": "0x" + "".join(self.random.choice("0123456789abcdef") for _ in range(40))}
 
+    def _phone(self, country: str) -> str:
+        """A mobile number valid in the country's numbering plan (its example number, varied)."""
+        example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+        if example is None:
+            example = phonenumbers.example_number(country)
+        if example is None:
+            return "+12025550123"
+        national = str(example.national_number)
+        for _ in range(20):
+            tail = "".join(self.random.choice("0123456789") for _ in range(min(4, len(national) - 2)))
+            candidate = phonenumbers.PhoneNumber(country_code=example.country_code,
+                                                 national_number=int(national[: len(national) - len(tail)] + tail))
+            if phonenumbers.is_valid_number(candidate):
+                return phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164)
+        return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+
     def _contacts(self, locale: str) -> tuple[str, str]:
-        faker = self.fakers[locale]
         email = f"{self.latin.user_name()}{self.random.randint(1, 99999)}@{self.latin.free_email_domain()}"
-        phone = "+" + _digits(faker.msisdn())[:15] if locale != "en_US" else "+1" + _digits(faker.msisdn())[-10:]
-        return email, phone
+        return email, self._phone(LOCALES[locale][0])
+
+    def _registration(self, country: str) -> dict[str, Any]:
+        if country == "US":
+            prefix = self.random.choice(["20", "26", "27", "45", "46", "47", "81", "82", "83", "84", "85", "86"])
+            return {"country": "US", "number": f"{prefix}-{self.random.randint(0, 9_999_999):07d}", "kind": "ein"}
+        return {"country": country, "number": self.latin.bothify("HRB ######")}
 
     def record_json(self) -> dict[str, Any]:
         locale = self.random.choice(list(LOCALES))
@@ -126,7 +147,7 @@ class SyntheticCustomers:
             return {
                 "kind": "entity",
                 "legal_name": faker.company()[:200],
-                "registration": {"country": country, "number": self.latin.bothify("HRB ######")},
+                "registration": self._registration(country),
                 "address": self._address(locale),
                 "email": email,
                 "phone": phone,

@@ -121,6 +121,8 @@ evidence = Table(
     Column("id", String(ID), primary_key=True),
     Column("customer_id", String(ID), ForeignKey("customer.id"), nullable=False, index=True),
     Column("beneficial_owner_id", String(ID), ForeignKey("beneficial_owner.id")),
+    Column("application_id", String(ID), index=True),
+    Column("subject", String(64)),  # "customer" or "beneficial_owner:<position>"
     Column("method", String(32), nullable=False),  # passport | email_otp | vendor_idv | ...
     Column("result", String(16), nullable=False),  # verified | failed | inconclusive
     Column("vendor_reference", String(128)),

@@ -14,6 +14,7 @@ SCHEMA_MODULES = (
     "cloudcip.ledger.schema",
     "cloudcip.screening.schema",
     "cloudcip.jobs.schema",
+    "cloudcip.verification.schema",
 )
 
 

@@ -152,6 +152,8 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('beneficial_owner_id', sa.String(length=36), nullable=True),
+    sa.Column('application_id', sa.String(length=36), nullable=True),
+    sa.Column('subject', sa.String(length=64), nullable=True),
     sa.Column('method', sa.String(length=32), nullable=False),
     sa.Column('result', sa.String(length=16), nullable=False),
     sa.Column('vendor_reference', sa.String(length=128), nullable=True),
@@ -163,6 +165,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_application_id'), ['application_id'], unique=False)
 
     op.create_table('identity_document',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -192,6 +195,7 @@ def downgrade() -> None:
 
     op.drop_table('identity_document')
     with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_application_id'))
         batch_op.drop_index(batch_op.f('ix_evidence_customer_id'))
 
     op.drop_table('evidence')

@@ -1,0 +1,128 @@
+"""Account-opening applications: submit with an idempotency key, read, evidence, one-time codes,
+vendor results (A2, A4, A5, A6, A8)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cloudcip.api.auth import require, stated_purpose
+from cloudcip.domain.application import ApplicationRequest
+from cloudcip.records.roles import Actor
+from cloudcip.verification.applications import ApplicationService
+from cloudcip.verification.vendors import VendorPayloadError, VendorSignatureError, from_generic, from_veriff
+
+router = APIRouter(prefix="/v1/applications", tags=["applications"])
+vendor_router = APIRouter(prefix="/v1/vendors", tags=["applications"])
+
+ApplicationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
+Signup = Annotated[Actor, Depends(require("application:submit"))]
+Reader = Annotated[Actor, Depends(require("application:read"))]
+
+
+def applications_of(request: Request) -> ApplicationService:
+    service: ApplicationService = request.app.state.applications
+    return service
+
+
+Applications = Annotated[ApplicationService, Depends(applications_of)]
+
+
+class EvidenceIn(BaseModel):
+    """A piece of evidence: a method's outcome, or a vendor's result in the generic shape."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["passport", "national_id_card", "registration_document", "payment_check", "vendor_idv"]
+    outcome: Literal["verified", "failed", "inconclusive"] | None = None
+    reference: Annotated[str, StringConstraints(max_length=128)] | None = None
+    vendor_result: dict[str, Any] | None = Field(default=None, description="generic vendor result shape")
+
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision on a case in review, or a redress request re-opening a settled one."""
+
+    model_config = ConfigDict(extra="forbid")
+    to_state: Literal["approved", "refused", "pending_evidence", "redress"]
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
+
+
+@router.post("", status_code=201)
+def submit_application(
+    body: Annotated[ApplicationRequest, Body()],
+    response: Response,
+    applications: Applications,
+    actor: Signup,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict[str, Any]:
+    """Decide an account opening: approved, pending_evidence (with restrictions and a deadline),
+    in_review or refused, with the reasons and the evidence still owed."""
+    answer = applications.submit(body, actor, idempotency_key=idempotency_key)
+    if answer.get("replayed"):
+        response.status_code = 200
+    return answer
+
+
+@router.get("/{application_id}")
+def show_application(application_id: ApplicationId, request: Request, applications: Applications,
+                     actor: Reader) -> dict[str, Any]:
+    return applications.show(application_id, actor, purpose=stated_purpose(request))
+
+
+@router.post("/{application_id}/evidence")
+def add_evidence(application_id: ApplicationId, body: EvidenceIn, applications: Applications,
+                 actor: Signup) -> dict[str, Any]:
+    if body.vendor_result is not None:
+        try:
+            result = from_generic(body.vendor_result)
+        except ValueError as exc:
+            raise HTTPException(422, "vendor_result: not the generic vendor result shape") from exc
+        return applications.add_vendor_result(application_id, result, actor)
+    if body.outcome is None:
+        raise HTTPException(422, "outcome: required unless vendor_result is given")
+    return applications.add_evidence(application_id, body.method, body.outcome, actor, reference=body.reference)
+
+
+@router.post("/{application_id}/review")
+def review_case(application_id: ApplicationId, body: ReviewIn, applications: Applications,
+                actor: Annotated[Actor, Depends(require("application:decide"))]) -> dict[str, Any]:
+    """A6: approve, refuse or ask for more evidence on a case in review; ``redress`` re-opens a refused,
+    closed or restricted case for review."""
+    return applications.review(application_id, body.to_state, body.reason, actor)
+
+
+@router.post("/{application_id}/otp/{channel}", status_code=202)
+def issue_code(application_id: ApplicationId, channel: Literal["email", "phone"], applications: Applications,
+               actor: Signup) -> dict[str, Any]:
+    """Issue a one-time code; it is delivered through the provider's webhook (event ``otp.deliver``)."""
+    return applications.issue_otp(application_id, channel, actor)
+
+
+@router.post("/{application_id}/otp/{channel}/confirm")
+def confirm_code(application_id: ApplicationId, channel: Literal["email", "phone"], body: CodeIn,
+                 applications: Applications, actor: Signup) -> dict[str, Any]:
+    return applications.confirm_otp(application_id, channel, body.code, actor)
+
+
+@vendor_router.post("/veriff/decision")
+async def veriff_decision(request: Request, applications: Applications,
+                          x_hmac_signature: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Veriff's decision webhook, authenticated by its HMAC signature (shared secret in the settings)."""
+    secret = request.app.state.services.settings.veriff_secret
+    if not secret:
+        raise HTTPException(404, "no Veriff integration is configured")
+    body = await request.body()
+    try:
+        result = from_veriff(body, x_hmac_signature, secret)
+    except VendorPayloadError as exc:
+        raise HTTPException(401 if isinstance(exc, VendorSignatureError) else 422, str(exc)) from exc
+    if not result.application_ref:
+        raise HTTPException(422, "verification.vendorData: must carry the cloudcip application id")
+    actor = Actor("vendor:veriff", "signup-service")
+    return applications.add_vendor_result(result.application_ref, result, actor)

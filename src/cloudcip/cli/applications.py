@@ -1,0 +1,63 @@
+"""``cloudcip applications submit FILE.json | show ID``: the signup path for operators without an
+HTTP client (A1, A4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+
+from cloudcip.cli.context import console, emit, fail, services_of
+from cloudcip.domain.application import ApplicationRequest
+from cloudcip.identity.problems import IdentityFieldError
+from cloudcip.records.roles import Actor
+from cloudcip.verification.errors import ApplicationNotFound, IdempotencyConflict
+
+app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
+OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")
+_REQUEST: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
+
+
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE.json", exists=True, dir_okay=False)],
+    idempotency_key: Annotated[str | None, typer.Option(help="Makes a retry return the same answer.")] = None,
+) -> None:
+    """Submit an application from a JSON file; print the decision as JSON."""
+    from cloudcip.verification.applications import build_application_service
+
+    try:
+        request = _REQUEST.validate_json(path.read_bytes())
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body"
+            console.print(f"[red]{field}[/red]: {error['msg']}")
+        raise typer.Exit(1) from exc
+    with services_of(ctx) as services:
+        applications = build_application_service(services)
+        try:
+            answer = applications.submit(request, OPERATOR_SIGNUP, idempotency_key=idempotency_key)
+        except IdentityFieldError as exc:
+            for problem in exc.problems:
+                console.print(f"[red]{problem.field}[/red]: {problem.reason}")
+            raise typer.Exit(1) from exc
+        except IdempotencyConflict as exc:
+            raise fail(str(exc)) from exc
+    emit(json.dumps(answer, indent=2))
+
+
+@app.command("show")
+def show(ctx: typer.Context, application_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Show an application's decision and its case history (the read is on the ledger)."""
+    from cloudcip.verification.applications import build_application_service
+
+    with services_of(ctx) as services:
+        try:
+            answer = build_application_service(services).show(application_id, Actor("cli:operator", "analyst"))
+        except ApplicationNotFound as exc:
+            raise fail("no such application") from exc
+    emit(json.dumps(answer, indent=2))

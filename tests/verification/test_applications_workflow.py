@@ -1,0 +1,280 @@
+"""A1-A8 end to end through the API: decisions, every bad field at once, idempotency, one-time codes,
+vendor results, reviewers, deadlines with an injected clock, webhooks in the outbox."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from cloudcip.api.app import create_app
+from cloudcip.jobs.schema import webhook_outbox
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+from cloudcip.storage.schema import account, customer
+from cloudcip.verification.applications import build_application_service
+from cloudcip.verification.schema import application, case_transition
+
+APPLICATION: dict[str, Any] = {
+    "kind": "individual",
+    "name": {"given": "Anna", "family": "Schmidt"},
+    "birth_date": "1984-03-09",
+    "nationality": "DE",
+    "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
+    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "email": "anna.schmidt@example.de",
+    "phone": "+4915123456789",
+    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
+    "account": {"type": "standard", "channel": "self_serve"},
+    "signup_ip": "192.0.2.10",
+    "notice_version": "notice-2024-01",
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(services: Services) -> Clock:
+    fake = Clock()
+    services.ledger.clock = fake
+    services.customers.clock = fake
+    return fake
+
+
+@pytest.fixture
+def client(services: Services, clock: Clock) -> Iterator[TestClient]:
+    applications = build_application_service(services)
+    with TestClient(create_app(services, applications), raise_server_exceptions=False) as test_client:
+        test_client.app.state.applications_service = applications  # type: ignore[attr-defined]
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def _count(services: Services, table: Any) -> int:
+    with services.database.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _outbox(services: Services, event_type: str) -> list[dict[str, Any]]:
+    with services.database.engine.connect() as conn:
+        rows = conn.execute(select(webhook_outbox.c.payload_json).where(webhook_outbox.c.event_type == event_type)
+                            .order_by(webhook_outbox.c.created_at)).scalars().all()
+    return [json.loads(r) for r in rows]
+
+
+def test_foreign_individual_opens_restricted_pending_evidence(client: TestClient, keys: dict[str, str],
+                                                              services: Services) -> None:
+    response = client.post("/v1/applications", json=APPLICATION, headers=auth(keys["signup-service"]))
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["decision"] == "pending_evidence"
+    assert answer["person_status"][0]["status"] == "foreign_person"
+    assert "no_gpu" in answer["restrictions"]
+    assert answer["deadline"] == "2026-12-12T12:00:00Z"
+    assert any("vendor_idv" in item for item in answer["evidence_required"])
+    with services.database.engine.connect() as conn:
+        state = conn.execute(select(account.c.state).where(account.c.id == answer["account_id"])).scalar_one()
+    assert state == "restricted_pending"
+    assert _outbox(services, "application.decision")[-1]["data"]["decision"] == "pending_evidence"
+    entries = services.ledger.entries_for_record("application", answer["id"])
+    assert [e["action"] for e in entries] == ["create"]
+    assert "anna" not in json.dumps(entries).lower()
+
+
+def test_every_bad_field_is_named_at_once_and_nothing_is_stored(client: TestClient, keys: dict[str, str],
+                                                                services: Services) -> None:
+    body = copy.deepcopy(APPLICATION)
+    body["national_id"] = {"country": "DE", "number": "12345678901", "kind": "national_id"}
+    body["phone"] = "+49123"
+    body["payment_means"][0]["number"] = "4111111111111112"
+    body["birth_date"] = "2020-01-01"
+    before = _count(services, customer)
+    response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
+    assert response.status_code == 422, response.text
+    fields = {problem["field"] for problem in response.json()["fields"]}
+    assert {"national_id.number", "phone", "payment_means.0.number", "birth_date"} <= fields
+    assert "4111111111111112" not in response.text and "12345678901" not in response.text
+    assert _count(services, customer) == before and _count(services, application) == 0
+
+
+def test_idempotent_retry_returns_the_same_answer_and_stores_once(client: TestClient, keys: dict[str, str],
+                                                                  services: Services) -> None:
+    headers = auth(keys["signup-service"], **{"Idempotency-Key": "signup-42"})
+    first = client.post("/v1/applications", json=APPLICATION, headers=headers)
+    again = client.post("/v1/applications", json=APPLICATION, headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
+    other = copy.deepcopy(APPLICATION)
+    other["email"] = "someone.else@example.de"
+    conflict = client.post("/v1/applications", json=other, headers=headers)
+    assert conflict.status_code == 409
+    assert _count(services, application) == 1 and _count(services, customer) == 1
+
+
+def test_concurrent_retries_store_nothing_twice(client: TestClient, keys: dict[str, str],
+                                                services: Services) -> None:
+    headers = auth(keys["signup-service"], **{"Idempotency-Key": "race-7"})
+    results: list[Any] = []
+
+    def post() -> None:
+        results.append(client.post("/v1/applications", json=APPLICATION, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {r.status_code for r in results} <= {200, 201}
+    assert len({r.json()["id"] for r in results}) == 1
+    assert _count(services, application) == 1 and _count(services, customer) == 1
+
+
+def test_codes_vendor_result_and_payment_check_approve_the_case(client: TestClient, keys: dict[str, str],
+                                                                services: Services) -> None:
+    signup = auth(keys["signup-service"])
+    answer = client.post("/v1/applications", json=APPLICATION, headers=signup).json()
+    app_id = answer["id"]
+    issued = client.post(f"/v1/applications/{app_id}/otp/email", headers=signup)
+    assert issued.status_code == 202
+    delivered = _outbox(services, "otp.deliver")[-1]["data"]
+    assert delivered["channel"] == "email" and len(delivered["code"]) == 6
+    wrong = "000000" if delivered["code"] != "000000" else "111111"
+    refused = client.post(f"/v1/applications/{app_id}/otp/email/confirm", json={"code": wrong}, headers=signup)
+    assert refused.status_code == 409 and "wrong code" in refused.json()["detail"]
+    confirmed = client.post(f"/v1/applications/{app_id}/otp/email/confirm", json={"code": delivered["code"]},
+                            headers=signup)
+    assert confirmed.status_code == 200 and confirmed.json()["decision"] == "pending_evidence"
+    reused = client.post(f"/v1/applications/{app_id}/otp/email/confirm", json={"code": delivered["code"]},
+                         headers=signup)
+    assert reused.status_code == 409
+    vendor = {"vendor": "acme-idv", "reference": "chk-981", "outcome": "verified", "document_type": "passport",
+              "document_country": "DE", "document_number": "C01X00T47"}
+    done = client.post(f"/v1/applications/{app_id}/evidence", json={"method": "vendor_idv", "vendor_result": vendor},
+                       headers=signup)
+    assert done.status_code == 200, done.text
+    assert done.json()["decision"] == "approved" and done.json()["evidence_required"] == []
+    shown = client.get(f"/v1/applications/{app_id}", headers=auth(keys["analyst"])).json()
+    assert [h["to"] for h in shown["history"]] == ["pending_evidence", "approved"]
+    assert {e["method"] for e in shown["evidence"]} == {"email_otp", "vendor_idv"}
+    assert shown["resolution"] and "verified" in shown["resolution"]
+    with services.database.engine.connect() as conn:
+        assert conn.execute(select(account.c.state).where(account.c.id == answer["account_id"])).scalar_one() == \
+            "active"
+    assert "C01X00T47" not in json.dumps(shown)
+
+
+def test_otp_attempts_are_limited(client: TestClient, keys: dict[str, str]) -> None:
+    signup = auth(keys["signup-service"])
+    app_id = client.post("/v1/applications", json=APPLICATION, headers=signup).json()["id"]
+    client.post(f"/v1/applications/{app_id}/otp/phone", headers=signup)
+    reasons = [client.post(f"/v1/applications/{app_id}/otp/phone/confirm", json={"code": "99999999"},
+                           headers=signup).json()["detail"] for _ in range(6)]
+    assert "too many attempts" in reasons[-1]
+
+
+def test_deadline_fails_the_case_and_applies_the_failure_action(client: TestClient, keys: dict[str, str],
+                                                                services: Services, clock: Clock) -> None:
+    signup = auth(keys["signup-service"])
+    answer = client.post("/v1/applications", json=APPLICATION, headers=signup).json()
+    applications = client.app.state.applications_service  # type: ignore[attr-defined]
+    assert applications.enforce_deadlines(clock.now + timedelta(days=13)) == 0
+    clock.now = clock.now + timedelta(days=15)
+    assert applications.enforce_deadlines(clock.now) == 1
+    shown = client.get(f"/v1/applications/{answer['id']}", headers=auth(keys["analyst"])).json()
+    assert [h["to"] for h in shown["history"]][-2] == "failed"
+    assert shown["state"] in ("refused", "closed", "restricted")
+    assert shown["resolution"] and "unverified" in shown["resolution"]
+    redress = client.post(f"/v1/applications/{answer['id']}/review",
+                          json={"to_state": "redress", "reason": "customer sent documents"},
+                          headers=auth(keys["compliance-officer"]))
+    assert redress.status_code == 200 and redress.json()["state"] == "in_review"
+    approved = client.post(f"/v1/applications/{answer['id']}/review",
+                           json={"to_state": "approved", "reason": "documents checked in person"},
+                           headers=auth(keys["analyst"]))
+    assert approved.json()["decision"] == "approved"
+    with services.database.engine.connect() as conn:
+        moves = conn.execute(select(case_transition.c.to_state).where(
+            case_transition.c.application_id == answer["id"]).order_by(case_transition.c.id)).scalars().all()
+    assert moves[0] == "pending_evidence" and moves[-2:] == ["in_review", "approved"]
+    illegal = client.post(f"/v1/applications/{answer['id']}/review",
+                          json={"to_state": "pending_evidence", "reason": "again"}, headers=auth(keys["analyst"]))
+    assert illegal.status_code == 409
+
+
+def test_entity_with_us_formation_and_foreign_owner(client: TestClient, keys: dict[str, str]) -> None:
+    body = {
+        "kind": "entity", "legal_name": "Blue Harbor Compute LLC",
+        "registration": {"country": "US", "number": "46-1234567", "kind": "ein", "subdivision": "US-DE"},
+        "address": {"line1": "1 Main St", "city": "Dover", "postal_code": "19901", "country": "US",
+                    "subdivision": "US-DE"},
+        "email": "ops@blueharbor.example", "phone": "+13025550123",
+        "beneficial_owners": [{"name": {"given": "Lars", "family": "Berg"}, "birth_date": "1970-01-02",
+                               "nationality": "SE", "ownership_percent": 60,
+                               "address": {"line1": "Drottninggatan 1", "city": "Stockholm", "country": "SE"}}],
+        "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
+        "account": {"type": "reseller", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
+        "notice_version": "notice-2024-01",
+    }
+    response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
+    assert response.status_code == 201, response.text
+    statuses = {p["subject"]: (p["status"], p["basis"]) for p in response.json()["person_status"]}
+    assert statuses["customer"] == ("us_person", "us_entity")
+    assert statuses["beneficial_owner:0"][0] == "foreign_person"
+    assert any(item.startswith("beneficial_owner:0") for item in response.json()["evidence_required"])
+
+
+def test_veriff_decision_webhook_needs_its_signature(services: Services, keys: dict[str, str], clock: Clock) -> None:
+    from dataclasses import replace
+
+    services.settings = replace(services.settings, veriff_secret="shared-secret")
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        app_id = client.post("/v1/applications", json=APPLICATION, headers=auth(keys["signup-service"])).json()["id"]
+        body = json.dumps({"status": "success", "verification": {
+            "id": "f04bdb47-d3be-4b28-b028-a652feb060b5", "status": "approved", "code": 9001,
+            "vendorData": app_id, "document": {"type": "PASSPORT", "country": "DE", "number": "C01X00T47"}}}).encode()
+        signature = hmac.new(b"shared-secret", body, hashlib.sha256).hexdigest()
+        forged = client.post("/v1/vendors/veriff/decision", content=body, headers={"X-HMAC-SIGNATURE": "00" * 32})
+        assert forged.status_code == 401
+        accepted = client.post("/v1/vendors/veriff/decision", content=body, headers={"X-HMAC-SIGNATURE": signature})
+        assert accepted.status_code == 200, accepted.text
+        shown = client.get(f"/v1/applications/{app_id}", headers=auth(keys["analyst"])).json()
+        assert {e["method"] for e in shown["evidence"]} == {"vendor_idv"}
+
+
+def test_application_endpoints_by_role(client: TestClient, keys: dict[str, str]) -> None:
+    created = client.post("/v1/applications", json=APPLICATION, headers=auth(keys["signup-service"]))
+    app_id = created.json()["id"]
+    for role in ROLES:
+        submitted = client.post("/v1/applications", json=APPLICATION, headers=auth(keys[role]))
+        assert submitted.status_code == (201 if role == "signup-service" else 403), role
+        read = client.get(f"/v1/applications/{app_id}", headers=auth(keys[role]))
+        allowed = {"signup-service", "analyst", "compliance-officer", "admin"}
+        assert read.status_code == (200 if role in allowed else 403), role
+        review = client.post(f"/v1/applications/{app_id}/review", json={"to_state": "approved", "reason": "nope"},
+                             headers=auth(keys[role]))
+        assert review.status_code in ((200, 409) if role in ("analyst", "compliance-officer") else (403,)), role
+    assert client.post("/v1/applications", json=APPLICATION).status_code == 401
