@@ -68,6 +68,7 @@ _SYLLABIC = re.compile(r"([\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uAC00-\uD7AF]
 _ARABIC_ARTICLE = re.compile(r"^\u0627\u0644(?=\S{2,})")  # "ال" glued to the word it defines
 _APOSTROPHES = re.compile(r"['`\u2018\u2019\u02BB\u02BC\u02BE\u02BF\u00B4]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ALNUM = re.compile(r"[^\W_]")
 
 HONORIFICS: frozenset[str] = frozenset(
     _wordset("""mr mrs ms miss mister madam madame mme mlle dr doctor prof professor sir dame lord lady
@@ -145,7 +146,7 @@ def validate_name(raw: object) -> str:
         raise InvalidNameError(f"name must be text, not {type(raw).__name__}")
     if len(raw) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"name is too long ({len(raw)} characters; at most {MAX_NAME_LENGTH})")
-    if raw.isprintable() and "\ufffd" not in raw and any(c.isalnum() for c in raw):
+    if raw.isprintable() and "\ufffd" not in raw and _ALNUM.search(raw):
         return raw  # the common case: printable text with a letter or digit
     for ch in raw:
         cat = unicodedata.category(ch)
