@@ -12,6 +12,7 @@ from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import ledger as ledger_cli
+from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import records as records_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
@@ -37,6 +38,7 @@ def main(
 
 service_cli.register(app)
 records_cli.register(app)
+policy_cli.register(app)
 screening_cli.register(app)
 app.add_typer(applications_cli.app, name="applications")
 app.add_typer(ledger_cli.app, name="ledger")

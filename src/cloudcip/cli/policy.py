@@ -1,0 +1,81 @@
+"""``cloudcip policy check FILE | show`` and ``cloudcip cip render``: the CIP as a policy file, and the
+written CIP examiners read, generated from that same file (A1, A8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudcip.cli.context import console, emit, fail, settings_of
+from cloudcip.profiles import notice_versions
+from cloudcip.reports.written_cip import render_written_cip
+from cloudcip.verification.policy import CipPolicy, PolicyError, default_policy, load_policy, policy_summary
+from cloudcip.verification.profile import ProfileError, check_policy_against_profile, load_profile
+
+policy_app = typer.Typer(help="The CIP policy (a YAML file).", no_args_is_help=True)
+cip_app = typer.Typer(help="The written CIP.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(cip_app, name="cip")
+
+
+def _policy_in_force(ctx: typer.Context) -> CipPolicy:
+    path = settings_of(ctx).policy_path
+    try:
+        return load_policy(path) if path else default_policy()
+    except PolicyError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{problem}[/red]")
+        raise fail(f"the policy in force ({path}) does not load") from exc
+
+
+@policy_app.command("check")
+def check(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False)],
+) -> None:
+    """Validate a policy file and check it against the regulatory profile; every problem is listed."""
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{problem}[/red]")
+        raise fail(f"{path.name}: {len(exc.problems)} problem(s)") from exc
+    try:
+        profile = load_profile(settings_of(ctx).profile)
+    except (ProfileError, KeyError) as exc:
+        raise fail(f"regulatory profile {settings_of(ctx).profile!r} does not load") from exc
+    problems = check_policy_against_profile(policy, profile, notice_versions())
+    for problem in problems:
+        console.print(f"[red]{problem}[/red]")
+    if problems:
+        raise fail(f"{path.name}: {len(problems)} problem(s) against profile {profile.id}")
+    emit(f"OK {path.name}: {len(policy.rules)} rules, consistent with profile {profile.id}")
+
+
+@policy_app.command("show")
+def show(ctx: typer.Context) -> None:
+    """Summarise the policy in force (CLOUDCIP_POLICY, else the default policy)."""
+    emit(policy_summary(_policy_in_force(ctx)))
+
+
+@cip_app.command("render")
+def render(
+    ctx: typer.Context,
+    output_format: Annotated[str, typer.Option("--format", help="md or html")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """The written CIP, generated from the policy in force and the regulatory profile."""
+    if output_format not in ("md", "html"):
+        raise fail("--format is md or html")
+    profile = load_profile(settings_of(ctx).profile)
+    document = render_written_cip(_policy_in_force(ctx), profile, format=output_format)  # type: ignore[arg-type]
+    if output is not None:
+        output.write_text(document, encoding="utf-8")
+        console.print(f"written CIP ({output_format}) saved to {output}")
+    else:
+        emit(document)
