@@ -45,3 +45,15 @@ def test_mutated_files_fail_cleanly(case: tuple[str, bytes]) -> None:
         else:
             assert publication.parties
             assert all(p.names and p.names[0].full for p in publication.parties if p.schema != "Unknown")
+
+
+def test_unicode_line_separators_inside_fields_do_not_split_lines(tmp_path: Path) -> None:
+    sdn = tmp_path / "sdn.csv"
+    empties = ",".join(["-0-"] * 8)
+    sdn.write_text(f'1,"ROE, Jan","individual",{empties},"Note\u2028more\x85; DOB 1970."\n2,"B CO",-0-,{empties},-0-\n')
+    parties = load_publication("ofac-csv", [sdn]).parties
+    assert [p.source_id for p in parties] == ["1", "2"]
+    assert parties[0].birth_dates == ["1970"]
+    ftm = tmp_path / "e.jsonl"
+    ftm.write_text('{"id": "a", "schema": "Person", "properties": {"name": ["Ann\u2028Roe"]}}\r\n', encoding="utf-8")
+    assert load_publication("ftm-json", [ftm]).parties[0].names[0].full == "Ann Roe"

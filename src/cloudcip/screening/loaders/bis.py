@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,8 +89,8 @@ def _load_file(
     last_updates: list[str],
     progress: Progress | None,
 ) -> None:
-    lines = read_list_text(path).splitlines(keepends=True)
-    reader = csv.reader(lines, delimiter="\t", quotechar='"', strict=True)
+    text = read_list_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar='"', strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -99,7 +100,7 @@ def _load_file(
         if missing:
             raise ListFormatError(path.name, "line 1", f"not a BIS DPL header (missing {', '.join(missing)})")
         column = {name: index for index, name in enumerate(header)}
-        total = max(len(lines) - 1, 1)
+        total = max(text.count("\n"), 1)
         for cells in reader:
             line = reader.line_num
             if not cells or (len(cells) == 1 and not cells[0].strip()):

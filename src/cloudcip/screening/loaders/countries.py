@@ -106,6 +106,12 @@ _LIST_SPELLINGS: dict[str, str] = {
     "são tomé and príncipe": "ST",
     "libya": "LY",
     "libyan arab jamahiriya": "LY",
+    "cote d ivoire": "CI",
+    "china, hong kong special administrative region": "HK",
+    "hong kong special administrative region": "HK",
+    "macedonia, the former yugoslav republic of": "MK",
+    "northern mali": "ML",
+    "bosnia-herzegovina": "BA",
     "kyrgyzstan": "KG",
     "kyrgyz republic": "KG",
     "slovak republic": "SK",
@@ -134,6 +140,8 @@ def country_code(name: str | None) -> str | None:
     folded = _fold(name)
     if not folded or folded in _UNRESOLVED:
         return None
+    if folded.startswith("region:"):  # OFAC: "Region: Gaza", "Region: Northern Mali"
+        return country_code(folded.removeprefix("region:"))
     if folded in _LIST_SPELLINGS:
         return _LIST_SPELLINGS[folded]
     if len(folded) == 2 and folded.isalpha():

@@ -167,8 +167,9 @@ def load(
     attachments: list[tuple[str, int, str, dict[str, list[Any]]]] = []  # (file, line, schema, properties)
     published: str | None = None
     for path in paths:
-        lines = read_list_text(path).splitlines()
+        lines = read_list_text(path).split("\n")  # not splitlines: U+2028 is valid inside JSON strings
         for line, raw in enumerate(lines, start=1):
+            raw = raw.rstrip("\r")
             if not raw.strip():
                 continue
             entity_id, schema, properties, changed = _entity(line, raw, path.name)

@@ -9,6 +9,7 @@ its first columns), not from its name. Remarks are read for facts by ``remarks.p
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class _OfacFile:
 
 def _read_rows(path: Path) -> _OfacFile:
     text = read_list_text(path)
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     role: str | None = None
     width = 0

@@ -10,6 +10,7 @@ silently misses an entry.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
@@ -112,8 +113,8 @@ def load(
     parties: list[DesignatedParty] = []
     seen: set[str] = set()
     for path in paths:
-        lines = read_list_text(path).splitlines(keepends=True)
-        reader = csv.reader(lines, strict=True)
+        text = read_list_text(path)
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
             header = [h.strip().lower() for h in next(reader, [])]
             if not header:
@@ -135,7 +136,7 @@ def load(
                 seen.add(party.source_id)
                 parties.append(party)
                 if progress is not None and line % 500 == 0:
-                    progress(line, len(lines))
+                    progress(line, text.count("\n"))
         except csv.Error as exc:
             raise ListFormatError(path.name, f"line {reader.line_num}", f"bad CSV quoting ({exc})") from None
     if progress is not None:

@@ -176,7 +176,18 @@ def _party(entry: ET.Element, src: str, location: str, file: str) -> DesignatedP
     gender = _child(entry, "GENDER").lower()
     reference = _child(entry, "REFERENCE_NUMBER")
     comments = _child(entry, "COMMENTS1")
-    remarks = "; ".join(p for p in (f"Reference number {reference}" if reference else "", comments) if p)
+    titles = [_text(v) for v in entry.iterfind("TITLE/VALUE") if _text(v)]
+    designations = [_text(v) for v in entry.iterfind("DESIGNATION/VALUE") if _text(v)]
+    remarks = "; ".join(
+        p
+        for p in (
+            f"Reference number {reference}" if reference else "",
+            f"Title {', '.join(titles)}" if titles else "",
+            f"Designation {', '.join(designations)}" if designations else "",
+            comments,
+        )
+        if p
+    )
     return DesignatedParty(
         source=src,
         source_id=data_id,
