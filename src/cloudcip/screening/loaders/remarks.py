@@ -180,9 +180,17 @@ def _parse_document(label: str, rest: str) -> ListedDocument | None:
     return ListedDocument(kind=kind, number=number, country=country, note=note)
 
 
+_FACT_WORDS = frozenset(
+    {"a.k.a.", "f.k.a.", "n.k.a.", "dob", "pob", "nationality", "citizen", "gender", "email", "website", "digital"}
+    | {label.split(" ", 1)[0].lower() for label, _ in _DOCUMENT_LABELS}
+)
+
+
 def _parse_clause(clause: str, facts: RemarkFacts) -> bool:
     """Record what ``clause`` says in ``facts``; False when it is not a fact this module knows."""
     body = clause[5:].strip() if clause.startswith("alt. ") else clause
+    if body.split(" ", 1)[0].lower() not in _FACT_WORDS:  # "Linked To:", "Additional Sanctions ...": fast path
+        return False
     if match := _ALIAS_RE.match(body):
         name = " ".join(match.group("name").split())
         if not name:
