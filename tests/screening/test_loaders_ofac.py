@@ -77,6 +77,7 @@ def test_entity_aliases_weak_marker_and_types() -> None:
     ]
     assert vessel.schema == "Vessel" and aircraft.schema == "Aircraft"
     assert vessel.remarks == "Call Sign ABCD1; Vessel Type Tanker; Vessel Flag Panama."
+    assert vessel.nationalities == ["PA"]  # the flag state
     assert vessel.documents == [
         ListedDocument(kind="registration", number="IMO 1234567", note="Vessel Registration Identification")
     ]

@@ -211,6 +211,10 @@ def _party(
         if value:
             extra.append(f"{label} {value}")
     remaining = extra + facts.remaining
+    nationalities = facts.nationalities
+    flag = country_code(_value(cells[9])) if schema == "Vessel" else None
+    if flag and flag not in nationalities:  # a vessel's nationality is its flag state
+        nationalities = [*nationalities, flag]
     return DesignatedParty(
         source=src,
         source_id=ent_num,
@@ -218,7 +222,7 @@ def _party(
         names=names,
         birth_dates=facts.birth_dates,
         birth_places=facts.birth_places,
-        nationalities=facts.nationalities,
+        nationalities=nationalities,
         citizenships=facts.citizenships,
         gender=facts.gender,
         addresses=addresses.get(ent_num, []),
