@@ -50,6 +50,7 @@ TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token 
 COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
 ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
 RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
+SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
 CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
@@ -330,7 +331,13 @@ class ScreeningIndex:
                 vid, sim = max(unit.sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))
                 potential += sim * self.idf[vid]
         floor = CANDIDATE_SHARE * potential
-        scores = {nid: score for nid, score in scores.items() if score >= floor}
+        names = self.names
+        # among equals, shorter listed names first: they can be matched more completely
+        scores = {
+            nid: score - SHORTER_FIRST * len(names[nid].token_ids)
+            for nid, score in scores.items()
+            if score >= floor
+        }
         if len(scores) > self.max_candidates:
             name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)
         else:
