@@ -240,3 +240,11 @@ def _fuzz_index() -> ScreeningIndex:
             )
         )
     return _FUZZ_INDEX[0]
+
+
+def test_exact_short_name_wins_among_many_longer_names_sharing_its_token() -> None:
+    rng = random.Random(7)
+    longer = [entity(str(i), f"SBERBANK {_synthetic_name(rng)} LLC") for i in range(80)]
+    crowded = ScreeningIndex([*longer, entity("target", "PJSC SBERBANK")])
+    hits = screen(crowded, ScreeningQuery(name="Sberbank", schema="Organization"))
+    assert hits[0].party_id == "target" and hits[0].score == 1.0
