@@ -35,7 +35,7 @@ class Settings:
 
     @property
     def ledger_checkpoint_path(self) -> Path:
-        return self.data_dir / "ledger-checkpoint.json"
+        return self.data_dir / "ledger-checkpoints.jsonl"
 
     @property
     def is_sqlite(self) -> bool:

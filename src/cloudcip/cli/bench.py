@@ -45,3 +45,15 @@ def store(
     """Customer creates per second, ledger appends per second, ledger verify time (SQLite, PostgreSQL)."""
     module = _bench_module("store")
     _print(module.run(customers=customers, ledger_entries=ledger_entries, postgres_url=postgres_url), as_json)
+
+
+@app.command("signup")
+def signup(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    decisions: Annotated[int, typer.Option(help="Decisions measured in process.")] = 1000,
+    http_decisions: Annotated[int, typer.Option(help="Decisions measured over HTTP (0: skip).")] = 2000,
+    clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 4,
+) -> None:
+    """Signup decision latency in process and over HTTP, and decisions per second over HTTP (SQLite)."""
+    module = _bench_module("signup")
+    _print(module.run(decisions=decisions, http_decisions=http_decisions, clients=clients), as_json)

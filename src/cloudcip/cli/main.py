@@ -44,3 +44,7 @@ app.add_typer(applications_cli.app, name="applications")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(compliance_cli.app, name="compliance")
+
+
+if __name__ == "__main__":
+    app()

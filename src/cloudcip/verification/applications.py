@@ -292,14 +292,14 @@ class ApplicationService:
         [customer_id] = self.services.customers.create_in(work, [customer_record_of(request)], actor,
                                                           purpose="account opening")
         account_id = str(uuid.uuid4())
-        conn.execute(insert(account).values(
+        conn.execute(insert(account), dict(
             id=account_id, customer_id=customer_id, type=request.account.type, channel=request.account.channel,
             state=ACCOUNT_STATE[case.state.value], parent_account_id=request.reseller_account_id,
             external_ref=request.account.external_ref, opened_at=now))
         answer["customer_id"] = customer_id
         answer["account_id"] = account_id
         sealer = self._sealer(conn, customer_id)
-        conn.execute(insert(application).values(
+        conn.execute(insert(application), dict(
             id=case.case_id, customer_id=customer_id, account_id=account_id, idempotency_key=idempotency_key,
             request_hash=body_hash, account_type=request.account.type, channel=request.account.channel,
             risk_tier=request.account.risk_tier or "standard", state=case.state.value,
@@ -428,7 +428,7 @@ class ApplicationService:
             evidence_id = str(uuid.uuid4())
             sealed = self._sealer(conn, row.customer_id).seal(
                 json.dumps(detail), table="evidence", column="detail", row_id=evidence_id) if detail else None
-            conn.execute(insert(evidence).values(
+            conn.execute(insert(evidence), dict(
                 id=evidence_id, customer_id=row.customer_id, application_id=application_id, subject=subject,
                 method=method, result=outcome, vendor_reference=reference, received_at=now, detail_sealed=sealed))
             if method in ("email_otp", "phone_otp") and outcome == "verified":
@@ -479,7 +479,7 @@ class ApplicationService:
                 raise ApplicationNotFound(application_id)
             if row.state not in ("pending_evidence", "in_review"):
                 raise EvidenceRefused(f"the case is {row.state}; no code is needed")
-            work.conn.execute(insert(otp_challenge).values(
+            work.conn.execute(insert(otp_challenge), dict(
                 id=challenge_id, application_id=application_id, channel=channel,
                 code_hash=otp.hash_code(challenge_id, code), created_at=now, expires_at=expires, attempts=0,
                 max_attempts=otp.DEFAULT_MAX_ATTEMPTS))

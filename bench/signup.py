@@ -1,0 +1,195 @@
+"""Benchmark of the signup decision (A1-A8, D1-D3): ``cloudcip bench signup --json``.
+
+Every decision validates every field, decides U.S./foreign status, locates and screens the customer
+and beneficial owners against all lists loaded (the real lists of ../shared/data/lists where present,
+else the demo list) and the measures in force, applies the policy and stores the sealed record, the
+case, the ledger entries and the webhook. Figures: decision latency in process (p50/p99), and over
+HTTP against ``cloudcip serve`` (p50/p99 and decisions per second with concurrent clients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+
+from cloudcip.domain.application import ApplicationRequest
+from cloudcip.records.roles import Actor, create_api_key
+from cloudcip.records.synthetic import SyntheticCustomers
+from cloudcip.runtime import Services, initialise, open_services
+from cloudcip.screening.loaders import load_publication
+from cloudcip.screening.snapshots import generate_demo_list, import_publication
+from cloudcip.settings import Settings
+from cloudcip.verification.applications import build_application_service
+
+LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
+ADMIN = Actor("bench:admin", "admin")
+SIGNUP = Actor("bench:signup", "signup-service")
+CHANNELS = [("standard", "self_serve"), ("standard", "sales_assisted"), ("trial", "self_serve"),
+            ("standard", "marketplace")]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load_lists(services: Services) -> dict[str, int]:
+    """Every real list when the shared folder is there, else the demo list; returns parties per source."""
+    loaded: dict[str, int] = {}
+    publications = []
+    if LISTS.is_dir():
+        publications = [
+            load_publication("ofac-csv", [LISTS / "ofac_sdn_2021.csv", LISTS / "ofac_alt_2021.csv",
+                                          LISTS / "ofac_add_2021.csv", LISTS / "ofac_sdn_comments_2021.csv"],
+                             source="ofac-sdn"),
+            load_publication("ofac-csv", [LISTS / "ofac_cons_prim.csv", LISTS / "ofac_cons_alt.csv"],
+                             source="ofac-cons"),
+            load_publication("un-xml", [LISTS / "un_consolidated_2026-02-27.xml"], source="un-sc"),
+            load_publication("bis-dpl", [LISTS / "bis_dpl.txt"], source="bis-dpl"),
+        ]
+    else:
+        publications = [generate_demo_list()]
+    for publication in publications:
+        result = import_publication(services, publication, ADMIN)
+        loaded[publication.source] = result.parties
+    return loaded
+
+
+def applications(count: int, seed: int = 2024) -> list[dict[str, Any]]:
+    generator = SyntheticCustomers(seed=seed)
+    chooser = random.Random(seed)
+    bodies = []
+    for _ in range(count):
+        body = generator.record_json()
+        account_type, channel = chooser.choice(CHANNELS)
+        body.update({"account": {"type": account_type, "channel": channel},
+                     "signup_ip": f"{chooser.randint(1, 223)}.{chooser.randint(0, 255)}.{chooser.randint(0, 255)}."
+                                  f"{chooser.randint(1, 254)}",
+                     "notice_version": "notice-2024-01"})
+        bodies.append(body)
+    return bodies
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: int) -> dict[str, Any]:
+    port = _free_port()
+    env = {**os.environ, "CLOUDCIP_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        queue = list(enumerate(bodies))
+
+        def worker() -> None:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        number, body = queue.pop()
+                    started = time.perf_counter()
+                    response = client.post("/v1/applications", json=body, headers={"Idempotency-Key": f"b{number}"})
+                    elapsed = (time.perf_counter() - started) * 1000
+                    with lock:
+                        latencies.append(elapsed)
+                        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        # warm-up: the server builds its screening index on the first decision
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
+            client.post("/v1/applications", json=bodies[0], headers={"Idempotency-Key": "warm"})
+        queue.pop(0)
+        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        return {
+            "http_decisions": len(latencies), "http_clients": clients,
+            "http_decisions_per_s": round(len(latencies) / elapsed, 1),
+            "http_p50_ms": round(_percentile(latencies, 0.5), 2), "http_p99_ms": round(_percentile(latencies, 0.99), 2),
+            "http_statuses": statuses,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="cloudcip-bench-signup-") as directory:
+        settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
+        initialise(settings)
+        services = open_services(settings)
+        figures: dict[str, Any] = {}
+        try:
+            started = time.perf_counter()
+            figures["lists_loaded"] = load_lists(services)
+            figures["lists_load_s"] = round(time.perf_counter() - started, 1)
+            service = build_application_service(services)
+            adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
+            requests = [adapter.validate_python(body) for body in applications(decisions + 20)]
+            started = time.perf_counter()
+            service.submit(requests[0], SIGNUP)  # builds the screening index
+            figures["screening_index_build_s"] = round(time.perf_counter() - started, 1)
+            for request in requests[1:20]:
+                service.submit(request, SIGNUP)
+            latencies = []
+            outcomes: dict[str, int] = {}
+            for request in requests[20:]:
+                began = time.perf_counter()
+                answer = service.submit(request, SIGNUP)
+                latencies.append((time.perf_counter() - began) * 1000)
+                outcomes[answer["decision"]] = outcomes.get(answer["decision"], 0) + 1
+            figures.update({
+                "in_process_decisions": len(latencies),
+                "in_process_p50_ms": round(statistics.median(latencies), 2),
+                "in_process_p99_ms": round(_percentile(latencies, 0.99), 2),
+                "decisions": outcomes,
+            })
+            with services.database.engine.begin() as conn:
+                key = create_api_key(conn, "signup-service", "bench", datetime.now(UTC))
+        finally:
+            services.close()
+        if http_decisions > 0:
+            figures.update(_over_http(settings.data_dir, applications(http_decisions + 1, seed=99), key, clients))
+        return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=1000)
+    parser.add_argument("--http-decisions", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=4)
+    arguments = parser.parse_args()
+    print(json.dumps(run(arguments.decisions, arguments.http_decisions, arguments.clients)))
