@@ -45,7 +45,7 @@ CHANNELS = [("standard", "self_serve"), ("standard", "sales_assisted"), ("trial"
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def load_lists(services: Services) -> dict[str, int]:
