@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -318,6 +319,8 @@ def run(
                 admin.dispose()
     if not keep_file:
         source.unlink()
+        if workdir is None:
+            shutil.rmtree(base, ignore_errors=True)
     return report
 
 

@@ -21,7 +21,6 @@ whole: ``AccessBatchError`` lists every ``(line, reason)``; in array documents "
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import json.scanner
 from collections.abc import Callable, Iterable, Iterator
@@ -352,8 +351,3 @@ def iter_document_records(stream: IO[bytes], fmt: str) -> Iterator[tuple[int, An
     if records is None:
         raise AccessBatchError([(1, "document is neither a JSON array nor a Records document")])
     yield from enumerate(records, start=1)
-
-
-def text_lines(text: str) -> io.BytesIO:
-    """A small helper for tests and callers holding text: the UTF-8 bytes as a stream."""
-    return io.BytesIO(text.encode())

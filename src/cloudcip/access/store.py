@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -46,6 +48,26 @@ SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages 
 _INSERT_EVENT_SQLITE = (
     "INSERT INTO access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "
     "source, country) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING"
+)
+_STAGE_COLUMNS = "event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, country"
+_INSERT_EVENT_FROM_STAGE = (
+    "INSERT INTO main.access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "
+    "source, country) SELECT event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, "
+    "country FROM stage.ev WHERE true ON CONFLICT (event_id) DO NOTHING"
+)
+_UPSERT_SEEN_FROM_STAGE = (
+    "INSERT INTO main.access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
+    "tor_exit, hosting) SELECT account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, tor_exit, "
+    "hosting FROM stage.seen WHERE true ON CONFLICT (account_id, ip) DO UPDATE SET "
+    "first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), "
+    "last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), count = count + excluded.count"
+)
+_UPSERT_ACTIVITY_FROM_STAGE = (
+    "INSERT INTO main.access_account_activity (account_id, first_access_ms, last_access_ms, events) "
+    "SELECT account_id, first_access_ms, last_access_ms, events FROM stage.act WHERE true "
+    "ON CONFLICT (account_id) DO UPDATE SET "
+    "first_access_ms = min(first_access_ms, excluded.first_access_ms), "
+    "last_access_ms = max(last_access_ms, excluded.last_access_ms), events = events + excluded.events"
 )
 _UPSERT_SEEN_SQLITE = (
     "INSERT INTO access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
@@ -178,6 +200,14 @@ class PreparedBatch:
     seen: list[tuple[Any, ...]]  # account, ip, first, last, count, country, asn, tor_exit, hosting
     activity: list[tuple[Any, ...]]  # account, first, last, count
     submitted: int  # rows before removing repeats inside the batch
+    count: int = -1  # rows to write (after removing repeats); -1: len(params)
+    stage_path: str | None = None  # SQLite: the rows and rollups written by a worker to this file
+    copy_text: bytes | None = None  # PostgreSQL: the rows as COPY text, encoded by a worker
+    months: list[tuple[Any, ...]] | None = None  # with copy_text: one (.., .., .., time_ms) per month
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            self.count = len(self.params)
 
 
 def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBatch:
@@ -232,23 +262,31 @@ def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBat
 def _write_sqlite(raw: Any, batch: PreparedBatch, intel: IpIntel | None) -> int:
     """Insert through the sqlite3 connection ``raw`` (inside the caller's transaction)."""
     raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    before_id = raw.execute("SELECT max(id) FROM access_event").fetchone()[0] or 0
+    before_id = raw.execute("SELECT max(id) FROM main.access_event").fetchone()[0] or 0
     before_changes = raw.total_changes
-    raw.executemany(_INSERT_EVENT_SQLITE, batch.params)
-    inserted = int(raw.total_changes - before_changes)
+    if batch.stage_path is not None:
+        raw.execute(_INSERT_EVENT_FROM_STAGE)
+        inserted = int(raw.total_changes - before_changes)
+        if inserted == batch.count:
+            raw.execute(_UPSERT_SEEN_FROM_STAGE)
+            raw.execute(_UPSERT_ACTIVITY_FROM_STAGE)
+            return inserted
+    else:
+        raw.executemany(_INSERT_EVENT_SQLITE, batch.params)
+        inserted = int(raw.total_changes - before_changes)
     seen_rows = batch.seen
     activity_rows = batch.activity
-    if inserted != len(batch.params):
+    if inserted != batch.count:
         # some events were stored before: the rollups count only the rows this batch added
         seen_rows = []
         for account, ip, first, last, count, code in raw.execute(
-                "SELECT account_id, ip, min(time_ms), max(time_ms), count(*), max(country) FROM access_event "
+                "SELECT account_id, ip, min(time_ms), max(time_ms), count(*), max(country) FROM main.access_event "
                 "WHERE id > ? GROUP BY account_id, ip", (before_id,)):
             facts = intel.facts(ip) if intel is not None else None
             seen_rows.append((account, ip, first, last, count, code, facts.asn if facts else None,
                               facts.tor_exit if facts else None, facts.hosting if facts else None))
         activity_rows = list(raw.execute(
-            "SELECT account_id, min(time_ms), max(time_ms), count(*) FROM access_event "
+            "SELECT account_id, min(time_ms), max(time_ms), count(*) FROM main.access_event "
             "WHERE id > ? GROUP BY account_id", (before_id,)))
     raw.executemany(_UPSERT_SEEN_SQLITE, seen_rows)
     raw.executemany(_UPSERT_ACTIVITY_SQLITE, activity_rows)
@@ -273,13 +311,16 @@ def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
     with raw.cursor() as cursor:
         for statement in _PG_STAGE.split(";"):
             cursor.execute(statement)
-        _ensure_partitions(cursor, batch.params)
+        _ensure_partitions(cursor, (batch.months or []) if batch.copy_text is not None else batch.params)
         with cursor.copy(
             "COPY access_event_stage (event_id, account_id, principal, time_ms, ip, action, kind, "
             "user_agent, source, country) FROM STDIN"
         ) as copy:
-            for param in batch.params:
-                copy.write_row(param)
+            if batch.copy_text is not None:
+                copy.write(batch.copy_text)
+            else:
+                for param in batch.params:
+                    copy.write_row(param)
         facts: dict[bytes, tuple[Any, ...]] = {}
         for entry in batch.seen:
             facts.setdefault(entry[1], (entry[1], entry[5], entry[6], entry[7], entry[8]))
@@ -295,7 +336,7 @@ def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
 def write_batch(connection: Connection, database: Database, batch: PreparedBatch,
                 intel: IpIntel | None) -> int:
     """Write a prepared batch inside the transaction of ``connection``; returns the number stored."""
-    if not batch.params:
+    if not batch.count:
         return 0
     raw = connection.connection.driver_connection
     if database.is_postgresql:
@@ -360,21 +401,72 @@ def _line_batches(stream: IO[bytes], batch_size: int) -> Iterator[tuple[list[byt
         yield lines, sum(map(len, lines))
 
 
-def _prepare_blob(blob: bytes, fmt: str, first_line: int,
-                  enrich: bool) -> tuple[list[tuple[int, str]], PreparedBatch | None]:
-    """Worker side: parse newline-joined lines and prepare the batch (default enrichment)."""
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
+                "\r", "\\r")
+        return str(value)
+    if kind is bytes:
+        return "\\\\x" + bytes(value).hex()
+    return str(value)
+
+
+def copy_text(params: Sequence[tuple[Any, ...]]) -> bytes:
+    """Rows in PostgreSQL's COPY text format (tab-separated, ``\\N`` for NULL, escaped)."""
+    field = _copy_field
+    return "".join("\t".join([field(value) for value in param]) + "\n" for param in params).encode()
+
+
+def _stage_sqlite(path: str, batch: PreparedBatch) -> None:
+    import sqlite3
+
+    stage = sqlite3.connect(path)
+    try:
+        stage.execute("PRAGMA journal_mode=OFF")
+        stage.execute("PRAGMA synchronous=OFF")
+        stage.execute(f"CREATE TABLE ev ({_STAGE_COLUMNS})")
+        stage.execute("CREATE TABLE seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
+                      "tor_exit, hosting)")
+        stage.execute("CREATE TABLE act (account_id, first_access_ms, last_access_ms, events)")
+        stage.executemany("INSERT INTO ev VALUES (?,?,?,?,?,?,?,?,?,?)", batch.params)
+        stage.executemany("INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?)", batch.seen)
+        stage.executemany("INSERT INTO act VALUES (?,?,?,?)", batch.activity)
+        stage.commit()
+    finally:
+        stage.close()
+
+
+def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: str,
+                  stage_path: str) -> tuple[list[tuple[int, str]], PreparedBatch | None]:
+    """Worker side: parse newline-joined lines, prepare the batch (default enrichment) and hand it
+    over in the cheapest form for the writer: a staging SQLite file, or COPY text for PostgreSQL."""
     lines = blob.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
     rows, errors = parse_lines(lines, fmt, first_line=first_line)
     if errors:
         return errors, None
-    return [], prepare_rows(rows, default_intel() if enrich else None)
+    batch = prepare_rows(rows, default_intel() if enrich else None)
+    if target == "sqlite":
+        _stage_sqlite(stage_path, batch)
+        return [], PreparedBatch([], [], [], batch.submitted, batch.count, stage_path=stage_path)
+    if target == "postgresql":
+        months: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for param in batch.params:
+            months.setdefault(month_of_ms(param[3]), param)
+        return [], PreparedBatch([], batch.seen, [], batch.submitted, batch.count,
+                                 copy_text=copy_text(batch.params), months=list(months.values()))
+    return [], batch
 
 
 def _prepared_batches(
-    stream: IO[bytes], fmt: str, batch_size: int, first_line: int, intel: IpIntel | None, workers: int
-) -> Iterator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None]]:
+    stream: IO[bytes], fmt: str, batch_size: int, first_line: int, intel: IpIntel | None, workers: int,
+    target: str = "", stage_dir: str = "",
+) -> Generator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None], None, None]:
     """Yield ``(lines, bytes, errors, prepared batch)`` in file order."""
     if workers <= 0:
         for lines, size in _line_batches(stream, batch_size):
@@ -391,8 +483,9 @@ def _prepared_batches(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
         for lines, size in _line_batches(stream, batch_size):
+            stage_path = os.path.join(stage_dir, f"batch-{first_line}.sqlite")
             pending.append((len(lines), size, pool.submit(_prepare_blob, b"".join(lines), fmt, first_line,
-                                                          intel is not None)))
+                                                          intel is not None, target, stage_path)))
             first_line += len(lines)
             if len(pending) > workers + 1:
                 count, done_size, future = pending.popleft()
@@ -447,14 +540,24 @@ def import_file(
     duplicates_total = int(state["duplicates"])
 
     def commit(batch: PreparedBatch, lines_after: int, offset_after: int) -> tuple[int, int]:
-        with database.engine.begin() as connection:
-            accepted = write_batch(connection, database, batch, intel)
-            connection.execute(update(access_import_progress).where(
-                access_import_progress.c.file_sha256 == sha).values(
-                lines_committed=lines_after, byte_offset=offset_after,
-                events_accepted=access_import_progress.c.events_accepted + accepted,
-                duplicates=access_import_progress.c.duplicates + (batch.submitted - accepted),
-                updated_at=datetime.now(UTC)))
+        with database.engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            if batch.stage_path is not None:  # before the transaction: SQLite attaches only outside one
+                raw.execute("ATTACH DATABASE ? AS stage", (batch.stage_path,))
+            try:
+                with connection.begin():
+                    accepted = write_batch(connection, database, batch, intel)
+                    connection.execute(update(access_import_progress).where(
+                        access_import_progress.c.file_sha256 == sha).values(
+                        lines_committed=lines_after, byte_offset=offset_after,
+                        events_accepted=access_import_progress.c.events_accepted + accepted,
+                        duplicates=access_import_progress.c.duplicates + (batch.submitted - accepted),
+                        updated_at=datetime.now(UTC)))
+            finally:
+                if batch.stage_path is not None:
+                    raw.execute("DETACH DATABASE stage")
+                    os.unlink(batch.stage_path)
         if signal_policy is not None and accepted:
             from cloudcip.access.signals import raise_signals_for_rows
 
@@ -485,10 +588,13 @@ def import_file(
             workers = parse_workers
             if workers is None:
                 workers = 1 if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
-            if intel is not None and intel is not default_intel():
+            if (intel is not None and intel is not default_intel()) or signal_policy is not None:
                 workers = 0  # an operator's IpIntel (open MaxMind readers) stays in this process
-            for count, size, batch_errors, batch in _prepared_batches(
-                    stream, fmt, batch_size, lines_done + 1, intel, workers):
+            target = "sqlite" if database.is_sqlite else "postgresql" if database.is_postgresql else ""
+            stage_dir = tempfile.mkdtemp(prefix="cloudcip-import-") if workers > 0 else ""
+            batches = _prepared_batches(stream, fmt, batch_size, lines_done + 1, intel, workers, target,
+                                        stage_dir)
+            for count, size, batch_errors, batch in batches:
                 if batch_errors or errors:
                     room = MAX_ERRORS - len(errors)
                     errors.extend(batch_errors[:max(0, room)])
@@ -504,6 +610,9 @@ def import_file(
                 if progress is not None:
                     read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
                     progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
+            if stage_dir:
+                batches.close()
+                shutil.rmtree(stage_dir, ignore_errors=True)
     if errors or extra_errors:
         raise AccessBatchError(errors, truncated=extra_errors)
     with database.engine.begin() as connection:
