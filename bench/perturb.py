@@ -203,6 +203,12 @@ def initials(name: str, rng: random.Random) -> str | None:
     return " ".join(f"{g[0]}." for g in given) + " " + family
 
 
+_LEGAL_WORDS = {"company", "co", "ltd", "llc", "limited", "inc", "corp", "corporation", "sa", "sas", "sac",
+                "cv", "de", "rl", "srl", "sarl", "gmbh", "ag", "kg", "zao", "ooo", "oao", "pao", "ao", "jsc",
+                "pjsc", "ojsc", "cjsc", "bv", "nv", "plc", "fze", "fzco", "ltda", "cia", "eood", "doo",
+                "pte"}  # fmt: skip
+
+
 def particles(name: str, rng: random.Random) -> str | None:
     """Remove the particles a name has, or insert one (al-, bin, van der) where it has none."""
     words = _words(name)
@@ -212,9 +218,11 @@ def particles(name: str, rng: random.Random) -> str | None:
     glued = [w for w in words if re.match(r"(?i)^(al|el)-", w)]
     if glued:
         return " ".join(re.sub(r"(?i)^(al|el)-", "", w) for w in words)
-    if len(words) < 2:
+    # a particle goes before a name, never before an entity's legal form ("X bin LLC" is no name)
+    spots = [i for i in range(1, len(words)) if re.sub(r"[^a-z]", "", words[i].lower()) not in _LEGAL_WORDS]
+    if not spots:
         return None
-    i = rng.randrange(1, len(words))
+    i = rng.choice(spots)
     particle = rng.choice(("al-", "bin ", "van der "))
     words[i] = particle + words[i]
     return " ".join(words)

@@ -74,6 +74,8 @@ def test_particles_split_and_joined_meet() -> None:
     assert joined.tokens[1].alternatives == ("hassan",)
     assert texts("Hendrik van der Berg") == ("hendrik", "berg")
     assert normalise_name("Vandenberg").tokens[0].alternatives == ("berg",)
+    # a particle leads a name; as the last token it is a name itself (Vietnamese "Lê")
+    assert texts("Hải Lê") == ("hai", "le")
 
 
 def test_legal_forms_kept_apart_for_entities() -> None:

@@ -474,8 +474,12 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         while len(tokens) > 1 and tokens[-1].text in GENERATIONAL_SUFFIXES:
             tokens = tokens[:-1]
     # separate particles carry no identity ("Osama bin Laden" ~ "Osama Laden" ~ "Osama Binladen")
+    # (a particle leads the name it belongs to: a last token is a name, e.g. the Vietnamese "Lê")
+    last = len(tokens) - 1
     without_particles = [
-        t for t in tokens if t.syllable or t.text not in (ABJAD_PARTICLES if t.abjad else PARTICLES)
+        t
+        for i, t in enumerate(tokens)
+        if i == last or t.syllable or t.text not in (ABJAD_PARTICLES if t.abjad else PARTICLES)
     ]
     if without_particles:
         tokens = without_particles
@@ -552,7 +556,7 @@ def _long_vowels_agree(a: str, b: str) -> bool:
 
 
 SHORT_SWAP = 0.86  # "eirc" / "eric"
-SHORT_INNER_INDEL = 0.80  # "fud" / "fund"
+SHORT_INNER_INDEL = 0.79  # "fud" / "fund"
 SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david", "ali" / "mali"
 SHORT_SUBSTITUTION = 0.70  # "wang" / "kang"
 
