@@ -278,3 +278,54 @@ def test_application_endpoints_by_role(client: TestClient, keys: dict[str, str])
                              headers=auth(keys[role]))
         assert review.status_code in ((200, 409) if role in ("analyst", "compliance-officer") else (403,)), role
     assert client.post("/v1/applications", json=APPLICATION).status_code == 401
+
+
+def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, keys: dict[str, str],
+                                                          services: Services, clock: Clock) -> None:
+    """A7: an approved entity notifies a new foreign beneficial owner: a successor case owes that
+    owner's verification and the account is restricted meanwhile."""
+    body = {
+        "kind": "entity", "legal_name": "Blue Harbor Compute LLC",
+        "registration": {"country": "US", "number": "46-1234567", "kind": "ein"},
+        "address": {"line1": "1 Main St", "city": "Dover", "postal_code": "19901", "country": "US"},
+        "email": "ops@blueharbor.example", "phone": "+13025550123",
+        "beneficial_owners": [{"name": {"given": "Jane", "family": "Doe"}, "birth_date": "1970-01-02",
+                               "nationality": "US", "ownership_percent": 60,
+                               "address": {"line1": "2 Main St", "city": "Dover", "country": "US"}}],
+        "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
+        "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
+        "notice_version": "notice-2024-01",
+    }
+    signup = auth(keys["signup-service"])
+    first = client.post("/v1/applications", json=body, headers=signup).json()
+    approved = client.post(f"/v1/applications/{first['id']}/review",
+                           json={"to_state": "approved", "reason": "documents checked"},
+                           headers=auth(keys["compliance-officer"])).json()
+    assert approved["decision"] == "approved"
+    clock.now = clock.now + timedelta(days=30)
+    owner = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05", "nationality": "RU",
+             "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
+    reopened = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
+    assert reopened.status_code == 200, reopened.text
+    answer = reopened.json()
+    assert answer["id"] != first["id"] and answer["predecessor"] == first["id"]
+    assert answer["decision"] in ("pending_evidence", "in_review")
+    assert any(item.startswith("beneficial_owner:1") for item in answer["evidence_required"])
+    with services.database.engine.connect() as conn:
+        state = conn.execute(select(account.c.state).where(account.c.id == first["account_id"])).scalar_one()
+    assert state in ("restricted_pending", "pending_review")
+    bad = client.post(f"/v1/applications/{first['id']}/beneficial-owners",
+                      json={**owner, "ownership_percent": 10}, headers=signup)
+    assert bad.status_code == 422 and "ownership_percent" in bad.text
+
+
+def test_periodic_reverification_opens_a_successor_case(client: TestClient, keys: dict[str, str],
+                                                        clock: Clock) -> None:
+    signup = auth(keys["signup-service"])
+    app_id = client.post("/v1/applications", json=APPLICATION, headers=signup).json()["id"]
+    client.post(f"/v1/applications/{app_id}/review", json={"to_state": "approved", "reason": "verified in person"},
+                headers=auth(keys["analyst"]))
+    applications = client.app.state.applications_service  # type: ignore[attr-defined]
+    assert applications.reverify_due_cases(clock.now + timedelta(days=30)) == 0
+    assert applications.reverify_due_cases(clock.now + timedelta(days=2000)) == 1
+    assert applications.reverify_due_cases(clock.now + timedelta(days=2000)) == 0  # the old case is done

@@ -49,7 +49,9 @@ def serve(
         applications = build_application_service(services)
         tasks = [*default_tasks(),
                  PeriodicTask("verification-deadlines", every_seconds=60.0,
-                              run=lambda _services, now: applications.enforce_deadlines(now))]
+                              run=lambda _services, now: applications.enforce_deadlines(now)),
+                 PeriodicTask("periodic-reverification", every_seconds=3600.0,
+                              run=lambda _services, now: applications.reverify_due_cases(now))]
         runner = JobRunner(services, tasks)
         runner.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")

@@ -172,6 +172,29 @@ class CustomerStore:
             rows["payment_means"].append(_payment_row(seal, customer_id, means))
         return customer_id
 
+    def add_beneficial_owner(self, work: UnitOfWork, customer_id: str, owner: BeneficialOwnerInput,
+                             actor: Actor) -> tuple[str, int]:
+        """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""
+        conn = work.conn
+        row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
+                           .where(customer.c.id == customer_id)).first()
+        if row is None:
+            raise CustomerNotFound(customer_id)
+        if row.status == "purged" or row.wrapped_data_key is None:
+            raise CustomerPurged(customer_id)
+        key = unwrap_data_key(self.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
+        seal = _Sealing(FieldSealer(key), self.keyring.blind_index_key())
+        position = int(conn.execute(select(func.count()).select_from(beneficial_owner)
+                                    .where(beneficial_owner.c.customer_id == customer_id)).scalar_one())
+        owner_row, documents = _owner_rows(seal, customer_id, position, owner, self.clock())
+        conn.execute(insert(beneficial_owner), [owner_row])
+        if documents:
+            conn.execute(insert(identity_document), documents)
+        conn.execute(update(customer).where(customer.c.id == customer_id).values(updated_at=self.clock()))
+        work.log(LedgerAction(actor.name, actor.role, "update", "customer", customer_id,
+                              purpose="beneficial owner added", detail={"beneficial_owner": owner_row["id"]}))
+        return str(owner_row["id"]), position
+
     # -- read ----------------------------------------------------------------------------------
     def read(
         self,

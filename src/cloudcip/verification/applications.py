@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
-from cloudcip.domain.customer import BankAccount, Card, CryptoWallet, IndividualCustomer
+from cloudcip.domain.customer import BankAccount, BeneficialOwnerInput, Card, CryptoWallet, IndividualCustomer
 from cloudcip.domain.verification_case import (
     CaseResolution,
     CaseState,
@@ -67,7 +67,7 @@ from cloudcip.verification.decision import (
 from cloudcip.verification.errors import ApplicationNotFound, EvidenceRefused, IdempotencyConflict
 from cloudcip.verification.policy import CipPolicy, Restriction, default_policy, load_policy
 from cloudcip.verification.schema import application, case_transition, otp_challenge, person_determination
-from cloudcip.verification.validation import CheckedRecord, PersonFields, check_record
+from cloudcip.verification.validation import CheckedRecord, PersonFields, check_record, check_record_owner
 from cloudcip.verification.vendors import VendorResult
 
 ApplicationInput = IndividualApplication | EntityApplication
@@ -530,6 +530,135 @@ class ApplicationService:
         with self.services.database.engine.connect() as conn:
             return list(conn.execute(select(application.c.id).where(
                 application.c.state == "approved", application.c.reverify_due <= now)).scalars())
+
+    def reverify_due_cases(self, now: datetime) -> int:
+        """The periodic re-verification job (A7): each due case is succeeded by a new one that owes
+        the policy's evidence again; the account is restricted while it is pending."""
+        due = self.reverifications_due(now)
+        for application_id in due:
+            self.reopen(application_id, "periodic re-verification", Actor("job:reverification", "admin"),
+                        carry_evidence=False)
+        return len(due)
+
+    def add_beneficial_owner(self, application_id: str, owner: BeneficialOwnerInput, actor: Actor) -> dict[str, Any]:
+        """A7: the customer notifies a new beneficial owner; the case is re-evaluated with it."""
+        now = self.clock()
+        checked = check_record_owner(owner, now.date())
+        status = determine_person_status(_person_facts(checked, _EMPTY_CHECK, None))
+        screened = Screened()
+        if self.screening is not None:
+            name = " ".join(p for p in (owner.name.given, owner.name.middle, owner.name.family) if p)
+            result = self.screening.screen_person(
+                name, owner.birth_date.isoformat() if owner.birth_date else None, owner.nationality,
+                schema="Person", document_numbers=[owner.national_id.number] if owner.national_id else [])
+            screened.band = result.band
+            screened.hits = [{"subject": "new beneficial owner", "list_source": h.party_source,
+                              "list_source_id": h.party_id, "score": round(h.score, 3), "band": h.band}
+                             for h in result.hits if h.band != "clear"]
+            screened.measures = [m.as_json() for m in result.measures_applying]
+        with self.services.ledger.unit_of_work() as work:
+            row, _case = self._load(work.conn, application_id)
+            _owner_id, position = self.services.customers.add_beneficial_owner(work, row.customer_id, owner, actor)
+        subject = f"beneficial_owner:{position}"
+        return self.reopen(application_id, f"beneficial owner added ({subject})", actor, carry_evidence=True,
+                           new_subject=(subject, status), screened=screened)
+
+    def reopen(self, application_id: str, reason: str, actor: Actor, *, carry_evidence: bool,
+               new_subject: tuple[str, PersonStatus] | None = None, screened: Screened | None = None
+               ) -> dict[str, Any]:
+        """Re-evaluate a case under the policy. An open case (pending or in review) takes the change
+        in place; a settled one is succeeded by a new case on the same account (A7: the CIP applies to
+        existing accounts)."""
+        now = self.clock()
+        with self.services.ledger.unit_of_work() as work:
+            conn = work.conn
+            row, case = self._load(conn, application_id)
+            answer: dict[str, Any] = json.loads(row.response_json)
+            if new_subject is not None:
+                subject, status = new_subject
+                conn.execute(insert(person_determination), [{
+                    "application_id": row.id, "subject": subject, "status": status.status, "basis": status.basis,
+                    "evidence_json": json.dumps(status.evidence), "decided_at": now}])
+                answer["person_status"].append({"subject": subject, "status": status.status, "basis": status.basis,
+                                                "evidence": status.evidence})
+                case.subjects[subject] = status.status
+            if screened is not None and screened.band != "clear":
+                answer["screening"]["hits"] += screened.hits
+                answer["screening"]["band"] = screened.band
+            bases = {p["subject"]: p["basis"] for p in answer["person_status"]}
+            subjects = [SubjectFacts(s, "us_person" if st == "us_person" else "foreign_person",
+                                     bases.get(s, "undetermined"),
+                                     case.satisfied_methods(s) if carry_evidence else frozenset())
+                        for s, st in case.subjects.items()]
+            facts = ApplicationFacts(
+                account_type=row.account_type, channel=row.channel,
+                customer_kind="entity" if len(subjects) > 1 or any(
+                    s.subject.startswith("beneficial_owner") for s in subjects) else "individual",
+                risk_tier=row.risk_tier,
+                fields_present=frozenset(answer.get("fields_present", [])) or frozenset(_ALL_FIELDS),
+                customer=next(s for s in subjects if s.subject == "customer"),
+                beneficial_owners=tuple(s for s in subjects if s.subject != "customer"),
+                screening_band=answer["screening"]["band"],
+                measures=tuple(_measure_in_force(m) for m in answer["screening"]["measures"]
+                               if m.get("status") == "in_force"),
+                notice_version=row.notice_version,
+            )
+            decision = decide(facts, self.policy, now)
+            if case.state in (CaseState.pending_evidence, CaseState.in_review):
+                moves: list[CaseTransition] = []
+                if decision.decision != case.state.value and case.can_transition(decision.decision):
+                    moves.append(case.transition(decision.decision, reason, actor.name, now))
+                if decision.deadline is not None:
+                    conn.execute(update(application).where(application.c.id == row.id).values(
+                        deadline=decision.deadline))
+                    case.deadline = decision.deadline
+                conn.execute(update(application).where(application.c.id == row.id).values(
+                    response_json=json.dumps(answer)))
+                row = conn.execute(select(application).where(application.c.id == row.id)).one()
+                return self._save(work, row, case, moves, actor, now, reason)
+            successor_id = str(uuid.uuid4())
+            successor = open_case(successor_id, facts, decision, now, actor=actor.name)
+            for record in case.evidence if carry_evidence else []:
+                successor.record_evidence(record)
+            answer.update({"id": successor_id, "decision": DECISION_OF_STATE[successor.state.value],
+                           "state": successor.state.value, "restrictions": [r.label for r in decision.restrictions],
+                           "deadline": _iso(successor.deadline) if successor.state is CaseState.pending_evidence
+                           else None,
+                           "evidence_required": list(decision.evidence_required),
+                           "reasons": [reason, *decision.reasons],
+                           "predecessor": row.id, "replayed": False})
+            conn.execute(insert(application), dict(
+                id=successor_id, customer_id=row.customer_id, account_id=row.account_id, idempotency_key=None,
+                request_hash=row.request_hash, account_type=row.account_type, channel=row.channel,
+                risk_tier=row.risk_tier, state=successor.state.value, decision=answer["decision"],
+                policy_rule=successor.policy_rule or "none", failure_action=successor.failure_action,
+                notice_version=row.notice_version, deadline=successor.deadline, reverify_due=decision.reverify_due,
+                resolution=None, signup_ip_sealed=None, response_json=json.dumps(answer), created_at=now,
+                updated_at=now))
+            conn.execute(insert(person_determination), [
+                {"application_id": successor_id, "subject": p["subject"], "status": p["status"], "basis": p["basis"],
+                 "evidence_json": json.dumps(p["evidence"]), "decided_at": now} for p in answer["person_status"]])
+            if carry_evidence and case.evidence:
+                conn.execute(update(evidence).where(evidence.c.application_id == row.id).values(
+                    application_id=successor_id))
+            self._store_transitions(conn, successor_id, successor.history)
+            conn.execute(update(application).where(application.c.id == row.id).values(
+                reverify_due=None, updated_at=now))
+            conn.execute(update(account).where(account.c.id == row.account_id).values(
+                state=ACCOUNT_STATE[successor.state.value]))
+            enqueue(conn, "application.decision", {"application_id": successor_id, "account_id": row.account_id,
+                                                   "decision": answer["decision"], "state": successor.state.value})
+            work.log(LedgerAction(actor.name, actor.role, "create", "application", successor_id, purpose=reason,
+                                  detail={"predecessor": row.id}))
+            answer["customer_id"] = row.customer_id
+            answer["account_id"] = row.account_id
+            return answer
+
+
+_ALL_FIELDS = ("name", "address", "national_id", "birth_date", "payment_means", "email", "phone", "registration",
+               "beneficial_owners", "source_of_funds", "nationality")
+_EMPTY_CHECK = CheckedRecord(persons=[], phone_country=None, email_flags=[], card_countries=[], iban_countries=[],
+                             payment_types=[], flags=[])
 
 
 def _measure_in_force(measure: dict[str, Any]) -> MeasureInForce:

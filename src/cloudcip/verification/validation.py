@@ -206,3 +206,11 @@ def check_record(record: CustomerRecord, today: date, bin_table: BinTable | None
         payment_types=[means.type for means in record.payment_means],
         flags=flags,
     )
+
+
+def check_record_owner(owner: BeneficialOwnerInput, today: date, position: int = 0) -> PersonFields:
+    """A7: one beneficial owner notified after opening, checked like those of an application."""
+    collector = ProblemCollector()
+    person = _check_owner(collector, owner, position, today)
+    collector.raise_if_any()
+    return person

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import require, stated_purpose
 from cloudcip.domain.application import ApplicationRequest
+from cloudcip.domain.customer import BeneficialOwnerInput
 from cloudcip.records.roles import Actor
 from cloudcip.verification.applications import ApplicationService
 from cloudcip.verification.vendors import VendorPayloadError, VendorSignatureError, from_generic, from_veriff
@@ -95,6 +96,14 @@ def review_case(application_id: ApplicationId, body: ReviewIn, applications: App
     """A6: approve, refuse or ask for more evidence on a case in review; ``redress`` re-opens a refused,
     closed or restricted case for review."""
     return applications.review(application_id, body.to_state, body.reason, actor)
+
+
+@router.post("/{application_id}/beneficial-owners")
+def add_beneficial_owner(application_id: ApplicationId, owner: BeneficialOwnerInput, applications: Applications,
+                         actor: Signup) -> dict[str, Any]:
+    """A7: the customer notifies a new beneficial owner; the case is re-evaluated (a settled case is
+    succeeded by a new one on the same account)."""
+    return applications.add_beneficial_owner(application_id, owner, actor)
 
 
 @router.post("/{application_id}/otp/{channel}", status_code=202)
