@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -39,8 +38,6 @@ from cloudcip.verification.applications import build_application_service
 LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
 ADMIN = Actor("bench:admin", "admin")
 SIGNUP = Actor("bench:signup", "signup-service")
-CHANNELS = [("standard", "self_serve"), ("standard", "sales_assisted"), ("trial", "self_serve"),
-            ("standard", "marketplace")]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -72,17 +69,7 @@ def load_lists(services: Services) -> dict[str, int]:
 
 def applications(count: int, seed: int = 2024) -> list[dict[str, Any]]:
     generator = SyntheticCustomers(seed=seed)
-    chooser = random.Random(seed)
-    bodies = []
-    for _ in range(count):
-        body = generator.record_json()
-        account_type, channel = chooser.choice(CHANNELS)
-        body.update({"account": {"type": account_type, "channel": channel},
-                     "signup_ip": f"{chooser.randint(1, 223)}.{chooser.randint(0, 255)}.{chooser.randint(0, 255)}."
-                                  f"{chooser.randint(1, 254)}",
-                     "notice_version": "notice-2024-01"})
-        bodies.append(body)
-    return bodies
+    return [generator.application_json() for _ in range(count)]
 
 
 def _free_port() -> int:

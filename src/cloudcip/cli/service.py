@@ -65,34 +65,49 @@ def serve(
 
 def demo(
     ctx: typer.Context,
-    customers: Annotated[int, typer.Option(help="How many generated customers to store.")] = 200,
+    customers: Annotated[int, typer.Option(help="How many generated account openings to decide.")] = 200,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after loading the demo data.")] = False,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8080,
 ) -> None:
-    """Initialise, store N generated customers from many locales, make demo API keys, then serve."""
+    """Initialise, import a made-up designated-persons list, decide N generated account openings
+    from many locales (some of them listed people), make demo API keys (one per role), then serve."""
     from datetime import UTC, datetime
 
+    from pydantic import TypeAdapter
+
+    from cloudcip.domain.application import ApplicationRequest
     from cloudcip.records.synthetic import SyntheticCustomers
+    from cloudcip.screening.snapshots import generate_demo_list, import_publication
+    from cloudcip.verification.applications import build_application_service
 
     initialise(settings_of(ctx))
     signup = Actor(name="demo:signup-service", role="signup-service")
+    adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
     with services_of(ctx) as services:
+        designated = generate_demo_list()
+        import_publication(services, designated, Actor("demo:admin", "admin"))
+        applications = build_application_service(services)
         generator = SyntheticCustomers()
+        decisions: dict[str, int] = {}
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("storing demo customers", total=customers)
-            remaining = customers
-            while remaining > 0:
-                batch = list(generator.records(min(100, remaining)))
-                services.customers.create(batch, signup, purpose="demo data")
-                remaining -= len(batch)
-                progress.advance(task, len(batch))
+            task = progress.add_task("deciding demo account openings", total=customers)
+            for number in range(customers):
+                body = generator.application_json()
+                if number % 25 == 7 and body["kind"] == "individual":  # now and then, a listed person applies
+                    listed = designated.parties[number % len(designated.parties)]
+                    if listed.schema == "Person" and listed.names[0].given and listed.names[0].family:
+                        body["name"] = {"given": listed.names[0].given, "family": listed.names[0].family}
+                answer = applications.submit(adapter.validate_python(body), signup, idempotency_key=f"demo-{number}")
+                decisions[answer["decision"]] = decisions.get(answer["decision"], 0) + 1
+                progress.advance(task)
         now = datetime.now(UTC)
         keys = {}
         with services.database.engine.begin() as conn:
-            for role in ("signup-service", "analyst", "compliance-officer", "auditor", "admin"):
+            for role in ("signup-service", "analyst", "compliance-officer", "legal", "auditor", "admin"):
                 keys[role] = create_api_key(conn, role, "demo", now)
-        console.print(f"stored {customers} demo customers; ledger size {services.ledger.size()}")
+        summary = ", ".join(f"{count} {decision}" for decision, count in sorted(decisions.items()))
+        console.print(f"decided {customers} demo account openings ({summary}); ledger size {services.ledger.size()}")
         keys_file = services.settings.data_dir / "demo-api-keys.txt"
         keys_file.touch(mode=0o600)
         keys_file.write_text("".join(f"{role}\t{key}\n" for role, key in keys.items()))

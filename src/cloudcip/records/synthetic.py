@@ -157,6 +157,18 @@ class SyntheticCustomers:
         person = self._person(locale)
         return {"kind": "individual", **person, "email": email, "phone": phone, "payment_means": payments}
 
+    def application_json(self) -> dict[str, Any]:
+        """A generated account opening: a record plus account, channel, signup IP and notice version."""
+        body = self.record_json()
+        account_type, channel = self.random.choice(
+            [("standard", "self_serve"), ("standard", "sales_assisted"), ("trial", "self_serve"),
+             ("standard", "marketplace")])
+        octets = [self.random.randint(1, 223), self.random.randint(0, 255), self.random.randint(0, 255),
+                  self.random.randint(1, 254)]
+        body.update({"account": {"type": account_type, "channel": channel},
+                     "signup_ip": ".".join(str(o) for o in octets), "notice_version": "notice-2024-01"})
+        return body
+
     def records(self, count: int) -> Iterator[CustomerRecord]:
         for _ in range(count):
             yield _ADAPTER.validate_python(self.record_json())
