@@ -66,3 +66,28 @@ def test_any_bytes_headers_and_paths_are_clean_answers(robust_client: tuple[Test
     except (UnicodeEncodeError, ValueError):
         return  # the HTTP client itself refuses such a header; nothing reaches the server
     assert read.status_code < 500, read.text
+
+
+application_fields = st.sampled_from(["kind", "name", "birth_date", "national_id", "address", "email", "phone",
+                                      "payment_means", "account", "signup_ip", "notice_version",
+                                      "reseller_account_id", "beneficial_owners", "registration", "legal_name"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(patch=st.dictionaries(application_fields, json_values, max_size=4))
+def test_any_application_body_is_a_clean_answer(robust_client: tuple[TestClient, str, str],
+                                                patch: dict[str, Any]) -> None:
+    """A4: whatever the signup service sends, the answer is a decision or a 4xx naming fields."""
+    client, signup, _ = robust_client
+    body: dict[str, Any] = {
+        "kind": "individual", "name": {"given": "Ana", "family": "Lima"}, "birth_date": "1990-01-01",
+        "address": {"line1": "Rua A 1", "city": "Lisboa", "country": "PT"}, "email": "ana@example.pt",
+        "phone": "+351912345678", "account": {"type": "standard", "channel": "self_serve"},
+        "signup_ip": "192.0.2.1",
+    }
+    body.update(patch)
+    response = client.post("/v1/applications", content=json.dumps(body),
+                           headers={"Authorization": f"Bearer {signup}", "Content-Type": "application/json"})
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["fields"]
