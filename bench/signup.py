@@ -78,10 +78,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: int) -> dict[str, Any]:
+def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: int,
+               workers: int) -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "CLOUDCIP_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -111,10 +113,11 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
                         latencies.append(elapsed)
                         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
-        # warm-up: the server builds its screening index on the first decision
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
-            client.post("/v1/applications", json=bodies[0], headers={"Idempotency-Key": "warm"})
-        queue.pop(0)
+        # warm-up: each worker builds its screening index on its first decision
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
+            for number in range(4 * workers):
+                client.post("/v1/applications", json=bodies[number], headers={"Idempotency-Key": f"warm{number}"})
+        del queue[-4 * workers:]
         threads = [threading.Thread(target=worker) for _ in range(clients)]
         started = time.perf_counter()
         for thread in threads:
@@ -123,7 +126,7 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
             thread.join()
         elapsed = time.perf_counter() - started
         return {
-            "http_decisions": len(latencies), "http_clients": clients,
+            "http_decisions": len(latencies), "http_clients": clients, "http_workers": workers,
             "http_decisions_per_s": round(len(latencies) / elapsed, 1),
             "http_p50_ms": round(_percentile(latencies, 0.5), 2), "http_p99_ms": round(_percentile(latencies, 0.99), 2),
             "http_statuses": statuses,
@@ -133,7 +136,7 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
         server.wait(timeout=30)
 
 
-def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4) -> dict[str, Any]:
+def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, workers: int = 2) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cloudcip-bench-signup-") as directory:
         settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
         initialise(settings)
@@ -169,7 +172,8 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4) -> 
         finally:
             services.close()
         if http_decisions > 0:
-            figures.update(_over_http(settings.data_dir, applications(http_decisions + 1, seed=99), key, clients))
+            bodies = applications(http_decisions + 4 * workers, seed=99)
+            figures.update(_over_http(settings.data_dir, bodies, key, clients, workers))
         return figures
 
 
@@ -178,5 +182,6 @@ if __name__ == "__main__":
     parser.add_argument("--decisions", type=int, default=1000)
     parser.add_argument("--http-decisions", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
     arguments = parser.parse_args()
-    print(json.dumps(run(arguments.decisions, arguments.http_decisions, arguments.clients)))
+    print(json.dumps(run(arguments.decisions, arguments.http_decisions, arguments.clients, arguments.workers)))

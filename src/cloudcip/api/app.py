@@ -31,3 +31,11 @@ def create_app(services: Services, applications_service: ApplicationService | No
 
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of one worker process of ``cloudcip serve --workers N`` (settings from ``CLOUDCIP_*``)."""
+    from cloudcip.runtime import open_services
+    from cloudcip.settings import load_settings
+
+    return create_app(open_services(load_settings()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -19,14 +21,29 @@ def services_of(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services_of)]
 
 
+KEY_CACHE_SECONDS = 10.0
+_key_cache: dict[str, tuple[Actor, float]] = {}
+
+
 def current_actor(request: Request, services: ServicesDep) -> Actor:
+    """The actor of the request's API key; a known key is remembered for ``KEY_CACHE_SECONDS``, so a
+    revocation takes effect within that time."""
     header = request.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
-    if scheme.lower() != "bearer" or not presented.strip():
+    presented = presented.strip()
+    if scheme.lower() != "bearer" or not presented:
         raise HTTPException(401, "an API key is required: Authorization: Bearer KEY",
                             headers={"WWW-Authenticate": "Bearer"})
+    fingerprint = hashlib.sha256(presented.encode()).hexdigest()
+    cached = _key_cache.get(fingerprint)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
     with services.database.engine.connect() as conn:
-        actor = authenticate(conn, presented.strip())
+        actor = authenticate(conn, presented)
+    if actor is not None:
+        if len(_key_cache) > 10_000:
+            _key_cache.clear()
+        _key_cache[fingerprint] = (actor, time.monotonic() + KEY_CACHE_SECONDS)
     if actor is None:
         raise HTTPException(401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
     return actor

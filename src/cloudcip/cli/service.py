@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -37,8 +38,9 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="API worker processes (background jobs run once, here).")] = 1,
 ) -> None:
-    """Run the API (and its background jobs) in this process."""
+    """Run the API and its background jobs."""
     import uvicorn
 
     from cloudcip.api.app import create_app
@@ -57,8 +59,14 @@ def serve(
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
         try:
-            uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
-                        access_log=False)
+            if workers > 1:
+                os.environ["CLOUDCIP_DATA_DIR"] = str(services.settings.data_dir)
+                os.environ["CLOUDCIP_DATABASE_URL"] = services.settings.database_url
+                uvicorn.run("cloudcip.api.app:create_app_from_environment", factory=True, workers=workers,
+                            host=host, port=port, log_level="warning", access_log=False)
+            else:
+                uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
+                            access_log=False)
         finally:
             runner.stop()
 
