@@ -58,3 +58,13 @@ def signup(
     """Signup decision latency in process and over HTTP, and decisions per second over HTTP (SQLite)."""
     module = _bench_module("signup")
     _print(module.run(decisions=decisions, http_decisions=http_decisions, clients=clients, workers=workers), as_json)
+
+
+@app.command("screening")
+def screening(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+) -> None:
+    """Recall per perturbation class, false-positive rate on non-listed names, query latency against
+    brute force, re-screening rate: all real lists of ../shared/data/lists loaded."""
+    module = _bench_module("screening")
+    _print(module.run(json_output=False), as_json)
