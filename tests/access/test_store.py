@@ -193,3 +193,29 @@ def test_resume_of_gzip_file(db: Database, tmp_path: Path) -> None:
     result = import_file(db, packed, "jsonl", batch_size=200)
     assert (result.resumed_from_line, result.accepted) == (400, 900)
     assert totals(db) == (900, 900, 900)
+
+
+def test_worker_path_matches_in_process_path(db: Database, tmp_path: Path) -> None:
+    """The parse worker hands batches over as a staging file (SQLite) or COPY text (PostgreSQL)."""
+    lines = [event_line(n) for n in range(3000)]
+    odd = json.loads(event_line(3000))
+    odd["user_agent"] = "tab\there, newline\nthere, back\\slash, quote\" and ünïcode"
+    odd["principal"] = "user\\with\\backslashes"
+    lines.append(json.dumps(odd))
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(lines[:2000]) + "\n")
+    result = import_file(db, first, "jsonl", batch_size=700, parse_workers=1)
+    assert (result.accepted, result.duplicates) == (2000, 0)
+    overlapping = tmp_path / "overlap.jsonl"  # half already stored: the rollups count only new rows
+    overlapping.write_text("\n".join(lines[1000:]) + "\n")
+    again = import_file(db, overlapping, "jsonl", batch_size=700, parse_workers=1)
+    assert (again.accepted, again.duplicates) == (1001, 1000)
+    assert totals(db) == (3001, 3001, 3001)
+    with db.engine.connect() as connection:
+        stored = connection.execute(select(access_event.c.user_agent, access_event.c.principal).where(
+            access_event.c.event_id == "evt-3000")).one()
+    assert tuple(stored) == (odd["user_agent"], odd["principal"])
+    with db.engine.connect() as connection:
+        countries = connection.execute(select(func.count()).select_from(access_event).where(
+            access_event.c.country.is_not(None))).scalar_one()
+    assert countries > 0  # enriched in the worker

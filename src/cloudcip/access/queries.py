@@ -18,8 +18,10 @@ Callers (API, CLI) record each query in the ledger with its purpose (B3); this m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
@@ -95,19 +97,21 @@ def account_ips(
 ) -> list[AccountIp]:
     """Distinct IPs of ``account_id`` between ``start`` and ``end`` (inclusive), busiest first."""
     low, high = _bounds(start, end)
+    activity = access_account_activity.c
+    seen = access_ip_seen.c
     with database.engine.connect() as connection:
-        span = connection.execute(
-            select(access_account_activity.c.first_access_ms, access_account_activity.c.last_access_ms)
-            .where(access_account_activity.c.account_id == account_id)
-        ).first()
-        if span is None or span[1] < low or span[0] > high:
+        # one round trip for the common case: the account's span and its rollup together
+        joined = connection.execute(
+            select(activity.first_access_ms, activity.last_access_ms, seen.ip, seen.first_seen_ms,
+                   seen.last_seen_ms, seen.count, seen.country)
+            .select_from(access_account_activity.outerjoin(access_ip_seen, seen.account_id == activity.account_id))
+            .where(activity.account_id == account_id)
+        ).all()
+        if not joined or joined[0][1] < low or joined[0][0] > high:
             return []
-        if low <= span[0] and span[1] <= high:
-            seen = access_ip_seen.c
-            rows = connection.execute(
-                select(seen.ip, seen.first_seen_ms, seen.last_seen_ms, seen.count, seen.country)
-                .where(seen.account_id == account_id)
-            ).all()
+        rows: Sequence[Any]
+        if low <= joined[0][0] and joined[0][1] <= high:
+            rows = [row[2:] for row in joined if row[2] is not None]
         else:
             event = access_event.c
             rows = connection.execute(

@@ -12,6 +12,10 @@
   nothing lost, nothing doubled, even for events without ids. A batch with a bad line is refused
   whole; the import stops there (earlier batches stay committed and recorded), the rest of the file
   is still read to list every error, and ``AccessBatchError`` carries them all.
+- For large JSON-lines files a worker process parses, validates, enriches and aggregates each batch
+  and hands it over in the cheapest form for the writer: a staging SQLite file that the writer
+  ATTACHes and copies with ``INSERT ... SELECT`` (SQLite), or COPY text (PostgreSQL). The writer
+  thus does no per-row Python work; batches still commit strictly in file order.
 """
 
 from __future__ import annotations
@@ -511,7 +515,8 @@ def import_file(
     """Import a file of events in batches, resuming after the last committed batch of an earlier run.
 
     JSON lines are parsed and enriched in ``parse_workers`` child processes (default: one for
-    files over 8 MiB, none otherwise) while this process writes: batches still commit in order.
+    files over 8 MiB, none otherwise, and none with a ``signal_policy`` or an operator's
+    ``IpIntel``) while this process writes; batches still commit in file order.
 
     Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
     numbers) when a batch is refused; batches before it stay committed.
