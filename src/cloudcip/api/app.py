@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from cloudcip import __version__
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import applications, customers, ledger, screening
+from cloudcip.api.routers import access, applications, customers, ledger, screening
 from cloudcip.runtime import Services
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
-ROUTERS = [customers.router, ledger.router, screening.router, applications.router, applications.vendor_router]
+ROUTERS = [
+    customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
+]
 
 
 def create_app(services: Services, applications_service: ApplicationService | None = None) -> FastAPI:
@@ -21,6 +23,10 @@ def create_app(services: Services, applications_service: ApplicationService | No
     )
     app.state.services = services
     app.state.applications = applications_service or build_application_service(services)
+    if app.state.applications.screening is not None:
+        from cloudcip.access.wiring import service_signal_policy
+
+        app.state.signal_policy = service_signal_policy(services, app.state.applications.screening)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

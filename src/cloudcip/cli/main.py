@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cloudcip.cli import access as access_cli
 from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
@@ -39,6 +40,7 @@ def main(
 service_cli.register(app)
 records_cli.register(app)
 policy_cli.register(app)
+access_cli.register(app)
 screening_cli.register(app)
 app.add_typer(applications_cli.app, name="applications")
 app.add_typer(ledger_cli.app, name="ledger")

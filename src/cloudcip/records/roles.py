@@ -44,6 +44,8 @@ Permission = Literal[
     "application:submit",
     "application:read",
     "application:decide",
+    "access:ingest",
+    "access:read",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -61,6 +63,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "application:submit": frozenset({"signup-service"}),
     "application:read": frozenset({"signup-service", "analyst", "compliance-officer", "admin"}),
     "application:decide": frozenset({"analyst", "compliance-officer"}),
+    "access:ingest": frozenset({"signup-service", "event-ingest"}),
+    "access:read": frozenset({"analyst", "compliance-officer", "legal"}),
 }
 
 

@@ -11,6 +11,7 @@ from cloudcip.storage.metadata import metadata
 # each capability that keeps data declares its tables in its own schema module
 SCHEMA_MODULES = (
     "cloudcip.storage.schema",
+    "cloudcip.access.schema",
     "cloudcip.ledger.schema",
     "cloudcip.screening.schema",
     "cloudcip.jobs.schema",

@@ -1,0 +1,133 @@
+"""The access ledger over HTTP: event intake, an account's IPs and events, the accounts seen from an
+IP or network, signals (C1, C2, C3, C4). Every query is a ledger entry with its purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from cloudcip.access.events import AccessBatchError, format_time_ms
+from cloudcip.access.formats import parse_rows
+from cloudcip.access.queries import account_activity, account_events, account_ips, accounts_from
+from cloudcip.access.signals import account_signals
+from cloudcip.access.store import ingest
+from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.ledger.store import LedgerAction
+from cloudcip.records.roles import Actor
+from cloudcip.runtime import Services
+
+router = APIRouter(tags=["access"])
+Ingest = Annotated[Actor, Depends(require("access:ingest"))]
+Reader = Annotated[Actor, Depends(require("access:read"))]
+AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _log(services: Services, actor: Actor, action: str, record_type: str, record_id: str, purpose: str | None,
+         detail: dict[str, Any] | None = None) -> None:
+    with services.ledger.unit_of_work() as work:
+        work.log(LedgerAction(actor.name, actor.role, action, record_type, record_id, purpose=purpose, detail=detail))
+
+
+@router.post("/v1/access-events")
+async def post_access_events(request: Request, actor: Ingest,
+                             fmt: Annotated[Literal["jsonl", "ocsf", "cloudtrail"], Query(alias="format")] = "jsonl"
+                             ) -> JSONResponse:
+    """A JSON array or JSON lines of events (plain or gzip); accepted whole or rejected whole with every
+    bad line named; idempotent on each event's ``id``."""
+    body = await request.body()
+    try:
+        rows = parse_rows(body, fmt)
+    except AccessBatchError as exc:
+        return JSONResponse(status_code=422, content={
+            "error": "batch rejected", "detail": [f"line {line}: {reason}" for line, reason in exc.errors],
+            "errors": [{"line": line, "reason": reason} for line, reason in exc.errors],
+            "more_errors": exc.truncated})
+    services: Services = request.app.state.services
+    result = ingest(services.database, rows, signal_policy=getattr(request.app.state, "signal_policy", None))
+    return JSONResponse(status_code=200, content={"accepted": result.accepted, "duplicates": result.duplicates})
+
+
+def _window(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise HTTPException(422, "to: must not be before from")
+
+
+@router.get("/v1/accounts/{account_id}/access")
+def get_account_access(
+    account_id: AccountId, request: Request, services: ServicesDep, actor: Reader,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Distinct IPs with first and last seen and counts, first and last access, and the raw events (paged)."""
+    _window(start, end)
+    ips = account_ips(services.database, account_id, start, end)
+    try:
+        page = account_events(services.database, account_id, start, end, limit=limit, cursor=cursor)
+    except ValueError as exc:
+        raise HTTPException(422, "cursor: not a cursor this API gave") from exc
+    activity = account_activity(services.database, account_id)
+    _log(services, actor, "read_access", "account", account_id, stated_purpose(request))
+    return {
+        "account_id": account_id,
+        "first_access": activity.first_access.isoformat() if activity else None,
+        "last_access": activity.last_access.isoformat() if activity else None,
+        "ips": [{"ip": str(item.ip), "first_seen": item.first_seen.isoformat(), "last_seen": item.last_seen.isoformat(),
+                 "count": item.count, "country": item.country} for item in ips],
+        "events": [{"time": format_time_ms(int(stored.event.time.timestamp() * 1000)), "ip": str(stored.event.ip),
+                    "action": stored.event.action, "kind": stored.event.kind, "principal": stored.event.principal,
+                    "source": stored.event.source, "country": stored.country, "id": stored.event.id}
+                   for stored in page.events],
+        "next_cursor": page.next_cursor,
+    }
+
+
+class AccessSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ip: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | None, end: datetime | None,
+                   purpose: str | None) -> dict[str, Any]:
+    _window(start, end)
+    try:
+        seen = accounts_from(services.database, ip, start, end)
+    except ValueError as exc:
+        raise HTTPException(422, "ip: not an IP address or CIDR network") from exc
+    _log(services, actor, "search_access", "network", "query", purpose, detail={"accounts": len(seen)})
+    return {"accounts": [{"account_id": item.account_id, "ip": str(item.ip), "first_seen": item.first_seen.isoformat(),
+                          "last_seen": item.last_seen.isoformat(), "count": item.count} for item in seen]}
+
+
+@router.get("/v1/access")
+def get_accounts_seen(
+    request: Request, services: ServicesDep, actor: Reader,
+    ip: Annotated[str, Query(min_length=2, max_length=64, description="an IP address or CIDR network")],
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Accounts seen from an IP or network in a window. ``POST /v1/access/search`` takes the same in a
+    body, which keeps the address out of URLs and proxy logs."""
+    return _accounts_seen(services, actor, ip, start, end, stated_purpose(request))
+
+
+@router.post("/v1/access/search")
+def search_accounts_seen(body: AccessSearch, request: Request, services: ServicesDep, actor: Reader) -> dict[str, Any]:
+    return _accounts_seen(services, actor, body.ip, body.start, body.end, stated_purpose(request))
+
+
+@router.get("/v1/accounts/{account_id}/signals")
+def get_account_signals(account_id: AccountId, request: Request, services: ServicesDep,
+                        actor: Reader) -> dict[str, Any]:
+    """Ongoing-verification signals raised from the account's access (C4)."""
+    signals = account_signals(services.database, account_id)
+    _log(services, actor, "read_signals", "account", account_id, stated_purpose(request))
+    return {"signals": [{"id": s.id, "kind": s.kind, "at": s.at.isoformat(), "detail": s.detail, "state": s.state}
+                        for s in signals]}

@@ -1,0 +1,164 @@
+"""``cloudcip access import | account | ip | consume`` and ``cloudcip ipintel import | list``: the access
+ledger from the terminal (C1, C2, C3, C4)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cloudcip.access.events import AccessBatchError
+from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
+from cloudcip.ledger.store import LedgerAction
+
+access_app = typer.Typer(help="The access ledger: every IP address and time of access or administration.",
+                         no_args_is_help=True)
+ipintel_app = typer.Typer(help="Offline IP intelligence datasets (ASN, Tor exits, hosting/VPN ranges).",
+                          no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(access_app, name="access")
+    app.add_typer(ipintel_app, name="ipintel")
+
+
+@access_app.command("import")
+def import_events(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file of events (plain or gzip).")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, ocsf or cloudtrail")] = "jsonl",
+    batch_size: Annotated[int, typer.Option(help="Events per committed batch.")] = 50_000,
+) -> None:
+    """Import a file of events; a killed import resumes where it stopped (nothing lost, nothing doubled)."""
+    from cloudcip.access.store import import_file
+
+    if fmt not in ("jsonl", "ocsf", "cloudtrail"):
+        raise fail("--format is jsonl, ocsf or cloudtrail")
+    total = path.stat().st_size
+    with services_of(ctx) as services, Progress(
+        TextColumn("importing events"), BarColumn(), TextColumn("{task.fields[events]:,} events"),
+        TimeRemainingColumn(), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("import", total=total, events=0)
+
+        def advance(state: object) -> None:
+            progress.update(task, completed=getattr(state, "byte_offset", 0),
+                            events=getattr(state, "events_accepted", 0))
+
+        try:
+            result = import_file(services.database, path, fmt, batch_size=batch_size, progress=advance)
+        except AccessBatchError as exc:
+            for line, reason in exc.errors[:50]:
+                console.print(f"[red]line {line}[/red]: {reason}")
+            raise fail(f"batch rejected: {len(exc.errors) + exc.truncated} error(s); earlier batches stay "
+                       "imported and a rerun resumes after them") from exc
+        with services.ledger.unit_of_work() as work:
+            work.log(LedgerAction(OPERATOR.name, OPERATOR.role, "import_access", "access_file", path.name[:64],
+                                  purpose="access-event intake"))
+    emit(json.dumps(asdict(result), default=str))
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise fail(f"--{name}: not an ISO 8601 time") from exc
+
+
+@access_app.command("account")
+def account(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Argument(metavar="ID")],
+    start: Annotated[str | None, typer.Option("--from", help="ISO 8601 time")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO 8601 time")] = None,
+    purpose: Annotated[str, typer.Option(help="Why (recorded on the ledger).")] = "operator query",
+) -> None:
+    """Every IP address of an account in a window, with first and last seen and counts."""
+    from cloudcip.access.queries import account_activity, account_ips
+
+    with services_of(ctx) as services:
+        ips = account_ips(services.database, account_id, _when(start, "from"), _when(end, "to"))
+        activity = account_activity(services.database, account_id)
+        with services.ledger.unit_of_work() as work:
+            work.log(LedgerAction(OPERATOR.name, OPERATOR.role, "read_access", "account", account_id[:64],
+                                  purpose=purpose))
+    emit(json.dumps({
+        "account_id": account_id,
+        "first_access": activity.first_access.isoformat() if activity else None,
+        "last_access": activity.last_access.isoformat() if activity else None,
+        "ips": [{"ip": str(i.ip), "first_seen": i.first_seen.isoformat(), "last_seen": i.last_seen.isoformat(),
+                 "count": i.count, "country": i.country} for i in ips],
+    }, indent=2))
+
+
+@access_app.command("ip")
+def ip(
+    ctx: typer.Context,
+    network: Annotated[str, typer.Argument(metavar="IP_OR_CIDR")],
+    start: Annotated[str | None, typer.Option("--from", help="ISO 8601 time")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO 8601 time")] = None,
+    purpose: Annotated[str, typer.Option(help="Why (recorded on the ledger).")] = "operator query",
+) -> None:
+    """Every account seen from an IP address or CIDR network in a window."""
+    from cloudcip.access.queries import accounts_from
+
+    with services_of(ctx) as services:
+        try:
+            seen = accounts_from(services.database, network, _when(start, "from"), _when(end, "to"))
+        except ValueError as exc:
+            raise fail("not an IP address or CIDR network") from exc
+        with services.ledger.unit_of_work() as work:
+            work.log(LedgerAction(OPERATOR.name, OPERATOR.role, "search_access", "network", "query",
+                                  purpose=purpose, detail={"accounts": len(seen)}))
+    emit(json.dumps({"accounts": [{"account_id": s.account_id, "ip": str(s.ip), "first_seen": s.first_seen.isoformat(),
+                                   "last_seen": s.last_seen.isoformat(), "count": s.count} for s in seen]}, indent=2))
+
+
+@access_app.command("consume")
+def consume(
+    ctx: typer.Context,
+    servers: Annotated[str, typer.Option(help="NATS servers.")] = "nats://127.0.0.1:4222",
+    subject: Annotated[str, typer.Option(help="JetStream subject of access events.")] = "cloudcip.access",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, ocsf or cloudtrail")] = "jsonl",
+    exit_when_idle: Annotated[bool, typer.Option(help="Stop when the stream has nothing more.")] = False,
+) -> None:
+    """A durable JetStream consumer: acknowledges each batch only after its commit."""
+    from cloudcip.access.consumer import run_consumer
+
+    with services_of(ctx) as services:
+        stats = run_consumer(services.database, servers=servers, subject=subject, fmt=fmt,
+                             exit_when_idle=exit_when_idle)
+    emit(json.dumps(asdict(stats), default=str))
+
+
+@ipintel_app.command("import")
+def ipintel_import(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="asn, tor_exit or hosting")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+) -> None:
+    """Import a versioned IP-intelligence dataset the operator holds (never fetched from the network)."""
+    from cloudcip.access.ipintel import import_dataset
+
+    with services_of(ctx) as services:
+        try:
+            result = import_dataset(services.database, kind, path)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+    emit(json.dumps(asdict(result), default=str))
+
+
+@ipintel_app.command("list")
+def ipintel_list(ctx: typer.Context) -> None:
+    """The imported IP-intelligence datasets and their versions."""
+    from cloudcip.access.ipintel import list_datasets
+
+    with services_of(ctx) as services:
+        emit(json.dumps(list_datasets(services.database), indent=2, default=str))

@@ -1,0 +1,93 @@
+"""C1-C3 over HTTP: intake all-or-nothing and idempotent, an account's IPs, accounts from an IP or
+network (IPv4 and IPv6), each query on the ledger with its purpose, each endpoint behind its role."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudcip.api.app import create_app
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+
+
+def _events() -> list[dict[str, str]]:
+    events = []
+    for number in range(60):
+        events.append({"id": f"evt-{number}", "account_id": f"acct-{number % 3}", "principal": "user:7",
+                       "time": f"2026-10-{1 + number % 28:02d}T08:{number % 60:02d}:00.250Z",
+                       "ip": f"198.51.100.{number % 5}" if number % 2 else f"2001:db8:0:1::{number % 4 + 1}",
+                       "action": "console.login", "kind": "access"})
+    return events
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def test_intake_is_idempotent_and_all_or_nothing(client: TestClient, keys: dict[str, str]) -> None:
+    ingest = auth(keys["event-ingest"])
+    first = client.post("/v1/access-events", content=json.dumps(_events()), headers=ingest)
+    assert first.status_code == 200 and first.json() == {"accepted": 60, "duplicates": 0}
+    lines = "\n".join(json.dumps(e) for e in _events()).encode()
+    again = client.post("/v1/access-events", content=gzip.compress(lines), headers=ingest)
+    assert again.json() == {"accepted": 0, "duplicates": 60}
+    bad = [*_events()[:3], {"id": "x", "account_id": "acct-9", "principal": "p", "time": "yesterday",
+                            "ip": "999.1.1.1", "action": "a", "kind": "access"}]
+    rejected = client.post("/v1/access-events", content="\n".join(json.dumps(e) for e in bad), headers=ingest)
+    assert rejected.status_code == 422
+    assert {error["line"] for error in rejected.json()["errors"]} == {4}
+    assert "999.1.1.1" not in rejected.text
+    view = client.get("/v1/accounts/acct-9/access", headers=auth(keys["analyst"])).json()
+    assert view["ips"] == [] and view["first_access"] is None  # nothing of the rejected batch stored
+
+
+def test_queries_answer_ips_accounts_and_networks(client: TestClient, keys: dict[str, str],
+                                                  services: Services) -> None:
+    client.post("/v1/access-events", content=json.dumps(_events()), headers=auth(keys["signup-service"]))
+    analyst = auth(keys["analyst"], **{"X-Access-Purpose": "court order 12"})
+    view = client.get("/v1/accounts/acct-1/access", params={"from": "2026-10-01T00:00:00Z",
+                                                            "to": "2026-10-31T23:59:59Z", "limit": 5},
+                      headers=analyst).json()
+    assert view["first_access"].startswith("2026-10-0") and len(view["events"]) == 5 and view["next_cursor"]
+    assert sum(item["count"] for item in view["ips"]) == 20
+    following = client.get("/v1/accounts/acct-1/access", params={"limit": 5, "cursor": view["next_cursor"]},
+                           headers=analyst).json()
+    assert {e["id"] for e in following["events"]}.isdisjoint({e["id"] for e in view["events"]})
+    from_v4 = client.get("/v1/access", params={"ip": "198.51.100.0/24"}, headers=analyst).json()
+    assert {a["account_id"] for a in from_v4["accounts"]} == {"acct-0", "acct-1", "acct-2"}
+    one = client.post("/v1/access/search", json={"ip": "198.51.100.3"}, headers=analyst).json()
+    assert {a["ip"] for a in one["accounts"]} == {"198.51.100.3"}
+    from_v6 = client.get("/v1/access", params={"ip": "2001:db8:0:1::/64"}, headers=analyst).json()
+    assert from_v6["accounts"] and all(a["ip"].startswith("2001:db8:0:1::") for a in from_v6["accounts"])
+    assert client.get("/v1/access", params={"ip": "not-an-ip"}, headers=analyst).status_code == 422
+    entries = services.ledger.entries_for_record("account", "acct-1")
+    assert entries and entries[-1]["action"] == "read_access" and entries[-1]["purpose"] == "court order 12"
+
+
+def test_access_endpoints_by_role(client: TestClient, keys: dict[str, str]) -> None:
+    for role in ROLES:
+        posted = client.post("/v1/access-events", content=json.dumps(_events()[:2]), headers=auth(keys[role]))
+        assert posted.status_code == (200 if role in ("signup-service", "event-ingest") else 403), role
+        read = client.get("/v1/accounts/acct-0/access", headers=auth(keys[role]))
+        assert read.status_code == (200 if role in ("analyst", "compliance-officer", "legal") else 403), role
+        signals = client.get("/v1/accounts/acct-0/signals", headers=auth(keys[role]))
+        assert signals.status_code == read.status_code
+    assert client.get("/v1/access", params={"ip": "198.51.100.1"}).status_code == 401
