@@ -38,6 +38,8 @@ def sqlite_db(tmp_path: object) -> Iterator[Database]:
 def postgres_db() -> Iterator[Database]:
     reason = _postgres_reachable()
     if reason:
+        if os.environ.get("CLOUDCIP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}, and CLOUDCIP_REQUIRE_POSTGRES=1 requires it")
         pytest.skip(reason)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import uuid
 
@@ -28,6 +29,8 @@ def _nats_reachable() -> bool:
         return False
 
 
+if os.environ.get("CLOUDCIP_REQUIRE_NATS") == "1" and not _nats_reachable():
+    raise RuntimeError("NATS at 127.0.0.1:4222 is unreachable, and CLOUDCIP_REQUIRE_NATS=1 requires it")
 pytestmark = pytest.mark.skipif(not _nats_reachable(), reason="NATS server at 127.0.0.1:4222 is unreachable")
 
 
