@@ -206,3 +206,21 @@ def test_a_cleared_false_positive_stays_cleared_until_the_list_entry_changes(ser
     with services.database.engine.connect() as conn:
         assert len(hit_store.list_hits(conn, state="open")) == 1
         assert len(hit_store.list_hits(conn, state="false_positive")) == 1
+
+
+def test_a_person_measure_skips_a_subject_cleared_as_a_false_positive(services: Services) -> None:
+    publish(services)
+    measure = add_measure(services, OFFICER, kind="person", target="test:42", measure="prohibit",
+                          determination_date=date(2026, 1, 1))
+    cleared, matched = services.customers.create([individual("Viktor", "Bout", birth="1967-01-13"),
+                                                  individual("Viktor", "Bout", birth="1967-01-13")], SIGNUP)
+    [cleared_account] = open_accounts(services, cleared, "standard")
+    [matched_account] = open_accounts(services, matched, "standard")
+    assert rescreen_all(services, "list changed", clock=lambda: NOW - timedelta(days=300)).new_hits == 2
+    with services.database.engine.connect() as conn:
+        [hit] = [h for h in hit_store.list_hits(conn, state="open") if h.subject_id == cleared]
+    hit_store.decide(services, OFFICER, hit.id, "false_positive", "different person: passport checked")
+    effective = datetime.combine(measure.effective_date, datetime.min.time(), UTC)
+    report = rescreen_all(services, "measure effective", clock=lambda: effective)
+    assert [(e["account_id"], e["action"]) for e in report.effects] == [(matched_account, "closed")]
+    assert account_states(services) == {cleared_account: "active", matched_account: "closed"}

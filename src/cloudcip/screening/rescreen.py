@@ -241,11 +241,16 @@ def _screen_customer(
         digest = subject_hash(key, subject.fields())
         new_hits += len(record_hits(work.conn, subject.subject_type, subject.subject_id, digest, result.hits,
                                     screening.party_hash, now))
-        cleared = _cleared_entries(work.conn, subject.subject_type, subject.subject_id, digest)
+        cleared: set[tuple[str, str]] | None = None  # read only when a listed-entry measure applies
         for applying in result.measures_applying:
-            entry = applying.measure.listed_entry()
-            if applying.status != "in_force" or (entry is not None and entry in cleared):
+            if applying.status != "in_force":
                 continue
+            entry = applying.measure.listed_entry()
+            if entry is not None:
+                if cleared is None:
+                    cleared = _cleared_entries(work.conn, subject.subject_type, subject.subject_id, digest)
+                if entry in cleared:
+                    continue
             due.setdefault(applying.measure.id, (applying.measure, applying.basis))
     effects: list[dict[str, Any]] = []
     for measure, basis in due.values():
