@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloudcip.api.app import create_app
 from cloudcip.domain.designated import DesignatedParty, ListedName
@@ -59,6 +61,10 @@ def test_measures_register_over_http(client: TestClient, keys: dict[str, str]) -
                                                "measure": "conditions", "conditions": ["no_gpu"],
                                                "determination_date": "2026-01-15"}, headers=officer)
     assert person.status_code == 201, person.text
+    for far, field in (({"determination_date": "9999-12-31"}, "determination_date"),
+                       ({"effective_date": "9999-12-31"}, "effective_date")):
+        response = client.post("/v1/measures", json={**MEASURE, **far}, headers=officer)
+        assert response.status_code == 422 and response.json()["detail"][0].startswith(field)
     unknown_field = client.post("/v1/measures", json={**MEASURE, "severity": "high"}, headers=officer)
     assert unknown_field.status_code == 422 and "severity" in unknown_field.text
 
@@ -127,3 +133,30 @@ def test_screen_and_adjudicate(services: Services, client: TestClient, keys: dic
                        headers=analyst).status_code == 404
     assert client.post("/v1/hits/not-an-id/decision", json={"state": "confirmed"},
                        headers=analyst).status_code == 422
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30)
+    | st.sampled_from(["IR", "UA-43", "crimea", "9999-12-31", "2026-02-30", "0001-01-01", "1967", "no_gpu"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+screen_fields = st.sampled_from(["name", "birth_date", "nationality", "schema", "gender", "document_numbers",
+                                 "emails", "wallets", "jurisdictions", "limit"])
+measure_fields = st.sampled_from(["kind", "target", "measure", "conditions", "determination_date",
+                                  "effective_date", "duration_days", "covers_resellers", "description"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(screen_body=st.dictionaries(screen_fields, json_values, max_size=6),
+       measure_body=st.dictionaries(measure_fields, json_values, max_size=9),
+       name=st.text(max_size=60), birth=st.sampled_from(["1967-01-13", "1967-13-45", "2026-02-30", "0000", None]))
+def test_any_body_is_a_clean_answer(client: TestClient, keys: dict[str, str], screen_body: dict[str, object],
+                                    measure_body: dict[str, object], name: str, birth: str | None) -> None:
+    officer = auth(keys["compliance-officer"])
+    assert client.post("/v1/screen", json=screen_body, headers=officer).status_code in (200, 422)
+    response = client.post("/v1/screen", json={"name": name, "birth_date": birth}, headers=officer)
+    assert response.status_code in (200, 422), response.text
+    assert client.post("/v1/measures", json=measure_body, headers=officer).status_code in (201, 422)
+    assert client.post("/v1/measures", json={**MEASURE, **measure_body},
+                       headers=officer).status_code in (201, 422)

@@ -307,9 +307,13 @@ def add_measure(
         raise MeasureRefused("conditions", "a conditions measure names at least one condition")
     if measure == "prohibit" and chosen:
         raise MeasureRefused("conditions", "a prohibition carries no conditions")
+    if not date(1990, 1, 1) <= determination_date <= date(2200, 12, 31):
+        raise MeasureRefused("determination_date", "must lie between 1990-01-01 and 2200-12-31")
     earliest = determination_date + timedelta(days=defaults.lead_time_days)
     if effective_date is None:
         effective_date = earliest
+    elif effective_date > date(2300, 12, 31):
+        raise MeasureRefused("effective_date", "must lie before 2301-01-01")
     elif effective_date < earliest:
         raise MeasureRefused(
             "effective_date",
@@ -360,6 +364,8 @@ def extend_measure(services: Services, actor: Actor, measure_id: str, days: int,
         current = get_measure(work.conn, measure_id)
         if current.revoked_at is not None:
             raise MeasureRefused("id", "the measure was revoked; a revoked measure cannot be extended")
+        if current.expires_on > date(9000, 1, 1) - timedelta(days=days):
+            raise MeasureRefused("days", "the measure would expire after the year 9000")
         extensions = [*current.extensions, {"days": days, "reason": clean, "at": now.isoformat(), "by": actor.name}]
         work.conn.execute(update(special_measure).where(special_measure.c.id == measure_id).values(
             extensions_json=json.dumps(extensions), expires_on=current.expires_on + timedelta(days=days)))
