@@ -21,7 +21,7 @@ from cloudcip.runtime import Services
 from cloudcip.screening import hits as hit_store
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.measures import add_measure
-from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all, subjects_of
+from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all, rescreen_if_changed, subjects_of
 from cloudcip.screening.schema import rescreen_run, screening_hit, special_measure_effect
 from cloudcip.screening.snapshots import import_publication
 from cloudcip.storage.schema import account
@@ -224,3 +224,25 @@ def test_a_person_measure_skips_a_subject_cleared_as_a_false_positive(services: 
     report = rescreen_all(services, "measure effective", clock=lambda: effective)
     assert [(e["account_id"], e["action"]) for e in report.effects] == [(matched_account, "closed")]
     assert account_states(services) == {cleared_account: "active", matched_account: "closed"}
+
+
+def test_the_periodic_task_runs_only_when_lists_or_measures_change(services: Services) -> None:
+    services.customers.create([individual("Reza", "Ahmadi", nationality="IR", country="IR",
+                                          phone="+982123456789")], SIGNUP)
+    [closing] = open_accounts(services, services.customers.create([individual("Ali", "Rezaei", nationality="IR",
+                                                                              country="IR")], SIGNUP)[0], "standard")
+    first = rescreen_if_changed(services, NOW)
+    assert first is not None and first.done == 2
+    assert rescreen_if_changed(services, NOW) is None
+    publish(services)
+    assert rescreen_if_changed(services, NOW) is not None  # a new snapshot
+    measure = add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
+                          determination_date=NOW.date())
+    determined = rescreen_if_changed(services, NOW)  # a new measure, not yet effective
+    assert determined is not None and determined.effects == []
+    assert rescreen_if_changed(services, NOW + timedelta(days=10)) is None
+    effective = datetime.combine(measure.effective_date, datetime.min.time(), UTC)
+    applied = rescreen_if_changed(services, effective)  # the measure reached its effective date
+    assert applied is not None and {e["action"] for e in applied.effects} == {"closed", "recorded"}
+    assert account_states(services)[closing] == "closed"
+    assert rescreen_if_changed(services, effective + timedelta(days=1)) is None

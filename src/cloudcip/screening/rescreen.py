@@ -17,6 +17,7 @@ keeps what was done, so a measure acts once per account.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,9 +33,10 @@ from cloudcip.runtime import Services
 from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.screening.location import LocationEvidence, locate
 from cloudcip.screening.matcher import QuerySchema
-from cloudcip.screening.measures import Measure
+from cloudcip.screening.measures import Measure, list_measures
 from cloudcip.screening.schema import rescreen_run, screening_hit, special_measure_effect
 from cloudcip.screening.service import ScreeningService
+from cloudcip.screening.snapshots import in_force_snapshots
 from cloudcip.storage.schema import account, customer
 
 Clock = Callable[[], datetime]
@@ -145,7 +147,7 @@ def _customer_ids(conn: Connection, after: str | None, limit: int) -> list[str]:
 
 def _unfinished(conn: Connection) -> Any:
     return conn.execute(select(rescreen_run).where(rescreen_run.c.finished_at.is_(None))
-                        .order_by(rescreen_run.c.started_at.desc()).limit(1)).first()
+                        .order_by(rescreen_run.c.sequence.desc()).limit(1)).first()
 
 
 def _cleared_entries(conn: Connection, subject_type: str, subject_id: str, digest: str) -> set[tuple[str, str]]:
@@ -258,6 +260,29 @@ def _screen_customer(
     return new_hits, effects
 
 
+def screening_state_key(conn: Connection, today: date) -> str:
+    """Hash of what a re-screening screens against: the in-force snapshots and each measure's status."""
+    parts = [f"snapshot:{s.source}:{s.id}" for s in in_force_snapshots(conn)]
+    parts += [f"measure:{m.id}:{m.status(today)}:{m.expires_on.isoformat()}" for m in list_measures(conn)]
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+
+
+def rescreen_if_changed(services: Services, now: datetime) -> RescreenReport | None:
+    """The periodic task (D4): resume an unfinished run, or start one when a list snapshot or a
+    measure changed (including a measure reaching its effective date) since the last finished run.
+
+    Its signature fits ``cloudcip.jobs.runner.PeriodicTask.run``.
+    """
+    with services.database.engine.connect() as conn:
+        unfinished = _unfinished(conn) is not None
+        key = screening_state_key(conn, now.date())
+        last = conn.execute(select(rescreen_run.c.state_key).where(rescreen_run.c.finished_at.is_not(None))
+                            .order_by(rescreen_run.c.sequence.desc()).limit(1)).first()
+    if not unfinished and last is not None and last.state_key == key:
+        return None
+    return rescreen_all(services, "lists or measures changed", clock=lambda: now)
+
+
 def rescreen_all(
     services: Services,
     reason: str,
@@ -280,8 +305,13 @@ def rescreen_all(
             run_id = str(uuid.uuid4())
             total = int(work.conn.execute(select(func.count()).select_from(customer)
                                           .where(customer.c.status != "purged")).scalar_one())
+            started = clock()
+            sequence = int(work.conn.execute(select(func.coalesce(func.max(rescreen_run.c.sequence), 0)))
+                           .scalar_one()) + 1
             work.conn.execute(insert(rescreen_run).values(
-                id=run_id, reason=reason, started_at=clock(), cursor=None, done=0, total=total, hits=0))
+                id=run_id, sequence=sequence, reason=reason, started_at=started, cursor=None, done=0, total=total,
+                hits=0,
+                state_key=screening_state_key(work.conn, started.date())))
         else:
             run_id = run.id
             reason = run.reason
@@ -318,7 +348,7 @@ def rescreen_all(
 
 def runs(conn: Connection, limit: int = 20) -> Iterator[dict[str, Any]]:
     """The latest re-screening runs, newest first."""
-    for row in conn.execute(select(rescreen_run).order_by(rescreen_run.c.started_at.desc()).limit(limit)):
+    for row in conn.execute(select(rescreen_run).order_by(rescreen_run.c.sequence.desc()).limit(limit)):
         yield {"id": row.id, "reason": row.reason, "started_at": row.started_at.isoformat(), "done": row.done,
                "total": row.total, "hits": row.hits,
                "finished_at": row.finished_at.isoformat() if row.finished_at else None}

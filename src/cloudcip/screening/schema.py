@@ -129,11 +129,13 @@ rescreen_run = Table(
     "rescreen_run",
     metadata,
     Column("id", String(ID), primary_key=True),
+    Column("sequence", Integer, nullable=False),  # runs in the order they started
     Column("reason", String(200), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("cursor", String(ID)),  # the last customer id fully processed
     Column("done", Integer, nullable=False),
     Column("total", Integer, nullable=False),
     Column("hits", Integer, nullable=False),
+    Column("state_key", String(64)),  # hash of the in-force snapshots and measure statuses it screened against
     Column("finished_at", DateTime(timezone=True)),
 )

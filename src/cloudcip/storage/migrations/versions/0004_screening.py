@@ -34,12 +34,14 @@ def upgrade() -> None:
     )
     op.create_table('rescreen_run',
     sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('cursor', sa.String(length=36), nullable=True),
     sa.Column('done', sa.Integer(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('hits', sa.Integer(), nullable=False),
+    sa.Column('state_key', sa.String(length=64), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rescreen_run'))
     )
