@@ -110,6 +110,8 @@ def test_screen_and_adjudicate(services: Services, client: TestClient, keys: dic
         assert response.status_code == 422, (bad, response.text)
         assert "name" in response.text
     assert client.get("/v1/lists", headers=analyst).json()["sources"][0]["parties"] == 1
+    bad_date = client.post("/v1/screen", json={"name": "Viktor Bout", "birth_date": "1967-02-30"}, headers=analyst)
+    assert bad_date.status_code == 422 and bad_date.json()["detail"][0].startswith("birth_date:")
 
     with services.database.engine.begin() as conn:
         from cloudcip.screening.matcher import Hit

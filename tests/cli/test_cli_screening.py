@@ -80,6 +80,8 @@ def test_screen_name_batch_and_compare(cli, tmp_path: Path) -> None:  # type: ig
     assert "band: clear" in cli("screen", "name", "Anna Schmidt")
     for bad in ("", "   ", "x" * 5000, "\x01\x02"):
         assert "error:" in cli.output("screen", "name", bad, code=1)
+    assert "nationality" in cli.output("screen", "name", "Viktor Bout", "--nationality", "xyz", code=1)
+    assert "birth_date" in cli.output("screen", "name", "Viktor Bout", "--birth-date", "1967-02-30", code=1)
 
     batch = tmp_path / "batch.csv"
     batch.write_text("name,birth_date,nationality\nViktor Bout,1967-01-13,ru\nAnna Schmidt,,DE\n,,\n",

@@ -12,7 +12,7 @@ from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
 from cloudcip.screening import measures as register
 from cloudcip.screening.loaders import ListPublication
-from cloudcip.screening.service import ScreeningService
+from cloudcip.screening.service import QueryFieldError, ScreeningService
 from cloudcip.screening.snapshots import import_publication
 
 OFFICER = Actor("test:officer", "compliance-officer")
@@ -179,3 +179,9 @@ def test_bad_names_are_clear_errors(services: Services) -> None:
     for bad in ("", "   ", "x" * 100_000, "\x00\x01"):
         with pytest.raises(ValueError):
             service.screen_person(bad)
+    for birth, nationality, field in (("1967-02-30", None, "birth_date"), ("67", None, "birth_date"),
+                                      (None, "RUS", "nationality"), (None, "1A", "nationality")):
+        with pytest.raises(QueryFieldError) as refused:
+            service.screen_person("Viktor Bout", birth, nationality)
+        assert refused.value.field == field
+    assert service.screen_person("Viktor Bout", "1967-01", "RU").band == "clear"  # no list imported

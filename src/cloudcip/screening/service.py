@@ -35,6 +35,30 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+class QueryFieldError(ValueError):
+    """A screening input other than the name that cannot be used; ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+def check_query_fields(birth_date: str | None, nationality: str | None) -> None:
+    """Refuse a birth date that is not YYYY[-MM[-DD]] or a nationality that is not two letters."""
+    if nationality is not None and not (len(nationality) == 2 and nationality.isascii() and nationality.isalpha()):
+        raise QueryFieldError("nationality", "must be an ISO 3166-1 alpha-2 code")
+    if birth_date is not None:
+        parts = birth_date.split("-")
+        try:
+            valid = (1 <= len(parts) <= 3 and len(parts[0]) == 4 and all(p.isascii() and p.isdigit() for p in parts)
+                     and bool(date(int(parts[0]), int(parts[1]) if len(parts) > 1 else 1,
+                                   int(parts[2]) if len(parts) > 2 else 1)))
+        except ValueError:
+            valid = False
+        if not valid:
+            raise QueryFieldError("birth_date", "must be YYYY-MM-DD, YYYY-MM or YYYY")
+
+
 @dataclass(frozen=True)
 class MeasureApplying:
     """A measure that applies to the screened person, and why."""
@@ -179,8 +203,10 @@ class ScreeningService:
     ) -> ScreeningResult:
         """Hits against the in-force lists plus the measures that apply (not revoked, not expired).
 
-        Raises ``ValueError`` (``InvalidNameError``) for an empty, huge or binary name.
+        Raises ``ValueError`` (``InvalidNameError``) for an empty, huge or binary name, and
+        ``QueryFieldError`` for a malformed birth date or nationality.
         """
+        check_query_fields(birth_date, nationality)
         loaded = self._current()
         query = ScreeningQuery(
             name=name, schema=schema, birth_date=birth_date, nationality=nationality, gender=gender,

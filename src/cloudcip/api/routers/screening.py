@@ -24,7 +24,7 @@ from cloudcip.api.auth import ServicesDep, require
 from cloudcip.records.roles import Actor
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as register
-from cloudcip.screening.service import ScreeningService
+from cloudcip.screening.service import QueryFieldError, ScreeningService
 from cloudcip.screening.snapshots import in_force_snapshots
 
 router = APIRouter(tags=["screening"])
@@ -207,6 +207,8 @@ def screen_one(
             document_numbers=body.document_numbers, emails=body.emails, wallets=body.wallets,
             jurisdictions=body.jurisdictions, limit=body.limit,
         )
+    except QueryFieldError as exc:
+        raise _invalid(exc.field, str(exc).partition(": ")[2]) from None
     except ValueError as exc:
         raise _invalid("name", str(exc)) from None
     return result.as_json()
