@@ -45,6 +45,7 @@ def serve(
 
     from cloudcip.api.app import create_app
     from cloudcip.jobs.runner import JobRunner, PeriodicTask, default_tasks
+    from cloudcip.screening.rescreen import rescreen_if_changed
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
@@ -53,7 +54,8 @@ def serve(
                  PeriodicTask("verification-deadlines", every_seconds=60.0,
                               run=lambda _services, now: applications.enforce_deadlines(now)),
                  PeriodicTask("periodic-reverification", every_seconds=3600.0,
-                              run=lambda _services, now: applications.reverify_due_cases(now))]
+                              run=lambda _services, now: applications.reverify_due_cases(now)),
+                 PeriodicTask("rescreen", every_seconds=300.0, run=rescreen_if_changed)]
         runner = JobRunner(services, tasks)
         runner.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")

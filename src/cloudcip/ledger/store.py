@@ -314,6 +314,27 @@ def _head_from_row(row: Any) -> SignedTreeHead:
     )
 
 
+_ENTRY_COLUMNS = "SELECT idx, leaf_input, leaf_hash, actor, action, record_id FROM ledger_entry ORDER BY idx"
+
+
+def _entry_rows(conn: Connection, batch: int) -> Iterator[tuple[Any, ...]]:
+    """Every entry as a plain tuple, streamed in ``batch``-sized fetches straight from the driver
+    (a server-side cursor on PostgreSQL), since verification reads the whole log."""
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    server_side = conn.dialect.name == "postgresql"
+    cursor = driver.cursor(name="cloudcip_ledger_verify") if server_side else driver.cursor()
+    try:
+        cursor.execute(_ENTRY_COLUMNS)
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        cursor.close()
+
+
 @dataclass
 class VerificationReport:
     ok: bool
@@ -356,27 +377,21 @@ def verify_ledger(
         last_good_head = 0
         previous_hex = ""
         position = 0
-        result = conn.execution_options(yield_per=batch).execute(
-            select(
-                ledger_entry.c.idx, ledger_entry.c.leaf_input, ledger_entry.c.leaf_hash,
-                ledger_entry.c.actor, ledger_entry.c.action, ledger_entry.c.record_id,
-            ).order_by(ledger_entry.c.idx)
-        )
-        for row in result:
-            leaf_input: str = row.leaf_input
+        decode = json.JSONDecoder().decode
+        for idx, leaf_input, stored_hash, actor, action, record_id in _entry_rows(conn, batch):
             digest = leaf_hash(leaf_input.encode())
             try:
-                entry = json.loads(leaf_input)
+                entry = decode(leaf_input)
             except ValueError:
                 entry = {}
-            if row.idx != position or entry.get("index") != position:
+            if idx != position or entry.get("index") != position:
                 bad(position, "entry out of place (deleted, inserted or reordered)")
-            elif digest != bytes(row.leaf_hash):
+            elif digest != bytes(stored_hash):
                 bad(position, "entry content does not match its leaf hash (edited)")
             elif entry.get("prev") != previous_hex:
                 bad(max(position - 1, 0), "hash chain broken: the previous entry was altered")
             elif (entry.get("actor"), entry.get("action"), entry.get("record", "").split("/", 1)[-1]) != (
-                row.actor, row.action, row.record_id,
+                actor, action, record_id,
             ):
                 bad(position, "entry columns disagree with the hashed entry (edited)")
             if problems:
@@ -397,7 +412,6 @@ def verify_ledger(
                 break
             if progress is not None and position % batch == 0:
                 progress(position, total)
-        result.close()
     size = position
     if not problems:
         if next_head is not None:
