@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Dialect, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from cloudcip.crypto.keyring import write_private_file
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
@@ -40,6 +40,7 @@ from cloudcip.ledger.tree_head import (
     sign_tree_head,
     verify_tree_head,
 )
+from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 
 log = logging.getLogger("cloudcip.ledger")
@@ -53,14 +54,6 @@ _LOCK_STATE = (
     .values(tree_size=ledger_state.c.tree_size)
     .returning(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state)
 )
-_ENTRY_INSERT_COLUMNS = ("idx", "at", "actor", "role", "action", "record_type", "record_id", "purpose",
-                         "legal_basis", "leaf_input", "leaf_hash")
-
-
-def _insert_entry_sql(dialect: Dialect) -> str:
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    return (f"INSERT INTO ledger_entry ({', '.join(_ENTRY_INSERT_COLUMNS)}) "  # noqa: S608 - constant names only
-            f"VALUES ({', '.join([marker] * len(_ENTRY_INSERT_COLUMNS))})")
 _INSERT_HEAD = insert(ledger_tree_head)
 _SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
 
@@ -198,9 +191,7 @@ class Ledger:
         compact = CompactRange.from_state(json.loads(state.compact_state))
         now = self.clock()
         at_text = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        rows: list[tuple[Any, ...]] = []
-        at_processor = ledger_entry.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        at_bound = at_processor(now) if at_processor is not None else now
+        rows: list[dict[str, Any]] = []
         for action in actions:
             entry = {
                 "index": size,
@@ -218,12 +209,13 @@ class Ledger:
             leaf_input = canonical_json(entry)
             digest = leaf_hash(leaf_input.encode())
             compact.append(digest)
-            rows.append((size, at_bound, action.actor, action.role, action.action, action.record_type,
-                         action.record_id, action.purpose, action.legal_basis, leaf_input, digest))
+            rows.append({"idx": size, "at": now, "actor": action.actor, "role": action.role, "action": action.action,
+                         "record_type": action.record_type, "record_id": action.record_id,
+                         "purpose": action.purpose, "legal_basis": action.legal_basis, "leaf_input": leaf_input,
+                         "leaf_hash": digest})
             previous = digest
             size += 1
-        # entries go straight to the driver: appending is on the path of every request
-        conn.exec_driver_sql(_insert_entry_sql(conn.dialect), rows)
+        insert_rows(conn, ledger_entry, rows)  # straight to the driver: on the path of every request
         head = sign_tree_head(self.signing_key, size, compact.root(), int(now.timestamp() * 1000))
         conn.execute(
             _INSERT_HEAD,

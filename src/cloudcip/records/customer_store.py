@@ -31,6 +31,7 @@ from cloudcip.domain.customer import (
 )
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork, utc_now
 from cloudcip.records.roles import AccessRefused, Actor, may
+from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 from cloudcip.storage.schema import (
     beneficial_owner,
@@ -107,8 +108,7 @@ class CustomerStore:
         }
         ids = [self._rows_for(record, now, rows) for record in records]
         for table in (customer, beneficial_owner, identity_document, payment_means, contact):
-            if rows[table.name]:
-                work.conn.execute(insert(table), rows[table.name])
+            insert_rows(work.conn, table, rows[table.name])
         for customer_id in ids:
             work.log(LedgerAction(actor.name, actor.role, "create", "customer", customer_id, purpose=purpose))
         return ids
