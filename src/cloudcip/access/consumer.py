@@ -108,7 +108,7 @@ async def consume(
                     break
             try:
                 messages = await subscription.fetch(want, timeout=fetch_timeout)
-            except NatsTimeoutError:
+            except (TimeoutError, NatsTimeoutError):  # nats-py raises either when nothing came
                 if exit_when_idle:
                     break
                 continue
