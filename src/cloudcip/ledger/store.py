@@ -232,7 +232,7 @@ class Ledger:
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """A transaction whose ledger actions are appended before commit, and published after."""
         work = UnitOfWork()
-        with self.database.engine.begin() as conn:
+        with self.database.write_gate(), self.database.engine.begin() as conn:
             work.conn = conn
             yield work
             work.head = self.append(conn, work.actions)

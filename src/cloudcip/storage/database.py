@@ -6,7 +6,9 @@ transactions with ``database.engine.begin()``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -29,6 +31,12 @@ class Database:
 
     url: str
     engine: Engine
+    _writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def write_gate(self) -> AbstractContextManager[object]:
+        """Serialises this process's write transactions on SQLite, which has one writer at a time:
+        threads queue here instead of in SQLite's sleeping busy handler. A no-op on PostgreSQL."""
+        return self._writer if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
