@@ -68,3 +68,17 @@ def screening(
     brute force, re-screening rate: all real lists of ../shared/data/lists loaded."""
     module = _bench_module("screening")
     _print(module.run(json_output=False), as_json)
+
+
+@app.command("access")
+def access(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    events: Annotated[int, typer.Option(help="Generated events to import and query.")] = 10_000_000,
+    postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
+                                                     envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
+    batch_size: Annotated[int, typer.Option(help="Events per committed batch.")] = 50_000,
+) -> None:
+    """Access-event import rate against the engine's bare-insert floor, query latency (an account's
+    IPs, accounts from an IP and from a /24), peak memory; SQLite and optionally PostgreSQL."""
+    module = _bench_module("access")
+    _print(module.run(None, events, batch_size=batch_size, postgres_url=postgres_url), as_json)
