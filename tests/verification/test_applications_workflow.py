@@ -329,3 +329,11 @@ def test_periodic_reverification_opens_a_successor_case(client: TestClient, keys
     assert applications.reverify_due_cases(clock.now + timedelta(days=30)) == 0
     assert applications.reverify_due_cases(clock.now + timedelta(days=2000)) == 1
     assert applications.reverify_due_cases(clock.now + timedelta(days=2000)) == 0  # the old case is done
+
+
+def test_unknown_reseller_account_is_a_422_not_a_500(client: TestClient, keys: dict[str, str]) -> None:
+    body = {**APPLICATION, "account": {"type": "standard", "channel": "via_reseller"},
+            "reseller_account_id": "00000000-0000-0000-0000-000000000000"}
+    response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["fields"]] == ["reseller_account_id"]

@@ -37,6 +37,7 @@ from cloudcip.domain.verification_case import (
     VerificationCase,
 )
 from cloudcip.identity.payment import BinTable
+from cloudcip.identity.problems import IdentityFieldError
 from cloudcip.identity.us_person import (
     CitizenshipEvidence,
     LocationEvidence,
@@ -165,6 +166,8 @@ class ApplicationService:
         now = self.clock()
         record = customer_record_of(request)
         checked = check_record(record, now.date(), self.bin_table)
+        if request.reseller_account_id is not None:
+            self._check_reseller(request.reseller_account_id)
         screened = self._screen(request, checked)
         signup_country = location.primary_location(
             location.locate(location.LocationEvidence(signup_ip=request.signup_ip)))
@@ -245,6 +248,13 @@ class ApplicationService:
                 seen_measures[applying.measure.id] = applying.as_json()
         screened.measures = list(seen_measures.values())
         return screened
+
+    def _check_reseller(self, reseller_account_id: str) -> None:
+        """A sub-lessee's account hangs under an existing Reseller Account (E2)."""
+        with self.services.database.engine.connect() as conn:
+            kind = conn.execute(select(account.c.type).where(account.c.id == reseller_account_id)).scalar_one_or_none()
+        if kind != "reseller":
+            raise IdentityFieldError.single("reseller_account_id", "no such Reseller Account")
 
     def _replay(self, idempotency_key: str, body_hash: str) -> dict[str, Any] | None:
         with self.services.database.engine.connect() as conn:
