@@ -337,3 +337,9 @@ def test_unknown_reseller_account_is_a_422_not_a_500(client: TestClient, keys: d
     response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
     assert response.status_code == 422
     assert [p["field"] for p in response.json()["fields"]] == ["reseller_account_id"]
+
+
+def test_a_name_too_long_to_screen_is_a_422(client: TestClient, keys: dict[str, str]) -> None:
+    body = {**APPLICATION, "name": {"given": "A" * 200, "middle": "B" * 200, "family": "C" * 200}}
+    response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
+    assert response.status_code == 422 and response.json()["fields"][0]["field"] == "name"

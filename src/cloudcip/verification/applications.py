@@ -233,6 +233,10 @@ class ApplicationService:
         seen_measures: dict[str, dict[str, Any]] = {}
         order = {"clear": 0, "review": 1, "block": 2}
         for subject, name, birth, nationality, numbers in people:
+            if len(name) > 300:
+                field_name = "legal_name" if subject == "customer" and request.kind == "entity" else (
+                    "name" if subject == "customer" else f"beneficial_owners.{subject.split(':')[1]}.name")
+                raise IdentityFieldError.single(field_name, "longer than the 300 characters a name can be screened at")
             result = self.screening.screen_person(
                 name, birth, nationality, schema="Organization" if subject == "customer" and request.kind == "entity"
                 else "Person", document_numbers=numbers, emails=[request.email] if subject == "customer" else [],
