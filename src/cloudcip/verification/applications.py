@@ -562,6 +562,8 @@ class ApplicationService:
         screened = Screened()
         if self.screening is not None:
             name = " ".join(p for p in (owner.name.given, owner.name.middle, owner.name.family) if p)
+            if len(name) > 300:
+                raise IdentityFieldError.single("name", "longer than the 300 characters a name can be screened at")
             result = self.screening.screen_person(
                 name, owner.birth_date.isoformat() if owner.birth_date else None, owner.nationality,
                 schema="Person", document_numbers=[owner.national_id.number] if owner.national_id else [])
