@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -13,7 +13,7 @@ from cloudcip.records.roles import Actor, Permission, authenticate, may
 from cloudcip.runtime import Services
 
 
-def services_of(request: Request) -> Services:
+async def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -25,9 +25,10 @@ KEY_CACHE_SECONDS = 10.0
 _key_cache: dict[str, tuple[Actor, float]] = {}
 
 
-def current_actor(request: Request, services: ServicesDep) -> Actor:
+async def current_actor(request: Request, services: ServicesDep) -> Actor:
     """The actor of the request's API key; a known key is remembered for ``KEY_CACHE_SECONDS``, so a
-    revocation takes effect within that time."""
+    revocation takes effect within that time. Async (with a short blocking lookup on a cache miss) so
+    that a request does not hop to the thread pool just to be authenticated."""
     header = request.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
     presented = presented.strip()
@@ -52,10 +53,10 @@ def current_actor(request: Request, services: ServicesDep) -> Actor:
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def require(*permissions: Permission) -> Callable[[Actor], Actor]:
+def require(*permissions: Permission) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency that lets the request through when the actor's role has any of ``permissions``."""
 
-    def check(actor: ActorDep) -> Actor:
+    async def check(actor: ActorDep) -> Actor:
         if not any(may(actor.role, permission) for permission in permissions):
             raise HTTPException(403, f"role {actor.role} may not do this")
         return actor

@@ -24,7 +24,7 @@ Signup = Annotated[Actor, Depends(require("application:submit"))]
 Reader = Annotated[Actor, Depends(require("application:read"))]
 
 
-def applications_of(request: Request) -> ApplicationService:
+async def applications_of(request: Request) -> ApplicationService:
     service: ApplicationService = request.app.state.applications
     return service
 
