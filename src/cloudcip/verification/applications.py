@@ -51,6 +51,7 @@ from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
 from cloudcip.screening import location
 from cloudcip.screening.service import ScreeningService
+from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.schema import account, contact, customer, evidence
 from cloudcip.verification import otp
 from cloudcip.verification.decision import (
@@ -306,14 +307,14 @@ class ApplicationService:
         [customer_id] = self.services.customers.create_in(work, [customer_record_of(request)], actor,
                                                           purpose="account opening")
         account_id = str(uuid.uuid4())
-        conn.execute(insert(account), dict(
+        insert_rows(conn, account, [dict(
             id=account_id, customer_id=customer_id, type=request.account.type, channel=request.account.channel,
             state=ACCOUNT_STATE[case.state.value], parent_account_id=request.reseller_account_id,
-            external_ref=request.account.external_ref, opened_at=now))
+            external_ref=request.account.external_ref, opened_at=now, closed_at=None)])
         answer["customer_id"] = customer_id
         answer["account_id"] = account_id
         sealer = self._sealer(conn, customer_id)
-        conn.execute(insert(application), dict(
+        insert_rows(conn, application, [dict(
             id=case.case_id, customer_id=customer_id, account_id=account_id, idempotency_key=idempotency_key,
             request_hash=body_hash, account_type=request.account.type, channel=request.account.channel,
             risk_tier=request.account.risk_tier or "standard", state=case.state.value,
@@ -322,8 +323,8 @@ class ApplicationService:
             deadline=case.deadline, reverify_due=decision.reverify_due, resolution=None,
             signup_ip_sealed=sealer.seal(request.signup_ip, table="application", column="signup_ip",
                                          row_id=case.case_id),
-            response_json=json.dumps(answer), created_at=now, updated_at=now))
-        conn.execute(insert(person_determination), [
+            response_json=json.dumps(answer), created_at=now, updated_at=now)])
+        insert_rows(conn, person_determination, [
             {"application_id": case.case_id, "subject": subject, "status": status.status, "basis": status.basis,
              "evidence_json": json.dumps(status.evidence), "decided_at": now}
             for subject, status in statuses
@@ -336,10 +337,9 @@ class ApplicationService:
 
     @staticmethod
     def _store_transitions(conn: Connection, application_id: str, moves: list[CaseTransition]) -> None:
-        if moves:
-            conn.execute(insert(case_transition), [
-                {"application_id": application_id, "from_state": m.from_state.value, "to_state": m.to_state.value,
-                 "reason": m.reason, "actor": m.actor, "at": m.at} for m in moves])
+        insert_rows(conn, case_transition, [
+            {"application_id": application_id, "from_state": m.from_state.value, "to_state": m.to_state.value,
+             "reason": m.reason, "actor": m.actor, "at": m.at} for m in moves])
 
     def _sealer(self, conn: Connection, customer_id: str) -> FieldSealer:
         row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key)
