@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -467,6 +468,19 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
     return [], batch
 
 
+def _die_with_parent() -> None:
+    """Parse-worker initializer: on Linux the worker is killed with the importer (PR_SET_PDEATHSIG),
+    so an import killed mid-way leaves no worker waiting on its queue."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the importer died before the line above took effect
+        os._exit(1)
+
+
 def _prepared_batches(
     stream: IO[bytes], fmt: str, batch_size: int, first_line: int, intel: IpIntel | None, workers: int,
     target: str = "", stage_dir: str = "",
@@ -485,7 +499,8 @@ def _prepared_batches(
     pending: deque[tuple[int, int, Future[tuple[list[tuple[int, str]], PreparedBatch | None]]]] = deque()
     # fork where there is one: the worker only parses, and nothing of __main__ is imported again
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                             initializer=_die_with_parent) as pool:
         for lines, size in _line_batches(stream, batch_size):
             stage_path = os.path.join(stage_dir, f"batch-{first_line}.sqlite")
             pending.append((len(lines), size, pool.submit(_prepare_blob, b"".join(lines), fmt, first_line,
