@@ -343,3 +343,9 @@ def test_a_name_too_long_to_screen_is_a_422(client: TestClient, keys: dict[str, 
     body = {**APPLICATION, "name": {"given": "A" * 200, "middle": "B" * 200, "family": "C" * 200}}
     response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
     assert response.status_code == 422 and response.json()["fields"][0]["field"] == "name"
+
+
+def test_decisions_and_the_screening_router_share_one_index(services: Services) -> None:
+    """D3: one in-memory screening index per process, not one per user of it."""
+    app = create_app(services)
+    assert app.state.screening is app.state.applications.screening is not None

@@ -23,6 +23,8 @@ def create_app(services: Services, applications_service: ApplicationService | No
     )
     app.state.services = services
     app.state.applications = applications_service or build_application_service(services)
+    # one screening service (one in-memory index) per process: decisions and the screening router share it
+    app.state.screening = app.state.applications.screening
     if app.state.applications.screening is not None:
         from cloudcip.access.wiring import service_signal_policy
 

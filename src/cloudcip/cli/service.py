@@ -55,7 +55,9 @@ def serve(
                               run=lambda _services, now: applications.enforce_deadlines(now)),
                  PeriodicTask("periodic-reverification", every_seconds=3600.0,
                               run=lambda _services, now: applications.reverify_due_cases(now)),
-                 PeriodicTask("rescreen", every_seconds=300.0, run=rescreen_if_changed)]
+                 # the process's one screening index, shared with the decisions
+                 PeriodicTask("rescreen", every_seconds=300.0,
+                              run=lambda services_, now: rescreen_if_changed(services_, now, applications.screening))]
         runner = JobRunner(services, tasks)
         runner.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")

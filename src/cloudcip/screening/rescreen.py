@@ -267,7 +267,8 @@ def screening_state_key(conn: Connection, today: date) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
-def rescreen_if_changed(services: Services, now: datetime) -> RescreenReport | None:
+def rescreen_if_changed(services: Services, now: datetime,
+                        screening: ScreeningService | None = None) -> RescreenReport | None:
     """The periodic task (D4): resume an unfinished run, or start one when a list snapshot or a
     measure changed (including a measure reaching its effective date) since the last finished run.
 
@@ -280,7 +281,7 @@ def rescreen_if_changed(services: Services, now: datetime) -> RescreenReport | N
                             .order_by(rescreen_run.c.sequence.desc()).limit(1)).first()
     if not unfinished and last is not None and last.state_key == key:
         return None
-    return rescreen_all(services, "lists or measures changed", clock=lambda: now)
+    return rescreen_all(services, "lists or measures changed", screening=screening, clock=lambda: now)
 
 
 def rescreen_all(
