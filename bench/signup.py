@@ -10,6 +10,7 @@ HTTP against ``cloudcip serve`` (p50/p99 and decisions per second with concurren
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -97,21 +98,30 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         lock = threading.Lock()
-        queue = list(enumerate(bodies))
+        # bodies encoded up front and sent over one kept-alive stdlib connection per client, so the
+        # load generator spends as little of the machine's CPU as it can (httpx costs ~1 ms a request)
+        queue = [(number, json.dumps(body).encode()) for number, body in enumerate(bodies)]
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
         def worker() -> None:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
                 while True:
                     with lock:
                         if not queue:
                             return
                         number, body = queue.pop()
                     started = time.perf_counter()
-                    response = client.post("/v1/applications", json=body, headers={"Idempotency-Key": f"b{number}"})
+                    connection.request("POST", "/v1/applications", body=body,
+                                       headers={**headers, "Idempotency-Key": f"b{number}"})
+                    response = connection.getresponse()
+                    response.read()
                     elapsed = (time.perf_counter() - started) * 1000
                     with lock:
                         latencies.append(elapsed)
-                        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                        statuses[response.status] = statuses.get(response.status, 0) + 1
+            finally:
+                connection.close()
 
         # warm-up: each worker builds its screening index on its first decision
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:

@@ -53,9 +53,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import Connection, RowMapping, and_, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, select, update
 
 from cloudcip.jobs.schema import webhook_outbox
+from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 
 log = logging.getLogger("cloudcip.jobs.webhooks")
@@ -257,16 +258,10 @@ def enqueue(conn: Connection, event_type: str, payload: Mapping[str, Any], *, no
     data = _checked_object(payload, "data")
     created = _utc(now or datetime.now(UTC))
     message_id = "msg_" + uuid.uuid4().hex
-    conn.execute(
-        insert(webhook_outbox).values(
-            id=message_id,
-            event_type=event_type,
-            payload_json=_body(event_type, created, data),
-            created_at=created,
-            attempts=0,
-            next_attempt_at=created,
-        )
-    )
+    insert_rows(conn, webhook_outbox, [{  # straight to the driver: on the path of every decision
+        "id": message_id, "event_type": event_type, "payload_json": _body(event_type, created, data),
+        "created_at": created, "attempts": 0, "next_attempt_at": created,
+    }])
     return message_id
 
 

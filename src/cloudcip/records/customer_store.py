@@ -100,23 +100,30 @@ class CustomerStore:
             return self.create_in(work, records, actor, purpose)
 
     def create_in(self, work: UnitOfWork, records: Sequence[CustomerRecord], actor: Actor,
-                  purpose: str | None = None) -> list[str]:
-        """Store records inside an open unit of work (the signup workflow uses this too)."""
+                  purpose: str | None = None, *, sealers: dict[str, FieldSealer] | None = None) -> list[str]:
+        """Store records inside an open unit of work (the signup workflow uses this too).
+
+        ``sealers``, when given, receives each new customer's field sealer, so a caller that seals
+        more of the customer's fields in the same transaction need not unwrap the data key again.
+        """
         now = self.clock()
         rows: dict[str, list[dict[str, Any]]] = {
             "customer": [], "beneficial_owner": [], "identity_document": [], "payment_means": [], "contact": []
         }
-        ids = [self._rows_for(record, now, rows) for record in records]
+        ids = [self._rows_for(record, now, rows, sealers) for record in records]
         for table in (customer, beneficial_owner, identity_document, payment_means, contact):
             insert_rows(work.conn, table, rows[table.name])
         for customer_id in ids:
             work.log(LedgerAction(actor.name, actor.role, "create", "customer", customer_id, purpose=purpose))
         return ids
 
-    def _rows_for(self, record: CustomerRecord, now: datetime, rows: dict[str, list[dict[str, Any]]]) -> str:
+    def _rows_for(self, record: CustomerRecord, now: datetime, rows: dict[str, list[dict[str, Any]]],
+                  sealers: dict[str, FieldSealer] | None = None) -> str:
         customer_id = str(uuid.uuid4())
         data_key, wrapped = new_data_key(self.keyring, customer_id)
         seal = _Sealing(FieldSealer(data_key), self.keyring.blind_index_key())
+        if sealers is not None:
+            sealers[customer_id] = seal.sealer
         base: dict[str, Any] = {
             "id": customer_id,
             "kind": record.kind,

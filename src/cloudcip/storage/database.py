@@ -6,9 +6,12 @@ transactions with ``database.engine.begin()``.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -25,17 +28,57 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class WriteGate:
+    """SQLite's one writer, taken in turn: threads of a process queue on a lock, and processes (the
+    API workers of ``serve --workers N``, a CLI beside the service) on an advisory file lock beside
+    the database, so a waiting writer wakes the moment the other commits instead of sleeping in
+    SQLite's busy handler, and a transaction that reads before it writes never meets a newer
+    snapshot (SQLITE_BUSY_SNAPSHOT). Re-entrant within a thread."""
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self._threads = threading.RLock()
+        self._lock_path = lock_path
+        self._depth = 0
+        self._descriptor: int | None = None
+
+    def __enter__(self) -> WriteGate:
+        self._threads.acquire()
+        try:
+            if self._depth == 0 and self._lock_path is not None:
+                # opened per transaction: a descriptor inherited across fork would share the lock
+                descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(descriptor)
+                    raise
+                self._descriptor = descriptor
+        except BaseException:
+            self._threads.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._descriptor is not None:
+            descriptor, self._descriptor = self._descriptor, None
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+        self._threads.release()
+
+
 @dataclass
 class Database:
     """One database, SQLite or PostgreSQL, reached through ``engine``."""
 
     url: str
     engine: Engine
-    _writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _writer: WriteGate = field(default_factory=lambda: WriteGate(None), repr=False)
 
     def write_gate(self) -> AbstractContextManager[object]:
-        """Serialises this process's write transactions on SQLite, which has one writer at a time:
-        threads queue here instead of in SQLite's sleeping busy handler. A no-op on PostgreSQL."""
+        """Serialises write transactions on SQLite, which has one writer at a time (see ``WriteGate``).
+        A no-op on PostgreSQL."""
         return self._writer if self.is_sqlite else nullcontext()
 
     @property
@@ -56,6 +99,9 @@ def open_database(url: str, *, schema: str | None = None) -> Database:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            gate = WriteGate(Path(f"{parsed.database}-writer.lock"))
+            return Database(url=url, engine=engine, _writer=gate)
     elif parsed.get_backend_name() == "postgresql":
         options: dict[str, Any] = {}
         if schema:

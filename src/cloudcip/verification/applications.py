@@ -27,7 +27,14 @@ from sqlalchemy.exc import IntegrityError
 
 from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
-from cloudcip.domain.customer import BankAccount, BeneficialOwnerInput, Card, CryptoWallet, IndividualCustomer
+from cloudcip.domain.customer import (
+    BankAccount,
+    BeneficialOwnerInput,
+    Card,
+    CryptoWallet,
+    CustomerRecord,
+    IndividualCustomer,
+)
 from cloudcip.domain.verification_case import (
     CaseResolution,
     CaseState,
@@ -142,6 +149,7 @@ class Screened:
     hits: list[dict[str, Any]] = field(default_factory=list)
     measures: list[dict[str, Any]] = field(default_factory=list)
     jurisdictions: list[str] = field(default_factory=list)
+    signup_country: str | None = None  # where the signup IP is registered: location evidence, never decisive
 
 
 @dataclass
@@ -170,9 +178,7 @@ class ApplicationService:
         if request.reseller_account_id is not None:
             self._check_reseller(request.reseller_account_id)
         screened = self._screen(request, checked)
-        signup_country = location.primary_location(
-            location.locate(location.LocationEvidence(signup_ip=request.signup_ip)))
-        statuses = [(person.subject, determine_person_status(_person_facts(person, checked, signup_country)))
+        statuses = [(person.subject, determine_person_status(_person_facts(person, checked, screened.signup_country)))
                     for person in checked.persons]
         facts = ApplicationFacts(
             account_type=request.account.type,
@@ -193,7 +199,8 @@ class ApplicationService:
         answer = self._answer(application_id, case, decision.reasons, statuses, screened, decision)
         try:
             with self.services.ledger.unit_of_work() as work:
-                self._store(work, case, request, decision, statuses, answer, body_hash, idempotency_key, actor, now)
+                self._store(work, case, request, record, decision, statuses, answer, body_hash, idempotency_key,
+                            actor, now)
         except IntegrityError:
             # a concurrent retry with the same key won the race: answer as it was answered
             if idempotency_key:
@@ -215,7 +222,8 @@ class ApplicationService:
             card_issuer_countries=checked.card_countries,
             ibans=[m.iban for m in request.payment_means if isinstance(m, BankAccount) and m.iban],
         ))
-        screened = Screened(jurisdictions=[j.code for j in jurisdictions])
+        screened = Screened(jurisdictions=[j.code for j in jurisdictions], signup_country=next(
+            (j.country for j in jurisdictions if j.kind == "country" and "signup_ip" in j.evidence), None))
         if self.screening is None:
             return screened
         people: list[tuple[str, str, str | None, str | None, list[str]]] = []
@@ -300,12 +308,13 @@ class ApplicationService:
             "replayed": False,
         }
 
-    def _store(self, work: UnitOfWork, case: VerificationCase, request: ApplicationInput, decision: Decision,
-               statuses: list[tuple[str, PersonStatus]], answer: dict[str, Any], body_hash: str,
+    def _store(self, work: UnitOfWork, case: VerificationCase, request: ApplicationInput, record: CustomerRecord,
+               decision: Decision, statuses: list[tuple[str, PersonStatus]], answer: dict[str, Any], body_hash: str,
                idempotency_key: str | None, actor: Actor, now: datetime) -> None:
         conn = work.conn
-        [customer_id] = self.services.customers.create_in(work, [customer_record_of(request)], actor,
-                                                          purpose="account opening")
+        sealers: dict[str, FieldSealer] = {}
+        [customer_id] = self.services.customers.create_in(work, [record], actor,
+                                                          purpose="account opening", sealers=sealers)
         account_id = str(uuid.uuid4())
         insert_rows(conn, account, [dict(
             id=account_id, customer_id=customer_id, type=request.account.type, channel=request.account.channel,
@@ -313,7 +322,7 @@ class ApplicationService:
             external_ref=request.account.external_ref, opened_at=now, closed_at=None)])
         answer["customer_id"] = customer_id
         answer["account_id"] = account_id
-        sealer = self._sealer(conn, customer_id)
+        sealer = sealers[customer_id]
         insert_rows(conn, application, [dict(
             id=case.case_id, customer_id=customer_id, account_id=account_id, idempotency_key=idempotency_key,
             request_hash=body_hash, account_type=request.account.type, channel=request.account.channel,
