@@ -145,7 +145,8 @@ def test_shared_sub_lessees_are_sealed_at_rest_and_listed_masked(services: Servi
     assert not any(secret in json.dumps(answers) for secret in secrets)  # the answer carries no personal data
     with services.database.engine.connect() as conn:
         rows = [tuple(row) for row in conn.execute(text("SELECT * FROM sub_lessee"))]
-    raw_rows = repr(rows).encode() + b"".join(bytes(v) for row in rows for v in row if isinstance(v, bytes | memoryview))
+    raw_rows = repr(rows).encode() + b"".join(bytes(v) for row in rows for v in row
+                                              if isinstance(v, bytes | memoryview))
     assert len(rows) == 2
     assert [s for s in secrets if s.encode() in raw_rows] == []
     if services.database.is_sqlite:
