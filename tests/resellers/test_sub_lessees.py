@@ -345,3 +345,31 @@ def test_timestamps_follow_the_clock(services: Services, screening: ScreeningSer
     remove_sub_lessee(services, account_id, shared["id"], SIGNUP)
     [view] = list_sub_lessees(services, account_id, ANALYST)["sub_lessees"]
     assert view["created_at"] == "2026-11-28T12:00:00Z" and view["removed_at"] == "2026-11-29T12:00:00Z"
+
+
+def test_concurrent_shares_of_one_reference_store_one_sub_lessee(services: Services,
+                                                                 screening: ScreeningService) -> None:
+    """E2: two shares of the same new reference racing each other: one row; the loser answers as a re-share."""
+    import threading
+
+    account_id = reseller(services)
+    answers: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def share_once() -> None:
+        try:
+            start.wait()
+            answers.extend(share(services, screening, account_id, PERSON))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=share_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(services, sub_lessee) == 1
+    assert len({a["id"] for a in answers}) == 1
+    assert sorted(a["outcome"] for a in answers) == ["created", "unchanged", "unchanged", "unchanged"]
