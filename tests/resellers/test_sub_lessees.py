@@ -373,3 +373,15 @@ def test_concurrent_shares_of_one_reference_store_one_sub_lessee(services: Servi
     assert count(services, sub_lessee) == 1
     assert len({a["id"] for a in answers}) == 1
     assert sorted(a["outcome"] for a in answers) == ["created", "unchanged", "unchanged", "unchanged"]
+
+
+def test_key_rotation_keeps_sub_lessees_readable(services: Services, screening: ScreeningService) -> None:
+    """B2: sub-lessees are sealed under the reseller customer's data key, which rotation re-wraps."""
+    from cloudcip.records.customer_store import rotate_keys
+
+    account_id = reseller(services)
+    share(services, screening, account_id, PERSON)
+    report = rotate_keys(services.database, services.keyring, services.ledger, ADMIN)
+    assert report.retired  # the old key-encryption key is gone
+    [view] = list_sub_lessees(services, account_id, ANALYST)["sub_lessees"]
+    assert view["name"]["family"] == "Quellenhof"
