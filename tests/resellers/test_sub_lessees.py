@@ -385,3 +385,37 @@ def test_key_rotation_keeps_sub_lessees_readable(services: Services, screening: 
     assert report.retired  # the old key-encryption key is gone
     [view] = list_sub_lessees(services, account_id, ANALYST)["sub_lessees"]
     assert view["name"]["family"] == "Quellenhof"
+
+
+class Crash(Exception):
+    pass
+
+
+def test_an_interrupted_rescreening_resumes_from_its_cursor(services: Services, screening: ScreeningService) -> None:
+    """D4: a run cut short resumes where it stopped, without duplicate hits; one ledger entry per start."""
+    account_id = reseller(services)
+    bodies = [person(f"p-{n:02d}", "Anna", f"Muster{n}") for n in range(9)]
+    for position in (1, 5, 8):
+        bodies[position] = person(f"p-{position:02d}", "Viktor", "Bout", birth_date="1967-01-13", nationality="RU")
+    share(services, screening, account_id, *bodies)
+    publish(services)
+
+    def crash_after_four(done: int, total: int) -> None:
+        if done >= 4:
+            raise Crash
+
+    with pytest.raises(Crash):
+        rescreen_sub_lessees(services, screening, IN_FORCE, batch_size=2, progress=crash_after_four)
+    from cloudcip.resellers.schema import sub_lessee_rescreen_run
+
+    with services.database.engine.connect() as conn:
+        run = conn.execute(select(sub_lessee_rescreen_run)).one()
+    assert (run.done, run.total, run.finished_at) == (4, 9, None)
+    screened, new_hits, _effects = rescreen_sub_lessees(services, screening, IN_FORCE, batch_size=2)
+    assert (screened, new_hits) == (9, 3)
+    assert count(services, screening_hit) == 3
+    assert [e["action"] for e in services.ledger.entries_for_record("sub_lessee_rescreen", run.id)] == [
+        "rescreen", "rescreen_resume"]
+    with services.database.engine.connect() as conn:
+        assert conn.execute(select(sub_lessee_rescreen_run.c.finished_at)).scalar_one() is not None
+    assert rescreen_sub_lessees(services, screening, IN_FORCE)[:2] == (9, 0)  # a new run, nothing new

@@ -1,16 +1,14 @@
 """Re-screening every active sub-lessee when lists or measures change (D4, D3, D5, E2).
 
-``rescreen_sub_lessees`` walks the active sub-lessees (of Reseller Accounts whose customer record is
-not purged) in id order, in batches of one transaction each: it opens each record with the reseller
-customer's data key, screens it against the in-force lists and measures, stores new hits as ``open``
-(``record_hits``: no duplicates, cleared false positives stay cleared while neither the record nor the
-list entry changes), and lets the measures in force reach through the reseller chain
-(``cloudcip.resellers.chain``: once per measure). The ledger gets one entry per run (purpose
-``re-screening``), not one per record, plus one per measure effect.
-
-A run interrupted by a crash has committed the batches before the crash; running again repeats the
-rest without duplicates (hits and measure effects are idempotent). ``after`` starts a run after a
-sub-lessee id, for a caller that keeps its own cursor (``progress`` sees each batch's last id).
+``rescreen_sub_lessees`` is a resumable job (``sub_lessee_rescreen_run``): it walks the active
+sub-lessees (of Reseller Accounts whose customer record is not purged) in id order, in batches; each
+batch opens the records with the reseller customer's data key, screens them against the in-force
+lists and measures, stores new hits as ``open`` (``record_hits``: no duplicates, cleared false
+positives stay cleared while neither the record nor the list entry changes), lets the measures in
+force reach through the reseller chain (``cloudcip.resellers.chain``: once per measure), and
+advances the run's cursor, all in one transaction. A crash loses at most the batch in flight; the next
+call resumes the unfinished run from its cursor. The ledger gets one entry per run and one per
+resumption (purpose ``re-screening``), not one per record, plus one per measure effect.
 """
 
 from __future__ import annotations
@@ -21,14 +19,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
 from cloudcip.records.roles import Actor
 from cloudcip.resellers.chain import reach_through
-from cloudcip.resellers.schema import sub_lessee
+from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
 from cloudcip.resellers.sub_lessees import (
     ResellerAccount,
     count_active,
@@ -47,6 +45,11 @@ PURPOSE = "re-screening"
 BATCH = 200
 
 
+def _unfinished(conn: Connection) -> Any:
+    return conn.execute(select(sub_lessee_rescreen_run).where(sub_lessee_rescreen_run.c.finished_at.is_(None))
+                        .order_by(sub_lessee_rescreen_run.c.started_at.desc()).limit(1)).first()
+
+
 def rescreen_sub_lessees(
     services: Services,
     screening: ScreeningService,
@@ -55,21 +58,29 @@ def rescreen_sub_lessees(
     progress: Progress | None = None,
     batch_size: int = BATCH,
     actor: Actor = SYSTEM,
-    after: str | None = None,
     reason: str = "lists or measures changed",
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """Re-screen every active sub-lessee; (how many were screened, new hits, measure effects)."""
+    """Re-screen every active sub-lessee, resuming an unfinished run; (how many the run has screened,
+    the new hits it found, the measure effects of this call)."""
     screening.invalidate()
     index_key = services.keyring.blind_index_key()
     today = now.date()
-    run_id = str(uuid.uuid4())
     with services.ledger.unit_of_work() as work:
-        total = count_active(work.conn)
-        work.log(LedgerAction(actor.name, actor.role, "rescreen", "sub_lessee_rescreen", run_id, purpose=PURPOSE,
-                              detail={"reason": reason[:200], "total": total}))
-    done = new_hits = 0
+        run = _unfinished(work.conn)
+        resumed = run is not None
+        if run is None:
+            run_id = str(uuid.uuid4())
+            work.conn.execute(insert(sub_lessee_rescreen_run).values(
+                id=run_id, reason=(reason or "re-screening")[:200], started_at=now, cursor=None, done=0,
+                total=count_active(work.conn), hits=0, finished_at=None))
+            run = work.conn.execute(select(sub_lessee_rescreen_run)
+                                    .where(sub_lessee_rescreen_run.c.id == run_id)).one()
+        work.log(LedgerAction(actor.name, actor.role, "rescreen_resume" if resumed else "rescreen",
+                              "sub_lessee_rescreen", run.id, purpose=PURPOSE,
+                              detail={"reason": run.reason, "total": int(run.total)}))
+    run_id, cursor = run.id, run.cursor
+    done, total, new_hits = int(run.done), int(run.total), int(run.hits)
     effects: list[dict[str, Any]] = []
-    cursor = after
     if progress:
         progress(done, total)
     while True:
@@ -84,8 +95,11 @@ def rescreen_sub_lessees(
                 query = query.where(sub_lessee.c.id > cursor)
             rows = list(conn.execute(query))
             if not rows:
+                conn.execute(update(sub_lessee_rescreen_run).where(sub_lessee_rescreen_run.c.id == run_id)
+                             .values(finished_at=now))
                 break
             sealers: dict[str, FieldSealer | None] = {}
+            batch_hits = 0
             for row in rows:
                 if row.customer_id not in sealers:
                     try:
@@ -101,8 +115,8 @@ def rescreen_sub_lessees(
                 except ValueError:
                     continue  # a stored name that cannot be screened (refused when it was shared)
                 digest = subject_hash(index_key, opened.fields())
-                new_hits += len(record_hits(conn, "sub_lessee", row.id, digest, result.hits, screening.party_hash,
-                                            now))
+                batch_hits += len(record_hits(conn, "sub_lessee", row.id, digest, result.hits,
+                                              screening.party_hash, now))
                 conn.execute(update(sub_lessee).where(sub_lessee.c.id == row.id).values(
                     screening_band=result.band, screened_at=now, record_hash=digest))
                 reseller = ResellerAccount(row.reseller_account_id, row.customer_id, row.account_state)
@@ -111,7 +125,10 @@ def rescreen_sub_lessees(
                 effects.extend(effect.as_json() for effect in applied)
             cursor = rows[-1].id
             done += len(rows)
-        total = max(total, done)
+            new_hits += batch_hits
+            total = max(total, done)
+            conn.execute(update(sub_lessee_rescreen_run).where(sub_lessee_rescreen_run.c.id == run_id).values(
+                cursor=cursor, done=done, hits=new_hits, total=total))
         if progress:
             progress(done, total)
     return done, new_hits, effects

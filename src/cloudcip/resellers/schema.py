@@ -12,6 +12,8 @@ crypto-shreds its sub-lessees too, and key rotation re-wraps them with the custo
 - ``record_hash``: keyed HMAC of the screened fields (``screening.hits.subject_hash``): tells an
   unchanged re-share from a changed one without keeping the fields in clear.
 - ``measures_json``: the special measures applied to the sub-lessee (ids, type, conditions, when).
+- ``sub_lessee_rescreen_run``: the resumable re-screening of sub-lessees (D4): its cursor advances in
+  the same transaction as the hits and measure effects of each batch.
 - ``country``, ``subdivision``, ``nationality`` stay in clear, as ``customer.residence_country`` and
   ``customer.nationality`` do: measures are decided on them.
 """
@@ -23,6 +25,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -58,4 +61,17 @@ sub_lessee = Table(
     Column("removed_at", DateTime(timezone=True)),
     UniqueConstraint("reseller_account_id", "reference", name="uq_sub_lessee_reference"),
     Index("ix_sub_lessee_status", "status", "id"),
+)
+
+sub_lessee_rescreen_run = Table(
+    "sub_lessee_rescreen_run",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("reason", String(200), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("cursor", String(ID)),  # the last sub-lessee id fully processed
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
 )
