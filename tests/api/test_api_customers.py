@@ -90,8 +90,31 @@ def test_entity_with_beneficial_owners(client: TestClient, keys: dict[str, str])
     assert view["payment_means"][0]["number"] == "••••••3000"
 
 
+SUB_LESSEE: dict[str, Any] = {"reference": "r-1", "kind": "entity", "legal_name": "Acme Hosting", "country": "DE"}
+
+
+def _reseller_with_sub_lessee(services: Services, client: TestClient, keys: dict[str, str]) -> tuple[str, str]:
+    """A Reseller Account (on the customer of ``ENTITY``) holding one shared sub-lessee (E2)."""
+    import uuid
+
+    from sqlalchemy import insert
+
+    from cloudcip.storage.schema import account
+
+    customer_id = client.post("/v1/customers", json=ENTITY, headers=auth(keys["signup-service"])).json()["id"]
+    account_id = str(uuid.uuid4())
+    with services.database.engine.begin() as conn:
+        conn.execute(insert(account).values(id=account_id, customer_id=customer_id, type="reseller",
+                                            channel="sales_assisted", state="active", opened_at=datetime.now(UTC)))
+    shared = client.post(f"/v1/resellers/{account_id}/sub-lessees", json={**SUB_LESSEE, "reference": "r-0"},
+                         headers=auth(keys["signup-service"]))
+    return account_id, shared.json()["sub_lessees"][0]["id"]
+
+
 # endpoint → the roles that get through (everything else: 403; no key: 401)
-def _matrix(customer_id: str) -> list[tuple[str, str, dict[str, Any] | None, dict[str, str], set[str], int]]:
+def _matrix(customer_id: str, reseller_account_id: str, sub_lessee_id: str,
+            ) -> list[tuple[str, str, dict[str, Any] | None, dict[str, str], set[str], int]]:
+    sub_lessees = f"/v1/resellers/{reseller_account_id}/sub-lessees"
     return [
         ("POST", "/v1/customers", INDIVIDUAL, {}, {"signup-service"}, 201),
         ("GET", f"/v1/customers/{customer_id}", None, {}, {"analyst", "compliance-officer", "legal", "admin"}, 200),
@@ -100,13 +123,17 @@ def _matrix(customer_id: str) -> list[tuple[str, str, dict[str, Any] | None, dic
         ("GET", "/v1/ledger/tree-head", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
         ("GET", "/v1/ledger/proof/0", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
         ("GET", "/v1/ledger/public-key", None, {}, {"auditor", "compliance-officer", "admin"}, 200),
+        ("POST", sub_lessees, SUB_LESSEE, {}, {"signup-service"}, 201),
+        ("GET", sub_lessees, None, {}, {"analyst", "compliance-officer", "admin"}, 200),
+        ("DELETE", f"{sub_lessees}/{sub_lessee_id}", None, {}, {"signup-service"}, 200),
         ("DELETE", f"/v1/customers/{customer_id}", None, {"X-Access-Purpose": "retention"}, {"admin"}, 204),
     ]
 
 
-def test_every_endpoint_times_every_role(client: TestClient, keys: dict[str, str]) -> None:
+def test_every_endpoint_times_every_role(services: Services, client: TestClient, keys: dict[str, str]) -> None:
     customer_id = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"])).json()["id"]
-    for method, path, body, headers, allowed, success in _matrix(customer_id):
+    reseller_account_id, sub_lessee_id = _reseller_with_sub_lessee(services, client, keys)
+    for method, path, body, headers, allowed, success in _matrix(customer_id, reseller_account_id, sub_lessee_id):
         anonymous = client.request(method, path, json=body, headers=headers)
         assert anonymous.status_code == 401, (method, path)
         wrong_key = client.request(method, path, json=body, headers=auth("ccip_abc_def", **headers))

@@ -1,4 +1,4 @@
-"""The ``cloudcip`` command: init, serve, demo, API keys, keys, customers, ledger, bench."""
+"""The ``cloudcip`` command: init, serve, demo, API keys, keys, customers, ledger, bench, resellers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import records as records_cli
+from cloudcip.cli import resellers as resellers_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
 from cloudcip.settings import load_settings
@@ -46,6 +47,7 @@ app.add_typer(applications_cli.app, name="applications")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(compliance_cli.app, name="compliance")
+app.add_typer(resellers_cli.app, name="resellers")
 
 
 if __name__ == "__main__":

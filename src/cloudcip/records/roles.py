@@ -46,6 +46,8 @@ Permission = Literal[
     "application:decide",
     "access:ingest",
     "access:read",
+    "sub_lessee:share",
+    "sub_lessee:read",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -65,6 +67,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "application:decide": frozenset({"analyst", "compliance-officer"}),
     "access:ingest": frozenset({"signup-service", "event-ingest"}),
     "access:read": frozenset({"analyst", "compliance-officer", "legal"}),
+    "sub_lessee:share": frozenset({"signup-service"}),
+    "sub_lessee:read": frozenset({"analyst", "compliance-officer", "admin"}),
 }
 
 

@@ -16,6 +16,7 @@ SCHEMA_MODULES = (
     "cloudcip.screening.schema",
     "cloudcip.jobs.schema",
     "cloudcip.verification.schema",
+    "cloudcip.resellers.schema",
 )
 
 

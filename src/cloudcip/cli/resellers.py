@@ -1,0 +1,127 @@
+"""``cloudcip resellers sub-lessees add ACCOUNT_ID FILE.json | list ACCOUNT_ID | remove ACCOUNT_ID ID |
+rescreen``: the sub-lessees a Reseller Account shares, for operators without an HTTP client (E2, D3, D4)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
+from cloudcip.identity.problems import IdentityFieldError
+from cloudcip.records.customer_store import CustomerPurged
+from cloudcip.records.roles import Actor
+
+app = typer.Typer(help="Reseller Accounts and their sub-lessees.", no_args_is_help=True)
+sub_lessees = typer.Typer(help="Sub-lessees shared by a Reseller Account (E2).", no_args_is_help=True)
+app.add_typer(sub_lessees, name="sub-lessees")
+
+OPERATOR_SHARING = Actor("cli:operator", "signup-service")
+OPERATOR_READING = Actor("cli:operator", "analyst")
+
+
+def _problems(exc: IdentityFieldError) -> typer.Exit:
+    for problem in exc.problems:
+        console.print(f"[red]{problem.field}[/red]: {problem.reason}")
+    return typer.Exit(1)
+
+
+@sub_lessees.command("add")
+def add(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Argument(metavar="ACCOUNT_ID", help="The Reseller Account.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE.json", exists=True, dir_okay=False,
+                                         help="One sub-lessee, or a JSON array of them.")],
+) -> None:
+    """Share sub-lessees from a JSON file: stored sealed, screened; prints ids and outcomes as JSON."""
+    from cloudcip.resellers import sub_lessees as register
+    from cloudcip.screening.service import ScreeningService
+
+    try:
+        body = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise fail(f"{path.name}: not JSON") from exc
+    try:
+        items, many = register.parse_sub_lessees(body)
+    except IdentityFieldError as exc:
+        raise _problems(exc) from exc
+    with services_of(ctx) as services:
+        try:
+            shared = register.share_sub_lessees(services, ScreeningService(services), account_id, items,
+                                                OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)")
+        except IdentityFieldError as exc:
+            raise _problems(exc) from exc
+        except register.ResellerAccountNotFound as exc:
+            raise fail("no such Reseller Account") from exc
+        except register.ResellerAccountClosed as exc:
+            raise fail("the Reseller Account is closed; it takes no sub-lessees") from exc
+        except CustomerPurged as exc:
+            raise fail("the reseller's customer record was purged") from exc
+    emit(json.dumps({"reseller_account_id": account_id, "sub_lessees": [s.as_json() for s in shared]}, indent=2))
+
+
+@sub_lessees.command("list")
+def list_(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Argument(metavar="ACCOUNT_ID", help="The Reseller Account.")],
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    cursor: Annotated[str | None, typer.Option(help="The next_cursor of the previous page.")] = None,
+    status: Annotated[str | None, typer.Option(help="active, removed or refused.")] = None,
+    purpose: Annotated[str | None, typer.Option(help="Why (recorded on the ledger).")] = None,
+) -> None:
+    """List a Reseller Account's sub-lessees, masked (each read is on the ledger)."""
+    from cloudcip.resellers import sub_lessees as register
+
+    if status is not None and status not in ("active", "removed", "refused"):
+        raise fail("--status: one of active, removed, refused")
+    with services_of(ctx) as services:
+        try:
+            page = register.list_sub_lessees(services, account_id, OPERATOR_READING, purpose=purpose, limit=limit,
+                                             after=cursor, status=status)
+        except register.ResellerAccountNotFound as exc:
+            raise fail("no such Reseller Account") from exc
+        except CustomerPurged as exc:
+            raise fail("the reseller's customer record was purged") from exc
+    emit(json.dumps(page, indent=2, ensure_ascii=False))
+
+
+@sub_lessees.command("remove")
+def remove(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Argument(metavar="ACCOUNT_ID", help="The Reseller Account.")],
+    sub_lessee_id: Annotated[str, typer.Argument(metavar="ID", help="The sub-lessee.")],
+) -> None:
+    """Mark a sub-lessee removed (kept for retention, never deleted)."""
+    from cloudcip.resellers import sub_lessees as register
+
+    with services_of(ctx) as services:
+        try:
+            answer = register.remove_sub_lessee(services, account_id, sub_lessee_id, OPERATOR_SHARING,
+                                                purpose="sub-lessee removed (CLI)")
+        except register.ResellerAccountNotFound as exc:
+            raise fail("no such Reseller Account") from exc
+        except register.SubLesseeNotFound as exc:
+            raise fail("no such sub-lessee under this Reseller Account") from exc
+    emit(json.dumps(answer))
+
+
+@sub_lessees.command("rescreen")
+def rescreen(ctx: typer.Context) -> None:
+    """Re-screen every active sub-lessee against the in-force lists and measures (D4)."""
+    from cloudcip.resellers.rescreen import rescreen_sub_lessees
+    from cloudcip.screening.service import ScreeningService
+
+    with services_of(ctx) as services, Progress(console=console, transient=True) as progress:
+        task = progress.add_task("re-screening sub-lessees", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        screened, new_hits, effects = rescreen_sub_lessees(
+            services, ScreeningService(services), datetime.now(UTC), progress=advance,
+            actor=Actor(OPERATOR.name, OPERATOR.role), reason="operator request")
+    emit(json.dumps({"screened": screened, "new_hits": new_hits, "effects": effects}, indent=2))

@@ -1,0 +1,510 @@
+"""Sub-lessees a Reseller Account shares: checked, sealed, screened on arrival, listed masked, removed
+(E2, D3, B2, B3, B4).
+
+A reseller (through the provider's signup service) shares one sub-lessee or a batch. Each is checked
+with the identity validators (one ``IdentityFieldError`` naming every bad field, values never
+echoed), located from its country, subdivision, nationality and document countries (D2), screened
+against the in-force lists and measures with the process's ``ScreeningService`` (D3), and stored
+with its personal fields sealed under the data key of the reseller's customer record (B2). New hits
+go to the review queue as ``sub_lessee`` hits (D5); special measures in force reach through the
+reseller chain (``cloudcip.resellers.chain``, D4). Every write and every read is a ledger entry in the
+same transaction (B3). Re-sharing the same ``reference`` is idempotent: an unchanged record is
+answered as it stands, a changed one is updated and screened again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
+from cloudcip.domain.customer import CountryCode, Email, Identifier, PersonName, ShortText, Strict
+from cloudcip.identity import (
+    IdentityFieldError,
+    normalize_country,
+    normalize_subdivision,
+    validate_birth_date,
+    validate_email,
+)
+from cloudcip.identity.problems import ProblemCollector
+from cloudcip.ledger.store import LedgerAction
+from cloudcip.records.customer_store import MASK, CustomerNotFound, CustomerPurged, mask_email, mask_tail
+from cloudcip.records.roles import AccessRefused, Actor, Permission, may
+from cloudcip.resellers.chain import ChainEffect, reach_through
+from cloudcip.resellers.schema import sub_lessee
+from cloudcip.runtime import Services
+from cloudcip.screening import location
+from cloudcip.screening.hits import record_hits, subject_hash
+from cloudcip.screening.service import ScreeningResult, ScreeningService
+from cloudcip.storage.schema import account, customer
+
+MAX_BATCH = 500
+MAX_SCREENED_NAME = 300
+CLOSED_ACCOUNT_STATES = frozenset({"closed", "refused"})
+Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
+
+
+class ResellerAccountNotFound(LookupError):
+    """No account with that id, or the account is not a Reseller Account."""
+
+
+class ResellerAccountClosed(ValueError):
+    """The Reseller Account is closed or was refused: it takes no new sub-lessees."""
+
+
+class SubLesseeNotFound(LookupError):
+    """No sub-lessee with that id under that Reseller Account."""
+
+
+# -- what the reseller shares -------------------------------------------------------------------------
+class SubLesseeDocument(Strict):
+    country: CountryCode
+    number: Identifier
+    kind: Literal["national_id", "passport", "id_card", "residence_permit", "tax_id", "registration",
+                  "other"] = "national_id"
+
+
+class _SubLesseeFields(Strict):
+    reference: Reference = Field(description="the reseller's own reference; unique per Reseller Account")
+    country: CountryCode
+    subdivision: Annotated[str, StringConstraints(max_length=8)] | None = None
+    email: Email | None = None
+    documents: Annotated[list[SubLesseeDocument], Field(default_factory=list, max_length=10)]
+
+
+class PersonSubLessee(_SubLesseeFields):
+    kind: Literal["person"]
+    name: PersonName
+    birth_date: date | None = None
+    nationality: CountryCode | None = None
+
+
+class EntitySubLessee(_SubLesseeFields):
+    kind: Literal["entity"]
+    legal_name: ShortText
+
+
+SubLesseeInput = Annotated[PersonSubLessee | EntitySubLessee, Field(discriminator="kind")]
+_ONE: TypeAdapter[PersonSubLessee | EntitySubLessee] = TypeAdapter(SubLesseeInput)
+_TAGS = {"person", "entity"}
+
+
+def _problems_of(error: ValidationError, prefix: str) -> list[tuple[str, str]]:
+    problems = []
+    for item in error.errors():
+        parts = [str(p) for p in item.get("loc", ()) if str(p) not in _TAGS]
+        message = str(item.get("msg", "invalid"))
+        if item.get("type") == "extra_forbidden":
+            message = "unknown field"
+        elif item.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            parts.append("kind")
+            message = "must be person or entity"
+        problems.append((prefix + ".".join(parts) if parts else (prefix.rstrip(".") or "body"), message))
+    return problems
+
+
+def parse_sub_lessees(body: Any) -> tuple[list[PersonSubLessee | EntitySubLessee], bool]:
+    """The sub-lessees of a request body (one object or a JSON array of them) and whether it was an
+    array; ``IdentityFieldError`` naming every bad field (``0.name.family`` in an array)."""
+    collector = ProblemCollector()
+    many = isinstance(body, list)
+    items = body if many else [body]
+    if many and not 1 <= len(items) <= MAX_BATCH:
+        raise IdentityFieldError.single("body", f"an array of 1 to {MAX_BATCH} sub-lessees")
+    parsed: list[PersonSubLessee | EntitySubLessee] = []
+    for position, item in enumerate(items):
+        prefix = f"{position}." if many else ""
+        if not isinstance(item, dict):
+            collector.add(prefix.rstrip(".") or "body", "must be a JSON object")
+            continue
+        try:
+            parsed.append(_ONE.validate_python(item))
+        except ValidationError as exc:
+            for path, message in _problems_of(exc, prefix):
+                collector.add(path, message)
+    collector.raise_if_any()
+    return parsed, many
+
+
+@dataclass(frozen=True)
+class CheckedSubLessee:
+    """A sub-lessee's fields after the identity validators, normalised (held in memory only)."""
+
+    reference: str
+    kind: str  # person | entity
+    name: dict[str, str]  # PersonName fields, or {"legal_name": ...}
+    birth_date: str | None
+    nationality: str | None
+    country: str
+    subdivision: str | None
+    email: str | None
+    documents: tuple[dict[str, str], ...] = ()
+
+    @property
+    def screened_name(self) -> str:
+        if self.kind == "entity":
+            return self.name.get("legal_name", "")
+        return " ".join(self.name[p] for p in ("given", "middle", "family") if self.name.get(p))
+
+    def fields(self) -> dict[str, Any]:
+        """What is screened and sealed; its keyed hash tells a changed record from an unchanged one."""
+        return {"kind": self.kind, "name": self.name, "birth_date": self.birth_date,
+                "nationality": self.nationality, "country": self.country, "subdivision": self.subdivision,
+                "email": self.email, "documents": sorted(json.dumps(d, sort_keys=True) for d in self.documents)}
+
+    def jurisdictions(self) -> list[str]:
+        """Country, subdivision (and the named region it lies in), nationality, document countries (D2)."""
+        found = location.locate(location.LocationEvidence(
+            address_country=self.country, address_subdivision=self.subdivision,
+            document_countries=[d["country"] for d in self.documents],
+            nationalities=[self.nationality] if self.nationality else [],
+        ))
+        return [j.code for j in found]
+
+
+def check_sub_lessees(items: Sequence[PersonSubLessee | EntitySubLessee], today: date,
+                      many: bool = True) -> list[CheckedSubLessee]:
+    """Every field checked at once with the identity validators; one error naming each bad field."""
+    collector = ProblemCollector()
+    checked: list[CheckedSubLessee] = []
+    seen: dict[str, int] = {}
+    for position, item in enumerate(items):
+        prefix = f"{position}." if many else ""
+        problems_before = len(collector.problems)
+        if item.reference in seen:
+            collector.add(prefix + "reference", f"shared twice in this request (also at {seen[item.reference]})")
+        seen.setdefault(item.reference, position)
+        country = item.country
+        try:
+            country = normalize_country(item.country, prefix + "country")
+        except IdentityFieldError as exc:
+            collector.absorb(exc)
+        subdivision = None
+        if item.subdivision:
+            try:
+                subdivision = normalize_subdivision(country, item.subdivision, prefix + "subdivision",
+                                                    prefix + "country")
+            except IdentityFieldError as exc:
+                collector.absorb(exc)
+        email = None
+        if item.email is not None:
+            try:
+                email = validate_email(item.email, prefix + "email").normalized
+            except IdentityFieldError as exc:
+                collector.absorb(exc)
+        documents = []
+        for number, document in enumerate(item.documents):
+            try:
+                normalize_country(document.country, f"{prefix}documents.{number}.country")
+            except IdentityFieldError as exc:
+                collector.absorb(exc)
+            documents.append({"country": document.country, "number": document.number, "kind": document.kind})
+        birth_date = nationality = None
+        if isinstance(item, PersonSubLessee):
+            name = item.name.model_dump(exclude_none=True)
+            name_field = "name"
+            if item.birth_date is not None:
+                try:
+                    birth_date = validate_birth_date(item.birth_date, prefix + "birth_date", today).isoformat()
+                except IdentityFieldError as exc:
+                    collector.absorb(exc)
+            if item.nationality is not None:
+                try:
+                    nationality = normalize_country(item.nationality, prefix + "nationality")
+                except IdentityFieldError as exc:
+                    collector.absorb(exc)
+        else:
+            name = {"legal_name": item.legal_name}
+            name_field = "legal_name"
+        result = CheckedSubLessee(item.reference, item.kind, name, birth_date, nationality, country, subdivision,
+                                  email, tuple(documents))
+        if len(result.screened_name) > MAX_SCREENED_NAME:
+            collector.add(prefix + name_field, f"longer than the {MAX_SCREENED_NAME} characters a name can be "
+                                               "screened at")
+        if len(collector.problems) == problems_before:
+            checked.append(result)
+    collector.raise_if_any()
+    return checked
+
+
+def screen_sub_lessee(screening: ScreeningService, checked: CheckedSubLessee, today: date,
+                      field_prefix: str = "") -> ScreeningResult:
+    """D3: the sub-lessee against the in-force lists and measures, with its jurisdictions."""
+    try:
+        return screening.screen_person(
+            checked.screened_name, checked.birth_date, checked.nationality,
+            schema="Organization" if checked.kind == "entity" else "Person",
+            document_numbers=[d["number"] for d in checked.documents],
+            emails=[checked.email] if checked.email else [],
+            jurisdictions=checked.jurisdictions(), on=today,
+        )
+    except ValueError as exc:  # a name the matcher cannot take (blank once normalised, binary ...)
+        name_field = "legal_name" if checked.kind == "entity" else "name"
+        raise IdentityFieldError.single(field_prefix + name_field, "cannot be screened") from exc
+
+
+# -- the reseller's account and key ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ResellerAccount:
+    id: str
+    customer_id: str
+    state: str
+
+
+def reseller_account(conn: Connection, account_id: str) -> ResellerAccount:
+    """The Reseller Account ``account_id``; ``ResellerAccountNotFound`` for any other account."""
+    row = conn.execute(select(account.c.id, account.c.customer_id, account.c.type, account.c.state)
+                       .where(account.c.id == account_id)).first()
+    if row is None or row.type != "reseller":
+        raise ResellerAccountNotFound(account_id)
+    return ResellerAccount(row.id, row.customer_id, row.state)
+
+
+def sealer_of(services: Services, conn: Connection, customer_id: str) -> FieldSealer:
+    """The sealer of the reseller's customer record; ``CustomerPurged`` once it was crypto-shredded."""
+    row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
+                       .where(customer.c.id == customer_id)).first()
+    if row is None:
+        raise CustomerNotFound(customer_id)
+    if row.status == "purged" or row.wrapped_data_key is None:
+        raise CustomerPurged(customer_id)
+    key = unwrap_data_key(services.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
+    return FieldSealer(key)
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not may(actor.role, permission):
+        raise AccessRefused(f"role {actor.role} may not do this ({permission})")
+
+
+def _seal_values(sealer: FieldSealer, row_id: str, checked: CheckedSubLessee) -> dict[str, Any]:
+    def seal(value: str | None, column: str) -> bytes | None:
+        return None if value is None else sealer.seal(value, table="sub_lessee", column=column, row_id=row_id)
+
+    return {
+        "kind": checked.kind, "country": checked.country, "subdivision": checked.subdivision,
+        "nationality": checked.nationality,
+        "name_sealed": seal(json.dumps(checked.name, sort_keys=True), "name"),
+        "birth_date_sealed": seal(checked.birth_date, "birth_date"),
+        "email_sealed": seal(checked.email, "email"),
+        "documents_sealed": seal(json.dumps(list(checked.documents)), "documents") if checked.documents else None,
+    }
+
+
+def open_sub_lessee(sealer: FieldSealer, row: Any) -> CheckedSubLessee:
+    """The stored sub-lessee, opened (for screening; the caller logs the access)."""
+    def opened(value: bytes | None, column: str) -> str | None:
+        if value is None:
+            return None
+        return sealer.open(bytes(value), table="sub_lessee", column=column, row_id=row.id)
+
+    documents = json.loads(opened(row.documents_sealed, "documents") or "[]")
+    return CheckedSubLessee(
+        reference=row.reference, kind=row.kind, name=json.loads(opened(row.name_sealed, "name") or "{}"),
+        birth_date=opened(row.birth_date_sealed, "birth_date"), nationality=row.nationality, country=row.country,
+        subdivision=row.subdivision, email=opened(row.email_sealed, "email"), documents=tuple(documents),
+    )
+
+
+# -- sharing -------------------------------------------------------------------------------------------
+@dataclass
+class Shared:
+    """What became of one shared sub-lessee: no personal data, only ids, states and screening."""
+
+    id: str
+    reference: str
+    kind: str
+    status: str
+    outcome: str  # created | updated | unchanged | refused_earlier
+    result: ScreeningResult
+    new_hit_ids: list[str] = field(default_factory=list)
+    effects: list[ChainEffect] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "reference": self.reference, "kind": self.kind, "status": self.status,
+            "outcome": self.outcome,
+            "screening": {
+                "band": self.result.band,
+                "hits": [{"list_source": h.party_source, "list_source_id": h.party_id, "score": round(h.score, 3),
+                          "band": h.band} for h in self.result.hits if h.band != "clear"],
+                "new_hits": len(self.new_hit_ids),
+                "measures": [{"id": m.measure.id, "measure": m.measure.measure, "conditions": m.measure.conditions,
+                              "status": m.status, "covers_resellers": m.measure.covers_resellers}
+                             for m in self.result.measures_applying],
+            },
+            "effects": [e.as_json() for e in self.effects],
+        }
+
+
+def share_sub_lessees(services: Services, screening: ScreeningService, reseller_account_id: str,
+                      items: Sequence[PersonSubLessee | EntitySubLessee], actor: Actor, *, many: bool = True,
+                      purpose: str | None = None) -> list[Shared]:
+    """E2: store (or update) each shared sub-lessee, screen it, record its hits, let measures in force
+    reach through; one transaction for the batch, on the ledger."""
+    _require(actor, "sub_lessee:share")
+    now = services.ledger.clock()
+    today = now.date()
+    checked = check_sub_lessees(items, today, many)
+    with services.database.engine.connect() as conn:
+        reseller = reseller_account(conn, reseller_account_id)
+    if reseller.state in CLOSED_ACCOUNT_STATES:
+        raise ResellerAccountClosed(reseller_account_id)
+    results = [screen_sub_lessee(screening, one, today, f"{position}." if many else "")
+               for position, one in enumerate(checked)]
+    try:
+        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose)
+    except IntegrityError:
+        # a concurrent share of the same reference won the race: this one is now a re-share
+        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose)
+
+
+def _store_shared(services: Services, screening: ScreeningService, reseller_account_id: str,
+                  checked: Sequence[CheckedSubLessee], results: Sequence[ScreeningResult], actor: Actor,
+                  now: datetime, purpose: str | None) -> list[Shared]:
+    index_key = services.keyring.blind_index_key()
+    answers: list[Shared] = []
+    with services.ledger.unit_of_work() as work:
+        conn = work.conn
+        reseller = reseller_account(conn, reseller_account_id)
+        sealer = sealer_of(services, conn, reseller.customer_id)
+        existing = {row.reference: row for row in conn.execute(
+            select(sub_lessee).where(sub_lessee.c.reseller_account_id == reseller_account_id,
+                                     sub_lessee.c.reference.in_([c.reference for c in checked])))}
+        for one, result in zip(checked, results, strict=True):
+            digest = subject_hash(index_key, one.fields())
+            before = existing.get(one.reference)
+            if before is not None and before.status == "refused":
+                # a prohibition refused this reference: it stays refused, whatever is shared again
+                work.log(LedgerAction(actor.name, actor.role, "share_refused", "sub_lessee", before.id,
+                                      purpose=purpose or "sub-lessee shared"))
+                answers.append(Shared(before.id, one.reference, before.kind, "refused", "refused_earlier", result))
+                continue
+            if before is None:
+                row_id = str(uuid.uuid4())
+                conn.execute(insert(sub_lessee).values(
+                    id=row_id, reseller_account_id=reseller_account_id, reference=one.reference, status="active",
+                    screening_band=result.band, record_hash=digest, measures_json="[]", created_at=now,
+                    updated_at=now, screened_at=now, removed_at=None, **_seal_values(sealer, row_id, one)))
+                outcome, action, measures = "created", "create", []
+            elif before.record_hash == digest and before.status == "active":
+                row_id = before.id
+                conn.execute(update(sub_lessee).where(sub_lessee.c.id == row_id).values(
+                    screening_band=result.band, screened_at=now))
+                outcome, action, measures = "unchanged", "share_unchanged", json.loads(before.measures_json)
+            else:
+                row_id = before.id
+                conn.execute(update(sub_lessee).where(sub_lessee.c.id == row_id).values(
+                    status="active", removed_at=None, screening_band=result.band, record_hash=digest,
+                    updated_at=now, screened_at=now, **_seal_values(sealer, row_id, one)))
+                outcome, action, measures = "updated", "update", json.loads(before.measures_json)
+            work.log(LedgerAction(actor.name, actor.role, action, "sub_lessee", row_id,
+                                  purpose=purpose or "sub-lessee shared",
+                                  detail={"reseller_account_id": reseller_account_id, "band": result.band}))
+            new_hits = record_hits(conn, "sub_lessee", row_id, digest, result.hits, screening.party_hash, now)
+            status, effects = reach_through(work, index_key, reseller, row_id, digest, measures,
+                                            result.measures_applying, now, actor)
+            answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects))
+    return answers
+
+
+# -- reading and removing ------------------------------------------------------------------------------
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def masked_view(row: Any, opened: CheckedSubLessee) -> dict[str, Any]:
+    """What analysts see (as in the customer's masked view): names and countries, not birth dates,
+    emails or document numbers."""
+    view: dict[str, Any] = {
+        "id": row.id, "reference": row.reference, "kind": row.kind, "status": row.status,
+        "screening_band": row.screening_band, "country": row.country, "subdivision": row.subdivision,
+        "masked": True,
+    }
+    if row.kind == "entity":
+        view["legal_name"] = opened.name.get("legal_name")
+    else:
+        view["name"] = opened.name
+        view["nationality"] = row.nationality
+        view["birth_date"] = MASK * 4 + "-" + MASK * 2 + "-" + MASK * 2 if opened.birth_date else None
+    view["email"] = mask_email(opened.email) if opened.email else None
+    view["documents"] = [{"country": d["country"], "kind": d["kind"], "number": mask_tail(d["number"])}
+                         for d in opened.documents]
+    view["measures"] = json.loads(row.measures_json)
+    view.update(created_at=_iso(row.created_at), updated_at=_iso(row.updated_at),
+                screened_at=_iso(row.screened_at), removed_at=_iso(row.removed_at))
+    return view
+
+
+def list_sub_lessees(services: Services, reseller_account_id: str, actor: Actor, *, purpose: str | None = None,
+                     limit: int = 100, after: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """A page of the Reseller Account's sub-lessees, masked, in id order; each read on the ledger."""
+    _require(actor, "sub_lessee:read")
+    limit = max(1, min(limit, 500))
+    with services.ledger.unit_of_work() as work:
+        reseller = reseller_account(work.conn, reseller_account_id)
+        sealer = sealer_of(services, work.conn, reseller.customer_id)
+        query = (select(sub_lessee).where(sub_lessee.c.reseller_account_id == reseller_account_id)
+                 .order_by(sub_lessee.c.id).limit(limit + 1))
+        if after is not None:
+            query = query.where(sub_lessee.c.id > after)
+        if status is not None:
+            query = query.where(sub_lessee.c.status == status)
+        rows = list(work.conn.execute(query))
+        page = rows[:limit]
+        views = [masked_view(row, open_sub_lessee(sealer, row)) for row in page]
+        for row in page:
+            work.log(LedgerAction(actor.name, actor.role, "read", "sub_lessee", row.id, purpose=purpose,
+                                  detail={"reseller_account_id": reseller_account_id}))
+        if not page:
+            work.log(LedgerAction(actor.name, actor.role, "list_sub_lessees", "account", reseller_account_id,
+                                  purpose=purpose, detail={"count": 0}))
+    return {"reseller_account_id": reseller_account_id, "sub_lessees": views,
+            "next_cursor": page[-1].id if len(rows) > limit else None}
+
+
+def remove_sub_lessee(services: Services, reseller_account_id: str, sub_lessee_id: str, actor: Actor, *,
+                      purpose: str | None = None) -> dict[str, Any]:
+    """The reseller no longer serves this sub-lessee: ``removed`` (kept for retention, never deleted).
+    A refused sub-lessee stays refused; removing twice is answered as the first time."""
+    _require(actor, "sub_lessee:share")
+    now = services.ledger.clock()
+    with services.ledger.unit_of_work() as work:
+        reseller_account(work.conn, reseller_account_id)
+        row = work.conn.execute(select(sub_lessee.c.id, sub_lessee.c.reference, sub_lessee.c.status).where(
+            sub_lessee.c.id == sub_lessee_id, sub_lessee.c.reseller_account_id == reseller_account_id)).first()
+        if row is None:
+            raise SubLesseeNotFound(sub_lessee_id)
+        status = row.status
+        if status == "active":
+            status = "removed"
+            work.conn.execute(update(sub_lessee).where(sub_lessee.c.id == sub_lessee_id).values(
+                status="removed", removed_at=now, updated_at=now))
+        work.log(LedgerAction(actor.name, actor.role, "remove", "sub_lessee", sub_lessee_id,
+                              purpose=purpose or "sub-lessee removed by the reseller",
+                              detail={"reseller_account_id": reseller_account_id, "from": row.status,
+                                      "to": status}))
+    return {"id": sub_lessee_id, "reference": row.reference, "status": status}
+
+
+def count_active(conn: Connection) -> int:
+    """Active sub-lessees whose reseller's customer record is not purged."""
+    from sqlalchemy import func
+
+    return int(conn.execute(
+        select(func.count()).select_from(sub_lessee.join(account, sub_lessee.c.reseller_account_id == account.c.id)
+                                         .join(customer, account.c.customer_id == customer.c.id))
+        .where(sub_lessee.c.status == "active", customer.c.status != "purged")).scalar_one())
+
