@@ -79,6 +79,31 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return sum(seconds for pid, seconds in times.items() if descends(pid))
+
+
 def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: int,
                workers: int) -> dict[str, Any]:
     port = _free_port()
@@ -129,17 +154,22 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
                 client.post("/v1/applications", json=bodies[number], headers={"Idempotency-Key": f"warm{number}"})
         del queue[-4 * workers:]
         threads = [threading.Thread(target=worker) for _ in range(clients)]
+        cpu_before = _tree_cpu_seconds(server.pid)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        server_cpu = _tree_cpu_seconds(server.pid) - cpu_before
         return {
             "http_decisions": len(latencies), "http_clients": clients, "http_workers": workers,
             "http_decisions_per_s": round(len(latencies) / elapsed, 1),
             "http_p50_ms": round(_percentile(latencies, 0.5), 2), "http_p99_ms": round(_percentile(latencies, 0.99), 2),
             "http_statuses": statuses,
+            # what one decision costs the server's processes, whatever else the machine is doing
+            "http_server_cpu_ms_per_decision": round(server_cpu * 1000 / max(1, len(latencies)), 2),
+            "load_average_1m": round(os.getloadavg()[0], 2),
         }
     finally:
         server.terminate()
