@@ -468,11 +468,15 @@ def _ethereum(text: str, field: str) -> WalletCheck:
 
 
 def _keccak256() -> Callable[[bytes], bytes] | None:
-    """Keccak-256 from OpenSSL (3.2 and later) through hashlib, when this Python has it."""
+    """Keccak-256 from OpenSSL (3.2 and later) through hashlib, else from pycryptodome (a dependency)."""
     try:
         hashlib.new("keccak-256")
     except ValueError:
-        return None
+        try:
+            from Crypto.Hash import keccak
+        except ImportError:  # pragma: no cover - pycryptodome is installed with cloudcip
+            return None
+        return lambda data: keccak.new(digest_bits=256, data=data).digest()
     return lambda data: hashlib.new("keccak-256", data).digest()
 
 
@@ -483,7 +487,8 @@ def eip55_checksum_case(lower_hex: str) -> str | None:
     """The EIP-55 mixed-case form of 40 lower-case hex digits, or None without a Keccak-256.
 
     EIP-55 hashes with Keccak-256 (the pre-standard padding), not FIPS 202 SHA3-256, so
-    ``hashlib.sha3_256`` cannot stand in; OpenSSL offers Keccak-256 from version 3.2.
+    ``hashlib.sha3_256`` cannot stand in; OpenSSL offers Keccak-256 from version 3.2, pycryptodome
+    on any platform.
     """
     if _KECCAK256 is None:
         return None
