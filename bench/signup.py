@@ -176,7 +176,7 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
         server.wait(timeout=30)
 
 
-def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, workers: int = 1) -> dict[str, Any]:
+def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, workers: int = 2) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cloudcip-bench-signup-") as directory:
         settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
         initialise(settings)
@@ -222,6 +222,6 @@ if __name__ == "__main__":
     parser.add_argument("--decisions", type=int, default=1000)
     parser.add_argument("--http-decisions", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
     arguments = parser.parse_args()
     print(json.dumps(run(arguments.decisions, arguments.http_decisions, arguments.clients, arguments.workers)))

@@ -53,7 +53,7 @@ def signup(
     decisions: Annotated[int, typer.Option(help="Decisions measured in process.")] = 1000,
     http_decisions: Annotated[int, typer.Option(help="Decisions measured over HTTP (0: skip).")] = 2000,
     clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 4,
-    workers: Annotated[int, typer.Option(help="API worker processes of the server.")] = 1,
+    workers: Annotated[int, typer.Option(help="API worker processes of the server (one per core).")] = 2,
 ) -> None:
     """Signup decision latency in process and over HTTP, and decisions per second over HTTP (SQLite)."""
     module = _bench_module("signup")
