@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from cloudcip.crypto.keyring import write_private_file
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
@@ -54,7 +54,6 @@ _LOCK_STATE = (
     .values(tree_size=ledger_state.c.tree_size)
     .returning(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state)
 )
-_INSERT_HEAD = insert(ledger_tree_head)
 _SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
 
 
@@ -217,11 +216,9 @@ class Ledger:
             size += 1
         insert_rows(conn, ledger_entry, rows)  # straight to the driver: on the path of every request
         head = sign_tree_head(self.signing_key, size, compact.root(), int(now.timestamp() * 1000))
-        conn.execute(
-            _INSERT_HEAD,
+        insert_rows(conn, ledger_tree_head, [
             {"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
-             "signature": head.signature},
-        )
+             "signature": head.signature}])
         conn.execute(
             _SAVE_STATE,
             {"tree_size": size, "last_leaf_hash": previous, "compact_state": json.dumps(compact.to_state())},
