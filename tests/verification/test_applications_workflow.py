@@ -319,6 +319,46 @@ def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, ke
     assert bad.status_code == 422 and "ownership_percent" in bad.text
 
 
+def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClient, keys: dict[str, str],
+                                                               services: Services,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A7: when the re-evaluation fails, the owner is not stored either (one transaction); the answer
+    names the fields the application carried, which a re-evaluation starts from."""
+    from cloudcip.storage.schema import beneficial_owner
+
+    body = {
+        "kind": "entity", "legal_name": "Quiet Rack Hosting LLC",
+        "registration": {"country": "US", "number": "46-1234567", "kind": "ein"},
+        "address": {"line1": "1 Main St", "city": "Dover", "postal_code": "19901", "country": "US"},
+        "email": "ops@quietrack.example", "phone": "+13025550123",
+        "beneficial_owners": [{"name": {"given": "Jane", "family": "Doe"}, "birth_date": "1970-01-02",
+                               "nationality": "US", "ownership_percent": 60,
+                               "address": {"line1": "2 Main St", "city": "Dover", "country": "US"}}],
+        "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
+        "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
+        "notice_version": "notice-2024-01",
+    }
+    signup = auth(keys["signup-service"])
+    first = client.post("/v1/applications", json=body, headers=signup).json()
+    assert {"legal_name", "registration", "beneficial_owners", "email"} <= set(first["fields_present"])
+    assert "source_of_funds" not in first["fields_present"]
+    owners_before = _count(services, beneficial_owner)
+    applications = client.app.state.applications_service  # type: ignore[attr-defined]
+
+    def broken(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("re-evaluation failed")
+
+    monkeypatch.setattr(applications, "_reopen_in", broken)
+    owner = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05", "nationality": "RU",
+             "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
+    failed = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
+    assert failed.status_code == 500
+    assert _count(services, beneficial_owner) == owners_before
+    monkeypatch.undo()
+    stored = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
+    assert stored.status_code == 200, stored.text
+    assert _count(services, beneficial_owner) == owners_before + 1
+
 def test_periodic_reverification_opens_a_successor_case(client: TestClient, keys: dict[str, str],
                                                         clock: Clock) -> None:
     signup = auth(keys["signup-service"])

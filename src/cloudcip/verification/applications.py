@@ -197,6 +197,7 @@ class ApplicationService:
         application_id = str(uuid.uuid4())
         case = open_case(application_id, facts, decision, now, actor=actor.name)
         answer = self._answer(application_id, case, decision.reasons, statuses, screened, decision)
+        answer["fields_present"] = sorted(facts.fields_present)  # what a later re-evaluation starts from
         try:
             with self.services.ledger.unit_of_work() as work:
                 self._store(work, case, request, record, decision, statuses, answer, body_hash, idempotency_key,
@@ -581,12 +582,12 @@ class ApplicationService:
                               "list_source_id": h.party_id, "score": round(h.score, 3), "band": h.band}
                              for h in result.hits if h.band != "clear"]
             screened.measures = [m.as_json() for m in result.measures_applying]
-        with self.services.ledger.unit_of_work() as work:
+        with self.services.ledger.unit_of_work() as work:  # the owner and the re-evaluation commit together
             row, _case = self._load(work.conn, application_id)
             _owner_id, position = self.services.customers.add_beneficial_owner(work, row.customer_id, owner, actor)
-        subject = f"beneficial_owner:{position}"
-        return self.reopen(application_id, f"beneficial owner added ({subject})", actor, carry_evidence=True,
-                           new_subject=(subject, status), screened=screened)
+            subject = f"beneficial_owner:{position}"
+            return self._reopen_in(work, application_id, f"beneficial owner added ({subject})", actor,
+                                   carry_evidence=True, new_subject=(subject, status), screened=screened)
 
     def reopen(self, application_id: str, reason: str, actor: Actor, *, carry_evidence: bool,
                new_subject: tuple[str, PersonStatus] | None = None, screened: Screened | None = None
@@ -594,90 +595,97 @@ class ApplicationService:
         """Re-evaluate a case under the policy. An open case (pending or in review) takes the change
         in place; a settled one is succeeded by a new case on the same account (A7: the CIP applies to
         existing accounts)."""
-        now = self.clock()
         with self.services.ledger.unit_of_work() as work:
-            conn = work.conn
-            row, case = self._load(conn, application_id)
-            answer: dict[str, Any] = json.loads(row.response_json)
-            if new_subject is not None:
-                subject, status = new_subject
-                conn.execute(insert(person_determination), [{
-                    "application_id": row.id, "subject": subject, "status": status.status, "basis": status.basis,
-                    "evidence_json": json.dumps(status.evidence), "decided_at": now}])
-                answer["person_status"].append({"subject": subject, "status": status.status, "basis": status.basis,
-                                                "evidence": status.evidence})
-                case.subjects[subject] = status.status
-            if screened is not None and screened.band != "clear":
-                answer["screening"]["hits"] += screened.hits
-                answer["screening"]["band"] = screened.band
-            bases = {p["subject"]: p["basis"] for p in answer["person_status"]}
-            subjects = [SubjectFacts(s, "us_person" if st == "us_person" else "foreign_person",
-                                     bases.get(s, "undetermined"),
-                                     case.satisfied_methods(s) if carry_evidence else frozenset())
-                        for s, st in case.subjects.items()]
-            facts = ApplicationFacts(
-                account_type=row.account_type, channel=row.channel,
-                customer_kind="entity" if len(subjects) > 1 or any(
-                    s.subject.startswith("beneficial_owner") for s in subjects) else "individual",
-                risk_tier=row.risk_tier,
-                fields_present=frozenset(answer.get("fields_present", [])) or frozenset(_ALL_FIELDS),
-                customer=next(s for s in subjects if s.subject == "customer"),
-                beneficial_owners=tuple(s for s in subjects if s.subject != "customer"),
-                screening_band=answer["screening"]["band"],
-                measures=tuple(_measure_in_force(m) for m in answer["screening"]["measures"]
-                               if m.get("status") == "in_force"),
-                notice_version=row.notice_version,
-            )
-            decision = decide(facts, self.policy, now)
-            if case.state in (CaseState.pending_evidence, CaseState.in_review):
-                moves: list[CaseTransition] = []
-                if decision.decision != case.state.value and case.can_transition(decision.decision):
-                    moves.append(case.transition(decision.decision, reason, actor.name, now))
-                if decision.deadline is not None:
-                    conn.execute(update(application).where(application.c.id == row.id).values(
-                        deadline=decision.deadline))
-                    case.deadline = decision.deadline
+            return self._reopen_in(work, application_id, reason, actor, carry_evidence=carry_evidence,
+                                   new_subject=new_subject, screened=screened)
+
+    def _reopen_in(self, work: UnitOfWork, application_id: str, reason: str, actor: Actor, *,
+                   carry_evidence: bool, new_subject: tuple[str, PersonStatus] | None = None,
+                   screened: Screened | None = None) -> dict[str, Any]:
+        """``reopen`` inside the caller's unit of work."""
+        now = self.clock()
+        conn = work.conn
+        row, case = self._load(conn, application_id)
+        answer: dict[str, Any] = json.loads(row.response_json)
+        if new_subject is not None:
+            subject, status = new_subject
+            conn.execute(insert(person_determination), [{
+                "application_id": row.id, "subject": subject, "status": status.status, "basis": status.basis,
+                "evidence_json": json.dumps(status.evidence), "decided_at": now}])
+            answer["person_status"].append({"subject": subject, "status": status.status, "basis": status.basis,
+                                            "evidence": status.evidence})
+            case.subjects[subject] = status.status
+        if screened is not None and screened.band != "clear":
+            answer["screening"]["hits"] += screened.hits
+            answer["screening"]["band"] = screened.band
+        bases = {p["subject"]: p["basis"] for p in answer["person_status"]}
+        subjects = [SubjectFacts(s, "us_person" if st == "us_person" else "foreign_person",
+                                 bases.get(s, "undetermined"),
+                                 case.satisfied_methods(s) if carry_evidence else frozenset())
+                    for s, st in case.subjects.items()]
+        facts = ApplicationFacts(
+            account_type=row.account_type, channel=row.channel,
+            customer_kind="entity" if len(subjects) > 1 or any(
+                s.subject.startswith("beneficial_owner") for s in subjects) else "individual",
+            risk_tier=row.risk_tier,
+            fields_present=frozenset(answer.get("fields_present", [])) or frozenset(_ALL_FIELDS),
+            customer=next(s for s in subjects if s.subject == "customer"),
+            beneficial_owners=tuple(s for s in subjects if s.subject != "customer"),
+            screening_band=answer["screening"]["band"],
+            measures=tuple(_measure_in_force(m) for m in answer["screening"]["measures"]
+                           if m.get("status") == "in_force"),
+            notice_version=row.notice_version,
+        )
+        decision = decide(facts, self.policy, now)
+        if case.state in (CaseState.pending_evidence, CaseState.in_review):
+            moves: list[CaseTransition] = []
+            if decision.decision != case.state.value and case.can_transition(decision.decision):
+                moves.append(case.transition(decision.decision, reason, actor.name, now))
+            if decision.deadline is not None:
                 conn.execute(update(application).where(application.c.id == row.id).values(
-                    response_json=json.dumps(answer)))
-                row = conn.execute(select(application).where(application.c.id == row.id)).one()
-                return self._save(work, row, case, moves, actor, now, reason)
-            successor_id = str(uuid.uuid4())
-            successor = open_case(successor_id, facts, decision, now, actor=actor.name)
-            for record in case.evidence if carry_evidence else []:
-                successor.record_evidence(record)
-            answer.update({"id": successor_id, "decision": DECISION_OF_STATE[successor.state.value],
-                           "state": successor.state.value, "restrictions": [r.label for r in decision.restrictions],
-                           "deadline": _iso(successor.deadline) if successor.state is CaseState.pending_evidence
-                           else None,
-                           "evidence_required": list(decision.evidence_required),
-                           "reasons": [reason, *decision.reasons],
-                           "predecessor": row.id, "replayed": False})
-            conn.execute(insert(application), dict(
-                id=successor_id, customer_id=row.customer_id, account_id=row.account_id, idempotency_key=None,
-                request_hash=row.request_hash, account_type=row.account_type, channel=row.channel,
-                risk_tier=row.risk_tier, state=successor.state.value, decision=answer["decision"],
-                policy_rule=successor.policy_rule or "none", failure_action=successor.failure_action,
-                notice_version=row.notice_version, deadline=successor.deadline, reverify_due=decision.reverify_due,
-                resolution=None, signup_ip_sealed=None, response_json=json.dumps(answer), created_at=now,
-                updated_at=now))
-            conn.execute(insert(person_determination), [
-                {"application_id": successor_id, "subject": p["subject"], "status": p["status"], "basis": p["basis"],
-                 "evidence_json": json.dumps(p["evidence"]), "decided_at": now} for p in answer["person_status"]])
-            if carry_evidence and case.evidence:
-                conn.execute(update(evidence).where(evidence.c.application_id == row.id).values(
-                    application_id=successor_id))
-            self._store_transitions(conn, successor_id, successor.history)
+                    deadline=decision.deadline))
+                case.deadline = decision.deadline
             conn.execute(update(application).where(application.c.id == row.id).values(
-                reverify_due=None, updated_at=now))
-            conn.execute(update(account).where(account.c.id == row.account_id).values(
-                state=ACCOUNT_STATE[successor.state.value]))
-            enqueue(conn, "application.decision", {"application_id": successor_id, "account_id": row.account_id,
-                                                   "decision": answer["decision"], "state": successor.state.value})
-            work.log(LedgerAction(actor.name, actor.role, "create", "application", successor_id, purpose=reason,
-                                  detail={"predecessor": row.id}))
-            answer["customer_id"] = row.customer_id
-            answer["account_id"] = row.account_id
-            return answer
+                response_json=json.dumps(answer)))
+            row = conn.execute(select(application).where(application.c.id == row.id)).one()
+            return self._save(work, row, case, moves, actor, now, reason)
+        successor_id = str(uuid.uuid4())
+        successor = open_case(successor_id, facts, decision, now, actor=actor.name)
+        for record in case.evidence if carry_evidence else []:
+            successor.record_evidence(record)
+        answer.update({"id": successor_id, "decision": DECISION_OF_STATE[successor.state.value],
+                       "state": successor.state.value, "restrictions": [r.label for r in decision.restrictions],
+                       "deadline": _iso(successor.deadline) if successor.state is CaseState.pending_evidence
+                       else None,
+                       "evidence_required": list(decision.evidence_required),
+                       "reasons": [reason, *decision.reasons],
+                       "predecessor": row.id, "replayed": False})
+        conn.execute(insert(application), dict(
+            id=successor_id, customer_id=row.customer_id, account_id=row.account_id, idempotency_key=None,
+            request_hash=row.request_hash, account_type=row.account_type, channel=row.channel,
+            risk_tier=row.risk_tier, state=successor.state.value, decision=answer["decision"],
+            policy_rule=successor.policy_rule or "none", failure_action=successor.failure_action,
+            notice_version=row.notice_version, deadline=successor.deadline, reverify_due=decision.reverify_due,
+            resolution=None, signup_ip_sealed=None, response_json=json.dumps(answer), created_at=now,
+            updated_at=now))
+        conn.execute(insert(person_determination), [
+            {"application_id": successor_id, "subject": p["subject"], "status": p["status"], "basis": p["basis"],
+             "evidence_json": json.dumps(p["evidence"]), "decided_at": now} for p in answer["person_status"]])
+        if carry_evidence and case.evidence:
+            conn.execute(update(evidence).where(evidence.c.application_id == row.id).values(
+                application_id=successor_id))
+        self._store_transitions(conn, successor_id, successor.history)
+        conn.execute(update(application).where(application.c.id == row.id).values(
+            reverify_due=None, updated_at=now))
+        conn.execute(update(account).where(account.c.id == row.account_id).values(
+            state=ACCOUNT_STATE[successor.state.value]))
+        enqueue(conn, "application.decision", {"application_id": successor_id, "account_id": row.account_id,
+                                               "decision": answer["decision"], "state": successor.state.value})
+        work.log(LedgerAction(actor.name, actor.role, "create", "application", successor_id, purpose=reason,
+                              detail={"predecessor": row.id}))
+        answer["customer_id"] = row.customer_id
+        answer["account_id"] = row.account_id
+        return answer
 
 
 _ALL_FIELDS = ("name", "address", "national_id", "birth_date", "payment_means", "email", "phone", "registration",
