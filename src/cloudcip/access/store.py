@@ -366,7 +366,7 @@ def ingest(
     rows = _rows_of(events)
     intel = _resolve_intel(enrich)
     batch = prepare_rows(rows, intel)
-    with database.engine.begin() as connection:
+    with database.write_gate(), database.engine.begin() as connection:
         accepted = write_batch(connection, database, batch, intel)
     if signal_policy is not None and accepted:
         from cloudcip.access.signals import raise_signals_for_rows
