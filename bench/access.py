@@ -150,12 +150,10 @@ def _floor_child(url: str, schema: str | None, path: str, batch_size: int, pipe:
         from cloudcip.access.store import SQLITE_CACHE_KIB
 
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute("CREATE TABLE floor_event (id INTEGER PRIMARY KEY, event_id TEXT, account_id TEXT NOT NULL, "
-                       "principal TEXT NOT NULL, time_ms INTEGER NOT NULL, ip BLOB NOT NULL, action TEXT NOT NULL, "
-                       "kind TEXT NOT NULL, user_agent TEXT, source TEXT, country TEXT)")
-        cursor.execute("CREATE INDEX ix_floor_account_time ON floor_event (account_id, time_ms, ip)")
-        cursor.execute("CREATE INDEX ix_floor_ip_time ON floor_event (ip, time_ms)")
-        cursor.execute("CREATE UNIQUE INDEX uq_floor_event_id ON floor_event (event_id)")
+        # the real table's own DDL, renamed: the floor has exactly the store's columns and indexes
+        for (statement,) in cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'access_event' "
+                                           "AND sql IS NOT NULL ORDER BY type DESC").fetchall():
+            cursor.execute(statement.replace("access_event", "floor_event"))
         driver.commit()
     else:
         from cloudcip.access.schema import postgres_ddl

@@ -29,6 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -176,6 +177,9 @@ def _resolve_intel(enrich: Any) -> IpIntel | None:
     return enrich if isinstance(enrich, IpIntel) else None
 
 
+_ACCOUNT = itemgetter(1)
+
+
 def _dedupe_in_batch(rows: Sequence[EventRow]) -> list[EventRow]:
     seen: set[str] = set()
     unique: list[EventRow] = []
@@ -216,8 +220,12 @@ class PreparedBatch:
 
 
 def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBatch:
-    """Enrich rows and aggregate the rollups (per account+IP and per account) in one pass."""
+    """Enrich rows and aggregate the rollups (per account+IP and per account) in one pass.
+
+    Rows come out grouped by account, in the order of the account index: each index
+    page is then visited once per batch instead of once per row (C1)."""
     unique = _dedupe_in_batch(rows)
+    unique.sort(key=_ACCOUNT)  # stable: rows of one account keep their (mostly time) order
     country = intel.country if intel is not None else None
     countries: dict[bytes, str | None] = {}
     params: list[tuple[Any, ...]] = []
@@ -529,8 +537,8 @@ def import_file(
 ) -> ImportResult:
     """Import a file of events in batches, resuming after the last committed batch of an earlier run.
 
-    JSON lines are parsed and enriched in ``parse_workers`` child processes (default: one for
-    files over 8 MiB, none otherwise, and none with a ``signal_policy`` or an operator's
+    JSON lines are parsed and enriched in ``parse_workers`` child processes (default: two, or one
+    on a single core, for files over 8 MiB; none otherwise, and none with a ``signal_policy`` or an operator's
     ``IpIntel``) while this process writes; batches still commit in file order.
 
     Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
@@ -606,8 +614,9 @@ def import_file(
             if offset:
                 stream.seek(offset)
             workers = parse_workers
-            if workers is None:
-                workers = 1 if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
+            if workers is None:  # the writer is light (INSERT ... SELECT from the staging file): two
+                # parse workers on a machine of two cores or more, one on a single core
+                workers = min(2, os.cpu_count() or 1) if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
             if (intel is not None and intel is not default_intel()) or signal_policy is not None:
                 workers = 0  # an operator's IpIntel (open MaxMind readers) stays in this process
             target = "sqlite" if database.is_sqlite else "postgresql" if database.is_postgresql else ""
