@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
@@ -229,23 +229,29 @@ def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]
     return stored
 
 
-_PREVIOUS_ACCESS = text(
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = :account "
-    "AND time_ms < :since AND country IS NOT NULL ORDER BY time_ms DESC, id DESC LIMIT 1")
-_KNOWN_ADMINS = text(
-    "SELECT DISTINCT principal FROM access_event WHERE account_id = :account AND time_ms < :since "
-    "AND kind = 'admin'")
-_ACCESSES_SINCE = text(
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = :account "
-    "AND time_ms >= :since ORDER BY time_ms, id")
+_PREVIOUS_ACCESS = (
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "AND time_ms < {p} AND country IS NOT NULL ORDER BY time_ms DESC, id DESC LIMIT 1")
+_KNOWN_ADMINS = (
+    "SELECT DISTINCT principal FROM access_event WHERE account_id = {p} AND time_ms < {p} AND kind = 'admin'")
+_ACCESSES_SINCE = (
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "AND time_ms >= {p} ORDER BY time_ms, id")
 
 
-def _detect_for_account(connection: Any, account_id: str, since_ms: int, policy: SignalPolicy) -> list[Signal]:
-    bound = {"account": account_id, "since": since_ms}
-    previous_row = connection.execute(_PREVIOUS_ACCESS, bound).first()
-    known = set(connection.execute(_KNOWN_ADMINS, bound).scalars()) if policy.new_admin_principal else set()
-    accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4])
-                for r in connection.execute(_ACCESSES_SINCE, bound)]
+def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
+                        policy: SignalPolicy) -> list[Signal]:
+    """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
+    ORM row objects), then apply them."""
+    bound = (account_id, since_ms)
+    cursor.execute(_PREVIOUS_ACCESS.format(p=marker), bound)
+    previous_row = cursor.fetchone()
+    known: set[str] = set()
+    if policy.new_admin_principal:
+        cursor.execute(_KNOWN_ADMINS.format(p=marker), bound)
+        known = {principal for (principal,) in cursor.fetchall()}
+    cursor.execute(_ACCESSES_SINCE.format(p=marker), bound)
+    accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
     previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
                              previous_row[4]) if previous_row is not None else None)
     return detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known)
@@ -261,9 +267,16 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
     """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
     store what is new."""
     found: list[Signal] = []
+    marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
-        for account_id, since_ms in sorted(earliest.items()):
-            found.extend(_detect_for_account(connection, account_id, since_ms, policy))
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            for account_id, since_ms in sorted(earliest.items()):
+                found.extend(_detect_for_account(cursor, marker, account_id, since_ms, policy))
+        finally:
+            cursor.close()
     return store_signals(database, found)
 
 

@@ -213,6 +213,7 @@ class PreparedBatch:
     stage_path: str | None = None  # SQLite: the rows and rollups written by a worker to this file
     copy_text: bytes | None = None  # PostgreSQL: the rows as COPY text, encoded by a worker
     months: list[tuple[Any, ...]] | None = None  # with copy_text: one (.., .., .., time_ms) per month
+    facts_text: bytes | None = None  # with copy_text: the addresses' enrichment as COPY text
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -334,16 +335,21 @@ def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
             else:
                 for param in batch.params:
                     copy.write_row(param)
-        facts: dict[bytes, tuple[Any, ...]] = {}
-        for entry in batch.seen:
-            facts.setdefault(entry[1], (entry[1], entry[5], entry[6], entry[7], entry[8]))
         with cursor.copy("COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN") as copy:
-            for fact in facts.values():
-                copy.write_row(fact)
+            copy.write(batch.facts_text if batch.facts_text is not None else copy_text(_ip_facts(batch.seen)))
         cursor.execute(_PG_MERGE)
         counts = cursor.fetchone()
         assert counts is not None
         return int(counts[0])
+
+
+def _ip_facts(seen: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One (ip, country, asn, tor_exit, hosting) per address of the rollup rows."""
+    facts: dict[bytes, tuple[Any, ...]] = {}
+    for entry in seen:
+        if entry[1] not in facts:
+            facts[entry[1]] = (entry[1], entry[5], entry[6], entry[7], entry[8])
+    return list(facts.values())
 
 
 def write_batch(connection: Connection, database: Database, batch: PreparedBatch,
@@ -471,8 +477,8 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
         months: dict[tuple[int, int], tuple[Any, ...]] = {}
         for param in batch.params:
             months.setdefault(month_of_ms(param[3]), param)
-        return [], PreparedBatch([], batch.seen, [], batch.submitted, batch.count,
-                                 copy_text=copy_text(batch.params), months=list(months.values()))
+        return [], PreparedBatch([], [], [], batch.submitted, batch.count, copy_text=copy_text(batch.params),
+                                 months=list(months.values()), facts_text=copy_text(_ip_facts(batch.seen)))
     return [], batch
 
 
