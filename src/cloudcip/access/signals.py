@@ -244,14 +244,18 @@ def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
     """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
     ORM row objects), then apply them."""
     bound = (account_id, since_ms)
-    cursor.execute(_PREVIOUS_ACCESS.format(p=marker), bound)
-    previous_row = cursor.fetchone()
-    known: set[str] = set()
-    if policy.new_admin_principal:
-        cursor.execute(_KNOWN_ADMINS.format(p=marker), bound)
-        known = {principal for (principal,) in cursor.fetchall()}
     cursor.execute(_ACCESSES_SINCE.format(p=marker), bound)
     accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
+    if not accesses:
+        return []
+    previous_row = None
+    if any(access.country for access in accesses):  # only impossible travel looks back
+        cursor.execute(_PREVIOUS_ACCESS.format(p=marker), bound)
+        previous_row = cursor.fetchone()
+    known: set[str] = set()
+    if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
+        cursor.execute(_KNOWN_ADMINS.format(p=marker), bound)
+        known = {principal for (principal,) in cursor.fetchall()}
     previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
                              previous_row[4]) if previous_row is not None else None)
     return detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known)
