@@ -629,25 +629,27 @@ def import_file(
             stage_dir = tempfile.mkdtemp(prefix="cloudcip-import-") if workers > 0 else ""
             batches = _prepared_batches(stream, fmt, batch_size, lines_done + 1, intel, workers, target,
                                         stage_dir)
-            for count, size, batch_errors, batch in batches:
-                if batch_errors or errors:
-                    room = MAX_ERRORS - len(errors)
-                    errors.extend(batch_errors[:max(0, room)])
-                    extra_errors += max(0, len(batch_errors) - max(0, room))
+            try:
+                for count, size, batch_errors, batch in batches:
+                    if batch_errors or errors:
+                        room = MAX_ERRORS - len(errors)
+                        errors.extend(batch_errors[:max(0, room)])
+                        extra_errors += max(0, len(batch_errors) - max(0, room))
+                        lines_done += count
+                        continue
+                    assert batch is not None
+                    accepted, duplicates = commit(batch, lines_done + count, offset + size)
+                    accepted_total += accepted
+                    duplicates_total += duplicates
                     lines_done += count
-                    continue
-                assert batch is not None
-                accepted, duplicates = commit(batch, lines_done + count, offset + size)
-                accepted_total += accepted
-                duplicates_total += duplicates
-                lines_done += count
-                offset += size
-                if progress is not None:
-                    read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
-                    progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
-            if stage_dir:
+                    offset += size
+                    if progress is not None:
+                        read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
+                        progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
+            finally:  # a failed or interrupted import leaves no staging files behind
                 batches.close()
-                shutil.rmtree(stage_dir, ignore_errors=True)
+                if stage_dir:
+                    shutil.rmtree(stage_dir, ignore_errors=True)
     if errors or extra_errors:
         raise AccessBatchError(errors, truncated=extra_errors)
     with database.engine.begin() as connection:
