@@ -10,7 +10,11 @@ some roaming accounts, shared NAT /24s) into a JSON-lines file, then on each eng
    the ratio import/floor shows what intake costs above the engine;
 3. times the queries over the stored events: an account's IPs over a year (and over six months,
    which cannot use the rollup), accounts seen from one IP, accounts seen from a /24 (p50/p99);
-4. reports the peak RSS of the import process (``resource.getrusage`` of a child process).
+4. reports the peak RSS of the import process (``resource.getrusage`` of a child process);
+5. (SQLite) starts ``cloudcip serve`` on a fresh data directory with an ``event-ingest`` API key and
+   posts the same file's events to ``POST /v1/access-events`` in gzip-compressed JSON-lines bodies
+   of ``--http-batch`` events from ``--http-clients`` concurrent clients: events/s and the per-request
+   p50/p99 (bodies are compressed before the clock starts).
 
 Usage: ``python bench/access.py --events 1000000 [--postgres URL] [--json]``.
 """
@@ -146,12 +150,10 @@ def _floor_child(url: str, schema: str | None, path: str, batch_size: int, pipe:
         from cloudcip.access.store import SQLITE_CACHE_KIB
 
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute("CREATE TABLE floor_event (id INTEGER PRIMARY KEY, event_id TEXT, account_id TEXT NOT NULL, "
-                       "principal TEXT NOT NULL, time_ms INTEGER NOT NULL, ip BLOB NOT NULL, action TEXT NOT NULL, "
-                       "kind TEXT NOT NULL, user_agent TEXT, source TEXT, country TEXT)")
-        cursor.execute("CREATE INDEX ix_floor_account_time ON floor_event (account_id, time_ms, ip)")
-        cursor.execute("CREATE INDEX ix_floor_ip_time ON floor_event (ip, time_ms)")
-        cursor.execute("CREATE UNIQUE INDEX uq_floor_event_id ON floor_event (event_id)")
+        # the real table's own DDL, renamed: the floor has exactly the store's columns and indexes
+        for (statement,) in cursor.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'access_event' "
+                                           "AND sql IS NOT NULL ORDER BY type DESC").fetchall():
+            cursor.execute(statement.replace("access_event", "floor_event"))
         driver.commit()
     else:
         from cloudcip.access.schema import postgres_ddl
@@ -211,6 +213,110 @@ def _in_child(target: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _http_bodies(path: Path, events: int, per_request: int) -> list[bytes]:
+    import gzip
+    from itertools import islice
+
+    bodies: list[bytes] = []
+    with path.open("rb") as handle:
+        while events > 0:
+            lines = list(islice(handle, min(per_request, events)))
+            if not lines:
+                break
+            events -= len(lines)
+            bodies.append(gzip.compress(b"".join(lines), compresslevel=1))
+    return bodies
+
+
+def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: int = 3,
+                workdir: Path | None = None) -> dict[str, Any]:
+    """POST the first ``events`` lines of ``path`` to a fresh ``cloudcip serve`` (SQLite) (C1, C2)."""
+    import subprocess
+    import threading
+
+    import httpx
+
+    from cloudcip.records.roles import create_api_key
+    from cloudcip.runtime import initialise, open_services
+    from cloudcip.settings import Settings
+
+    base_dir = Path(tempfile.mkdtemp(prefix="cloudcip-bench-http-", dir=workdir))
+    try:
+        settings = Settings(data_dir=base_dir / "data", database_url=f"sqlite:///{base_dir}/data/cloudcip.db")
+        initialise(settings)
+        services = open_services(settings)
+        try:
+            with services.database.engine.begin() as connection:
+                key = create_api_key(connection, "event-ingest", "bench", datetime.now(UTC))
+        finally:
+            services.close()
+        bodies = _http_bodies(path, events, per_request)
+        port = _free_port()
+        env = {**os.environ, "CLOUDCIP_DATA_DIR": str(settings.data_dir)}
+        server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+            latencies: list[float] = []
+            statuses: dict[int, int] = {}
+            totals = {"accepted": 0, "duplicates": 0}
+            lock = threading.Lock()
+            queue = list(reversed(bodies))
+
+            def client_loop() -> None:
+                with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
+                    while True:
+                        with lock:
+                            if not queue:
+                                return
+                            body = queue.pop()
+                        began = time.perf_counter()
+                        response = client.post("/v1/access-events", content=body)
+                        took = time.perf_counter() - began
+                        with lock:
+                            latencies.append(took)
+                            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                            if response.status_code == 200:
+                                answer = response.json()
+                                totals["accepted"] += int(answer["accepted"])
+                                totals["duplicates"] += int(answer["duplicates"])
+
+            threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        return {"http_events": totals["accepted"] + totals["duplicates"], "http_accepted": totals["accepted"],
+                "http_events_per_s": round(totals["accepted"] / elapsed) if elapsed else 0,
+                "http_requests": len(latencies), "http_events_per_request": per_request,
+                "http_clients": clients, "http_body": "gzip JSON lines",
+                **{f"http_request_{k}": v for k, v in _percentiles(latencies).items() if k != "n"},
+                "http_statuses": statuses}
+    finally:
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -261,6 +367,10 @@ def run(
     postgres_url: str | None = None,
     skip_floor: bool = False,
     keep_file: bool = False,
+    http_events: int = 1_000_000,
+    http_batch: int = 5000,
+    http_clients: int = 3,
+    skip_import: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; ``database_url`` None means a fresh SQLite file in ``workdir``."""
     from sqlalchemy import create_engine, text
@@ -279,6 +389,7 @@ def run(
         "generate_s": round(time.perf_counter() - started, 1),
         "batch_size": batch_size,
         "cpus": os.cpu_count(),
+        "load_1min_start": os.getloadavg()[0],
         "engines": {},
     }
     targets: list[tuple[str, str, str | None]] = []
@@ -287,6 +398,12 @@ def run(
     pg = postgres_url or (database_url if database_url and database_url.startswith("postgresql") else None)
     if pg:
         targets.append(("postgresql", pg, f"bench_{uuid.uuid4().hex[:10]}"))
+    if http_events > 0:
+        report["http"] = http_intake(source, min(events, http_events), per_request=http_batch, clients=http_clients,
+                                     workdir=base)
+        report["http"]["load_1min"] = os.getloadavg()[0]
+    if skip_import:
+        targets = []
     for name, url, schema in targets:
         admin = None
         if schema:
@@ -311,6 +428,7 @@ def run(
             database = _open(url, schema)
             result["queries"] = _query_latencies(database, samples)
             database.dispose()
+            result["load_1min_after"] = os.getloadavg()[0]
             report["engines"][name] = result
         finally:
             if admin is not None:
@@ -333,10 +451,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"also run on PostgreSQL (default URL {DEFAULT_POSTGRES})")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--http-events", type=int, default=1_000_000, help="events to POST (0: skip)")
+    parser.add_argument("--http-batch", type=int, default=5000)
+    parser.add_argument("--http-clients", type=int, default=3)
+    parser.add_argument("--skip-import", action="store_true", help="only the HTTP phase")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.database_url, args.events, batch_size=args.batch_size, workdir=args.workdir,
-                 postgres_url=args.postgres, skip_floor=args.skip_floor)
+                 postgres_url=args.postgres, skip_floor=args.skip_floor, http_events=args.http_events,
+                 http_batch=args.http_batch, http_clients=args.http_clients, skip_import=args.skip_import)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 

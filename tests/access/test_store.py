@@ -219,3 +219,28 @@ def test_worker_path_matches_in_process_path(db: Database, tmp_path: Path) -> No
         countries = connection.execute(select(func.count()).select_from(access_event).where(
             access_event.c.country.is_not(None))).scalar_one()
     assert countries > 0  # enriched in the worker
+
+
+def test_interrupted_worker_import_leaves_no_staging_files(db: Database, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import stopped by an exception removes its parse workers' staging directory (C2)."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    path = write_events(tmp_path / "e.jsonl", 3000)
+
+    class Stop(Exception):
+        pass
+
+    def stop_early(progress: ImportProgress) -> None:
+        if progress.lines == 500:
+            raise Stop
+
+    with pytest.raises(Stop):
+        import_file(db, path, "jsonl", batch_size=500, progress=stop_early, parse_workers=2)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    resumed = import_file(db, path, "jsonl", batch_size=500, parse_workers=2)
+    assert (resumed.resumed_from_line, resumed.accepted) == (500, 3000)
+    assert totals(db) == (3000, 3000, 3000)

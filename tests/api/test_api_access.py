@@ -91,3 +91,39 @@ def test_access_endpoints_by_role(client: TestClient, keys: dict[str, str]) -> N
         signals = client.get("/v1/accounts/acct-0/signals", headers=auth(keys[role]))
         assert signals.status_code == read.status_code
     assert client.get("/v1/access", params={"ip": "198.51.100.1"}).status_code == 401
+
+
+def test_intake_names_line_and_field_lists_every_error_and_stores_nothing(client: TestClient,
+                                                                          keys: dict[str, str]) -> None:
+    """C2: the fast intake path (orjson, no model per event) still names each bad line and field."""
+    ingest = auth(keys["event-ingest"])
+    lines = [json.dumps(e) for e in _events()[:6]]
+    broken = json.loads(lines[1])
+    broken["kind"] = "login"
+    lines[1] = json.dumps(broken)
+    lines[3] = lines[3][:-5]  # truncated JSON
+    missing = json.loads(lines[4])
+    del missing["account_id"]
+    lines[4] = json.dumps(missing)
+    answer = client.post("/v1/access-events", content="\n".join(lines), headers=ingest)
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert [error["line"] for error in errors] == [2, 4, 5]
+    assert "kind" in errors[0]["reason"] and errors[1]["reason"].startswith("invalid JSON")
+    assert "account_id" in errors[2]["reason"]
+    view = client.get("/v1/accounts/acct-0/access", headers=auth(keys["analyst"])).json()
+    assert view["ips"] == []  # all or nothing
+    posted = client.post("/v1/access-events", content="\n".join(json.dumps(e) for e in _events()[:6]),
+                         headers=ingest)
+    assert posted.json() == {"accepted": 6, "duplicates": 0}
+    assert client.post("/v1/access-events", content=gzip.compress(b"\n".join(
+        json.dumps(e).encode() for e in _events()[:8])), headers=ingest).json() == {"accepted": 2, "duplicates": 6}
+
+
+def test_intake_refuses_a_gzip_bomb() -> None:
+    from cloudcip.access.formats import AccessBatchError, _decompress, parse_rows
+
+    with pytest.raises(AccessBatchError) as refused:
+        _decompress(gzip.compress(b" " * 4096), 1024)
+    assert "expands beyond" in str(refused.value)
+    assert parse_rows(gzip.compress(b"\n") + gzip.compress(b"\n")) == []  # several members, all blank

@@ -10,7 +10,7 @@ Both ends of a window are inclusive (UTC); ``None`` leaves a side open.
   cursor (an opaque string holding only a time and a row number).
 - ``accounts_from``: accounts seen from an IP or CIDR network in a window. The rollup's
   ``(ip, account_id)`` index gives the candidates; pairs whose whole span lies inside the window
-  are exact, the others are re-counted from the events' ``(ip, time_ms)`` index.
+  are exact, the others are re-counted from the events' ``(account_id, time_ms, ip)`` index.
 - ``account_activity``: first and last access of an account.
 
 Callers (API, CLI) record each query in the ledger with its purpose (B3); this module only reads.

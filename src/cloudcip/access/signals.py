@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
-from cloudcip.access.schema import access_event, account_signal
+from cloudcip.access.schema import account_signal
 from cloudcip.storage.database import Database
 
 SPECIAL_MEASURE = "special_measure_jurisdiction"
@@ -137,11 +137,15 @@ def detect_signals(
     known = set(known_admin_principals)
     had_admin = bool(known)
     last_located = previous if previous is not None and previous.country else None
+    measured: dict[str, bool] = {}
     for access in accesses:
-        at = ms_to_datetime(access.time_ms)
         country = access.country
         if country:
-            if policy.under_special_measure(country):
+            at = ms_to_datetime(access.time_ms)
+            under = measured.get(country)
+            if under is None:
+                under = measured[country] = policy.under_special_measure(country)
+            if under:
                 signals.append(Signal(account_id, SPECIAL_MEASURE, at,
                                       {"country": country, "event_row": access.row}, country))
             if identity_set is not None and country not in identity_set:
@@ -156,7 +160,7 @@ def detect_signals(
             last_located = access
         if access.kind == "admin" and policy.new_admin_principal and access.principal not in known:
             if had_admin or policy.include_first_admin_principal:
-                signals.append(Signal(account_id, NEW_ADMIN_PRINCIPAL, at,
+                signals.append(Signal(account_id, NEW_ADMIN_PRINCIPAL, ms_to_datetime(access.time_ms),
                                       {"principal": access.principal, "event_row": access.row},
                                       _digest(access.principal)))
             known.add(access.principal)
@@ -205,42 +209,78 @@ def _insert_ignoring_conflicts(database: Database) -> Any:
 
 
 def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]:
-    """Store signals not stored before (by account, kind, dedupe key); return the new ones."""
+    """Store signals not stored before (by account, kind, dedupe key); return the new ones.
+
+    One transaction and one compiled statement for all of them (a redelivered batch re-finds
+    signals already stored: each is one cheap conflicting insert)."""
+    pending = list(signals)
+    if not pending:
+        return []
     stored: list[Signal] = []
-    with database.engine.begin() as connection:
-        for signal in signals:
-            result = connection.execute(_insert_ignoring_conflicts(database).values(
-                id=str(uuid.uuid4()), account_id=signal.account_id, kind=signal.kind, at=signal.at,
-                detail_json=json.dumps(signal.detail, sort_keys=True), state="open",
-                dedupe_key=signal.dedupe_key))
+    statement = _insert_ignoring_conflicts(database)
+    with database.write_gate(), database.engine.begin() as connection:
+        for signal in pending:
+            result = connection.execute(statement, {
+                "id": str(uuid.uuid4()), "account_id": signal.account_id, "kind": signal.kind, "at": signal.at,
+                "detail_json": json.dumps(signal.detail, sort_keys=True), "state": "open",
+                "dedupe_key": signal.dedupe_key})
             if result.rowcount:
                 stored.append(signal)
     return stored
 
 
+_PREVIOUS_ACCESS = (
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "AND time_ms < {p} AND country IS NOT NULL ORDER BY time_ms DESC, id DESC LIMIT 1")
+_KNOWN_ADMINS = (
+    "SELECT DISTINCT principal FROM access_event WHERE account_id = {p} AND time_ms < {p} AND kind = 'admin'")
+_ACCESSES_SINCE = (
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "AND time_ms >= {p} ORDER BY time_ms, id")
+
+
+def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
+                        policy: SignalPolicy) -> list[Signal]:
+    """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
+    ORM row objects), then apply them."""
+    bound = (account_id, since_ms)
+    cursor.execute(_ACCESSES_SINCE.format(p=marker), bound)
+    accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
+    if not accesses:
+        return []
+    previous_row = None
+    if any(access.country for access in accesses):  # only impossible travel looks back
+        cursor.execute(_PREVIOUS_ACCESS.format(p=marker), bound)
+        previous_row = cursor.fetchone()
+    known: set[str] = set()
+    if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
+        cursor.execute(_KNOWN_ADMINS.format(p=marker), bound)
+        known = {principal for (principal,) in cursor.fetchall()}
+    previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
+                             previous_row[4]) if previous_row is not None else None)
+    return detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known)
+
+
 def raise_signals(database: Database, account_id: str, since: datetime | int, policy: SignalPolicy) -> list[Signal]:
     """Evaluate the account's accesses from ``since`` on and store the new signals."""
     since_ms = since if isinstance(since, int) else datetime_to_ms(since)
-    event = access_event.c
-    columns = (event.id, event.time_ms, event.country, event.kind, event.principal)
+    return raise_signals_for_accounts(database, {account_id: since_ms}, policy)
+
+
+def raise_signals_for_accounts(database: Database, earliest: dict[str, int], policy: SignalPolicy) -> list[Signal]:
+    """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
+    store what is new."""
+    found: list[Signal] = []
+    marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
-        previous_row = connection.execute(
-            select(*columns).where(event.account_id == account_id, event.time_ms < since_ms,
-                                   event.country.is_not(None))
-            .order_by(event.time_ms.desc(), event.id.desc()).limit(1)
-        ).first()
-        known = set(connection.execute(
-            select(event.principal).where(event.account_id == account_id, event.time_ms < since_ms,
-                                          event.kind == "admin").distinct()
-        ).scalars()) if policy.new_admin_principal else set()
-        rows = connection.execute(
-            select(*columns).where(event.account_id == account_id, event.time_ms >= since_ms)
-            .order_by(event.time_ms, event.id)
-        ).all()
-    accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
-    previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
-                             previous_row[4]) if previous_row is not None else None)
-    found = detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known)
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            for account_id, since_ms in sorted(earliest.items()):
+                found.extend(_detect_for_account(cursor, marker, account_id, since_ms, policy))
+        finally:
+            cursor.close()
     return store_signals(database, found)
 
 
@@ -251,10 +291,7 @@ def raise_signals_for_rows(database: Database, rows: Iterable[EventRow], policy:
         current = earliest.get(row[1])
         if current is None or row[3] < current:
             earliest[row[1]] = row[3]
-    stored: list[Signal] = []
-    for account_id, since_ms in sorted(earliest.items()):
-        stored.extend(raise_signals(database, account_id, since_ms, policy))
-    return stored
+    return raise_signals_for_accounts(database, earliest, policy)
 
 
 @dataclass(frozen=True)
@@ -289,3 +326,85 @@ def set_signal_state(database: Database, signal_id: str, state: str) -> bool:
         result = connection.execute(update(account_signal).where(account_signal.c.id == signal_id)
                                     .values(state=state))
         return bool(result.rowcount)
+
+
+class BackgroundSignals:
+    """Signals raised off the intake path (C4): intake hands over each stored batch's accounts with
+    the earliest time seen, and one daemon thread evaluates them after the commit, coalescing an
+    account that arrives again before its turn (the earliest time wins). Intake thus answers at
+    the database's pace; signals trail it by the time an evaluation round takes."""
+
+    def __init__(self, database: Database, policy: SignalPolicy) -> None:
+        import threading
+
+        self.database = database
+        self.policy = policy
+        self._pending: dict[str, int] = {}
+        self._busy = False
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self.raised = 0
+
+    def submit(self, rows: Iterable[EventRow]) -> None:
+        """Queue the accounts of just-stored rows for evaluation from their earliest time on."""
+        import threading
+
+        with self._condition:
+            pending = self._pending
+            for row in rows:
+                current = pending.get(row[1])
+                if current is None or row[3] < current:
+                    pending[row[1]] = row[3]
+            if self._thread is None and not self._closing:
+                self._thread = threading.Thread(target=self._run, name="cloudcip-access-signals", daemon=True)
+                self._thread.start()
+            self._condition.notify_all()
+
+    def pending(self) -> int:
+        with self._condition:
+            return len(self._pending)
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Wait until every queued account was evaluated; False on time-out."""
+        with self._condition:
+            return self._condition.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Evaluate what is queued (up to ``timeout``), then stop the thread (at shutdown)."""
+        self.drain(timeout)
+        with self._condition:
+            self._closing = True
+            self._condition.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: bool(self._pending) or self._closing)
+                if self._closing:
+                    return
+                work, self._pending = self._pending, {}
+                self._busy = True
+            try:
+                for start in range(0, len(work), 500):  # rounds of 500 accounts: short write transactions
+                    chunk = dict(sorted(work.items())[start:start + 500])
+                    self.raised += len(raise_signals_for_accounts(self.database, chunk, self.policy))
+            except Exception as exc:  # the thread must outlive a failed round; the next one retries
+                import structlog
+
+                structlog.get_logger("cloudcip.access").warning("signal evaluation failed", error=type(exc).__name__)
+                with self._condition:
+                    for account_id, since_ms in work.items():
+                        current = self._pending.get(account_id)
+                        if current is None or since_ms < current:
+                            self._pending[account_id] = since_ms
+                import time
+
+                time.sleep(1.0)
+            finally:
+                with self._condition:
+                    self._busy = False
+                    self._condition.notify_all()

@@ -29,6 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -176,6 +177,9 @@ def _resolve_intel(enrich: Any) -> IpIntel | None:
     return enrich if isinstance(enrich, IpIntel) else None
 
 
+_ACCOUNT = itemgetter(1)
+
+
 def _dedupe_in_batch(rows: Sequence[EventRow]) -> list[EventRow]:
     seen: set[str] = set()
     unique: list[EventRow] = []
@@ -209,6 +213,7 @@ class PreparedBatch:
     stage_path: str | None = None  # SQLite: the rows and rollups written by a worker to this file
     copy_text: bytes | None = None  # PostgreSQL: the rows as COPY text, encoded by a worker
     months: list[tuple[Any, ...]] | None = None  # with copy_text: one (.., .., .., time_ms) per month
+    facts_text: bytes | None = None  # with copy_text: the addresses' enrichment as COPY text
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -216,8 +221,12 @@ class PreparedBatch:
 
 
 def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBatch:
-    """Enrich rows and aggregate the rollups (per account+IP and per account) in one pass."""
+    """Enrich rows and aggregate the rollups (per account+IP and per account) in one pass.
+
+    Rows come out grouped by account, in the order of the account index: each index
+    page is then visited once per batch instead of once per row (C1)."""
     unique = _dedupe_in_batch(rows)
+    unique.sort(key=_ACCOUNT)  # stable: rows of one account keep their (mostly time) order
     country = intel.country if intel is not None else None
     countries: dict[bytes, str | None] = {}
     params: list[tuple[Any, ...]] = []
@@ -326,16 +335,21 @@ def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
             else:
                 for param in batch.params:
                     copy.write_row(param)
-        facts: dict[bytes, tuple[Any, ...]] = {}
-        for entry in batch.seen:
-            facts.setdefault(entry[1], (entry[1], entry[5], entry[6], entry[7], entry[8]))
         with cursor.copy("COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN") as copy:
-            for fact in facts.values():
-                copy.write_row(fact)
+            copy.write(batch.facts_text if batch.facts_text is not None else copy_text(_ip_facts(batch.seen)))
         cursor.execute(_PG_MERGE)
         counts = cursor.fetchone()
         assert counts is not None
         return int(counts[0])
+
+
+def _ip_facts(seen: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One (ip, country, asn, tor_exit, hosting) per address of the rollup rows."""
+    facts: dict[bytes, tuple[Any, ...]] = {}
+    for entry in seen:
+        if entry[1] not in facts:
+            facts[entry[1]] = (entry[1], entry[5], entry[6], entry[7], entry[8])
+    return list(facts.values())
 
 
 def write_batch(connection: Connection, database: Database, batch: PreparedBatch,
@@ -366,7 +380,7 @@ def ingest(
     rows = _rows_of(events)
     intel = _resolve_intel(enrich)
     batch = prepare_rows(rows, intel)
-    with database.engine.begin() as connection:
+    with database.write_gate(), database.engine.begin() as connection:
         accepted = write_batch(connection, database, batch, intel)
     if signal_policy is not None and accepted:
         from cloudcip.access.signals import raise_signals_for_rows
@@ -463,8 +477,8 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
         months: dict[tuple[int, int], tuple[Any, ...]] = {}
         for param in batch.params:
             months.setdefault(month_of_ms(param[3]), param)
-        return [], PreparedBatch([], batch.seen, [], batch.submitted, batch.count,
-                                 copy_text=copy_text(batch.params), months=list(months.values()))
+        return [], PreparedBatch([], [], [], batch.submitted, batch.count, copy_text=copy_text(batch.params),
+                                 months=list(months.values()), facts_text=copy_text(_ip_facts(batch.seen)))
     return [], batch
 
 
@@ -529,8 +543,8 @@ def import_file(
 ) -> ImportResult:
     """Import a file of events in batches, resuming after the last committed batch of an earlier run.
 
-    JSON lines are parsed and enriched in ``parse_workers`` child processes (default: one for
-    files over 8 MiB, none otherwise, and none with a ``signal_policy`` or an operator's
+    JSON lines are parsed and enriched in ``parse_workers`` child processes (default: two, or one
+    on a single core, for files over 8 MiB; none otherwise, and none with a ``signal_policy`` or an operator's
     ``IpIntel``) while this process writes; batches still commit in file order.
 
     Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
@@ -606,33 +620,36 @@ def import_file(
             if offset:
                 stream.seek(offset)
             workers = parse_workers
-            if workers is None:
-                workers = 1 if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
+            if workers is None:  # the writer is light (INSERT ... SELECT from the staging file): two
+                # parse workers on a machine of two cores or more, one on a single core
+                workers = min(2, os.cpu_count() or 1) if total_bytes - offset > PARALLEL_PARSE_MIN_BYTES else 0
             if (intel is not None and intel is not default_intel()) or signal_policy is not None:
                 workers = 0  # an operator's IpIntel (open MaxMind readers) stays in this process
             target = "sqlite" if database.is_sqlite else "postgresql" if database.is_postgresql else ""
             stage_dir = tempfile.mkdtemp(prefix="cloudcip-import-") if workers > 0 else ""
             batches = _prepared_batches(stream, fmt, batch_size, lines_done + 1, intel, workers, target,
                                         stage_dir)
-            for count, size, batch_errors, batch in batches:
-                if batch_errors or errors:
-                    room = MAX_ERRORS - len(errors)
-                    errors.extend(batch_errors[:max(0, room)])
-                    extra_errors += max(0, len(batch_errors) - max(0, room))
+            try:
+                for count, size, batch_errors, batch in batches:
+                    if batch_errors or errors:
+                        room = MAX_ERRORS - len(errors)
+                        errors.extend(batch_errors[:max(0, room)])
+                        extra_errors += max(0, len(batch_errors) - max(0, room))
+                        lines_done += count
+                        continue
+                    assert batch is not None
+                    accepted, duplicates = commit(batch, lines_done + count, offset + size)
+                    accepted_total += accepted
+                    duplicates_total += duplicates
                     lines_done += count
-                    continue
-                assert batch is not None
-                accepted, duplicates = commit(batch, lines_done + count, offset + size)
-                accepted_total += accepted
-                duplicates_total += duplicates
-                lines_done += count
-                offset += size
-                if progress is not None:
-                    read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
-                    progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
-            if stage_dir:
+                    offset += size
+                    if progress is not None:
+                        read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
+                        progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
+            finally:  # a failed or interrupted import leaves no staging files behind
                 batches.close()
-                shutil.rmtree(stage_dir, ignore_errors=True)
+                if stage_dir:
+                    shutil.rmtree(stage_dir, ignore_errors=True)
     if errors or extra_errors:
         raise AccessBatchError(errors, truncated=extra_errors)
     with database.engine.begin() as connection:

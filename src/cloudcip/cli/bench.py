@@ -77,8 +77,14 @@ def access(
     postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
                                                      envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
     batch_size: Annotated[int, typer.Option(help="Events per committed batch.")] = 50_000,
+    http_events: Annotated[int, typer.Option(help="Events to POST to /v1/access-events (0: skip).")] = 1_000_000,
+    http_batch: Annotated[int, typer.Option(help="Events per POST request.")] = 5000,
+    http_clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 3,
+    skip_import: Annotated[bool, typer.Option(help="Only the HTTP phase.")] = False,
 ) -> None:
-    """Access-event import rate against the engine's bare-insert floor, query latency (an account's
-    IPs, accounts from an IP and from a /24), peak memory; SQLite and optionally PostgreSQL."""
+    """Access-event import rate against the engine's bare-insert floor, intake over HTTP, query
+    latency (an account's IPs, accounts from an IP and from a /24), peak memory; SQLite and
+    optionally PostgreSQL (C1-C3)."""
     module = _bench_module("access")
-    _print(module.run(None, events, batch_size=batch_size, postgres_url=postgres_url), as_json)
+    _print(module.run(None, events, batch_size=batch_size, postgres_url=postgres_url, http_events=http_events,
+                      http_batch=http_batch, http_clients=http_clients, skip_import=skip_import), as_json)
