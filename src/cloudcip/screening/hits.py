@@ -74,6 +74,7 @@ class StoredHit:
     decided_by: str | None
     decided_at: datetime | None
     created_at: datetime
+    list_entry_status: str | None = None  # "removed" | "changed": the entry is no longer as it was when hit
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "subject_type": self.subject_type, "subject_id": self.subject_id,
@@ -81,13 +82,13 @@ class StoredHit:
                 "band": self.band, "explanation": self.explanation, "state": self.state, "reason": self.reason,
                 "decided_by": self.decided_by,
                 "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-                "created_at": self.created_at.isoformat()}
+                "created_at": self.created_at.isoformat(), "list_entry_status": self.list_entry_status}
 
 
 def _stored(row: Any) -> StoredHit:
     return StoredHit(row.id, row.subject_type, row.subject_id, row.list_source, row.list_source_id,
                      float(row.score), row.band, json.loads(row.explanation_json), row.state, row.reason,
-                     row.decided_by, row.decided_at, row.created_at)
+                     row.decided_by, row.decided_at, row.created_at, row.list_entry_status)
 
 
 def record_hits(
@@ -125,6 +126,25 @@ def record_hits(
         ))
         created.append(hit_id)
     return created
+
+
+def mark_list_entries(conn: Connection, source: str, removed: Sequence[str], changed: dict[str, str],
+                      now: datetime) -> int:
+    """Mark (never delete) the hits on entries of ``source`` that left the list (``removed``) or whose
+    document changed (``changed``: source id -> new document hash); the number of hits marked (D4, D5)."""
+    marked = 0
+    ids = list(removed)
+    for start in range(0, len(ids), 500):
+        marked += conn.execute(update(screening_hit).where(
+            (screening_hit.c.list_source == source) & screening_hit.c.list_source_id.in_(ids[start:start + 500])
+            & ((screening_hit.c.list_entry_status.is_(None)) | (screening_hit.c.list_entry_status != "removed"))
+        ).values(list_entry_status="removed", list_entry_status_at=now)).rowcount
+    for source_id, new_hash in changed.items():
+        marked += conn.execute(update(screening_hit).where(
+            (screening_hit.c.list_source == source) & (screening_hit.c.list_source_id == source_id)
+            & (screening_hit.c.party_hash != new_hash) & screening_hit.c.list_entry_status.is_(None)
+        ).values(list_entry_status="changed", list_entry_status_at=now)).rowcount
+    return marked
 
 
 def list_hits(conn: Connection, *, state: str | None = None, subject_id: str | None = None,

@@ -105,7 +105,11 @@ class CandidateSet:
 class ScreeningIndex:
     """Names, tokens, blocking keys and exact identifiers of a set of designated parties."""
 
-    def __init__(self, parties: Iterable[DesignatedParty], max_candidates: int = 30) -> None:
+    def __init__(self, parties: Iterable[DesignatedParty], max_candidates: int = 30,
+                 reference: ScreeningIndex | None = None) -> None:
+        # ``reference``: the full in-force index this one is a part of (delta re-screening, D4): token
+        # rarities (hence name scores) come from it, so a pair scores exactly as in a full screen
+        self.reference = reference
         self.parties: list[DesignatedParty] = []
         self.names: list[IndexedName] = []
         self.max_candidates = max_candidates
@@ -195,6 +199,10 @@ class ScreeningIndex:
         self.idf = [math.log(1.0 + n / max(len(p), 1)) for p in self.postings]
         reference = math.log(1.0 + n / 20.0)  # tokens in 20 names or fewer weigh fully
         self.rarity = [RARITY_FLOOR + (1.0 - RARITY_FLOOR) * min(1.0, i / reference) for i in self.idf]
+        if self.reference is not None:
+            known, full_rarity = self.reference.vocab, self.reference.rarity
+            self.rarity = [full_rarity[known[text]] if text in known else own
+                           for text, own in zip(self.vocab_texts, self.rarity, strict=True)]
         rarity = self.rarity
         for listed in self.names:
             listed.weights = tuple(
@@ -259,8 +267,8 @@ class ScreeningIndex:
                 matches.add(vid, sim)
         return matches
 
-    def candidates(self, query: NormalisedName) -> CandidateSet:
-        """Blocking: the names worth a full score for this query name, best first."""
+    def query_positions(self, query: NormalisedName) -> list[QueryTokenMatches]:
+        """The vocabulary tokens similar to each query token (the first step of ``candidates``)."""
         positions: list[QueryTokenMatches] = []
         for tok in query.tokens:
             if tok.is_initial:
@@ -272,6 +280,11 @@ class ScreeningIndex:
                 for vid, sim in self.similar_tokens(alt, tok.abjad, kind).sims.items():
                     matches.add(vid, sim * ALTERNATIVE_DISCOUNT)
             positions.append(matches)
+        return positions
+
+    def candidates(self, query: NormalisedName) -> CandidateSet:
+        """Blocking: the names worth a full score for this query name, best first."""
+        positions = self.query_positions(query)
         joined: list[QueryTokenMatches] = []
         for a, b in zip(query.tokens, query.tokens[1:], strict=False):
             pair = QueryTokenMatches()

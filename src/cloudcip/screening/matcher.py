@@ -180,13 +180,19 @@ def _initial_sim(a: str, b: str) -> float:
 
 
 def _query_weights(candidates: CandidateSet, index: ScreeningIndex) -> list[float]:
-    """Query token weights: rarity of the listed token each one resembles most (1 if none)."""
+    """Query token weights: rarity of the listed token each one resembles most (1 if none).
+
+    For a part of a larger index (``index.reference``), the larger index answers, so the weights
+    are those of a screen against the whole of it.
+    """
+    source = index.reference or index
+    positions = candidates.positions if index.reference is None else source.query_positions(candidates.query)
     weights = []
-    for tok, matches in zip(candidates.query.tokens, candidates.positions, strict=True):
+    for tok, matches in zip(candidates.query.tokens, positions, strict=True):
         rarity = 1.0
         if matches.sims:
             best = max(matches.sims.items(), key=lambda item: item[1])[0]
-            rarity = index.rarity[best]
+            rarity = source.rarity[best]
         weights.append(token_weight(tok.text, rarity))
     return weights
 
@@ -434,7 +440,7 @@ def screen(
             qname = None
         if qname is not None:
             candidates = index.candidates(qname)
-            q_weights = _query_weights(candidates, index)
+            q_weights = _query_weights(candidates, index) if candidates.name_ids else []
             top = candidates.blocking[0] if candidates.blocking else 0.0
             for rank, nid in enumerate(candidates.name_ids):
                 if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:

@@ -12,7 +12,8 @@ hits and their adjudication, re-screening runs (D1, D3, D4, D5).
 - ``screening_hit``: one row per (subject, list entry, subject hash, entry hash); a decision holds
   while both hashes are unchanged (D5).
 - ``rescreen_run``: the resumable re-screening job (D4): its cursor advances in the same
-  transaction as the hits of each batch.
+  transaction as the hits of each batch; it records what it screened against (snapshots, measure
+  states, matcher) so the next run can screen only what changed (delta re-screening).
 
 No column holds a subject's personal data: subjects are referred to by id and a keyed hash.
 """
@@ -117,6 +118,10 @@ screening_hit = Table(
     Column("decided_by", String(64)),
     Column("decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # set by re-screening when the list entry left the list ("removed") or changed ("changed") since
+    # the hit was found; the hit stays, so reviewers see it (D4, D5)
+    Column("list_entry_status", String(16)),
+    Column("list_entry_status_at", DateTime(timezone=True)),
     UniqueConstraint(
         "subject_type", "subject_id", "list_source", "list_source_id", "subject_hash", "party_hash",
         name="uq_screening_hit_subject_entry",
@@ -138,4 +143,10 @@ rescreen_run = Table(
     Column("hits", Integer, nullable=False),
     Column("state_key", String(64)),  # hash of the in-force snapshots and measure statuses it screened against
     Column("finished_at", DateTime(timezone=True)),
+    Column("mode", String(8)),  # full | delta (null: a run from before delta re-screening)
+    # what the run screened against: {"snapshots": {source: snapshot id}, "measures": {id: state},
+    # "matcher": key}; a delta run also keeps the basis it started from ("from")
+    Column("basis_json", Text),
+    Column("records_as_of", DateTime(timezone=True)),  # records changed after this were not seen by the run
+    Column("counts_json", Text),  # subjects screened, delta parties, customers fully screened, ...
 )

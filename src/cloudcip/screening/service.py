@@ -102,6 +102,9 @@ class _Loaded:
     measure_index: ScreeningIndex  # described persons of person measures (source "measure")
 
 
+ScreeningState = _Loaded
+
+
 class ScreeningService:
     """The in-force index and measures of one process; thread-safe; rebuilt when they change."""
 
@@ -160,16 +163,7 @@ class ScreeningService:
                 parties.append(party)
                 hashes[(party.source, party.source_id)] = digest
         measures = [m for m in list_measures(conn) if m.revoked_at is None]
-        described = []
-        for measure in measures:
-            person = measure.described_person()
-            if person is not None:
-                described.append(DesignatedParty(
-                    source="measure", source_id=measure.id, schema="Person", names=[ListedName(person.name)],
-                    birth_dates=[person.birth_date] if person.birth_date else [],
-                    nationalities=[person.nationality] if person.nationality else [],
-                ))
-        return _Loaded(key, ScreeningIndex(parties), hashes, measures, ScreeningIndex(described))
+        return _Loaded(key, ScreeningIndex(parties), hashes, measures, described_person_index(measures))
 
     @property
     def index(self) -> ScreeningIndex:
@@ -225,33 +219,59 @@ class ScreeningService:
 
     def _measures_applying(self, loaded: _Loaded, query: ScreeningQuery, hits: list[Hit], codes: set[str],
                            today: date) -> list[MeasureApplying]:
-        applying: list[MeasureApplying] = []
-        hit_keys = {(h.party_source, h.party_id): h for h in hits}
-        described_hits: dict[str, Hit] = {}
-        if any(m.described_person() is not None for m in loaded.measures):
-            try:
-                for hit in screen(loaded.measure_index, query, self.thresholds, limit=20):
-                    described_hits[hit.party_id] = hit
-            except ValueError:
-                described_hits = {}
-        for measure in loaded.measures:
-            status = measure.status(today)
-            if status not in ("determined", "in_force"):
-                continue
-            basis: str | None = None
-            if measure.kind == "jurisdiction":
-                matched = sorted(c for c in codes if measure.applies_to_jurisdiction(c))
-                if matched:
-                    basis = "jurisdiction " + ", ".join(matched)
-            else:
-                entry = measure.listed_entry()
-                if entry is not None and entry in hit_keys:
-                    basis = f"listed entry {entry[0]}:{entry[1]} (score {hit_keys[entry].score:.2f})"
-                elif measure.id in described_hits:
-                    basis = f"described person (score {described_hits[measure.id].score:.2f})"
-            if basis is not None:
-                applying.append(MeasureApplying(measure, status, basis))
-        return applying
+        return measures_applying(loaded.measures, loaded.measure_index, query, hits, codes, today, self.thresholds)
+
+    def state(self) -> ScreeningState:
+        """The in-force index, entry hashes and measures (rebuilt first when they changed)."""
+        return self._current()
+
+
+def measures_applying(measures: Sequence[Measure], measure_index: ScreeningIndex, query: ScreeningQuery,
+                      hits: list[Hit], codes: set[str], today: date, thresholds: Thresholds) -> list[MeasureApplying]:
+    """The measures of ``measures`` (determined or in force on ``today``) that apply to the screened
+    person: by jurisdiction (``codes``), by a listed entry among ``hits``, or by resemblance to a
+    measure's described person (``measure_index``) (D1, D4)."""
+    applying: list[MeasureApplying] = []
+    hit_keys = {(h.party_source, h.party_id): h for h in hits}
+    described_hits: dict[str, Hit] = {}
+    if any(m.described_person() is not None for m in measures):
+        try:
+            for hit in screen(measure_index, query, thresholds, limit=20):
+                described_hits[hit.party_id] = hit
+        except ValueError:
+            described_hits = {}
+    for measure in measures:
+        status = measure.status(today)
+        if status not in ("determined", "in_force"):
+            continue
+        basis: str | None = None
+        if measure.kind == "jurisdiction":
+            matched = sorted(c for c in codes if measure.applies_to_jurisdiction(c))
+            if matched:
+                basis = "jurisdiction " + ", ".join(matched)
+        else:
+            entry = measure.listed_entry()
+            if entry is not None and entry in hit_keys:
+                basis = f"listed entry {entry[0]}:{entry[1]} (score {hit_keys[entry].score:.2f})"
+            elif measure.id in described_hits:
+                basis = f"described person (score {described_hits[measure.id].score:.2f})"
+        if basis is not None:
+            applying.append(MeasureApplying(measure, status, basis))
+    return applying
+
+
+def described_person_index(measures: Iterable[Measure]) -> ScreeningIndex:
+    """The index of the persons that person measures describe (source ``measure``, id = measure id)."""
+    described = []
+    for measure in measures:
+        person = measure.described_person()
+        if person is not None:
+            described.append(DesignatedParty(
+                source="measure", source_id=measure.id, schema="Person", names=[ListedName(person.name)],
+                birth_dates=[person.birth_date] if person.birth_date else [],
+                nationalities=[person.nationality] if person.nationality else [],
+            ))
+    return ScreeningIndex(described)
 
 
 def compare_pair(name1: str, name2: str, schema: str | None, thresholds: Thresholds | None = None) -> dict[str, Any]:
