@@ -1,6 +1,6 @@
 """delta re-screening: what a run screened against; hits whose list entry was removed or changed
 
-Revision ID: 0006_rescreen_delta
+Revision ID: 0008
 Revises: 0004
 Create Date: 2026-11-28 15:40:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006_rescreen_delta'
+revision: str = '0008'
 down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
