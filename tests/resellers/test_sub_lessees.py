@@ -419,3 +419,20 @@ def test_an_interrupted_rescreening_resumes_from_its_cursor(services: Services, 
     with services.database.engine.connect() as conn:
         assert conn.execute(select(sub_lessee_rescreen_run.c.finished_at)).scalar_one() is not None
     assert rescreen_sub_lessees(services, screening, IN_FORCE)[:2] == (9, 0)  # a new run, nothing new
+
+
+def test_the_rescreening_job_reaches_sub_lessees(services: Services, screening: ScreeningService) -> None:
+    """D4, E2: the re-screening job (``rescreen_all``) screens sub-lessees after the customers."""
+    from cloudcip.screening.rescreen import rescreen_all
+
+    account_id = reseller(services)
+    [bout] = share(services, screening, account_id,
+                   person("r-9", "Viktor", "Bout", birth_date="1967-01-13", nationality="RU"))
+    share(services, screening, account_id, person("p-1", "Anna", "Muster"))
+    publish(services)
+    report = rescreen_all(services, "list updated", screening=screening, clock=lambda: IN_FORCE)
+    assert report.counts["sub_lessees"] == 2 and report.counts["sub_lessee_hits"] == 1
+    assert report.new_hits >= 1
+    with services.database.engine.connect() as conn:
+        hits = hit_store.list_hits(conn, state="open")
+    assert ("sub_lessee", bout["id"]) in {(hit.subject_type, hit.subject_id) for hit in hits}

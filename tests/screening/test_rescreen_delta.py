@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from tests.screening.test_rescreen import entity, individual, ordinary
 
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.records.customer_store import screening_material
@@ -26,7 +27,6 @@ from cloudcip.screening.schema import rescreen_run, screening_hit
 from cloudcip.screening.service import ScreeningService
 from cloudcip.screening.snapshots import import_publication
 from cloudcip.storage.schema import customer
-from tests.screening.test_rescreen import entity, individual, ordinary
 
 OFFICER = Actor("test:officer", "compliance-officer")
 SIGNUP = Actor("test:signup", "signup-service")

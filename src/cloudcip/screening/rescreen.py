@@ -52,6 +52,7 @@ from cloudcip.domain.designated import DesignatedParty
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.customer_store import screening_material
 from cloudcip.records.roles import Actor
+from cloudcip.resellers.rescreen import rescreen_sub_lessees
 from cloudcip.runtime import Services
 from cloudcip.screening.hits import mark_list_entries, record_hits, subject_hash
 from cloudcip.screening.index import ScreeningIndex
@@ -721,8 +722,15 @@ def rescreen_all(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
             gc.unfreeze()
-    return RescreenReport(run_id, reason, resumed, done, total, hits, effects, mode=run.mode or "full",
-                          counts=counts)
+    # resellers' sub-lessees next, in a resumable run of their own (E2: screening and measures reach
+    # through the reseller chain)
+    screened, sub_lessee_hits, sub_lessee_effects = rescreen_sub_lessees(services, screening, clock(), actor=actor,
+                                                                         reason=reason)
+    counts["sub_lessees"] = screened
+    counts["sub_lessee_hits"] = sub_lessee_hits
+    effects.extend(sub_lessee_effects)
+    return RescreenReport(run_id, reason, resumed, done, total, hits + sub_lessee_hits, effects,
+                          mode=run.mode or "full", counts=counts)
 
 
 def runs(conn: Connection, limit: int = 20) -> Iterator[dict[str, Any]]:
