@@ -70,6 +70,18 @@ def screening(
     _print(module.run(json_output=False), as_json)
 
 
+@app.command("rescreen")
+def rescreen(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    customers: Annotated[int, typer.Option(help="Generated customers to re-screen.")] = 100_000,
+    workers: Annotated[int, typer.Option(help="Re-screening worker processes.")] = 2,
+) -> None:
+    """Re-screening every customer (D4): a full run, then the delta run a list update starts; customers/s,
+    the planted matches found, the 1,000,000-customer time (measured or extrapolated); all real lists."""
+    module = _bench_module("rescreen")
+    _print(module.run(customers=customers, workers=workers), as_json)
+
+
 @app.command("access")
 def access(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
