@@ -109,7 +109,7 @@ def test_rescreen_finds_customers_and_owners_once_per_run(services: Services) ->
                           batch_size=5)
     assert (report.done, report.total, report.new_hits, report.resumed) == (14, 14, 2, False)
     assert seen[-1] == (14, 14) and len(seen) == 4
-    assert services.ledger.size() == size + 1  # one entry for the run, none per record
+    assert services.ledger.size() == size + 2  # one entry for the run and one for its sub-lessee run, none per record
     [entry] = services.ledger.entries_for_record("rescreen_run", report.run_id)
     assert entry["purpose"] == "re-screening"
     with services.database.engine.connect() as conn:
