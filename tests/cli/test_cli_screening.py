@@ -139,6 +139,9 @@ def test_measures_rescreen_and_hits(cli, tmp_path: Path) -> None:  # type: ignor
     cli("hits", "decide", hit["id"], "--state", "false_positive", code=1)  # no reason
     assert "false_positive" in cli("hits", "decide", hit["id"], "--state", "false_positive", "--reason", "other")
     assert json.loads(cli("hits", "list", "--json"))["hits"] == []
-    assert json.loads(cli("screen", "rescreen", "--json"))["new_hits"] == 0
+    again = json.loads(cli("screen", "rescreen", "--json"))
+    assert again["new_hits"] == 0 and again["mode"] == "delta"  # nothing changed since the last run
+    forced = json.loads(cli("screen", "rescreen", "--full", "--json"))
+    assert forced["mode"] == "full" and forced["done"] == 6 and forced["new_hits"] == 0
     cli("hits", "decide", "00000000-0000-0000-0000-000000000000", "--state", "confirmed", code=1)
     cli("hits", "list", "--state", "maybe", code=1)

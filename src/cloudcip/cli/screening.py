@@ -357,17 +357,23 @@ def screen_rescreen(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option(help="Why (recorded on the run and the ledger).")] = "operator request",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Screen everyone against everything, not only what "
+                                                       "changed since the last finished run.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Screening processes (one per core).")] = 1,
 ) -> None:
-    """Re-screen every customer and beneficial owner; apply measures in force; resumes an unfinished run."""
+    """Re-screen every customer, beneficial owner and resellers' sub-lessee; apply measures in force;
+    resumes an unfinished run. Against what changed since the last finished run, unless --full."""
     with services_of(ctx) as services, _progress() as progress:
         task = progress.add_task("re-screening", total=None)
         report = rescreen_all(services, reason,
-                              lambda done, total: progress.update(task, completed=done, total=total))
+                              lambda done, total: progress.update(task, completed=done, total=total),
+                              full=full, workers=workers)
     if as_json:
         emit(json.dumps(report.as_json()))
         return
-    emit(f"{'resumed' if report.resumed else 'run'} {report.run_id}: {report.done} customers re-screened, "
-         f"{report.new_hits} new hits, {len(report.effects)} measure effects")
+    emit(f"{'resumed' if report.resumed else 'run'} {report.run_id} ({report.mode}): {report.done} customers "
+         f"re-screened, {report.counts.get('sub_lessees', 0)} sub-lessees, {report.new_hits} new hits, "
+         f"{len(report.effects)} measure effects")
 
 
 # --- hits ---------------------------------------------------------------------------------------
