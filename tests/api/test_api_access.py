@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cloudcip.api.app import create_app
-from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.records.roles import ROLES
 from cloudcip.runtime import Services
 
 
@@ -24,18 +21,6 @@ def _events() -> list[dict[str, str]]:
                        "ip": f"198.51.100.{number % 5}" if number % 2 else f"2001:db8:0:1::{number % 4 + 1}",
                        "action": "console.login", "kind": "access"})
     return events
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def keys(services: Services) -> dict[str, str]:
-    with services.database.engine.begin() as conn:
-        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
 
 
 def auth(key: str, **extra: str) -> dict[str, str]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cloudcip.api.app import create_app
-from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.records.roles import ROLES
 from cloudcip.runtime import Services
 
 INDIVIDUAL: dict[str, Any] = {
@@ -36,18 +34,6 @@ ENTITY: dict[str, Any] = {
                            "nationality": "SE", "ownership_percent": 60}],
     "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
 }
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def keys(services: Services) -> dict[str, str]:
-    with services.database.engine.begin() as conn:
-        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
 
 
 def auth(key: str, **extra: str) -> dict[str, str]:

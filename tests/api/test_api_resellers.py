@@ -48,18 +48,6 @@ def open_account(services: Services, account_type: str = "reseller") -> str:
     return account_id
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def keys(services: Services) -> dict[str, str]:
-    with services.database.engine.begin() as conn:
-        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
-
-
 def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +10,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloudcip.api.app import create_app
 from cloudcip.domain.designated import DesignatedParty, ListedName
-from cloudcip.records.roles import ROLES, Actor, create_api_key
+from cloudcip.records.roles import ROLES, Actor
 from cloudcip.runtime import Services
 from cloudcip.screening import hits as hit_store
 from cloudcip.screening.loaders import ListPublication
@@ -21,18 +19,6 @@ from cloudcip.screening.snapshots import import_publication
 
 OFFICER = Actor("test:officer", "compliance-officer")
 MEASURE = {"kind": "jurisdiction", "target": "IR", "measure": "prohibit", "determination_date": "2026-01-15"}
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def keys(services: Services) -> dict[str, str]:
-    with services.database.engine.begin() as conn:
-        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
 
 
 def auth(key: str) -> dict[str, str]:

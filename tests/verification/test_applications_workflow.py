@@ -280,15 +280,13 @@ def test_application_endpoints_by_role(client: TestClient, keys: dict[str, str])
     assert client.post("/v1/applications", json=APPLICATION).status_code == 401
 
 
-def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, keys: dict[str, str],
-                                                          services: Services, clock: Clock) -> None:
-    """A7: an approved entity notifies a new foreign beneficial owner: a successor case owes that
-    owner's verification and the account is restricted meanwhile."""
-    body = {
-        "kind": "entity", "legal_name": "Blue Harbor Compute LLC",
+def _us_entity(legal_name: str, email: str) -> dict[str, Any]:
+    """A U.S. entity with one U.S. beneficial owner, opening a standard account through sales."""
+    return {
+        "kind": "entity", "legal_name": legal_name,
         "registration": {"country": "US", "number": "46-1234567", "kind": "ein"},
         "address": {"line1": "1 Main St", "city": "Dover", "postal_code": "19901", "country": "US"},
-        "email": "ops@blueharbor.example", "phone": "+13025550123",
+        "email": email, "phone": "+13025550123",
         "beneficial_owners": [{"name": {"given": "Jane", "family": "Doe"}, "birth_date": "1970-01-02",
                                "nationality": "US", "ownership_percent": 60,
                                "address": {"line1": "2 Main St", "city": "Dover", "country": "US"}}],
@@ -296,6 +294,17 @@ def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, ke
         "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
         "notice_version": "notice-2024-01",
     }
+
+
+FOREIGN_OWNER = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05", "nationality": "RU",
+                 "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
+
+
+def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, keys: dict[str, str],
+                                                          services: Services, clock: Clock) -> None:
+    """A7: an approved entity notifies a new foreign beneficial owner: a successor case owes that
+    owner's verification and the account is restricted meanwhile."""
+    body = _us_entity("Blue Harbor Compute LLC", "ops@blueharbor.example")
     signup = auth(keys["signup-service"])
     first = client.post("/v1/applications", json=body, headers=signup).json()
     approved = client.post(f"/v1/applications/{first['id']}/review",
@@ -303,8 +312,7 @@ def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, ke
                            headers=auth(keys["compliance-officer"])).json()
     assert approved["decision"] == "approved"
     clock.now = clock.now + timedelta(days=30)
-    owner = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05", "nationality": "RU",
-             "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
+    owner = FOREIGN_OWNER
     reopened = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
     assert reopened.status_code == 200, reopened.text
     answer = reopened.json()
@@ -326,18 +334,7 @@ def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClien
     names the fields the application carried, which a re-evaluation starts from."""
     from cloudcip.storage.schema import beneficial_owner
 
-    body = {
-        "kind": "entity", "legal_name": "Quiet Rack Hosting LLC",
-        "registration": {"country": "US", "number": "46-1234567", "kind": "ein"},
-        "address": {"line1": "1 Main St", "city": "Dover", "postal_code": "19901", "country": "US"},
-        "email": "ops@quietrack.example", "phone": "+13025550123",
-        "beneficial_owners": [{"name": {"given": "Jane", "family": "Doe"}, "birth_date": "1970-01-02",
-                               "nationality": "US", "ownership_percent": 60,
-                               "address": {"line1": "2 Main St", "city": "Dover", "country": "US"}}],
-        "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
-        "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
-        "notice_version": "notice-2024-01",
-    }
+    body = _us_entity("Quiet Rack Hosting LLC", "ops@quietrack.example")
     signup = auth(keys["signup-service"])
     first = client.post("/v1/applications", json=body, headers=signup).json()
     assert {"legal_name", "registration", "beneficial_owners", "email"} <= set(first["fields_present"])
@@ -349,8 +346,7 @@ def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClien
         raise RuntimeError("re-evaluation failed")
 
     monkeypatch.setattr(applications, "_reopen_in", broken)
-    owner = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05", "nationality": "RU",
-             "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
+    owner = FOREIGN_OWNER
     failed = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
     assert failed.status_code == 500
     assert _count(services, beneficial_owner) == owners_before
