@@ -24,7 +24,8 @@ from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import ScreeningQuery, screen
 from cloudcip.screening.names import InvalidNameError, normalise_name
 
-LISTS_DIR = Path(os.environ.get("CLOUDCIP_LISTS_DIR", "/work/shared/data/lists"))
+LISTS_DIR = Path(os.environ.get("CLOUDCIP_LISTS_DIR")
+                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "lists")
 SEED = 13984
 PER_CLASS = 400  # perturbed queries per class
 NON_LISTED = 10_500  # generated names before removing exact listed names
