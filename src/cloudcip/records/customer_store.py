@@ -179,10 +179,9 @@ class CustomerStore:
             rows["payment_means"].append(_payment_row(seal, customer_id, means))
         return customer_id
 
-    def add_beneficial_owner(self, work: UnitOfWork, customer_id: str, owner: BeneficialOwnerInput,
-                             actor: Actor) -> tuple[str, int]:
-        """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""
-        conn = work.conn
+    def sealer_in(self, conn: Connection, customer_id: str) -> FieldSealer:
+        """The sealer of a stored customer's fields (its data key unwrapped); ``CustomerNotFound``, or
+        ``CustomerPurged`` once the record was crypto-shredded."""
         row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
                            .where(customer.c.id == customer_id)).first()
         if row is None:
@@ -190,7 +189,13 @@ class CustomerStore:
         if row.status == "purged" or row.wrapped_data_key is None:
             raise CustomerPurged(customer_id)
         key = unwrap_data_key(self.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
-        seal = _Sealing(FieldSealer(key), self.keyring.blind_index_key())
+        return FieldSealer(key)
+
+    def add_beneficial_owner(self, work: UnitOfWork, customer_id: str, owner: BeneficialOwnerInput,
+                             actor: Actor) -> tuple[str, int]:
+        """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""
+        conn = work.conn
+        seal = _Sealing(self.sealer_in(conn, customer_id), self.keyring.blind_index_key())
         position = int(conn.execute(select(func.count()).select_from(beneficial_owner)
                                     .where(beneficial_owner.c.customer_id == customer_id)).scalar_one())
         owner_row, documents = _owner_rows(seal, customer_id, position, owner, self.clock())

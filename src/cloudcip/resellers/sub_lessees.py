@@ -25,7 +25,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
+from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.customer import CountryCode, Email, Identifier, PersonName, ShortText, Strict
 from cloudcip.identity import (
     IdentityFieldError,
@@ -36,7 +36,7 @@ from cloudcip.identity import (
 )
 from cloudcip.identity.problems import ProblemCollector
 from cloudcip.ledger.store import LedgerAction
-from cloudcip.records.customer_store import MASK, CustomerNotFound, CustomerPurged, mask_email, mask_tail
+from cloudcip.records.customer_store import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.chain import ChainEffect, reach_through
 from cloudcip.resellers.schema import sub_lessee
@@ -270,14 +270,7 @@ def reseller_account(conn: Connection, account_id: str) -> ResellerAccount:
 
 def sealer_of(services: Services, conn: Connection, customer_id: str) -> FieldSealer:
     """The sealer of the reseller's customer record; ``CustomerPurged`` once it was crypto-shredded."""
-    row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
-                       .where(customer.c.id == customer_id)).first()
-    if row is None:
-        raise CustomerNotFound(customer_id)
-    if row.status == "purged" or row.wrapped_data_key is None:
-        raise CustomerPurged(customer_id)
-    key = unwrap_data_key(services.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
-    return FieldSealer(key)
+    return services.customers.sealer_in(conn, customer_id)
 
 
 def _require(actor: Actor, permission: Permission) -> None:

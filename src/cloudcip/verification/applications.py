@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
+from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
 from cloudcip.domain.customer import (
     BankAccount,
@@ -59,7 +59,7 @@ from cloudcip.runtime import Services
 from cloudcip.screening import location
 from cloudcip.screening.service import ScreeningService
 from cloudcip.storage.bulk import insert_rows
-from cloudcip.storage.schema import account, contact, customer, evidence
+from cloudcip.storage.schema import account, contact, evidence
 from cloudcip.verification import otp
 from cloudcip.verification.decision import (
     ApplicationFacts,
@@ -352,11 +352,7 @@ class ApplicationService:
              "reason": m.reason, "actor": m.actor, "at": m.at} for m in moves])
 
     def _sealer(self, conn: Connection, customer_id: str) -> FieldSealer:
-        row = conn.execute(select(customer.c.kek_id, customer.c.wrapped_data_key)
-                           .where(customer.c.id == customer_id)).one()
-        key = unwrap_data_key(self.services.keyring, customer_id,
-                              WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
-        return FieldSealer(key)
+        return self.services.customers.sealer_in(conn, customer_id)
 
     # -- the case, loaded and saved --------------------------------------------------------------
     def _load(self, conn: Connection, application_id: str) -> tuple[Any, VerificationCase]:
