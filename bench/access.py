@@ -122,7 +122,7 @@ def _open(url: str, schema: str | None) -> Any:
     return open_database(url, schema=schema)
 
 
-def _import_child(url: str, schema: str | None, path: str, batch_size: int, pipe: Any) -> None:
+def _import_child(url: str, schema: str | None, path: str, batch_size: int | None, pipe: Any) -> None:
     from cloudcip.access.store import import_file
 
     database = _open(url, schema)
@@ -134,7 +134,7 @@ def _import_child(url: str, schema: str | None, path: str, batch_size: int, pipe
     pipe.close()
 
 
-def _floor_child(url: str, schema: str | None, path: str, batch_size: int, pipe: Any) -> None:
+def _floor_child(url: str, schema: str | None, path: str, batch_size: int | None, pipe: Any) -> None:
     """Insert the parsed rows into a fresh copy of the table with the same indexes; time only the
     engine's work (executemany / COPY and commit)."""
     from itertools import islice
@@ -142,6 +142,10 @@ def _floor_child(url: str, schema: str | None, path: str, batch_size: int, pipe:
     from cloudcip.access.formats import parse_lines
 
     database = _open(url, schema)
+    if not batch_size:  # the importer's own transaction size, so both commit as often
+        from cloudcip.access.store import POSTGRES_BATCH_LINES, SQLITE_BATCH_LINES
+
+        batch_size = SQLITE_BATCH_LINES if database.is_sqlite else POSTGRES_BATCH_LINES
     raw = database.engine.raw_connection()
     driver = raw.driver_connection
     assert driver is not None
@@ -362,7 +366,7 @@ def run(
     database_url: str | None,
     events: int,
     *,
-    batch_size: int = 50_000,
+    batch_size: int | None = None,
     workdir: str | None = None,
     postgres_url: str | None = None,
     skip_floor: bool = False,
@@ -445,7 +449,8 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="lines per transaction (default: the importer's, per engine)")
     parser.add_argument("--database-url", default=None, help="SQLite URL (default: a fresh file)")
     parser.add_argument("--postgres", nargs="?", const=DEFAULT_POSTGRES, default=None,
                         help=f"also run on PostgreSQL (default URL {DEFAULT_POSTGRES})")

@@ -20,7 +20,7 @@ from cloudcip.access.events import (
     network_range,
     parse_time_ms,
 )
-from cloudcip.access.formats import parse_events, parse_rows
+from cloudcip.access.formats import parse_events, parse_lines, parse_rows
 
 GOOD = {
     "id": "e-1",
@@ -254,3 +254,41 @@ def test_fast_time_path_agrees_with_the_standard_library(moment: datetime) -> No
     assert parse_time_ms(text) == expected
     assert parse_time_ms(text) == expected  # the second time through the minute cache
     assert parse_time_ms(text[:19] + "Z") == expected - moment.microsecond // 1000
+
+
+def test_typed_decoding_gives_the_general_paths_rows_and_reasons() -> None:
+    """Lines of cloudcip's schema go through msgspec first; every line, well formed or not, must come
+    out exactly as the general orjson path gives it (rows, and reasons with line numbers)."""
+    import orjson
+
+    from cloudcip.access.events import EventError
+    from cloudcip.access.formats import _json_reason, row_from_cloudcip
+
+    good = {"id": "e-1", "account_id": "acct-1", "principal": "user", "time": "2026-03-04T12:34:56.789Z",
+            "ip": "192.0.2.1", "action": "login", "kind": "access", "user_agent": "ua", "source": "cp"}
+    variants = [good, {**good, "id": None}, {k: v for k, v in good.items() if k not in ("id", "source")},
+                {**good, "time": "2026-03-04T12:34:56+02:00"}, {**good, "ip": "2001:db8::1"},
+                {**good, "ip": "::ffff:192.0.2.1"}, {**good, "account_id": " leading"}, {**good, "principal": ""},
+                {**good, "kind": "other"}, {**good, "user_agent": "u" * 5000}, {**good, "time": 5},
+                {**good, "ip": "300.1.1.1"}, {**good, "id": "x" * 129}, {**good, "action": 7},
+                {**good, "extra": {"nested": [1, 2]}}, {**good, "time": "2026-03-04T12:34:56"},
+                {**good, "source": "\tsource"}, {**good, "time": "2026-03-04T25:34:56Z"}]
+    lines = [json.dumps(variant).encode() for variant in variants]
+    lines += [b"", b"   ", b"[1, 2]", b"not json", b'{"account_id": "\xff"}', b"null"]
+    rows, errors = parse_lines(lines, "jsonl", first_line=10)
+    expected_rows, expected_errors = [], []
+    for number, line in enumerate(lines, start=10):
+        if not line.strip():
+            continue
+        try:
+            expected_rows.append(row_from_cloudcip(orjson.loads(line)))
+        except orjson.JSONDecodeError:
+            try:
+                json.loads(line)
+            except ValueError as exc:
+                expected_errors.append((number, _json_reason(exc)))
+        except EventError as exc:
+            expected_errors.append((number, exc.reason))
+    assert rows == expected_rows
+    assert errors == expected_errors
+    assert len(rows) == 10 and len(errors) == len(lines) - 2 - 10

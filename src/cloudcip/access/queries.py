@@ -5,12 +5,13 @@ Both ends of a window are inclusive (UTC); ``None`` leaves a side open.
 
 - ``account_ips``: distinct IPs of an account in a window, with first/last seen and counts. When the
   window encloses all of the account's activity the rollup ``access_ip_seen`` answers; otherwise
-  the covering index ``(account_id, time_ms, ip)`` of ``access_event`` does.
+  the events' account index does (on SQLite one seek per 30-day period of the window, clamped to
+  the account's first and last access: see ``access.schema``).
 - ``account_events``: the raw events of an account in a window, oldest first, paged by a keyset
   cursor (an opaque string holding only a time and a row number).
 - ``accounts_from``: accounts seen from an IP or CIDR network in a window. The rollup's
   ``(ip, account_id)`` index gives the candidates; pairs whose whole span lies inside the window
-  are exact, the others are re-counted from the events' ``(account_id, time_ms, ip)`` index.
+  are exact, the others are re-counted from the events' account index.
 - ``account_activity``: first and last access of an account.
 
 Callers (API, CLI) record each query in the ledger with its purpose (B3); this module only reads.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, select
 
 from cloudcip.access.events import (
     AccessEvent,
@@ -34,7 +35,14 @@ from cloudcip.access.events import (
     ms_to_datetime,
     network_range,
 )
-from cloudcip.access.schema import access_account_activity, access_event, access_ip_seen
+from cloudcip.access.schema import (
+    MAX_BUCKETS_LISTED,
+    access_account_activity,
+    access_event,
+    access_ip_seen,
+    bucket_of,
+    buckets_between,
+)
 from cloudcip.storage.database import Database
 
 _MIN_MS = 0
@@ -92,6 +100,22 @@ def _bounds(start: datetime | None, end: datetime | None) -> tuple[int, int]:
     return low, high
 
 
+def period_condition(database: Database, low_ms: int, high_ms: int) -> ColumnElement[bool] | None:
+    """On SQLite, ``bucket IN (...)``: the 30-day periods of ``[low_ms, high_ms]``, which lead the
+    event index; ``None`` on PostgreSQL (its partitions are pruned by ``time_ms``) or when the window
+    spans too many periods to list. Callers clamp the window to the account's activity first."""
+    if not database.is_sqlite:
+        return None
+    periods = buckets_between(low_ms, high_ms)
+    if len(periods) > MAX_BUCKETS_LISTED:
+        return None
+    return literal_column("bucket").in_(periods)
+
+
+def _with_period(condition: ColumnElement[bool], period: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    return condition if period is None else and_(period, condition)
+
+
 def account_ips(
     database: Database, account_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> list[AccountIp]:
@@ -114,10 +138,12 @@ def account_ips(
             rows = [row[2:] for row in joined if row[2] is not None]
         else:
             event = access_event.c
+            period = period_condition(database, max(low, joined[0][0]), min(high, joined[0][1]))
             rows = connection.execute(
                 select(event.ip, func.min(event.time_ms), func.max(event.time_ms), func.count(),
                        func.max(event.country))
-                .where(event.account_id == account_id, event.time_ms >= low, event.time_ms <= high)
+                .where(_with_period(and_(event.account_id == account_id, event.time_ms >= low,
+                                         event.time_ms <= high), period))
                 .group_by(event.ip)
             ).all()
     result = [AccountIp(bytes_to_ip(bytes(ip)), ms_to_datetime(first), ms_to_datetime(last), int(count),
@@ -157,9 +183,22 @@ def account_events(
         after_time, after_row = _decode_cursor(cursor)
         condition = and_(condition, (event.time_ms > after_time)
                          | and_(event.time_ms == after_time, event.id > after_row))
-    query = (select(access_event).where(condition).order_by(event.time_ms, event.id).limit(limit + 1))
+    rows: list[Any] = []
     with database.engine.connect() as connection:
-        rows = connection.execute(query).all()
+        span = connection.execute(
+            select(access_account_activity.c.first_access_ms, access_account_activity.c.last_access_ms)
+            .where(access_account_activity.c.account_id == account_id)).first() if database.is_sqlite else None
+        if span is None:  # PostgreSQL (partitions pruned by time_ms), or no activity row to bound the periods
+            rows = list(connection.execute(
+                select(access_event).where(condition).order_by(event.time_ms, event.id).limit(limit + 1)).all())
+        else:  # SQLite: period by period, oldest first, until the page (and one more row) is full
+            start_ms = max(low, int(span[0]), _decode_cursor(cursor)[0] if cursor is not None else low)
+            for period in range(bucket_of(start_ms), bucket_of(min(high, int(span[1]))) + 1):
+                rows.extend(connection.execute(
+                    select(access_event).where(and_(literal_column("bucket") == period, condition))
+                    .order_by(event.time_ms, event.id).limit(limit + 1 - len(rows))).all())
+                if len(rows) > limit:
+                    break
     page = [
         StoredEvent(
             row=int(r.id),
@@ -199,10 +238,11 @@ def accounts_from(
                 result.append(AccountSeen(account_id, bytes_to_ip(bytes(ip)), ms_to_datetime(first),
                                           ms_to_datetime(last), int(count)))
                 continue
+            period = period_condition(database, max(low, first), min(high, last))
             exact = connection.execute(
                 select(func.min(event.time_ms), func.max(event.time_ms), func.count())
-                .where(event.ip == ip, event.time_ms >= low, event.time_ms <= high,
-                       event.account_id == account_id)
+                .where(_with_period(and_(event.ip == ip, event.time_ms >= low, event.time_ms <= high,
+                                         event.account_id == account_id), period))
             ).first()
             if exact is not None and exact[2]:
                 result.append(AccountSeen(account_id, bytes_to_ip(bytes(ip)), ms_to_datetime(exact[0]),

@@ -15,14 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, delete, inspect, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, inspect, literal_column, select
 
 from cloudcip.access.events import datetime_to_ms, ms_to_datetime
 from cloudcip.access.schema import (
+    MAX_BUCKETS_LISTED,
     access_account_activity,
     access_event,
     access_ip_seen,
     account_signal,
+    buckets_between,
     legal_hold,
 )
 from cloudcip.storage.database import Database
@@ -132,7 +134,17 @@ def purge_access(database: Database, account_ids: Iterable[str], now: datetime |
             chunk = [account_id for account_id in ids[start:start + 500] if account_id not in held]
             if not chunk:
                 continue
-            result = connection.execute(delete(access_event).where(access_event.c.account_id.in_(chunk)))
+            condition: ColumnElement[bool] = access_event.c.account_id.in_(chunk)
+            if database.is_sqlite:  # name the 30-day periods the accounts were active in: index seeks
+                span = connection.execute(
+                    select(func.min(access_account_activity.c.first_access_ms),
+                           func.max(access_account_activity.c.last_access_ms))
+                    .where(access_account_activity.c.account_id.in_(chunk))).first()
+                periods = buckets_between(int(span[0]), int(span[1])) if span is not None and span[0] is not None \
+                    else []
+                if periods and len(periods) <= MAX_BUCKETS_LISTED:  # else: every row is looked at
+                    condition = and_(literal_column("bucket").in_(periods), condition)
+            result = connection.execute(delete(access_event).where(condition))
             events += max(0, result.rowcount or 0)
             connection.execute(delete(access_ip_seen).where(access_ip_seen.c.account_id.in_(chunk)))
             connection.execute(delete(access_account_activity)

@@ -2,12 +2,19 @@
 
 - ``access_event``: one row per access or administrative action. Times are epoch milliseconds
   (UTC); ``ip`` is 16 big-endian bytes (IPv4 mapped into IPv6) so that a CIDR query is an index
-  range scan (``ip BETWEEN low AND high``) of the rollup. Indexes: ``(account_id, time_ms, ip)`` for
-  an account's window (covering for its distinct IPs, and for re-counting one account+IP pair in a
-  window), and the dedupe key on ``event_id``. There is no ``(ip, time_ms)`` index on the events
-  (dropped by migration 0007): an address or network is answered by the rollup's
-  ``(ip, account_id)`` index, and each random-key index costs intake dearly (docs/benchmarks.md).
-  On PostgreSQL the table is partitioned by month (``postgres_ddl``),
+  range scan (``ip BETWEEN low AND high``) of the rollup. There is no ``(ip, time_ms)`` index on
+  the events (dropped by migration 0007): an address or network is answered by the rollup's
+  ``(ip, account_id)`` index.
+  On SQLite (``sqlite_ddl``, migration 0009) the table has one index, unique, on
+  ``(bucket, account_id, time_ms, ip, event_id)``, where ``bucket`` is a virtual column: the
+  30-day period of ``time_ms``. It serves an account's window (one seek per period, covering
+  for its distinct IPs and for re-counting one account+IP pair) and is the dedupe key: a
+  redelivered event is the same account, time, address and id. Since events arrive roughly in time
+  order, inserts land in the current period's part of the index, which stays in the page cache
+  however many events are stored; an index led by the account instead takes one random page
+  write per account per transaction, and intake fell with the table's size (docs/benchmarks.md).
+  On PostgreSQL the table is partitioned by month (``postgres_ddl``), each partition with its own
+  ``(account_id, time_ms, ip)`` index (the same idea: inserts touch the current month),
   and the dedupe key is ``(event_id, time_ms)`` since a partitioned table's unique keys must hold
   the partition key: a redelivered event carries its original time, so redelivery still dedupes.
 - ``access_ip_seen``: per account and IP, first and last seen and the count, kept at intake, with
@@ -59,10 +66,36 @@ access_event = Table(
     Column("user_agent", Text),
     Column("source", String(64)),
     Column("country", String(2)),
-    Index("ix_access_event_account_time", "account_id", "time_ms", "ip"),
-    Index("uq_access_event_event_id", "event_id", unique=True),
-    info={"postgres_ddl": "cloudcip.access.schema:postgres_ddl"},
+    # indexes: sqlite_ddl() and postgres_ddl() below; the SQLite-only column ``bucket`` is not
+    # declared here (PostgreSQL has no such column: its monthly partitions play that part)
+    info={"postgres_ddl": "cloudcip.access.schema:postgres_ddl",
+          "sqlite_ddl": "cloudcip.access.schema:sqlite_ddl"},
 )
+
+BUCKET_MS = 2_592_000_000  # 30 days: the period that leads the SQLite event index
+MAX_BUCKETS_LISTED = 2_000  # beyond this many periods a window is read without the period list
+
+
+def bucket_of(time_ms: int) -> int:
+    """The period of ``time_ms`` as SQLite computes ``time_ms / BUCKET_MS`` (truncating)."""
+    return time_ms // BUCKET_MS if time_ms >= 0 else -((-time_ms) // BUCKET_MS)
+
+
+def buckets_between(low_ms: int, high_ms: int) -> list[int]:
+    """Every period that a window ``[low_ms, high_ms]`` touches (an empty list for an empty window)."""
+    if high_ms < low_ms:
+        return []
+    return list(range(bucket_of(low_ms), bucket_of(high_ms) + 1))
+
+
+def sqlite_ddl() -> list[str]:
+    """The SQLite part of ``access_event`` beyond its columns: the virtual period column and the
+    one index (unique: the dedupe key)."""
+    return [
+        f"ALTER TABLE access_event ADD COLUMN bucket INTEGER GENERATED ALWAYS AS (time_ms / {BUCKET_MS}) VIRTUAL",
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_access_event_period_account "
+        "ON access_event (bucket, account_id, time_ms, ip, event_id)",
+    ]
 
 access_ip_seen = Table(
     "access_ip_seen",
@@ -227,4 +260,7 @@ def create_access_schema(database: Database) -> None:
             for statement in postgres_ddl():
                 connection.exec_driver_sql(statement)
     else:
-        metadata.create_all(database.engine, tables=list(ACCESS_TABLES))
+        with database.engine.begin() as connection:
+            metadata.create_all(connection, tables=list(ACCESS_TABLES))
+            for statement in sqlite_ddl():
+                connection.exec_driver_sql(statement)

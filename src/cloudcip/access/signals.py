@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
-from cloudcip.access.schema import account_signal
+from cloudcip.access.schema import MAX_BUCKETS_LISTED, account_signal, bucket_of, buckets_between
 from cloudcip.storage.database import Database
 
 SPECIAL_MEASURE = "special_measure_jurisdiction"
@@ -230,31 +230,58 @@ def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]
 
 
 _PREVIOUS_ACCESS = (
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
     "AND time_ms < {p} AND country IS NOT NULL ORDER BY time_ms DESC, id DESC LIMIT 1")
 _KNOWN_ADMINS = (
-    "SELECT DISTINCT principal FROM access_event WHERE account_id = {p} AND time_ms < {p} AND kind = 'admin'")
+    "SELECT DISTINCT principal FROM access_event WHERE {periods}account_id = {p} AND time_ms < {p} "
+    "AND kind = 'admin'")
 _ACCESSES_SINCE = (
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE account_id = {p} "
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
     "AND time_ms >= {p} ORDER BY time_ms, id")
+_ACTIVITY_SPAN = "SELECT first_access_ms, last_access_ms FROM access_account_activity WHERE account_id = {p}"
+
+
+def _periods(low_ms: int, high_ms: int) -> str:
+    """SQLite: the ``bucket IN (...)`` prefix that lets the event index seek (integers only)."""
+    listed = buckets_between(low_ms, high_ms)
+    if not listed or len(listed) > MAX_BUCKETS_LISTED:
+        return ""
+    return f"bucket IN ({','.join(str(period) for period in listed)}) AND "
 
 
 def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
-                        policy: SignalPolicy) -> list[Signal]:
+                        policy: SignalPolicy, sqlite: bool = False) -> list[Signal]:
     """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
-    ORM row objects), then apply them."""
+    ORM row objects), then apply them. On SQLite each read names the 30-day periods it covers
+    (from the account's first and last access), so the event index seeks instead of scanning."""
     bound = (account_id, since_ms)
-    cursor.execute(_ACCESSES_SINCE.format(p=marker), bound)
+    first_ms = last_ms = None
+    if sqlite:
+        cursor.execute(_ACTIVITY_SPAN.format(p=marker), (account_id,))
+        span = cursor.fetchone()
+        if span is None:
+            return []
+        first_ms, last_ms = int(span[0]), int(span[1])
+    since_periods = _periods(since_ms, last_ms) if last_ms is not None else ""
+    cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), bound)
     accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
     if not accesses:
         return []
     previous_row = None
     if any(access.country for access in accesses):  # only impossible travel looks back
-        cursor.execute(_PREVIOUS_ACCESS.format(p=marker), bound)
-        previous_row = cursor.fetchone()
+        if first_ms is None:
+            cursor.execute(_PREVIOUS_ACCESS.format(p=marker, periods=""), bound)
+            previous_row = cursor.fetchone()
+        else:  # the latest period first: the previous access is nearly always in it
+            for period in range(bucket_of(since_ms), bucket_of(first_ms) - 1, -1):
+                cursor.execute(_PREVIOUS_ACCESS.format(p=marker, periods=f"bucket = {int(period)} AND "), bound)
+                previous_row = cursor.fetchone()
+                if previous_row is not None:
+                    break
     known: set[str] = set()
     if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
-        cursor.execute(_KNOWN_ADMINS.format(p=marker), bound)
+        before_periods = _periods(first_ms, since_ms) if first_ms is not None else ""
+        cursor.execute(_KNOWN_ADMINS.format(p=marker, periods=before_periods), bound)
         known = {principal for (principal,) in cursor.fetchall()}
     previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
                              previous_row[4]) if previous_row is not None else None)
@@ -278,7 +305,8 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
         cursor = driver.cursor()
         try:
             for account_id, since_ms in sorted(earliest.items()):
-                found.extend(_detect_for_account(cursor, marker, account_id, since_ms, policy))
+                found.extend(_detect_for_account(cursor, marker, account_id, since_ms, policy,
+                                                 sqlite=database.is_sqlite))
         finally:
             cursor.close()
     return store_signals(database, found)

@@ -15,7 +15,14 @@
 - For large JSON-lines files a worker process parses, validates, enriches and aggregates each batch
   and hands it over in the cheapest form for the writer: a staging SQLite file that the writer
   ATTACHes and copies with ``INSERT ... SELECT`` (SQLite), or COPY text (PostgreSQL). The writer
-  thus does no per-row Python work; batches still commit strictly in file order.
+  thus does no per-row Python work; batches still commit strictly in file order. On SQLite, for a
+  plain (not gzip) file, the importer only finds where each batch of lines starts and ends; the
+  worker reads those bytes itself, stages them in chunks and aggregates the rollups with SQL, so
+  neither process holds a whole batch in memory. A batch (one transaction) is
+  ``SQLITE_BATCH_LINES`` lines there: the fewer commits, the fewer index pages written per event.
+- Repeats are left to the database: ``ON CONFLICT DO NOTHING`` on the dedupe key (SQLite: account,
+  time, address and id; PostgreSQL: id and time); when fewer rows were stored than staged, the
+  rollups are re-counted from the rows actually added.
 """
 
 from __future__ import annotations
@@ -50,16 +57,24 @@ from cloudcip.access.schema import access_import_progress, month_of_ms, partitio
 from cloudcip.storage.database import Database
 
 SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
+SQLITE_BATCH_LINES = 250_000  # lines per transaction of a file import on SQLite
+POSTGRES_BATCH_LINES = 50_000  # lines per transaction of a file import on PostgreSQL
+STAGE_CHUNK_LINES = 50_000  # lines a worker parses and stages at a time
+# During a file import SQLite checkpoints its write-ahead log every 100,000 pages (400 MiB) instead
+# of every 1,000: the pages of the current period's index, rewritten by every batch, are then copied
+# into the database once per many batches (the log is reset, not grown, after each checkpoint).
+SQLITE_IMPORT_CHECKPOINT_PAGES = 100_000
+SQLITE_DEFAULT_CHECKPOINT_PAGES = 1_000
 
 _INSERT_EVENT_SQLITE = (
     "INSERT INTO access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "
-    "source, country) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING"
+    "source, country) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
 _STAGE_COLUMNS = "event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, country"
 _INSERT_EVENT_FROM_STAGE = (
     "INSERT INTO main.access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "
     "source, country) SELECT event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, "
-    "country FROM stage.ev WHERE true ON CONFLICT (event_id) DO NOTHING"
+    "country FROM stage.ev WHERE true ON CONFLICT DO NOTHING"
 )
 _UPSERT_SEEN_FROM_STAGE = (
     "INSERT INTO main.access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
@@ -181,14 +196,15 @@ _ACCOUNT = itemgetter(1)
 
 
 def _dedupe_in_batch(rows: Sequence[EventRow]) -> list[EventRow]:
-    seen: set[str] = set()
+    """Drop repeats of an event (same id, account, time and address) inside one batch."""
+    seen: set[tuple[Any, ...]] = set()
     unique: list[EventRow] = []
     for row in rows:
-        event_id = row[0]
-        if event_id is not None:
-            if event_id in seen:
+        if row[0] is not None:
+            key = (row[0], row[1], row[3], row[4])
+            if key in seen:
                 continue
-            seen.add(event_id)
+            seen.add(key)
         unique.append(row)
     return unique
 
@@ -482,6 +498,145 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
     return [], batch
 
 
+_STAGE_SEEN = (
+    "CREATE TABLE seen AS SELECT g.account_id, g.ip, g.first_seen_ms, g.last_seen_ms, g.count, g.country, "
+    "f.asn, f.tor_exit, f.hosting FROM (SELECT account_id, ip, min(time_ms) AS first_seen_ms, "
+    "max(time_ms) AS last_seen_ms, count(*) AS count, max(country) AS country FROM ev "
+    "GROUP BY account_id, ip) AS g LEFT JOIN facts AS f ON f.ip = g.ip"
+)
+_STAGE_ACT = (
+    "CREATE TABLE act AS SELECT account_id, min(time_ms) AS first_access_ms, max(time_ms) AS last_access_ms, "
+    "count(*) AS events FROM ev GROUP BY account_id"
+)
+
+
+def _stage_span(path: str, start: int, lines: int, fmt: str, first_line: int, enrich: bool,
+                stage_path: str) -> tuple[list[tuple[int, str]], PreparedBatch | None]:
+    """Worker side (SQLite, plain files): read ``lines`` lines of ``path`` from byte ``start``, parse
+    and stage them ``STAGE_CHUNK_LINES`` at a time, then aggregate the rollups in the staging file
+    with SQL. Bad lines: every error of the span, and nothing staged."""
+    import sqlite3
+
+    intel = default_intel() if enrich else None
+    country = intel.country if intel is not None else None
+    errors: list[tuple[int, str]] = []
+    staged = 0
+    stage = sqlite3.connect(stage_path)
+    try:
+        stage.execute("PRAGMA journal_mode=OFF")
+        stage.execute("PRAGMA synchronous=OFF")
+        stage.execute(f"CREATE TABLE ev ({_STAGE_COLUMNS})")
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            remaining = lines
+            line = first_line
+            while remaining > 0:
+                chunk = list(islice(handle, min(STAGE_CHUNK_LINES, remaining)))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                rows, chunk_errors = parse_lines(chunk, fmt, first_line=line)
+                line += len(chunk)
+                if chunk_errors or errors:
+                    errors.extend(chunk_errors)
+                    continue
+                rows.sort(key=_ACCOUNT)  # rows of one account together: fewer index pages per chunk
+                if country is None:
+                    params: list[tuple[Any, ...]] = [(*row, None) for row in rows]
+                else:
+                    params = [(*row, country(row[4])) for row in rows]
+                stage.executemany("INSERT INTO ev VALUES (?,?,?,?,?,?,?,?,?,?)", params)
+                staged += len(params)
+        if errors:
+            return errors, None
+        stage.execute("CREATE TABLE facts (ip PRIMARY KEY, asn, tor_exit, hosting) WITHOUT ROWID")
+        if intel is not None:
+            facts = [(ip, found.asn, found.tor_exit, found.hosting)
+                     for (ip,) in stage.execute("SELECT DISTINCT ip FROM ev").fetchall()
+                     for found in (intel.facts(ip),)]
+            stage.executemany("INSERT INTO facts VALUES (?,?,?,?)", facts)
+        stage.execute(_STAGE_SEEN)
+        stage.execute(_STAGE_ACT)
+        stage.commit()
+    finally:
+        stage.close()
+    return [], PreparedBatch([], [], [], staged, staged, stage_path=stage_path)
+
+
+def _line_spans(handle: IO[bytes], offset: int, batch_lines: int) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, lines)`` of consecutive batches of ``batch_lines`` lines from byte ``offset``
+    (the last batch may be shorter; a last line without a newline counts). Reads blocks and counts
+    newlines natively: no per-line work in the importer."""
+    handle.seek(offset)
+    start = position = offset
+    count = 0
+    last = b"\n"
+    while True:
+        block = handle.read(1 << 22)
+        if not block:
+            break
+        last = block[-1:]
+        scan = 0
+        while True:
+            found = block.count(b"\n", scan)
+            if count + found < batch_lines:
+                count += found
+                break
+            index = scan - 1
+            for _ in range(batch_lines - count):
+                index = block.index(b"\n", index + 1)
+            end = position + index + 1
+            yield start, end, batch_lines
+            start, count, scan = end, 0, index + 1
+        position += len(block)
+    if position > start:
+        yield start, position, count + (0 if last == b"\n" else 1)
+
+
+def _staged_spans(
+    path: str, offset: int, fmt: str, batch_lines: int, first_line: int, enrich: bool, workers: int,
+    stage_dir: str,
+) -> Generator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None], None, None]:
+    """Yield ``(lines, bytes, errors, prepared batch)`` in file order, staged by worker processes."""
+    with open(path, "rb") as handle:
+        tasks = ((lines, end - start, _stage_span, (path, start, lines, fmt, line, enrich,
+                                                     os.path.join(stage_dir, f"batch-{line}.sqlite")))
+                 for start, end, lines, line in _numbered(_line_spans(handle, offset, batch_lines), first_line))
+        yield from _in_order(tasks, workers, ahead=workers)
+
+
+def _numbered(spans: Iterator[tuple[int, int, int]], first_line: int) -> Iterator[tuple[int, int, int, int]]:
+    for start, end, lines in spans:
+        yield start, end, lines, first_line
+        first_line += lines
+
+
+_Task = tuple[int, int, Callable[..., tuple[list[tuple[int, str]], "PreparedBatch | None"]], tuple[Any, ...]]
+
+
+def _in_order(tasks: Iterator[_Task], workers: int, ahead: int
+              ) -> Generator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None], None, None]:
+    """Run ``(lines, bytes, function, arguments)`` tasks in ``workers`` child processes, at most
+    ``ahead`` + 1 at a time, and yield ``(lines, bytes, errors, batch)`` in the tasks' order."""
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    pending: deque[tuple[int, int, Future[tuple[list[tuple[int, str]], PreparedBatch | None]]]] = deque()
+    # fork where there is one: the worker only parses, and nothing of __main__ is imported again
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                             initializer=_die_with_parent) as pool:
+        for lines, size, function, arguments in tasks:
+            pending.append((lines, size, pool.submit(function, *arguments)))
+            if len(pending) > ahead:
+                count, done_size, future = pending.popleft()
+                yield count, done_size, *future.result()
+        while pending:
+            count, done_size, future = pending.popleft()
+            yield count, done_size, *future.result()
+
+
 def _die_with_parent() -> None:
     """Parse-worker initializer: on Linux the worker is killed with the importer (PR_SET_PDEATHSIG),
     so an import killed mid-way leaves no worker waiting on its queue."""
@@ -506,28 +661,17 @@ def _prepared_batches(
             yield len(lines), size, errors, (None if errors else prepare_rows(rows, intel))
             first_line += len(lines)
         return
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import Future, ProcessPoolExecutor
+    tasks = ((len(lines), size, _prepare_blob, (b"".join(lines), fmt, line, intel is not None, target,
+                                                 os.path.join(stage_dir, f"batch-{line}.sqlite")))
+             for lines, size, line in _numbered_batches(_line_batches(stream, batch_size), first_line))
+    yield from _in_order(tasks, workers, ahead=workers + 1)
 
-    pending: deque[tuple[int, int, Future[tuple[list[tuple[int, str]], PreparedBatch | None]]]] = deque()
-    # fork where there is one: the worker only parses, and nothing of __main__ is imported again
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                             initializer=_die_with_parent) as pool:
-        for lines, size in _line_batches(stream, batch_size):
-            stage_path = os.path.join(stage_dir, f"batch-{first_line}.sqlite")
-            pending.append((len(lines), size, pool.submit(_prepare_blob, b"".join(lines), fmt, first_line,
-                                                          intel is not None, target, stage_path)))
-            first_line += len(lines)
-            if len(pending) > workers + 1:
-                count, done_size, future = pending.popleft()
-                errors, batch = future.result()
-                yield count, done_size, errors, batch
-        while pending:
-            count, done_size, future = pending.popleft()
-            errors, batch = future.result()
-            yield count, done_size, errors, batch
+
+def _numbered_batches(batches: Iterator[tuple[list[bytes], int]], first_line: int
+                      ) -> Iterator[tuple[list[bytes], int, int]]:
+    for lines, size in batches:
+        yield lines, size, first_line
+        first_line += len(lines)
 
 
 def import_file(
@@ -535,7 +679,7 @@ def import_file(
     path: str | Path,
     fmt: str = "jsonl",
     *,
-    batch_size: int = 50_000,
+    batch_size: int | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     enrich: Any = DEFAULT_ENRICHMENT,
     signal_policy: Any = None,
@@ -547,10 +691,17 @@ def import_file(
     on a single core, for files over 8 MiB; none otherwise, and none with a ``signal_policy`` or an operator's
     ``IpIntel``) while this process writes; batches still commit in file order.
 
+    ``batch_size``: lines (or records) per transaction; by default ``SQLITE_BATCH_LINES`` on SQLite
+    and ``POSTGRES_BATCH_LINES`` on PostgreSQL. A batch is accepted or refused whole.
+
     Raises ``AccessBatchError`` (every bad line of the file from the first bad batch on, with line
     numbers) when a batch is refused; batches before it stay committed.
     """
     row_parser(fmt)
+    if batch_size is None:
+        batch_size = SQLITE_BATCH_LINES if database.is_sqlite else POSTGRES_BATCH_LINES
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     source = Path(path)
     total_bytes = source.stat().st_size
     sha = file_sha256(source)
@@ -577,6 +728,8 @@ def import_file(
         with database.engine.connect() as connection:
             raw = connection.connection.driver_connection
             assert raw is not None
+            if database.is_sqlite:  # a long import checkpoints the write-ahead log less often (reset below)
+                raw.execute(f"PRAGMA wal_autocheckpoint={SQLITE_IMPORT_CHECKPOINT_PAGES}")
             if batch.stage_path is not None:  # before the transaction: SQLite attaches only outside one
                 raw.execute("ATTACH DATABASE ? AS stage", (batch.stage_path,))
             try:
@@ -592,6 +745,8 @@ def import_file(
                 if batch.stage_path is not None:
                     raw.execute("DETACH DATABASE stage")
                     os.unlink(batch.stage_path)
+                if database.is_sqlite:  # the pooled connection goes back as it came
+                    raw.execute(f"PRAGMA wal_autocheckpoint={SQLITE_DEFAULT_CHECKPOINT_PAGES}")
         if signal_policy is not None and accepted:
             from cloudcip.access.signals import raise_signals_for_rows
 
@@ -627,8 +782,14 @@ def import_file(
                 workers = 0  # an operator's IpIntel (open MaxMind readers) stays in this process
             target = "sqlite" if database.is_sqlite else "postgresql" if database.is_postgresql else ""
             stage_dir = tempfile.mkdtemp(prefix="cloudcip-import-") if workers > 0 else ""
-            batches = _prepared_batches(stream, fmt, batch_size, lines_done + 1, intel, workers, target,
-                                        stage_dir)
+            batches: Generator[tuple[int, int, list[tuple[int, str]], PreparedBatch | None], None, None]
+            spans = workers > 0 and target == "sqlite" and getattr(stream, "fileobj", None) is None
+            if spans:
+                batches = _staged_spans(str(source), offset, fmt, batch_size, lines_done + 1, intel is not None,
+                                        workers, stage_dir)
+            else:
+                batches = _prepared_batches(stream, fmt, batch_size, lines_done + 1, intel, workers, target,
+                                            stage_dir)
             try:
                 for count, size, batch_errors, batch in batches:
                     if batch_errors or errors:
@@ -644,7 +805,7 @@ def import_file(
                     lines_done += count
                     offset += size
                     if progress is not None:
-                        read = os.lseek(_fileno(stream), 0, os.SEEK_CUR) if _fileno(stream) >= 0 else offset
+                        read = offset if spans or _fileno(stream) < 0 else os.lseek(_fileno(stream), 0, os.SEEK_CUR)
                         progress(ImportProgress(lines_done, accepted_total, duplicates_total, read, total_bytes))
             finally:  # a failed or interrupted import leaves no staging files behind
                 batches.close()

@@ -32,7 +32,8 @@ def import_events(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file of events (plain or gzip).")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl, ocsf or cloudtrail")] = "jsonl",
-    batch_size: Annotated[int, typer.Option(help="Events per committed batch.")] = 50_000,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Lines per committed batch (default: 250,000 on SQLite, 50,000 on PostgreSQL).", min=1)] = None,
 ) -> None:
     """Import a file of events; a killed import resumes where it stopped (nothing lost, nothing doubled)."""
     from cloudcip.access.store import import_file
