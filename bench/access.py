@@ -241,7 +241,7 @@ def _http_bodies(path: Path, events: int, per_request: int) -> list[bytes]:
 
 
 def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: int = 3,
-                workdir: Path | None = None) -> dict[str, Any]:
+                workdir: Path | None = None, workers: int = 2) -> dict[str, Any]:
     """POST the first ``events`` lines of ``path`` to a fresh ``cloudcip serve`` (SQLite) (C1, C2)."""
     import subprocess
     import threading
@@ -265,7 +265,8 @@ def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: in
         bodies = _http_bodies(path, events, per_request)
         port = _free_port()
         env = {**os.environ, "CLOUDCIP_DATA_DIR": str(settings.data_dir)}
-        server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "cloudcip.cli.main", "serve", "--port", str(port),
+                                   "--workers", str(workers)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -314,7 +315,7 @@ def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: in
         return {"http_events": totals["accepted"] + totals["duplicates"], "http_accepted": totals["accepted"],
                 "http_events_per_s": round(totals["accepted"] / elapsed) if elapsed else 0,
                 "http_requests": len(latencies), "http_events_per_request": per_request,
-                "http_clients": clients, "http_body": "gzip JSON lines",
+                "http_clients": clients, "http_server_workers": workers, "http_body": "gzip JSON lines",
                 **{f"http_request_{k}": v for k, v in _percentiles(latencies).items() if k != "n"},
                 "http_statuses": statuses}
     finally:
@@ -375,6 +376,7 @@ def run(
     http_batch: int = 5000,
     http_clients: int = 3,
     skip_import: bool = False,
+    http_workers: int = 2,
 ) -> dict[str, Any]:
     """Run the benchmark; ``database_url`` None means a fresh SQLite file in ``workdir``."""
     from sqlalchemy import create_engine, text
@@ -404,7 +406,7 @@ def run(
         targets.append(("postgresql", pg, f"bench_{uuid.uuid4().hex[:10]}"))
     if http_events > 0:
         report["http"] = http_intake(source, min(events, http_events), per_request=http_batch, clients=http_clients,
-                                     workdir=base)
+                                     workdir=base, workers=http_workers)
         report["http"]["load_1min"] = os.getloadavg()[0]
     if skip_import:
         targets = []
@@ -460,11 +462,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-batch", type=int, default=5000)
     parser.add_argument("--http-clients", type=int, default=3)
     parser.add_argument("--skip-import", action="store_true", help="only the HTTP phase")
+    parser.add_argument("--http-workers", type=int, default=2, help="API worker processes of the server")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.database_url, args.events, batch_size=args.batch_size, workdir=args.workdir,
                  postgres_url=args.postgres, skip_floor=args.skip_floor, http_events=args.http_events,
-                 http_batch=args.http_batch, http_clients=args.http_clients, skip_import=args.skip_import)
+                 http_batch=args.http_batch, http_clients=args.http_clients, skip_import=args.skip_import,
+                 http_workers=args.http_workers)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 

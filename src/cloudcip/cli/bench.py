@@ -88,15 +88,20 @@ def access(
     events: Annotated[int, typer.Option(help="Generated events to import and query.")] = 10_000_000,
     postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
                                                      envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
-    batch_size: Annotated[int, typer.Option(help="Events per committed batch.")] = 50_000,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Lines per committed batch (default: the importer's, 250,000 on SQLite, 50,000 on PostgreSQL).",
+        min=1)] = None,
     http_events: Annotated[int, typer.Option(help="Events to POST to /v1/access-events (0: skip).")] = 1_000_000,
     http_batch: Annotated[int, typer.Option(help="Events per POST request.")] = 5000,
     http_clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 3,
     skip_import: Annotated[bool, typer.Option(help="Only the HTTP phase.")] = False,
+    http_workers: Annotated[int, typer.Option(help="API worker processes of the server (serve --workers).",
+                                              min=1)] = 2,
 ) -> None:
     """Access-event import rate against the engine's bare-insert floor, intake over HTTP, query
     latency (an account's IPs, accounts from an IP and from a /24), peak memory; SQLite and
     optionally PostgreSQL (C1-C3)."""
     module = _bench_module("access")
     _print(module.run(None, events, batch_size=batch_size, postgres_url=postgres_url, http_events=http_events,
-                      http_batch=http_batch, http_clients=http_clients, skip_import=skip_import), as_json)
+                      http_batch=http_batch, http_clients=http_clients, skip_import=skip_import,
+                      http_workers=http_workers), as_json)
