@@ -70,3 +70,28 @@ def test_bad_dataset_lines_are_listed(sqlite_db: Database, tmp_path: Path) -> No
     assert list_datasets(sqlite_db) == []
     with pytest.raises(ValueError, match="unknown dataset kind"):
         import_dataset(sqlite_db, "geo", bad)
+
+
+def test_address_text_names_the_same_address() -> None:
+    """The fast text form used for lookups (``inet_ntop``) parses back to the same address."""
+    import ipaddress
+
+    from cloudcip.access.events import ip_to_bytes, parse_ip_bytes
+    from cloudcip.access.ipintel import _address_text
+
+    for text in ("192.0.2.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::", "::1", "fe80::1:2:3:4",
+                 "2001:db8:0:0:1:0:0:1", "::ffff:198.51.100.7", "64:ff9b::c000:201"):
+        raw = parse_ip_bytes(text)
+        assert ip_to_bytes(ipaddress.ip_address(_address_text(raw))) == raw
+
+
+def test_country_only_intel_gives_the_same_facts_everywhere() -> None:
+    from cloudcip.access.events import parse_ip_bytes
+    from cloudcip.access.ipintel import IpIntel, RangeTable
+
+    plain = IpIntel()
+    assert plain.country_only
+    assert {(f.asn, f.tor_exit, f.hosting) for f in map(plain.facts, (bytes(16), parse_ip_bytes("8.8.8.8")))} == {
+        (None, False, False)}
+    assert not IpIntel(tor_exits=frozenset({parse_ip_bytes("192.0.2.1")})).country_only
+    assert not IpIntel(asn_ranges=RangeTable([])).country_only

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import ipaddress
+import socket
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from typing import Any, Literal
 import iptocc
 from sqlalchemy import func, insert, select
 
-from cloudcip.access.events import AccessBatchError, bytes_to_ip, ip_to_bytes
+from cloudcip.access.events import AccessBatchError, ip_to_bytes
 from cloudcip.access.schema import ipintel_dataset, ipintel_range
 from cloudcip.storage.database import Database
 
@@ -160,8 +161,14 @@ class IpIntel:
         self._countries[address] = code
         return code
 
+    @property
+    def country_only(self) -> bool:
+        """No ASN, Tor-exit or hosting source is loaded: beyond its country, every address has the
+        same facts (no ASN, not a Tor exit, not hosting), so callers need not ask per address."""
+        return self._maxmind_asn is None and self._asn is None and not self._tor and self._hosting is None
+
     def _lookup_country(self, address: bytes) -> str | None:
-        text = str(bytes_to_ip(address))
+        text = _address_text(address)
         if self._maxmind_country is not None:
             record = self._maxmind_country.get(text)
             if isinstance(record, dict):
@@ -182,7 +189,7 @@ class IpIntel:
         cached = self._facts.get(address)
         if cached is not None:
             return cached
-        text = str(bytes_to_ip(address))
+        text = _address_text(address)
         asn: int | None = None
         if self._maxmind_asn is not None:
             record = self._maxmind_asn.get(text)
@@ -202,6 +209,16 @@ class IpIntel:
             self._facts.clear()
         self._facts[address] = facts
         return facts
+
+
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
+
+def _address_text(address: bytes) -> str:
+    """The text of a 16-byte address (``inet_ntop``: several times faster than ``ipaddress``)."""
+    if address[:12] == _V4_MAPPED:
+        return socket.inet_ntop(socket.AF_INET, address[12:])
+    return socket.inet_ntop(socket.AF_INET6, address)
 
 
 _default: IpIntel | None = None

@@ -230,6 +230,8 @@ class PreparedBatch:
     copy_text: bytes | None = None  # PostgreSQL: the rows as COPY text, encoded by a worker
     months: list[tuple[Any, ...]] | None = None  # with copy_text: one (.., .., .., time_ms) per month
     facts_text: bytes | None = None  # with copy_text: the addresses' enrichment as COPY text
+    seen_text: bytes | None = None  # with copy_text: ``seen`` as COPY text
+    activity_text: bytes | None = None  # with copy_text: ``activity`` as COPY text
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -279,8 +281,11 @@ def prepare_rows(rows: Sequence[EventRow], intel: IpIntel | None) -> PreparedBat
                 span[1] = when
             span[2] += 1
     seen: list[tuple[Any, ...]] = []
+    same = intel.facts(bytes(16)) if intel is not None and intel.country_only else None
     for (account, ip), (first, last, count, code) in pairs.items():
-        if intel is not None:
+        if same is not None:
+            seen.append((account, ip, first, last, count, code, same.asn, same.tor_exit, same.hosting))
+        elif intel is not None:
             facts = intel.facts(ip)
             seen.append((account, ip, first, last, count, code, facts.asn, facts.tor_exit, facts.hosting))
         else:
@@ -336,21 +341,75 @@ def _ensure_partitions(cursor: Any, params: Sequence[tuple[Any, ...]]) -> None:
             cursor.execute(partition_ddl(year, month))
 
 
+_PG_EVENT_COLUMNS = "event_id, account_id, principal, time_ms, ip, action, kind, user_agent, source, country"
+_PG_ROLLUP_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS access_seen_stage (
+    account_id VARCHAR(128), ip BYTEA, first_seen_ms BIGINT, last_seen_ms BIGINT, count BIGINT,
+    country VARCHAR(2), asn BIGINT, tor_exit BOOLEAN, hosting BOOLEAN
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS access_activity_stage (
+    account_id VARCHAR(128), first_access_ms BIGINT, last_access_ms BIGINT, events BIGINT
+) ON COMMIT DELETE ROWS
+"""
+_PG_UPSERT_SEEN = """
+INSERT INTO access_ip_seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, tor_exit, hosting)
+SELECT account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, tor_exit, hosting
+FROM access_seen_stage ORDER BY account_id, ip
+ON CONFLICT (account_id, ip) DO UPDATE SET
+    first_seen_ms = LEAST(access_ip_seen.first_seen_ms, EXCLUDED.first_seen_ms),
+    last_seen_ms = GREATEST(access_ip_seen.last_seen_ms, EXCLUDED.last_seen_ms),
+    count = access_ip_seen.count + EXCLUDED.count
+"""
+_PG_UPSERT_ACTIVITY = """
+INSERT INTO access_account_activity (account_id, first_access_ms, last_access_ms, events)
+SELECT account_id, first_access_ms, last_access_ms, events FROM access_activity_stage ORDER BY account_id
+ON CONFLICT (account_id) DO UPDATE SET
+    first_access_ms = LEAST(access_account_activity.first_access_ms, EXCLUDED.first_access_ms),
+    last_access_ms = GREATEST(access_account_activity.last_access_ms, EXCLUDED.last_access_ms),
+    events = access_account_activity.events + EXCLUDED.events
+"""
+
+
+def _copy_rows(cursor: Any, statement: str, text: bytes | None, rows: Sequence[tuple[Any, ...]]) -> None:
+    with cursor.copy(statement) as copy:
+        if text is not None:
+            copy.write(text)
+        else:
+            for row in rows:
+                copy.write_row(row)
+
+
 def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
-    """COPY into a staging table, then merge (inside the caller's transaction)."""
+    """Inside the caller's transaction. The common case first: no event of the batch is stored yet,
+    so the rows are COPYed straight into ``access_event`` (what the engine's bare bulk load does)
+    and the rollups the batch implies are merged. If the COPY meets an event already stored (a
+    redelivery), it is rolled back to its savepoint and the batch goes through a staging table and
+    ``INSERT ... ON CONFLICT DO NOTHING``, whose returned rows alone feed the rollups."""
+    import psycopg
+
     with raw.cursor() as cursor:
+        _ensure_partitions(cursor, (batch.months or []) if batch.copy_text is not None else batch.params)
+        cursor.execute("SAVEPOINT cloudcip_access_copy")
+        try:
+            _copy_rows(cursor, f"COPY access_event ({_PG_EVENT_COLUMNS}) FROM STDIN", batch.copy_text,
+                       batch.params)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT cloudcip_access_copy")
+        else:
+            cursor.execute("RELEASE SAVEPOINT cloudcip_access_copy")
+            for statement in _PG_ROLLUP_STAGE.split(";"):
+                cursor.execute(statement)
+            _copy_rows(cursor, "COPY access_seen_stage (account_id, ip, first_seen_ms, last_seen_ms, count, "
+                       "country, asn, tor_exit, hosting) FROM STDIN", batch.seen_text, batch.seen)
+            _copy_rows(cursor, "COPY access_activity_stage (account_id, first_access_ms, last_access_ms, events) "
+                       "FROM STDIN", batch.activity_text, batch.activity)
+            cursor.execute(_PG_UPSERT_SEEN)
+            cursor.execute(_PG_UPSERT_ACTIVITY)
+            return batch.count
         for statement in _PG_STAGE.split(";"):
             cursor.execute(statement)
-        _ensure_partitions(cursor, (batch.months or []) if batch.copy_text is not None else batch.params)
-        with cursor.copy(
-            "COPY access_event_stage (event_id, account_id, principal, time_ms, ip, action, kind, "
-            "user_agent, source, country) FROM STDIN"
-        ) as copy:
-            if batch.copy_text is not None:
-                copy.write(batch.copy_text)
-            else:
-                for param in batch.params:
-                    copy.write_row(param)
+        _copy_rows(cursor, f"COPY access_event_stage ({_PG_EVENT_COLUMNS}) FROM STDIN", batch.copy_text,
+                   batch.params)
         with cursor.copy("COPY access_ip_facts_stage (ip, country, asn, tor_exit, hosting) FROM STDIN") as copy:
             copy.write(batch.facts_text if batch.facts_text is not None else copy_text(_ip_facts(batch.seen)))
         cursor.execute(_PG_MERGE)
@@ -494,7 +553,8 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
         for param in batch.params:
             months.setdefault(month_of_ms(param[3]), param)
         return [], PreparedBatch([], [], [], batch.submitted, batch.count, copy_text=copy_text(batch.params),
-                                 months=list(months.values()), facts_text=copy_text(_ip_facts(batch.seen)))
+                                 months=list(months.values()), facts_text=copy_text(_ip_facts(batch.seen)),
+                                 seen_text=copy_text(batch.seen), activity_text=copy_text(batch.activity))
     return [], batch
 
 
@@ -502,7 +562,7 @@ _STAGE_SEEN = (
     "CREATE TABLE seen AS SELECT g.account_id, g.ip, g.first_seen_ms, g.last_seen_ms, g.count, g.country, "
     "f.asn, f.tor_exit, f.hosting FROM (SELECT account_id, ip, min(time_ms) AS first_seen_ms, "
     "max(time_ms) AS last_seen_ms, count(*) AS count, max(country) AS country FROM ev "
-    "GROUP BY account_id, ip) AS g LEFT JOIN facts AS f ON f.ip = g.ip"
+    "GROUP BY account_id, ip) AS g LEFT JOIN facts AS f ON {join}"
 )
 _STAGE_ACT = (
     "CREATE TABLE act AS SELECT account_id, min(time_ms) AS first_access_ms, max(time_ms) AS last_access_ms, "
@@ -550,12 +610,17 @@ def _stage_span(path: str, start: int, lines: int, fmt: str, first_line: int, en
         if errors:
             return errors, None
         stage.execute("CREATE TABLE facts (ip PRIMARY KEY, asn, tor_exit, hosting) WITHOUT ROWID")
-        if intel is not None:
+        join = "f.ip = g.ip"
+        if intel is not None and intel.country_only:  # the same facts for every address: one row for all
+            default = intel.facts(bytes(16))
+            stage.execute("INSERT INTO facts VALUES (x'', ?, ?, ?)", (default.asn, default.tor_exit, default.hosting))
+            join = "1"
+        elif intel is not None:
             facts = [(ip, found.asn, found.tor_exit, found.hosting)
                      for (ip,) in stage.execute("SELECT DISTINCT ip FROM ev").fetchall()
                      for found in (intel.facts(ip),)]
             stage.executemany("INSERT INTO facts VALUES (?,?,?,?)", facts)
-        stage.execute(_STAGE_SEEN)
+        stage.execute(_STAGE_SEEN.format(join=join))
         stage.execute(_STAGE_ACT)
         stage.commit()
     finally:
@@ -639,7 +704,11 @@ def _in_order(tasks: Iterator[_Task], workers: int, ahead: int
 
 def _die_with_parent() -> None:
     """Parse-worker initializer: on Linux the worker is killed with the importer (PR_SET_PDEATHSIG),
-    so an import killed mid-way leaves no worker waiting on its queue."""
+    so an import killed mid-way leaves no worker waiting on its queue; the cyclic garbage collector
+    runs less often (the rows are acyclic and freed by reference counting)."""
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)  # parsing allocates millions of acyclic tuples: collect far less often
     if not sys.platform.startswith("linux"):
         return
     import ctypes
