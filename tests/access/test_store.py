@@ -248,3 +248,15 @@ def test_interrupted_worker_import_leaves_no_staging_files(db: Database, tmp_pat
     resumed = import_file(db, path, "jsonl", batch_size=500, parse_workers=2)
     assert (resumed.resumed_from_line, resumed.accepted) == (500, 3000)
     assert totals(db) == (3000, 3000, 3000)
+
+
+def test_plain_copy_text_matches_the_escaping_one() -> None:
+    """Worker batches without a backslash in their JSON are formatted for COPY in one f-string per
+    row; the result must be byte for byte what the escaping formatter gives."""
+    from cloudcip.access.store import copy_text, copy_text_plain
+
+    rows = [(*row, country) for row, country in zip(
+        parse_rows("\n".join(event_line(n, with_id=n % 3 != 0) for n in range(300))), ["US", None, "DE"] * 100,
+        strict=True)]
+    rows[7] = (*rows[7][:7], "agent/1.0 ünïcode", "control-plane", rows[7][9])
+    assert copy_text_plain(rows) == copy_text(rows)

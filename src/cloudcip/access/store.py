@@ -515,6 +515,19 @@ def copy_text(params: Sequence[tuple[Any, ...]]) -> bytes:
     return "".join("\t".join([field(value) for value in param]) + "\n" for param in params).encode()
 
 
+def copy_text_plain(params: Sequence[tuple[Any, ...]]) -> bytes:
+    """``copy_text`` of event rows none of whose texts holds a backslash, tab, newline or carriage
+    return (true of every row decoded from JSON text without a backslash: JSON strings cannot hold
+    raw control characters), in one formatted string per row instead of a call per field."""
+    null = "\\N"
+    return "".join(
+        f"{null if event_id is None else event_id}\t{account}\t{principal}\t{time_ms}\t\\\\x{ip.hex()}\t{action}"
+        f"\t{kind}\t{null if agent is None else agent}\t{null if source is None else source}"
+        f"\t{null if country is None else country}\n"
+        for event_id, account, principal, time_ms, ip, action, kind, agent, source, country in params
+    ).encode()
+
+
 def _stage_sqlite(path: str, batch: PreparedBatch) -> None:
     import sqlite3
 
@@ -552,7 +565,8 @@ def _prepare_blob(blob: bytes, fmt: str, first_line: int, enrich: bool, target: 
         months: dict[tuple[int, int], tuple[Any, ...]] = {}
         for param in batch.params:
             months.setdefault(month_of_ms(param[3]), param)
-        return [], PreparedBatch([], [], [], batch.submitted, batch.count, copy_text=copy_text(batch.params),
+        rows_text = copy_text_plain(batch.params) if b"\\" not in blob else copy_text(batch.params)
+        return [], PreparedBatch([], [], [], batch.submitted, batch.count, copy_text=rows_text,
                                  months=list(months.values()), facts_text=copy_text(_ip_facts(batch.seen)),
                                  seen_text=copy_text(batch.seen), activity_text=copy_text(batch.activity))
     return [], batch
