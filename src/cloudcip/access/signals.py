@@ -238,7 +238,6 @@ _KNOWN_ADMINS = (
 _ACCESSES_SINCE = (
     "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
     "AND time_ms >= {p} ORDER BY time_ms, id")
-_ACTIVITY_SPAN = "SELECT first_access_ms, last_access_ms FROM access_account_activity WHERE account_id = {p}"
 
 
 def _periods(low_ms: int, high_ms: int) -> str:
@@ -249,19 +248,27 @@ def _periods(low_ms: int, high_ms: int) -> str:
     return f"bucket IN ({','.join(str(period) for period in listed)}) AND "
 
 
+def _activity_spans(cursor: Any, accounts: list[str]) -> dict[str, tuple[int, int]]:
+    """SQLite: first and last access of many accounts, 500 per query."""
+    spans: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(accounts), 500):
+        chunk = accounts[start:start + 500]
+        markers = ",".join("?" * len(chunk))  # placeholders only: the ids are bound
+        cursor.execute("SELECT account_id, first_access_ms, last_access_ms FROM access_account_activity "  # noqa: S608
+                       f"WHERE account_id IN ({markers})", chunk)
+        spans.update((account, (int(first), int(last))) for account, first, last in cursor.fetchall())
+    return spans
+
+
 def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
-                        policy: SignalPolicy, sqlite: bool = False) -> list[Signal]:
+                        policy: SignalPolicy, span: tuple[int, int] | None = None) -> list[Signal]:
     """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
-    ORM row objects), then apply them. On SQLite each read names the 30-day periods it covers
-    (from the account's first and last access), so the event index seeks instead of scanning."""
+    ORM row objects), then apply them. On SQLite (``span``: the account's first and last access)
+    each read names the 30-day periods it covers, so the event index seeks instead of scanning."""
     bound = (account_id, since_ms)
     first_ms = last_ms = None
-    if sqlite:
-        cursor.execute(_ACTIVITY_SPAN.format(p=marker), (account_id,))
-        span = cursor.fetchone()
-        if span is None:
-            return []
-        first_ms, last_ms = int(span[0]), int(span[1])
+    if span is not None:
+        first_ms, last_ms = span
     since_periods = _periods(since_ms, last_ms) if last_ms is not None else ""
     cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), bound)
     accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
@@ -304,9 +311,13 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
         assert driver is not None
         cursor = driver.cursor()
         try:
-            for account_id, since_ms in sorted(earliest.items()):
-                found.extend(_detect_for_account(cursor, marker, account_id, since_ms, policy,
-                                                 sqlite=database.is_sqlite))
+            accounts = sorted(earliest)
+            spans = _activity_spans(cursor, accounts) if database.is_sqlite else {}
+            for account_id in accounts:
+                if database.is_sqlite and account_id not in spans:
+                    continue  # no access stored for it (a purge raced the batch): nothing to evaluate
+                found.extend(_detect_for_account(cursor, marker, account_id, earliest[account_id], policy,
+                                                 spans.get(account_id)))
         finally:
             cursor.close()
     return store_signals(database, found)
