@@ -377,6 +377,7 @@ def run(
     http_clients: int = 3,
     skip_import: bool = False,
     http_workers: int = 2,
+    skip_sqlite: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark; ``database_url`` None means a fresh SQLite file in ``workdir``."""
     from sqlalchemy import create_engine, text
@@ -408,6 +409,8 @@ def run(
         report["http"] = http_intake(source, min(events, http_events), per_request=http_batch, clients=http_clients,
                                      workdir=base, workers=http_workers)
         report["http"]["load_1min"] = os.getloadavg()[0]
+    if skip_sqlite:
+        targets = [target for target in targets if target[0] != "sqlite"]
     if skip_import:
         targets = []
     for name, url, schema in targets:
@@ -463,12 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-clients", type=int, default=3)
     parser.add_argument("--skip-import", action="store_true", help="only the HTTP phase")
     parser.add_argument("--http-workers", type=int, default=2, help="API worker processes of the server")
+    parser.add_argument("--skip-sqlite", action="store_true", help="import and query on PostgreSQL only")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(args.database_url, args.events, batch_size=args.batch_size, workdir=args.workdir,
                  postgres_url=args.postgres, skip_floor=args.skip_floor, http_events=args.http_events,
                  http_batch=args.http_batch, http_clients=args.http_clients, skip_import=args.skip_import,
-                 http_workers=args.http_workers)
+                 http_workers=args.http_workers, skip_sqlite=args.skip_sqlite)
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
 
