@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,13 @@ from cloudcip.access.formats import parse_rows
 from cloudcip.access.queries import account_events, account_ips, accounts_from
 from cloudcip.access.retention import purge_access
 from cloudcip.access.schema import BUCKET_MS, access_event, bucket_of, buckets_between
-from cloudcip.access.signals import SignalPolicy, raise_signals_for_accounts
+from cloudcip.access.signals import (
+    SignalPolicy,
+    _activity_spans,
+    _inputs_for_account,
+    _sqlite_inputs,
+    raise_signals_for_accounts,
+)
 from cloudcip.access.store import _line_spans, import_file, ingest
 from cloudcip.storage.database import Database, open_database
 
@@ -132,6 +139,7 @@ def _plans_of_statements(database: Database, run: object) -> list[str]:
 
 def test_sqlite_reads_seek_the_period_index(sqlite_db: Database) -> None:
     _spread(sqlite_db)
+    _located(sqlite_db, random.Random(5))
     low, high = ms_to_datetime(BASE_MS + 20 * DAY), ms_to_datetime(BASE_MS + 90 * DAY)
     policy = SignalPolicy(new_admin_principal=True)
 
@@ -139,13 +147,58 @@ def test_sqlite_reads_seek_the_period_index(sqlite_db: Database) -> None:
         account_ips(sqlite_db, "acct-0", low, high)
         account_events(sqlite_db, "acct-0", low, high, limit=5)
         accounts_from(sqlite_db, "203.0.113.0/24", low, high)
-        raise_signals_for_accounts(sqlite_db, {"acct-0": BASE_MS + 60 * DAY}, policy)
+        raise_signals_for_accounts(sqlite_db, {"acct-0": BASE_MS + 60 * DAY, "geo-1": BASE_MS + 70 * DAY,
+                                               "geo-2": BASE_MS + 100 * DAY}, policy)
 
     plans = _plans_of_statements(sqlite_db, reads)
-    assert len(plans) >= 5
+    assert len(plans) >= 7
+    assert any("USING INTEGER PRIMARY KEY" in plan for plan in plans)  # the previous accesses, by row id
     for plan in plans:
-        assert "uq_access_event_period_account" in plan, plan
-        assert "SCAN access_event" not in plan, plan
+        assert "uq_access_event_period_account" in plan or "SEARCH e USING INTEGER PRIMARY KEY" in plan, plan
+        assert "SCAN access_event" not in plan and "SCAN e" not in plan, plan
+
+
+GEO_ADDRESSES = ["8.8.8.8", "1.1.1.1", "193.0.6.139", "200.160.2.3", "196.216.2.6", "2001:67c:2e8::1",
+                 "81.2.69.142", "203.0.113.9"]  # US AU NL BR ZA NL GB and one without a country
+
+
+def _located(database: Database, rng: random.Random) -> None:
+    """Four accounts over five periods, arriving in three shuffled batches: countries, admins,
+    events at the same millisecond, gaps of more than a period."""
+    lines = []
+    for n in range(400):
+        account = f"geo-{n % 4}"
+        when = BASE_MS + rng.randrange(150) * DAY // (1 if n % 4 else 3) + rng.choice([0, 0, 7, rng.randrange(DAY)])
+        kind = "admin" if rng.random() < 0.15 else "access"
+        lines.append(json.dumps({"id": f"g-{n}", "account_id": account, "principal": f"root-{rng.randrange(4)}",
+                                 "time": format_time_ms(when), "ip": rng.choice(GEO_ADDRESSES),
+                                 "action": "api.call", "kind": kind}))
+    rng.shuffle(lines)
+    for start in range(0, len(lines), 140):
+        ingest(database, parse_rows("\n".join(lines[start:start + 140])))
+
+
+def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database) -> None:
+    """C4: the rules' inputs read for many accounts at once (SQLite) are, account by account, what
+    the per-account reads give: accesses since, previous located access, known admin principals."""
+    rng = random.Random(11)
+    _located(sqlite_db, rng)
+    policy = SignalPolicy(new_admin_principal=True)
+    accounts = ["geo-0", "geo-1", "geo-2", "geo-3", "nobody"]
+    with sqlite_db.engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        spans = _activity_spans(cursor, accounts)
+        assert set(spans) == set(accounts) - {"nobody"}
+        compared = 0
+        for _round in range(25):
+            earliest = {account: BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY) for account in accounts}
+            many = _sqlite_inputs(cursor, earliest, spans, policy)
+            for account in accounts:
+                one = (_inputs_for_account(cursor, "?", account, earliest[account], policy, spans[account])
+                       if account in spans else None)
+                assert many.get(account) == one, (account, earliest[account])
+                compared += one is not None and one[1] is not None and bool(one[2])
+        assert compared > 10  # the rounds did find previous accesses and known admins
 
 
 def test_purge_by_period_removes_every_event_of_the_account(sqlite_db: Database) -> None:

@@ -122,3 +122,21 @@ def test_background_signals_coalesce_and_store_once(db: Database) -> None:
     background.submit(event.to_row() for event in second)  # redelivery: nothing new
     assert background.drain(timeout=30)
     assert len(account_signals(db, "acct")) == len(kinds)
+
+
+def test_store_signals_returns_only_what_it_added(db: Database) -> None:
+    """One statement per round: the first of several signals with one key is kept, a key stored
+    before is skipped, and what is read back is what was given (time to the microsecond, detail)."""
+    from cloudcip.access.signals import store_signals
+
+    at = T0 + timedelta(milliseconds=123)
+    first = Signal("acct", SPECIAL_MEASURE, at, {"country": "IR", "event_row": 1}, "IR")
+    again = Signal("acct", SPECIAL_MEASURE, at + timedelta(minutes=5), {"country": "IR", "event_row": 2}, "IR")
+    other = Signal("acct", IMPOSSIBLE_TRAVEL, at, {"from_country": "US", "to_country": "AU", "speed_kmh": 5000.5},
+                   "1-2")
+    assert store_signals(db, [first, again, other]) == [first, other]
+    assert store_signals(db, [again]) == []
+    third = Signal("acct-2", SPECIAL_MEASURE, at, {"country": "IR", "event_row": 9}, "IR")
+    assert store_signals(db, [again, third]) == [third]
+    stored = sorted((s.kind, s.at, s.detail, s.state) for s in account_signals(db, "acct"))
+    assert stored == [(IMPOSSIBLE_TRAVEL, at, other.detail, "open"), (SPECIAL_MEASURE, at, first.detail, "open")]

@@ -112,3 +112,30 @@ def test_intake_refuses_a_gzip_bomb() -> None:
         _decompress(gzip.compress(b" " * 4096), 1024)
     assert "expands beyond" in str(refused.value)
     assert parse_rows(gzip.compress(b"\n") + gzip.compress(b"\n")) == []  # several members, all blank
+
+
+def test_signals_use_the_verified_identity_of_the_account(client: TestClient, keys: dict[str, str]) -> None:
+    """C4 end to end: an account opened for a person living in Portugal, then accessed from the
+    United States and from Portugal: one signal, the country inconsistent with the identity, raised
+    by the service's policy (identities looked up for all of a round's accounts at once)."""
+    body = {"kind": "individual", "name": {"given": "Ana", "family": "Lima"}, "birth_date": "1990-01-01",
+            "address": {"line1": "Rua A 1", "city": "Lisboa", "country": "PT"}, "email": "ana@example.pt",
+            "phone": "+351912345678", "account": {"type": "standard", "channel": "self_serve"},
+            "signup_ip": "192.0.2.1"}
+    opened = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
+    assert opened.status_code == 201, opened.text
+    account_id = opened.json()["account_id"]
+    assert "PT" in {code[:2] for code in opened.json()["location"]}
+    events = [{"id": f"id-{n}", "account_id": account_id, "principal": "user:1",
+               "time": f"2026-10-0{n + 1}T08:00:00Z", "ip": ip, "action": "console.login", "kind": "access"}
+              for n, ip in enumerate(["193.136.0.1", "8.8.8.8"])]
+    events.append({**events[0], "id": "other", "account_id": "acct-without-identity", "ip": "8.8.8.8"})
+    posted = client.post("/v1/access-events", json=events, headers=auth(keys["event-ingest"]))
+    assert posted.status_code == 200 and posted.json()["accepted"] == 3
+    assert client.app.state.background_signals.drain(timeout=30)  # type: ignore[attr-defined]
+    read = auth(keys["analyst"], **{"X-Access-Purpose": "test"})
+    signals = client.get(f"/v1/accounts/{account_id}/signals", headers=read).json()["signals"]
+    assert [(s["kind"], s["detail"]["country"]) for s in signals] == [("country_inconsistent_with_identity", "US")]
+    assert "PT" in signals[0]["detail"]["identity_countries"]
+    unknown = client.get("/v1/accounts/acct-without-identity/signals", headers=read).json()["signals"]
+    assert unknown == []

@@ -24,13 +24,12 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
 from cloudcip.access.schema import MAX_BUCKETS_LISTED, account_signal, bucket_of, buckets_between
@@ -84,6 +83,8 @@ class SignalPolicy:
 
     special_measure_countries: Collection[str] | Callable[[str], bool] = frozenset()
     identity_countries: Callable[[str], Collection[str] | None] | None = None
+    # optional: the same for many accounts at once (one query per round instead of one per account)
+    identity_countries_many: Callable[[Sequence[str]], Mapping[str, Collection[str] | None]] | None = None
     max_speed_kmh: float = 1000.0
     country_change_minutes: float = 60.0
     new_admin_principal: bool = True
@@ -95,6 +96,14 @@ class SignalPolicy:
         if callable(check):
             return bool(check(country))
         return country in check
+
+    def identities_of(self, accounts: Sequence[str]) -> Mapping[str, Collection[str] | None]:
+        """The verified identity's countries of each account (``None``: unknown)."""
+        if self.identity_countries_many is not None:
+            return self.identity_countries_many(accounts)
+        if self.identity_countries is None:
+            return {}
+        return {account: self.identity_countries(account) for account in accounts}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,9 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+_ASK: Any = object()
+
+
 def detect_signals(
     account_id: str,
     accesses: Sequence[SignalAccess],
@@ -128,34 +140,40 @@ def detect_signals(
     *,
     previous: SignalAccess | None = None,
     known_admin_principals: Collection[str] = (),
+    identity: Collection[str] | None = _ASK,
+    measured: dict[str, bool] | None = None,
 ) -> list[Signal]:
     """The signals raised by ``accesses`` (oldest first), given the access just before them and the
-    principals already seen acting administratively on the account. Pure: reads no database."""
+    principals already seen acting administratively on the account. Pure: reads no database.
+    ``identity``: the identity's countries when the caller looked them up for many accounts at
+    once (else the policy is asked); ``measured``: a cache of ``under_special_measure`` by country
+    that the caller shares between accounts."""
     signals: list[Signal] = []
-    identity = policy.identity_countries(account_id) if policy.identity_countries is not None else None
+    if identity is _ASK:
+        identity = policy.identity_countries(account_id) if policy.identity_countries is not None else None
     identity_set = {code.upper() for code in identity} if identity is not None else None
     known = set(known_admin_principals)
     had_admin = bool(known)
     last_located = previous if previous is not None and previous.country else None
-    measured: dict[str, bool] = {}
+    if measured is None:
+        measured = {}
     for access in accesses:
         country = access.country
         if country:
-            at = ms_to_datetime(access.time_ms)
             under = measured.get(country)
             if under is None:
                 under = measured[country] = policy.under_special_measure(country)
             if under:
-                signals.append(Signal(account_id, SPECIAL_MEASURE, at,
+                signals.append(Signal(account_id, SPECIAL_MEASURE, ms_to_datetime(access.time_ms),
                                       {"country": country, "event_row": access.row}, country))
             if identity_set is not None and country not in identity_set:
-                signals.append(Signal(account_id, INCONSISTENT_COUNTRY, at,
+                signals.append(Signal(account_id, INCONSISTENT_COUNTRY, ms_to_datetime(access.time_ms),
                                       {"country": country, "identity_countries": sorted(identity_set),
                                        "event_row": access.row}, country))
-            if last_located is not None and last_located.country and last_located.country != country:
+            if last_located is not None and last_located.country != country:
                 travel = _impossible_travel(last_located, access, policy)
                 if travel is not None:
-                    signals.append(Signal(account_id, IMPOSSIBLE_TRAVEL, at, travel,
+                    signals.append(Signal(account_id, IMPOSSIBLE_TRAVEL, ms_to_datetime(access.time_ms), travel,
                                           f"{last_located.row}-{access.row}"))
             last_located = access
         if access.kind == "admin" and policy.new_admin_principal and access.principal not in known:
@@ -171,62 +189,83 @@ def detect_signals(
 def _impossible_travel(before: SignalAccess, after: SignalAccess, policy: SignalPolicy) -> dict[str, Any] | None:
     assert before.country is not None and after.country is not None
     elapsed_ms = max(1000, after.time_ms - before.time_ms)  # one second at least
-    hours = elapsed_ms / 3_600_000
-    detail: dict[str, Any] = {
+    start = policy.centroids.get(before.country)
+    end = policy.centroids.get(after.country)
+    rule: dict[str, Any]
+    if start is not None and end is not None:
+        kilometres = distance_km(start, end)
+        speed = kilometres / (elapsed_ms / 3_600_000)
+        if speed <= policy.max_speed_kmh:
+            return None
+        rule = {"rule": "speed", "distance_km": round(kilometres, 1), "speed_kmh": round(speed, 1),
+                "threshold_kmh": policy.max_speed_kmh}
+    elif elapsed_ms <= policy.country_change_minutes * 60_000:
+        rule = {"rule": "country_change", "threshold_minutes": policy.country_change_minutes}
+    else:
+        return None
+    return {
         "from_country": before.country,
         "to_country": after.country,
         "from_time": format_time_ms(before.time_ms),
         "to_time": format_time_ms(after.time_ms),
         "from_event_row": before.row,
         "to_event_row": after.row,
+        **rule,
     }
-    start = policy.centroids.get(before.country)
-    end = policy.centroids.get(after.country)
-    if start is not None and end is not None:
-        kilometres = distance_km(start, end)
-        speed = kilometres / hours
-        if speed <= policy.max_speed_kmh:
-            return None
-        detail.update(rule="speed", distance_km=round(kilometres, 1), speed_kmh=round(speed, 1),
-                      threshold_kmh=policy.max_speed_kmh)
-        return detail
-    if elapsed_ms <= policy.country_change_minutes * 60_000:
-        detail.update(rule="country_change", threshold_minutes=policy.country_change_minutes)
-        return detail
-    return None
 
 
 # --------------------------------------------------------------------------------------------------
 # With the database
 
 
-def _insert_ignoring_conflicts(database: Database) -> Any:
-    if database.is_postgresql:
-        return postgresql.insert(account_signal).on_conflict_do_nothing(
-            index_elements=["account_id", "kind", "dedupe_key"])
-    return sqlite.insert(account_signal).on_conflict_do_nothing(
-        index_elements=["account_id", "kind", "dedupe_key"])
+_STORE_SQLITE = (
+    "INSERT INTO account_signal (id, account_id, kind, at, detail_json, state, dedupe_key) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), 'open', json_extract(value, '$[5]') "
+    "FROM json_each(?) WHERE true ON CONFLICT (account_id, kind, dedupe_key) DO NOTHING "
+    "RETURNING account_id, kind, dedupe_key")
+_STORE_POSTGRES = (
+    "INSERT INTO account_signal (id, account_id, kind, at, detail_json, state, dedupe_key) "
+    "SELECT id, account_id, kind, at, detail_json, 'open', dedupe_key FROM unnest("
+    "%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[]) "
+    "AS s(id, account_id, kind, at, detail_json, dedupe_key) "
+    "ON CONFLICT (account_id, kind, dedupe_key) DO NOTHING RETURNING account_id, kind, dedupe_key")
 
 
 def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]:
     """Store signals not stored before (by account, kind, dedupe key); return the new ones.
 
-    One transaction and one compiled statement for all of them (a redelivered batch re-finds
-    signals already stored: each is one cheap conflicting insert)."""
-    pending = list(signals)
+    One statement for all of them, in one transaction: the database skips those already stored
+    (a redelivered batch re-finds them) and returns the keys it added. Of several signals with one
+    key in ``signals`` the first is kept (the earliest, as the rules emit them in time order)."""
+    import orjson
+
+    pending: dict[tuple[str, str, str], Signal] = {}
+    for signal in signals:
+        pending.setdefault((signal.account_id, signal.kind, signal.dedupe_key), signal)
     if not pending:
         return []
-    stored: list[Signal] = []
-    statement = _insert_ignoring_conflicts(database)
+    ids = [str(uuid.uuid4()) for _ in pending]
+    details = [orjson.dumps(signal.detail, option=orjson.OPT_SORT_KEYS).decode() for signal in pending.values()]
     with database.write_gate(), database.engine.begin() as connection:
-        for signal in pending:
-            result = connection.execute(statement, {
-                "id": str(uuid.uuid4()), "account_id": signal.account_id, "kind": signal.kind, "at": signal.at,
-                "detail_json": json.dumps(signal.detail, sort_keys=True), "state": "open",
-                "dedupe_key": signal.dedupe_key})
-            if result.rowcount:
-                stored.append(signal)
-    return stored
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            if database.is_postgresql:
+                keys = list(pending)
+                cursor.execute(_STORE_POSTGRES, (ids, [k[0] for k in keys], [k[1] for k in keys],
+                                                 [signal.at for signal in pending.values()], details,
+                                                 [k[2] for k in keys]))
+            else:  # the text form SQLAlchemy gives a DateTime on SQLite (UTC, no offset)
+                rows = [(row_id, account, kind, f"{signal.at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}", detail, key)
+                        for row_id, (account, kind, key), signal, detail
+                        in zip(ids, pending, pending.values(), details, strict=True)]
+                cursor.execute(_STORE_SQLITE, (orjson.dumps(rows).decode(),))
+            added = {(account, kind, key) for account, kind, key in cursor.fetchall()}
+        finally:
+            cursor.close()
+    return [signal for key, signal in pending.items() if key in added]
 
 
 _PREVIOUS_ACCESS = (
@@ -260,20 +299,29 @@ def _activity_spans(cursor: Any, accounts: list[str]) -> dict[str, tuple[int, in
     return spans
 
 
-def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
-                        policy: SignalPolicy, span: tuple[int, int] | None = None) -> list[Signal]:
-    """Read what the rules need through the driver's own cursor (thousands of rows per batch: no
-    ORM row objects), then apply them. On SQLite (``span``: the account's first and last access)
-    each read names the 30-day periods it covers, so the event index seeks instead of scanning."""
+Inputs = tuple[list[SignalAccess], SignalAccess | None, set[str]]  # accesses, previous located, known admins
+
+
+def _access_of(row: Sequence[Any]) -> SignalAccess:
+    return SignalAccess(int(row[0]), int(row[1]), row[2], row[3], row[4])
+
+
+def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
+                        policy: SignalPolicy, span: tuple[int, int] | None = None) -> Inputs | None:
+    """What the rules need of one account, read through the driver's own cursor (no ORM row
+    objects): its accesses from ``since_ms`` on, the located access just before, and the principals
+    that acted administratively before. On SQLite (``span``: the account's first and last access)
+    each read names the 30-day periods it covers, so the event index seeks instead of scanning.
+    PostgreSQL's path, and the reference the set-based SQLite reads are tested against."""
     bound = (account_id, since_ms)
     first_ms = last_ms = None
     if span is not None:
         first_ms, last_ms = span
     since_periods = _periods(since_ms, last_ms) if last_ms is not None else ""
     cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), bound)
-    accesses = [SignalAccess(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
+    accesses = [_access_of(r) for r in cursor.fetchall()]
     if not accesses:
-        return []
+        return None
     previous_row = None
     if any(access.country for access in accesses):  # only impossible travel looks back
         if first_ms is None:
@@ -290,9 +338,74 @@ def _detect_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
         before_periods = _periods(first_ms, since_ms) if first_ms is not None else ""
         cursor.execute(_KNOWN_ADMINS.format(p=marker, periods=before_periods), bound)
         known = {principal for (principal,) in cursor.fetchall()}
-    previous = (SignalAccess(int(previous_row[0]), int(previous_row[1]), previous_row[2], previous_row[3],
-                             previous_row[4]) if previous_row is not None else None)
-    return detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known)
+    return accesses, _access_of(previous_row) if previous_row is not None else None, known
+
+
+# Set-based reads (SQLite): one statement for many accounts. Each names (account, time, period)
+# triples in a JSON array, so the event index is sought once per triple by SQLite itself instead of
+# once per account by a Python round trip.
+_ACCESSES_SINCE_MANY = (
+    "SELECT e.account_id, e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
+    "CROSS JOIN access_event AS e ON e.bucket = json_extract(j.value, '$[2]') "
+    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms >= json_extract(j.value, '$[1]')")
+_PREVIOUS_ID_MANY = (
+    "SELECT json_extract(j.value, '$[0]'), (SELECT e.id FROM access_event AS e "
+    "WHERE e.bucket = json_extract(j.value, '$[2]') AND e.account_id = json_extract(j.value, '$[0]') "
+    "AND e.time_ms < json_extract(j.value, '$[1]') AND e.country IS NOT NULL "
+    "ORDER BY e.time_ms DESC, e.id DESC LIMIT 1) FROM json_each(?) AS j")
+_EVENTS_BY_ID = ("SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
+                 "CROSS JOIN access_event AS e ON e.id = j.value")
+_KNOWN_ADMINS_MANY = (
+    "SELECT DISTINCT e.account_id, e.principal FROM json_each(?) AS j "
+    "CROSS JOIN access_event AS e ON e.bucket = json_extract(j.value, '$[2]') "
+    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms < json_extract(j.value, '$[1]') "
+    "AND e.kind = 'admin'")
+
+
+def _sqlite_inputs(cursor: Any, earliest: Mapping[str, int], spans: Mapping[str, tuple[int, int]],
+                   policy: SignalPolicy) -> dict[str, Inputs]:
+    """The rules' inputs of many accounts at once (see ``_inputs_for_account``): the accesses
+    since, for every period from ``since`` to the last access; the previous located access,
+    searched period by period from ``since`` back to the first access, all accounts in step; the
+    known administrative principals over the periods before ``since``."""
+    import orjson
+
+    triples = [(account, since, period) for account, since in earliest.items() if account in spans
+               for period in buckets_between(max(since, spans[account][0]), spans[account][1])]
+    accesses: dict[str, list[SignalAccess]] = {}
+    for account, row_id, time_ms, country, kind, principal in cursor.execute(
+            _ACCESSES_SINCE_MANY, (orjson.dumps(triples).decode(),)):
+        accesses.setdefault(account, []).append(SignalAccess(int(row_id), int(time_ms), country, kind, principal))
+    for rows in accesses.values():
+        rows.sort(key=lambda access: (access.time_ms, access.row))
+    # the previous located access: the latest period first, it is nearly always there
+    located = {account: earliest[account] for account, rows in accesses.items()
+               if any(access.country for access in rows)}
+    period_of = {account: bucket_of(since) for account, since in located.items()}
+    previous_ids: dict[str, int] = {}
+    while period_of:
+        triples = [(account, located[account], period) for account, period in period_of.items()]
+        for account, row_id in cursor.execute(_PREVIOUS_ID_MANY, (orjson.dumps(triples).decode(),)).fetchall():
+            if row_id is not None:
+                previous_ids[account] = int(row_id)
+                del period_of[account]
+            elif period_of[account] > bucket_of(spans[account][0]):
+                period_of[account] -= 1
+            else:
+                del period_of[account]
+    by_id = {int(row[0]): _access_of(row) for row in cursor.execute(
+        _EVENTS_BY_ID, (orjson.dumps(list(previous_ids.values())).decode(),))} if previous_ids else {}
+    known: dict[str, set[str]] = {}
+    if policy.new_admin_principal:
+        triples = [(account, earliest[account], period) for account, rows in accesses.items()
+                   if any(access.kind == "admin" for access in rows)
+                   for period in buckets_between(spans[account][0], earliest[account])]
+        if triples:
+            for account, principal in cursor.execute(_KNOWN_ADMINS_MANY, (orjson.dumps(triples).decode(),)):
+                known.setdefault(account, set()).add(principal)
+    return {account: (rows, by_id.get(previous_ids[account]) if account in previous_ids else None,
+                      known.get(account, set()))
+            for account, rows in accesses.items()}
 
 
 def raise_signals(database: Database, account_id: str, since: datetime | int, policy: SignalPolicy) -> list[Signal]:
@@ -303,7 +416,8 @@ def raise_signals(database: Database, account_id: str, since: datetime | int, po
 
 def raise_signals_for_accounts(database: Database, earliest: dict[str, int], policy: SignalPolicy) -> list[Signal]:
     """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
-    store what is new."""
+    store what is new. On SQLite the reads are set-based (``_sqlite_inputs``); the identities'
+    countries are asked for all the accounts at once."""
     found: list[Signal] = []
     marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
@@ -312,14 +426,23 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
         cursor = driver.cursor()
         try:
             accounts = sorted(earliest)
-            spans = _activity_spans(cursor, accounts) if database.is_sqlite else {}
-            for account_id in accounts:
-                if database.is_sqlite and account_id not in spans:
-                    continue  # no access stored for it (a purge raced the batch): nothing to evaluate
-                found.extend(_detect_for_account(cursor, marker, account_id, earliest[account_id], policy,
-                                                 spans.get(account_id)))
+            if database.is_sqlite:
+                # an account without an activity row has no access stored (a purge raced the batch)
+                inputs = _sqlite_inputs(cursor, earliest, _activity_spans(cursor, accounts), policy)
+            else:
+                inputs = {}
+                for account_id in accounts:
+                    read = _inputs_for_account(cursor, marker, account_id, earliest[account_id], policy)
+                    if read is not None:
+                        inputs[account_id] = read
         finally:
             cursor.close()
+    identities = policy.identities_of(sorted(inputs))
+    measured: dict[str, bool] = {}
+    for account_id in sorted(inputs):
+        accesses, previous, known = inputs[account_id]
+        found.extend(detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known,
+                                    identity=identities.get(account_id), measured=measured))
     return store_signals(database, found)
 
 
@@ -365,6 +488,12 @@ def set_signal_state(database: Database, signal_id: str, state: str) -> bool:
         result = connection.execute(update(account_signal).where(account_signal.c.id == signal_id)
                                     .values(state=state))
         return bool(result.rowcount)
+
+
+# accounts evaluated per round of ``BackgroundSignals``: a round is a few set-based reads and one
+# write transaction, whatever its size; while intake outpaces evaluation, accounts queued again
+# before their turn are evaluated once
+ROUND_ACCOUNTS = 2_000
 
 
 class BackgroundSignals:
@@ -428,8 +557,9 @@ class BackgroundSignals:
                 work, self._pending = self._pending, {}
                 self._busy = True
             try:
-                for start in range(0, len(work), 500):  # rounds of 500 accounts: short write transactions
-                    chunk = dict(sorted(work.items())[start:start + 500])
+                ordered = sorted(work.items())
+                for start in range(0, len(ordered), ROUND_ACCOUNTS):
+                    chunk = dict(ordered[start:start + ROUND_ACCOUNTS])
                     self.raised += len(raise_signals_for_accounts(self.database, chunk, self.policy))
             except Exception as exc:  # the thread must outlive a failed round; the next one retries
                 import structlog

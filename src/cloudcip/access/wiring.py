@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -30,17 +30,42 @@ def service_signal_policy(services: Services, screening: ScreeningService, ttl_s
         return any(m.status(today) == "in_force" and m.applies_to_jurisdiction(country)
                    for m in screening.measures())
 
-    def identity_countries(account_id: str) -> Collection[str] | None:
-        hit = cache.get(account_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]  # type: ignore[return-value]
-        with services.database.engine.connect() as conn:
-            row = conn.execute(select(application.c.response_json).where(application.c.account_id == account_id)
-                               .order_by(application.c.created_at.desc()).limit(1)).first()
-        countries: Collection[str] | None = None
-        if row is not None:
-            countries = {code[:2] for code in json.loads(row.response_json).get("location", []) if len(code) >= 2}
-        cache[account_id] = (time.monotonic() + ttl_seconds, countries)
-        return countries
+    def _countries(response_json: str) -> Collection[str]:
+        return {code[:2] for code in json.loads(response_json).get("location", []) if len(code) >= 2}
 
-    return SignalPolicy(special_measure_countries=measure_covers, identity_countries=identity_countries)
+    def identity_countries(account_id: str) -> Collection[str] | None:
+        return identity_countries_many([account_id])[account_id]
+
+    def identity_countries_many(accounts: Sequence[str]) -> dict[str, Collection[str] | None]:
+        """The latest application's locations of each account: the cached ones, and one query per
+        500 of the others."""
+        now = time.monotonic()
+        found: dict[str, Collection[str] | None] = {}
+        missing: list[str] = []
+        for account_id in accounts:
+            hit = cache.get(account_id)
+            if hit is not None and hit[0] > now:
+                found[account_id] = hit[1]  # type: ignore[assignment]
+            else:
+                missing.append(account_id)
+        if missing:
+            with services.database.engine.connect() as conn:
+                for start in range(0, len(missing), 500):
+                    chunk = missing[start:start + 500]
+                    latest: dict[str, str] = {}
+                    for row in conn.execute(select(application.c.account_id, application.c.response_json)
+                                            .where(application.c.account_id.in_(chunk))
+                                            .order_by(application.c.account_id, application.c.created_at)):
+                        latest[row.account_id] = row.response_json  # the newest one comes last
+                    for account_id in chunk:
+                        answer = latest.get(account_id)
+                        found[account_id] = _countries(answer) if answer is not None else None
+            expires = time.monotonic() + ttl_seconds
+            if len(cache) > 100_000:
+                cache.clear()
+            for account_id in missing:
+                cache[account_id] = (expires, found[account_id])
+        return found
+
+    return SignalPolicy(special_measure_countries=measure_covers, identity_countries=identity_countries,
+                        identity_countries_many=identity_countries_many)
