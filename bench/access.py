@@ -14,7 +14,8 @@ some roaming accounts, shared NAT /24s) into a JSON-lines file, then on each eng
 5. (SQLite) starts ``cloudcip serve`` on a fresh data directory with an ``event-ingest`` API key and
    posts the same file's events to ``POST /v1/access-events`` in gzip-compressed JSON-lines bodies
    of ``--http-batch`` events from ``--http-clients`` concurrent clients: events/s and the per-request
-   p50/p99 (bodies are compressed before the clock starts).
+   p50/p99 (bodies are compressed before the clock starts); then how long after the last response the
+   server's signal follower reaches the last event (C4), and how many signals it raised.
 
 Usage: ``python bench/access.py --events 1000000 [--postgres URL] [--json]``.
 """
@@ -309,6 +310,7 @@ def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: in
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - started
+            lag = _signals_lag(settings.database_url)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -317,9 +319,34 @@ def http_intake(path: Path, events: int, *, per_request: int = 5000, clients: in
                 "http_requests": len(latencies), "http_events_per_request": per_request,
                 "http_clients": clients, "http_server_workers": workers, "http_body": "gzip JSON lines",
                 **{f"http_request_{k}": v for k, v in _percentiles(latencies).items() if k != "n"},
-                "http_statuses": statuses}
+                "http_statuses": statuses, **lag}
     finally:
         shutil.rmtree(base_dir, ignore_errors=True)
+
+
+def _signals_lag(database_url: str, timeout: float = 600.0) -> dict[str, Any]:
+    """After the last response: how long the server's signal follower takes to reach the last event
+    stored, and how many signals it raised (C4)."""
+    from sqlalchemy import func, select
+
+    from cloudcip.access.follower import cursor_position
+    from cloudcip.access.schema import access_event, account_signal
+    from cloudcip.storage.database import open_database
+
+    database = open_database(database_url)
+    try:
+        began = time.perf_counter()
+        with database.engine.connect() as connection:
+            newest = int(connection.execute(select(func.max(access_event.c.id))).scalar_one() or 0)
+        while cursor_position(database) < newest and time.perf_counter() - began < timeout:
+            time.sleep(0.1)
+        caught_up = time.perf_counter() - began
+        with database.engine.connect() as connection:
+            raised = int(connection.execute(select(func.count()).select_from(account_signal)).scalar_one())
+        return {"http_signals_caught_up_after_s": round(caught_up, 2), "http_signals_raised": raised,
+                "http_signals_complete": cursor_position(database) >= newest}
+    finally:
+        database.dispose()
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

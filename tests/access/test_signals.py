@@ -104,26 +104,6 @@ def test_signals_at_intake_are_stored_once(db: Database) -> None:
     assert account_signals(db, "acct")[0].state == "routed"
 
 
-def test_background_signals_coalesce_and_store_once(db: Database) -> None:
-    """C4: the API hands stored batches to BackgroundSignals; the same signals come out as in line."""
-    from cloudcip.access.signals import BackgroundSignals
-
-    policy = SignalPolicy(special_measure_countries={"AU"}, identity_countries=lambda _a: {"US"})
-    background = BackgroundSignals(db, policy)
-    first = [ev(1, 0, "8.8.8.8", "admin", "root"), ev(2, 1, "8.8.8.8")]
-    second = [ev(3, 30, "1.1.1.1"), ev(4, 40, "8.8.8.8", "admin", "newcomer")]
-    for batch in (first, second):
-        ingest(db, batch)
-        background.submit(event.to_row() for event in batch)
-    assert background.drain(timeout=30) and background.pending() == 0
-    kinds = sorted(s.kind for s in account_signals(db, "acct"))
-    assert kinds == sorted([SPECIAL_MEASURE, INCONSISTENT_COUNTRY, IMPOSSIBLE_TRAVEL, IMPOSSIBLE_TRAVEL,
-                            NEW_ADMIN_PRINCIPAL])
-    background.submit(event.to_row() for event in second)  # redelivery: nothing new
-    assert background.drain(timeout=30)
-    assert len(account_signals(db, "acct")) == len(kinds)
-
-
 def test_store_signals_returns_only_what_it_added(db: Database) -> None:
     """One statement per round: the first of several signals with one key is kept, a key stored
     before is skipped, and what is read back is what was given (time to the microsecond, detail)."""

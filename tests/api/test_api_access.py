@@ -9,6 +9,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from cloudcip.access.follower import catch_up
 from cloudcip.records.roles import ROLES
 from cloudcip.runtime import Services
 
@@ -114,7 +115,8 @@ def test_intake_refuses_a_gzip_bomb() -> None:
     assert parse_rows(gzip.compress(b"\n") + gzip.compress(b"\n")) == []  # several members, all blank
 
 
-def test_signals_use_the_verified_identity_of_the_account(client: TestClient, keys: dict[str, str]) -> None:
+def test_signals_use_the_verified_identity_of_the_account(client: TestClient, keys: dict[str, str],
+                                                         services: Services) -> None:
     """C4 end to end: an account opened for a person living in Portugal, then accessed from the
     United States and from Portugal: one signal, the country inconsistent with the identity, raised
     by the service's policy (identities looked up for all of a round's accounts at once)."""
@@ -132,7 +134,7 @@ def test_signals_use_the_verified_identity_of_the_account(client: TestClient, ke
     events.append({**events[0], "id": "other", "account_id": "acct-without-identity", "ip": "8.8.8.8"})
     posted = client.post("/v1/access-events", json=events, headers=auth(keys["event-ingest"]))
     assert posted.status_code == 200 and posted.json()["accepted"] == 3
-    assert client.app.state.background_signals.drain(timeout=30)  # type: ignore[attr-defined]
+    catch_up(services.database, client.app.state.signal_policy)  # type: ignore[attr-defined]  # what serve runs
     read = auth(keys["analyst"], **{"X-Access-Purpose": "test"})
     signals = client.get(f"/v1/accounts/{account_id}/signals", headers=read).json()["signals"]
     assert [(s["kind"], s["detail"]["country"]) for s in signals] == [("country_inconsistent_with_identity", "US")]

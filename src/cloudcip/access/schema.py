@@ -24,6 +24,7 @@
   a killed import resumes where it stopped.
 - ``ipintel_dataset`` / ``ipintel_range``: versioned imports of IP intelligence (C4).
 - ``account_signal``: ongoing-verification signals raised from access (C4).
+- ``access_signal_cursor``: the last event the signal follower evaluated (``follower.py``).
 - ``legal_hold``: a minimal hold register (B1, B5), declared here only if no other capability
   declared one first.
 """
@@ -175,6 +176,15 @@ account_signal = Table(
     Index("ix_account_signal_account_at", "account_id", "at"),
 )
 
+# Where the signal follower stands in the event log: the id of the last event it evaluated (C4).
+access_signal_cursor = Table(
+    "access_signal_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 if "legal_hold" in metadata.tables:
     legal_hold = metadata.tables["legal_hold"]
 else:
@@ -196,6 +206,7 @@ ACCESS_TABLES: tuple[Table, ...] = (
     ipintel_dataset,
     ipintel_range,
     account_signal,
+    access_signal_cursor,
     legal_hold,
 )
 

@@ -238,6 +238,21 @@ def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]
     One statement for all of them, in one transaction: the database skips those already stored
     (a redelivered batch re-finds them) and returns the keys it added. Of several signals with one
     key in ``signals`` the first is kept (the earliest, as the rules emit them in time order)."""
+    pending = list(signals)
+    if not pending:
+        return []
+    with database.write_gate(), database.engine.begin() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            return store_signals_with(cursor, database.is_postgresql, pending)
+        finally:
+            cursor.close()
+
+
+def store_signals_with(cursor: Any, postgresql: bool, signals: Iterable[Signal]) -> list[Signal]:
+    """``store_signals`` inside the caller's transaction, through its driver cursor."""
     import orjson
 
     pending: dict[tuple[str, str, str], Signal] = {}
@@ -247,24 +262,16 @@ def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]
         return []
     ids = [str(uuid.uuid4()) for _ in pending]
     details = [orjson.dumps(signal.detail, option=orjson.OPT_SORT_KEYS).decode() for signal in pending.values()]
-    with database.write_gate(), database.engine.begin() as connection:
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        try:
-            if database.is_postgresql:
-                keys = list(pending)
-                cursor.execute(_STORE_POSTGRES, (ids, [k[0] for k in keys], [k[1] for k in keys],
-                                                 [signal.at for signal in pending.values()], details,
-                                                 [k[2] for k in keys]))
-            else:  # the text form SQLAlchemy gives a DateTime on SQLite (UTC, no offset)
-                rows = [(row_id, account, kind, f"{signal.at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}", detail, key)
-                        for row_id, (account, kind, key), signal, detail
-                        in zip(ids, pending, pending.values(), details, strict=True)]
-                cursor.execute(_STORE_SQLITE, (orjson.dumps(rows).decode(),))
-            added = {(account, kind, key) for account, kind, key in cursor.fetchall()}
-        finally:
-            cursor.close()
+    if postgresql:
+        keys = list(pending)
+        cursor.execute(_STORE_POSTGRES, (ids, [k[0] for k in keys], [k[1] for k in keys],
+                                         [signal.at for signal in pending.values()], details, [k[2] for k in keys]))
+    else:  # the text form SQLAlchemy gives a DateTime on SQLite (UTC, no offset)
+        rows = [(row_id, account, kind, f"{signal.at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}", detail, key)
+                for row_id, (account, kind, key), signal, detail
+                in zip(ids, pending, pending.values(), details, strict=True)]
+        cursor.execute(_STORE_SQLITE, (orjson.dumps(rows).decode(),))
+    added = {(account, kind, key) for account, kind, key in cursor.fetchall()}
     return [signal for key, signal in pending.items() if key in added]
 
 
@@ -418,6 +425,12 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
     """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
     store what is new. On SQLite the reads are set-based (``_sqlite_inputs``); the identities'
     countries are asked for all the accounts at once."""
+    return store_signals(database, evaluate_accounts(database, earliest, policy))
+
+
+def evaluate_accounts(database: Database, earliest: Mapping[str, int], policy: SignalPolicy) -> list[Signal]:
+    """The signals of each account from its time on (epoch ms), stored or not: one connection to
+    read (set-based on SQLite); the identities' countries asked for all the accounts at once."""
     found: list[Signal] = []
     marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
@@ -443,7 +456,7 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
         accesses, previous, known = inputs[account_id]
         found.extend(detect_signals(account_id, accesses, policy, previous=previous, known_admin_principals=known,
                                     identity=identities.get(account_id), measured=measured))
-    return store_signals(database, found)
+    return found
 
 
 def raise_signals_for_rows(database: Database, rows: Iterable[EventRow], policy: SignalPolicy) -> list[Signal]:
@@ -488,92 +501,3 @@ def set_signal_state(database: Database, signal_id: str, state: str) -> bool:
         result = connection.execute(update(account_signal).where(account_signal.c.id == signal_id)
                                     .values(state=state))
         return bool(result.rowcount)
-
-
-# accounts evaluated per round of ``BackgroundSignals``: a round is a few set-based reads and one
-# write transaction, whatever its size; while intake outpaces evaluation, accounts queued again
-# before their turn are evaluated once
-ROUND_ACCOUNTS = 2_000
-
-
-class BackgroundSignals:
-    """Signals raised off the intake path (C4): intake hands over each stored batch's accounts with
-    the earliest time seen, and one daemon thread evaluates them after the commit, coalescing an
-    account that arrives again before its turn (the earliest time wins). Intake thus answers at
-    the database's pace; signals trail it by the time an evaluation round takes."""
-
-    def __init__(self, database: Database, policy: SignalPolicy) -> None:
-        import threading
-
-        self.database = database
-        self.policy = policy
-        self._pending: dict[str, int] = {}
-        self._busy = False
-        self._condition = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closing = False
-        self.raised = 0
-
-    def submit(self, rows: Iterable[EventRow]) -> None:
-        """Queue the accounts of just-stored rows for evaluation from their earliest time on."""
-        import threading
-
-        with self._condition:
-            pending = self._pending
-            for row in rows:
-                current = pending.get(row[1])
-                if current is None or row[3] < current:
-                    pending[row[1]] = row[3]
-            if self._thread is None and not self._closing:
-                self._thread = threading.Thread(target=self._run, name="cloudcip-access-signals", daemon=True)
-                self._thread.start()
-            self._condition.notify_all()
-
-    def pending(self) -> int:
-        with self._condition:
-            return len(self._pending)
-
-    def drain(self, timeout: float = 60.0) -> bool:
-        """Wait until every queued account was evaluated; False on time-out."""
-        with self._condition:
-            return self._condition.wait_for(lambda: not self._pending and not self._busy, timeout)
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Evaluate what is queued (up to ``timeout``), then stop the thread (at shutdown)."""
-        self.drain(timeout)
-        with self._condition:
-            self._closing = True
-            self._condition.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: bool(self._pending) or self._closing)
-                if self._closing:
-                    return
-                work, self._pending = self._pending, {}
-                self._busy = True
-            try:
-                ordered = sorted(work.items())
-                for start in range(0, len(ordered), ROUND_ACCOUNTS):
-                    chunk = dict(ordered[start:start + ROUND_ACCOUNTS])
-                    self.raised += len(raise_signals_for_accounts(self.database, chunk, self.policy))
-            except Exception as exc:  # the thread must outlive a failed round; the next one retries
-                import structlog
-
-                structlog.get_logger("cloudcip.access").warning("signal evaluation failed", error=type(exc).__name__)
-                with self._condition:
-                    for account_id, since_ms in work.items():
-                        current = self._pending.get(account_id)
-                        if current is None or since_ms < current:
-                            self._pending[account_id] = since_ms
-                import time
-
-                time.sleep(1.0)
-            finally:
-                with self._condition:
-                    self._busy = False
-                    self._condition.notify_all()

@@ -56,6 +56,7 @@ from cloudcip.access.ipintel import IpIntel, default_intel
 from cloudcip.access.schema import access_import_progress, month_of_ms, partition_ddl, partition_name
 from cloudcip.storage.database import Database
 
+EVENTS_LOCK_KEY = 0x63_69_70_5F_65_76_74  # PostgreSQL advisory lock of the transactions adding events
 SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
 SQLITE_BATCH_LINES = 250_000  # lines per transaction of a file import on SQLite
 POSTGRES_BATCH_LINES = 50_000  # lines per transaction of a file import on PostgreSQL
@@ -388,6 +389,9 @@ def _write_postgres(raw: Any, batch: PreparedBatch) -> int:
     import psycopg
 
     with raw.cursor() as cursor:
+        # every transaction that adds events holds this lock (shared) until it ends: the signal
+        # follower reads the newest event id under it (exclusive), so no older id is still in flight
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EVENTS_LOCK_KEY,))
         _ensure_partitions(cursor, (batch.months or []) if batch.copy_text is not None else batch.params)
         cursor.execute("SAVEPOINT cloudcip_access_copy")
         try:
@@ -455,13 +459,47 @@ def ingest(
     rows = _rows_of(events)
     intel = _resolve_intel(enrich)
     batch = prepare_rows(rows, intel)
-    with database.write_gate(), database.engine.begin() as connection:
-        accepted = write_batch(connection, database, batch, intel)
+    if database.is_sqlite and batch.count:
+        accepted = _ingest_staged_sqlite(database, batch, intel)
+    else:
+        with database.write_gate(), database.engine.begin() as connection:
+            accepted = write_batch(connection, database, batch, intel)
     if signal_policy is not None and accepted:
         from cloudcip.access.signals import raise_signals_for_rows
 
         raise_signals_for_rows(database, rows, signal_policy)
     return IngestResult(accepted=accepted, duplicates=len(rows) - accepted)
+
+
+MEMORY_STAGE = ":memory:"
+
+
+def _ingest_staged_sqlite(database: Database, batch: PreparedBatch, intel: IpIntel | None) -> int:
+    """SQLite: copy the batch into an in-memory database attached to the connection, before taking
+    the write gate, then write it with three ``INSERT ... SELECT`` statements (what a file import
+    does with a worker's staging file). The one writer at a time thus runs no Python per row: an
+    ``executemany`` inside the gate binds every row under the interpreter lock, and a request
+    parsing beside it in the same process (or the signal thread) stretched each write transaction."""
+    with database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("ATTACH DATABASE ? AS stage", (MEMORY_STAGE,))
+        try:
+            raw.execute(f"CREATE TABLE stage.ev ({_STAGE_COLUMNS})")
+            raw.execute("CREATE TABLE stage.seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, "
+                        "asn, tor_exit, hosting)")
+            raw.execute("CREATE TABLE stage.act (account_id, first_access_ms, last_access_ms, events)")
+            raw.executemany("INSERT INTO stage.ev VALUES (?,?,?,?,?,?,?,?,?,?)", batch.params)
+            raw.executemany("INSERT INTO stage.seen VALUES (?,?,?,?,?,?,?,?,?)", batch.seen)
+            raw.executemany("INSERT INTO stage.act VALUES (?,?,?,?)", batch.activity)
+            raw.commit()  # the staging transaction touched the in-memory database only
+            staged = PreparedBatch(batch.params, batch.seen, batch.activity, batch.submitted, batch.count,
+                                   stage_path=MEMORY_STAGE)
+            with database.write_gate(), connection.begin():
+                return write_batch(connection, database, staged, intel)
+        finally:
+            raw.rollback()  # nothing open normally; DETACH needs no transaction
+            raw.execute("DETACH DATABASE stage")
 
 
 # --------------------------------------------------------------------------------------------------

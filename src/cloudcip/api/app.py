@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
-
 from fastapi import FastAPI
 
 from cloudcip import __version__
@@ -20,21 +16,6 @@ ROUTERS = [
 ]
 
 
-def _close_at_shutdown(app: FastAPI, close: Callable[[], None]) -> None:
-    """Run ``close`` when the server (or a TestClient) shuts the app down."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        try:
-            async with inner(application) as state:
-                yield state
-        finally:
-            close()
-
-    app.router.lifespan_context = lifespan
-
-
 def create_app(services: Services, applications_service: ApplicationService | None = None) -> FastAPI:
     app = FastAPI(
         title="cloudcip",
@@ -45,13 +26,10 @@ def create_app(services: Services, applications_service: ApplicationService | No
     app.state.applications = applications_service or build_application_service(services)
     # one screening service (one in-memory index) per process: decisions and the screening router share it
     app.state.screening = app.state.applications.screening
-    if app.state.applications.screening is not None:
-        from cloudcip.access.signals import BackgroundSignals
+    if app.state.applications.screening is not None:  # signals are raised by the follower (``cloudcip serve``)
         from cloudcip.access.wiring import service_signal_policy
 
         app.state.signal_policy = service_signal_policy(services, app.state.applications.screening)
-        app.state.background_signals = BackgroundSignals(services.database, app.state.signal_policy)
-        _close_at_shutdown(app, app.state.background_signals.close)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""``cloudcip access import | account | ip | consume`` and ``cloudcip ipintel import | list``: the access
+"""``cloudcip access import | account | ip | consume | signals`` and ``cloudcip ipintel import | list``: the access
 ledger from the terminal (C1, C2, C3, C4)."""
 
 from __future__ import annotations
@@ -137,6 +137,39 @@ def consume(
         stats = run_consumer(services.database, servers=servers, subject=subject, fmt=fmt,
                              exit_when_idle=exit_when_idle)
     emit(json.dumps(asdict(stats), default=str))
+
+
+@access_app.command("signals")
+def signals(
+    ctx: typer.Context,
+    follow: Annotated[bool, typer.Option(help="Keep following new events (as ``cloudcip serve`` does).")] = False,
+) -> None:
+    """Raise the C4 signals of the events stored since the last evaluation (the signal follower's
+    rounds, as ``cloudcip serve`` runs them), then stop, or keep following with ``--follow``."""
+    import time
+
+    from cloudcip.access.follower import catch_up, cursor_position, newest_event_id
+    from cloudcip.access.wiring import service_signal_policy
+    from cloudcip.screening.service import ScreeningService
+
+    with services_of(ctx) as services:
+        policy = service_signal_policy(services, ScreeningService(services))
+        start = cursor_position(services.database)
+        total = max(0, newest_event_id(services.database) - start)
+        raised = events = 0
+        with Progress(TextColumn("signals"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+                      TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("signals", total=total)
+            while True:
+                for done in catch_up(services.database, policy,
+                                     progress=lambda r: bar.update(task, advance=r.events)):
+                    raised += len(done.raised)
+                    events += done.events
+                if not follow:
+                    break
+                time.sleep(0.5)
+        emit(json.dumps({"events_evaluated": events, "signals_raised": raised,
+                         "cursor": cursor_position(services.database)}))
 
 
 @ipintel_app.command("import")

@@ -60,6 +60,14 @@ def serve(
                               run=lambda services_, now: rescreen_if_changed(services_, now, applications.screening))]
         runner = JobRunner(services, tasks)
         runner.start()
+        # C4: one signal follower, here in the main process, apart from the API workers
+        from cloudcip.access.follower import SignalFollower
+        from cloudcip.access.wiring import service_signal_policy
+        from cloudcip.screening.service import ScreeningService
+
+        screening = applications.screening or ScreeningService(services)
+        follower = SignalFollower(services.database, service_signal_policy(services, screening))
+        follower.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
         try:
@@ -72,6 +80,7 @@ def serve(
                 uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
                             access_log=False)
         finally:
+            follower.stop()
             runner.stop()
 
 

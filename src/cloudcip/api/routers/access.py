@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from cloudcip.access.events import AccessBatchError, EventRow, format_time_ms
+from cloudcip.access.events import AccessBatchError, format_time_ms
 from cloudcip.access.formats import parse_rows
 from cloudcip.access.queries import account_activity, account_events, account_ips, accounts_from
-from cloudcip.access.signals import BackgroundSignals, account_signals
+from cloudcip.access.signals import account_signals
 from cloudcip.access.store import IngestResult, ingest
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
 from cloudcip.ledger.store import LedgerAction
@@ -33,10 +33,9 @@ def _log(services: Services, actor: Actor, action: str, record_type: str, record
         work.log(LedgerAction(actor.name, actor.role, action, record_type, record_id, purpose=purpose, detail=detail))
 
 
-def _store_batch(services: Services, body: bytes, fmt: str) -> tuple[IngestResult, list[EventRow]]:
-    """Parse (orjson, a plain validation loop: no model per event) and store one batch (C1, C2)."""
-    rows = parse_rows(body, fmt)
-    return ingest(services.database, rows), rows
+def _store_batch(services: Services, body: bytes, fmt: str) -> IngestResult:
+    """Parse (msgspec/orjson, a plain validation loop: no model per event) and store one batch (C1, C2)."""
+    return ingest(services.database, parse_rows(body, fmt))
 
 
 @router.post("/v1/access-events")
@@ -45,20 +44,17 @@ async def post_access_events(request: Request, actor: Ingest,
                              ) -> JSONResponse:
     """A JSON array or JSON lines of events (plain or gzip); accepted whole or rejected whole with every
     bad line named; idempotent on each event's ``id``. Parsing and the write run in a worker thread
-    (the event loop keeps reading the next requests); signals are raised after the commit, in the
-    background (``BackgroundSignals``)."""
+    (the event loop keeps reading the next requests); signals are raised from the stored events by
+    the signal follower (``access.follower``), not on the request's path."""
     body = await request.body()
     services: Services = request.app.state.services
     try:
-        result, rows = await run_in_threadpool(_store_batch, services, body, fmt)
+        result = await run_in_threadpool(_store_batch, services, body, fmt)
     except AccessBatchError as exc:
         return JSONResponse(status_code=422, content={
             "error": "batch rejected", "detail": [f"line {line}: {reason}" for line, reason in exc.errors],
             "errors": [{"line": line, "reason": reason} for line, reason in exc.errors],
             "more_errors": exc.truncated})
-    background: BackgroundSignals | None = getattr(request.app.state, "background_signals", None)
-    if background is not None and result.accepted:
-        background.submit(rows)
     return JSONResponse(status_code=200, content={"accepted": result.accepted, "duplicates": result.duplicates})
 
 
