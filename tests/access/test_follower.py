@@ -149,3 +149,16 @@ def test_migration_0010_starts_the_cursor_after_the_stored_events(tmp_path: obje
     assert follow_round(database, POLICY).events == 1  # only the new event, against the one before it
     assert kinds(database) == sorted([SPECIAL_MEASURE, INCONSISTENT_COUNTRY, IMPOSSIBLE_TRAVEL])
     database.dispose()
+
+
+def test_a_late_event_is_paired_with_the_accesses_on_both_sides(db: Database) -> None:
+    """An event stored late, between two stored accesses: the round that reads it evaluates the
+    pair before it and the pair after it (its window ends at its own time)."""
+    ingest(db, [ev(1, 0, "8.8.8.8"), ev(2, 20, "8.8.8.8"), ev(3, 600, "8.8.8.8")])  # US, US, US
+    assert catch_up(db, POLICY) and kinds(db) == []
+    ingest(db, [ev(4, 10, "81.2.69.160")])  # GB, ten minutes after the first and before the second
+    late = follow_round(db, POLICY)
+    assert late.events == 1
+    travel = sorted((s.detail["from_event_row"], s.detail["to_event_row"]) for s in late.raised
+                    if s.kind == IMPOSSIBLE_TRAVEL)
+    assert travel == [(1, 4), (4, 2)]

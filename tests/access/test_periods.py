@@ -180,7 +180,8 @@ def _located(database: Database, rng: random.Random) -> None:
 
 def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database) -> None:
     """C4: the rules' inputs read for many accounts at once (SQLite) are, account by account, what
-    the per-account reads give: accesses since, previous located access, known admin principals."""
+    the per-account reads give: accesses in the window (and the next located one after it),
+    previous located access, known admin principals."""
     rng = random.Random(11)
     _located(sqlite_db, rng)
     policy = SignalPolicy(new_admin_principal=True)
@@ -190,13 +191,17 @@ def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database
         spans = _activity_spans(cursor, accounts)
         assert set(spans) == set(accounts) - {"nobody"}
         compared = 0
-        for _round in range(25):
-            earliest = {account: BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY) for account in accounts}
-            many = _sqlite_inputs(cursor, earliest, spans, policy)
+        for _round in range(40):
+            windows: dict[str, tuple[int, int | None]] = {}
             for account in accounts:
-                one = (_inputs_for_account(cursor, "?", account, earliest[account], policy, spans[account])
+                since = BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY)
+                windows[account] = (since, None if rng.random() < 0.4 else since + rng.randrange(0, 60) * DAY)
+            many = _sqlite_inputs(cursor, windows, spans, policy)
+            for account in accounts:
+                since, until = windows[account]
+                one = (_inputs_for_account(cursor, "?", account, since, policy, spans[account], until_ms=until)
                        if account in spans else None)
-                assert many.get(account) == one, (account, earliest[account])
+                assert many.get(account) == one, (account, windows[account])
                 compared += one is not None and one[1] is not None and bool(one[2])
         assert compared > 10  # the rounds did find previous accesses and known admins
 

@@ -2,8 +2,9 @@
 
 The follower reads the stored events in the order of their ids, from where it last stopped (the
 ``access_signal_cursor`` row ``signals``), a round of up to ``ROUND_EVENTS`` at a time; evaluates
-every account a round touches from that account's earliest new event on (``signals.evaluate_accounts``:
-set-based reads on SQLite); and stores the new signals and the advanced cursor in one transaction.
+every account a round touches over the window of its new events (from the earliest to the latest,
+with the located accesses just before and just after: ``signals.evaluate_accounts``, set-based
+reads on SQLite); and stores the new signals and the advanced cursor in one transaction.
 A crash between or inside rounds thus loses no evaluation, and a repeated round raises nothing new
 (signals are unique per account, kind and dedupe key). Whatever wrote the events (the API, a file
 import, the NATS consumer) is evaluated the same way, and intake never waits for the rules.
@@ -76,11 +77,12 @@ def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = 
         return FollowRound(start, start, 0, [])
     upto = min(newest, start + max_events)
     with database.engine.connect() as connection:
-        earliest = {account: int(first) for account, first in connection.execute(
-            select(access_event.c.account_id, func.min(access_event.c.time_ms))
+        windows: dict[str, tuple[int, int | None]] = {account: (int(first), int(last)) for account, first, last in
+                                                      connection.execute(
+            select(access_event.c.account_id, func.min(access_event.c.time_ms), func.max(access_event.c.time_ms))
             .where(access_event.c.id > start, access_event.c.id <= upto)
             .group_by(access_event.c.account_id))}
-    found = evaluate_accounts(database, earliest, policy) if earliest else []
+    found = evaluate_accounts(database, windows, policy) if windows else []
     now = datetime.now(UTC)
     with database.write_gate(), database.engine.begin() as connection:
         if start == 0 and cursor_position_in(connection) is None:
@@ -98,7 +100,7 @@ def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = 
             raised = store_signals_with(cursor, database.is_postgresql, found)
         finally:
             cursor.close()
-    return FollowRound(start, upto, len(earliest), raised)
+    return FollowRound(start, upto, len(windows), raised)
 
 
 def cursor_position_in(connection: Connection) -> int | None:

@@ -283,7 +283,11 @@ _KNOWN_ADMINS = (
     "AND kind = 'admin'")
 _ACCESSES_SINCE = (
     "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
-    "AND time_ms >= {p} ORDER BY time_ms, id")
+    "AND time_ms >= {p} AND time_ms <= {p} ORDER BY time_ms, id")
+_NEXT_ACCESS = (
+    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
+    "AND time_ms > {p} AND country IS NOT NULL ORDER BY time_ms, id LIMIT 1")
+LAST_MS = 2**62  # "up to the account's last access"
 
 
 def _periods(low_ms: int, high_ms: int) -> str:
@@ -314,23 +318,27 @@ def _access_of(row: Sequence[Any]) -> SignalAccess:
 
 
 def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
-                        policy: SignalPolicy, span: tuple[int, int] | None = None) -> Inputs | None:
+                        policy: SignalPolicy, span: tuple[int, int] | None = None,
+                        until_ms: int | None = None) -> Inputs | None:
     """What the rules need of one account, read through the driver's own cursor (no ORM row
-    objects): its accesses from ``since_ms`` on, the located access just before, and the principals
-    that acted administratively before. On SQLite (``span``: the account's first and last access)
-    each read names the 30-day periods it covers, so the event index seeks instead of scanning.
+    objects): its accesses from ``since_ms`` on (up to ``until_ms`` and the next located access
+    after it, when given), the located access just before, and the principals that acted
+    administratively before. On SQLite (``span``: the account's first and last access) each read
+    names the 30-day periods it covers, so the event index seeks instead of scanning.
     PostgreSQL's path, and the reference the set-based SQLite reads are tested against."""
-    bound = (account_id, since_ms)
     first_ms = last_ms = None
     if span is not None:
         first_ms, last_ms = span
-    since_periods = _periods(since_ms, last_ms) if last_ms is not None else ""
-    cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), bound)
+    upper = LAST_MS if until_ms is None else until_ms
+    since_periods = _periods(since_ms, min(upper, last_ms)) if last_ms is not None else ""
+    cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), (account_id, since_ms, upper))
     accesses = [_access_of(r) for r in cursor.fetchall()]
     if not accesses:
         return None
+    bound = (account_id, since_ms)
     previous_row = None
-    if any(access.country for access in accesses):  # only impossible travel looks back
+    located = any(access.country for access in accesses)
+    if located:  # only impossible travel looks back (and forward)
         if first_ms is None:
             cursor.execute(_PREVIOUS_ACCESS.format(p=marker, periods=""), bound)
             previous_row = cursor.fetchone()
@@ -340,6 +348,19 @@ def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
                 previous_row = cursor.fetchone()
                 if previous_row is not None:
                     break
+        if until_ms is not None and (last_ms is None or until_ms < last_ms):
+            after = (account_id, until_ms)
+            if last_ms is None:
+                cursor.execute(_NEXT_ACCESS.format(p=marker, periods=""), after)
+                following = cursor.fetchone()
+            else:
+                for period in range(bucket_of(until_ms), bucket_of(last_ms) + 1):
+                    cursor.execute(_NEXT_ACCESS.format(p=marker, periods=f"bucket = {int(period)} AND "), after)
+                    following = cursor.fetchone()
+                    if following is not None:
+                        break
+            if following is not None:
+                accesses.append(_access_of(following))
     known: set[str] = set()
     if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
         before_periods = _periods(first_ms, since_ms) if first_ms is not None else ""
@@ -354,12 +375,18 @@ def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
 _ACCESSES_SINCE_MANY = (
     "SELECT e.account_id, e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
     "CROSS JOIN access_event AS e ON e.bucket = json_extract(j.value, '$[2]') "
-    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms >= json_extract(j.value, '$[1]')")
+    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms >= json_extract(j.value, '$[1]') "
+    "AND e.time_ms <= json_extract(j.value, '$[3]')")
 _PREVIOUS_ID_MANY = (
     "SELECT json_extract(j.value, '$[0]'), (SELECT e.id FROM access_event AS e "
     "WHERE e.bucket = json_extract(j.value, '$[2]') AND e.account_id = json_extract(j.value, '$[0]') "
     "AND e.time_ms < json_extract(j.value, '$[1]') AND e.country IS NOT NULL "
     "ORDER BY e.time_ms DESC, e.id DESC LIMIT 1) FROM json_each(?) AS j")
+_NEXT_ID_MANY = (
+    "SELECT json_extract(j.value, '$[0]'), (SELECT e.id FROM access_event AS e "
+    "WHERE e.bucket = json_extract(j.value, '$[2]') AND e.account_id = json_extract(j.value, '$[0]') "
+    "AND e.time_ms > json_extract(j.value, '$[1]') AND e.country IS NOT NULL "
+    "ORDER BY e.time_ms, e.id LIMIT 1) FROM json_each(?) AS j")
 _EVENTS_BY_ID = ("SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
                  "CROSS JOIN access_event AS e ON e.id = j.value")
 _KNOWN_ADMINS_MANY = (
@@ -369,44 +396,65 @@ _KNOWN_ADMINS_MANY = (
     "AND e.kind = 'admin'")
 
 
-def _sqlite_inputs(cursor: Any, earliest: Mapping[str, int], spans: Mapping[str, tuple[int, int]],
-                   policy: SignalPolicy) -> dict[str, Inputs]:
-    """The rules' inputs of many accounts at once (see ``_inputs_for_account``): the accesses
-    since, for every period from ``since`` to the last access; the previous located access,
-    searched period by period from ``since`` back to the first access, all accounts in step; the
-    known administrative principals over the periods before ``since``."""
+def _seek_by_period(cursor: Any, statement: str, start: Mapping[str, tuple[int, int, int]],
+                    step: int) -> dict[str, int]:
+    """For each account (time, first period, last period): the row id the correlated ``statement``
+    finds in the first period, else in the next one (``step`` -1: earlier; 1: later) up to the
+    last, all the accounts in step: one statement per period."""
     import orjson
 
-    triples = [(account, since, period) for account, since in earliest.items() if account in spans
-               for period in buckets_between(max(since, spans[account][0]), spans[account][1])]
+    found: dict[str, int] = {}
+    period_of = {account: first for account, (_time, first, _last) in start.items()}
+    while period_of:
+        triples = [(account, start[account][0], period) for account, period in period_of.items()]
+        for account, row_id in cursor.execute(statement, (orjson.dumps(triples).decode(),)).fetchall():
+            if row_id is not None:
+                found[account] = int(row_id)
+                del period_of[account]
+            elif (period_of[account] - start[account][2]) * step < 0:
+                period_of[account] += step
+            else:
+                del period_of[account]
+    return found
+
+
+def _sqlite_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
+                   spans: Mapping[str, tuple[int, int]], policy: SignalPolicy) -> dict[str, Inputs]:
+    """The rules' inputs of many accounts at once (see ``_inputs_for_account``), for each account's
+    window (since, until; until ``None``: its last access): the accesses in it, for every period it
+    covers; the located access before it and (with an until) the one after it, searched period by
+    period, all accounts in step; the known administrative principals over the periods before it."""
+    import orjson
+
+    windows = {account: window for account, window in windows.items() if account in spans}
+    bounds = {account: (since, spans[account][1] if until is None else min(until, spans[account][1]))
+              for account, (since, until) in windows.items()}
+    quads = [(account, since, period, until) for account, (since, until) in bounds.items()
+             for period in buckets_between(max(since, spans[account][0]), until)]
     accesses: dict[str, list[SignalAccess]] = {}
     for account, row_id, time_ms, country, kind, principal in cursor.execute(
-            _ACCESSES_SINCE_MANY, (orjson.dumps(triples).decode(),)):
+            _ACCESSES_SINCE_MANY, (orjson.dumps(quads).decode(),)):
         accesses.setdefault(account, []).append(SignalAccess(int(row_id), int(time_ms), country, kind, principal))
     for rows in accesses.values():
         rows.sort(key=lambda access: (access.time_ms, access.row))
-    # the previous located access: the latest period first, it is nearly always there
-    located = {account: earliest[account] for account, rows in accesses.items()
-               if any(access.country for access in rows)}
-    period_of = {account: bucket_of(since) for account, since in located.items()}
-    previous_ids: dict[str, int] = {}
-    while period_of:
-        triples = [(account, located[account], period) for account, period in period_of.items()]
-        for account, row_id in cursor.execute(_PREVIOUS_ID_MANY, (orjson.dumps(triples).decode(),)).fetchall():
-            if row_id is not None:
-                previous_ids[account] = int(row_id)
-                del period_of[account]
-            elif period_of[account] > bucket_of(spans[account][0]):
-                period_of[account] -= 1
-            else:
-                del period_of[account]
+    # only impossible travel looks back (and forward): the latest period first, it is nearly always there
+    located = [account for account, rows in accesses.items() if any(access.country for access in rows)]
+    previous_ids = _seek_by_period(cursor, _PREVIOUS_ID_MANY, {
+        account: (windows[account][0], bucket_of(windows[account][0]), bucket_of(spans[account][0]))
+        for account in located}, -1)
+    next_ids = _seek_by_period(cursor, _NEXT_ID_MANY, {
+        account: (until, bucket_of(until), bucket_of(spans[account][1]))
+        for account in located if (until := windows[account][1]) is not None and until < spans[account][1]}, 1)
+    wanted = [*previous_ids.values(), *next_ids.values()]
     by_id = {int(row[0]): _access_of(row) for row in cursor.execute(
-        _EVENTS_BY_ID, (orjson.dumps(list(previous_ids.values())).decode(),))} if previous_ids else {}
+        _EVENTS_BY_ID, (orjson.dumps(wanted).decode(),))} if wanted else {}
+    for account, row_id in next_ids.items():
+        accesses[account].append(by_id[row_id])
     known: dict[str, set[str]] = {}
     if policy.new_admin_principal:
-        triples = [(account, earliest[account], period) for account, rows in accesses.items()
+        triples = [(account, windows[account][0], period) for account, rows in accesses.items()
                    if any(access.kind == "admin" for access in rows)
-                   for period in buckets_between(spans[account][0], earliest[account])]
+                   for period in buckets_between(spans[account][0], windows[account][0])]
         if triples:
             for account, principal in cursor.execute(_KNOWN_ADMINS_MANY, (orjson.dumps(triples).decode(),)):
                 known.setdefault(account, set()).add(principal)
@@ -425,12 +473,17 @@ def raise_signals_for_accounts(database: Database, earliest: dict[str, int], pol
     """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
     store what is new. On SQLite the reads are set-based (``_sqlite_inputs``); the identities'
     countries are asked for all the accounts at once."""
-    return store_signals(database, evaluate_accounts(database, earliest, policy))
+    windows: dict[str, tuple[int, int | None]] = {account: (since, None) for account, since in earliest.items()}
+    return store_signals(database, evaluate_accounts(database, windows, policy))
 
 
-def evaluate_accounts(database: Database, earliest: Mapping[str, int], policy: SignalPolicy) -> list[Signal]:
-    """The signals of each account from its time on (epoch ms), stored or not: one connection to
-    read (set-based on SQLite); the identities' countries asked for all the accounts at once."""
+def evaluate_accounts(database: Database, windows: Mapping[str, tuple[int, int | None]],
+                      policy: SignalPolicy) -> list[Signal]:
+    """The signals of each account's accesses in its window (epoch ms, since and until; until
+    ``None``: up to its last access; with an until, the pair it forms with the next located access
+    is evaluated too), stored or not: one connection to read (set-based on SQLite); the identities'
+    countries asked for all the accounts at once. A window that covers the new events of an account
+    raises every signal they take part in."""
     found: list[Signal] = []
     marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
@@ -438,14 +491,15 @@ def evaluate_accounts(database: Database, earliest: Mapping[str, int], policy: S
         assert driver is not None
         cursor = driver.cursor()
         try:
-            accounts = sorted(earliest)
+            accounts = sorted(windows)
             if database.is_sqlite:
                 # an account without an activity row has no access stored (a purge raced the batch)
-                inputs = _sqlite_inputs(cursor, earliest, _activity_spans(cursor, accounts), policy)
+                inputs = _sqlite_inputs(cursor, windows, _activity_spans(cursor, accounts), policy)
             else:
                 inputs = {}
                 for account_id in accounts:
-                    read = _inputs_for_account(cursor, marker, account_id, earliest[account_id], policy)
+                    since, until = windows[account_id]
+                    read = _inputs_for_account(cursor, marker, account_id, since, policy, until_ms=until)
                     if read is not None:
                         inputs[account_id] = read
         finally:
