@@ -65,3 +65,26 @@ def test_gate_is_reentrant_and_excludes_other_holders(tmp_path: Path) -> None:
     assert entered.wait(5)  # released on leaving the outermost level
     thread.join()
     database.dispose()
+
+
+def test_wal_checkpointer_copies_the_log_outside_the_writes(tmp_path: Path) -> None:
+    """B1: a committing connection leaves up to SQLITE_WAL_AUTOCHECKPOINT_PAGES in the log; the
+    serve process's checkpointer copies them into the database from its own thread."""
+    from sqlalchemy import text
+
+    from cloudcip.storage.database import SQLITE_WAL_AUTOCHECKPOINT_PAGES, WalCheckpointer, open_database
+
+    database = open_database(f"sqlite:///{tmp_path}/wal.db")
+    with database.engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SQLITE_WAL_AUTOCHECKPOINT_PAGES
+        connection.execute(text("CREATE TABLE t (v BLOB)"))
+        for _ in range(200):
+            connection.execute(text("INSERT INTO t VALUES (randomblob(4000))"))
+    checkpointer = WalCheckpointer(database, interval=0.01)
+    busy, log, copied = checkpointer.run_once()
+    assert busy == 0 and log > 200 and copied == log  # all of it was left in the log, and is now copied
+    checkpointer.start()
+    assert checkpointer._thread is not None and checkpointer._thread.is_alive()
+    checkpointer.stop()
+    assert checkpointer._thread is not None and not checkpointer._thread.is_alive()
+    database.dispose()

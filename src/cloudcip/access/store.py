@@ -54,7 +54,7 @@ from cloudcip.access.formats import (
 )
 from cloudcip.access.ipintel import IpIntel, default_intel
 from cloudcip.access.schema import access_import_progress, month_of_ms, partition_ddl, partition_name
-from cloudcip.storage.database import Database
+from cloudcip.storage.database import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
 
 EVENTS_LOCK_KEY = 0x63_69_70_5F_65_76_74  # PostgreSQL advisory lock of the transactions adding events
 SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
@@ -62,10 +62,10 @@ SQLITE_BATCH_LINES = 250_000  # lines per transaction of a file import on SQLite
 POSTGRES_BATCH_LINES = 50_000  # lines per transaction of a file import on PostgreSQL
 STAGE_CHUNK_LINES = 50_000  # lines a worker parses and stages at a time
 # During a file import SQLite checkpoints its write-ahead log every 100,000 pages (400 MiB) instead
-# of every 1,000: the pages of the current period's index, rewritten by every batch, are then copied
+# of every 10,000: the pages of the current period's index, rewritten by every batch, are then copied
 # into the database once per many batches (the log is reset, not grown, after each checkpoint).
 SQLITE_IMPORT_CHECKPOINT_PAGES = 100_000
-SQLITE_DEFAULT_CHECKPOINT_PAGES = 1_000
+SQLITE_DEFAULT_CHECKPOINT_PAGES = SQLITE_WAL_AUTOCHECKPOINT_PAGES  # what every connection has
 
 _INSERT_EVENT_SQLITE = (
     "INSERT INTO access_event (event_id, account_id, principal, time_ms, ip, action, kind, user_agent, "

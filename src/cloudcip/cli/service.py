@@ -68,6 +68,10 @@ def serve(
         screening = applications.screening or ScreeningService(services)
         follower = SignalFollower(services.database, service_signal_policy(services, screening))
         follower.start()
+        from cloudcip.storage.database import WalCheckpointer
+
+        checkpointer = WalCheckpointer(services.database)  # SQLite: the log is copied outside the writes
+        checkpointer.start()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
         try:
@@ -80,6 +84,7 @@ def serve(
                 uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
                             access_log=False)
         finally:
+            checkpointer.stop()
             follower.stop()
             runner.stop()
 
