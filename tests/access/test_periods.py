@@ -23,6 +23,7 @@ from cloudcip.access.signals import (
     SignalPolicy,
     _activity_spans,
     _inputs_for_account,
+    _postgres_inputs,
     _sqlite_inputs,
     raise_signals_for_accounts,
 )
@@ -204,6 +205,30 @@ def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database
                 assert many.get(account) == one, (account, windows[account])
                 compared += one is not None and one[1] is not None and bool(one[2])
         assert compared > 10  # the rounds did find previous accesses and known admins
+
+
+def test_set_based_signal_inputs_on_postgres_equal_the_per_account_reads(postgres_db: Database) -> None:
+    """C4: the same on PostgreSQL: four statements for all the accounts (arrays, LATERAL joins)
+    give, account by account, what the per-account reads give."""
+    rng = random.Random(12)
+    _located(postgres_db, rng)
+    policy = SignalPolicy(new_admin_principal=True)
+    accounts = ["geo-0", "geo-1", "geo-2", "geo-3", "nobody"]
+    with postgres_db.engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        compared = 0
+        for _round in range(25):
+            windows: dict[str, tuple[int, int | None]] = {}
+            for account in accounts:
+                since = BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY)
+                windows[account] = (since, None if rng.random() < 0.4 else since + rng.randrange(0, 60) * DAY)
+            many = _postgres_inputs(cursor, windows, policy)
+            for account in accounts:
+                since, until = windows[account]
+                one = _inputs_for_account(cursor, "%s", account, since, policy, until_ms=until)
+                assert many.get(account) == one, (account, windows[account])
+                compared += one is not None and one[1] is not None and bool(one[2])
+        assert compared > 5
 
 
 def test_purge_by_period_removes_every_event_of_the_account(sqlite_db: Database) -> None:

@@ -463,6 +463,63 @@ def _sqlite_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
             for account, rows in accesses.items()}
 
 
+# Set-based reads (PostgreSQL): the windows as arrays, each read one statement for all accounts.
+_PG_ACCESSES = (
+    "SELECT w.account_id, e.id, e.time_ms, e.country, e.kind, e.principal FROM "
+    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
+    "JOIN access_event AS e ON e.account_id = w.account_id AND e.time_ms >= w.since_ms "
+    "AND e.time_ms <= w.until_ms")
+_PG_PREVIOUS = (
+    "SELECT w.account_id, p.id, p.time_ms, p.country, p.kind, p.principal FROM "
+    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
+    "CROSS JOIN LATERAL (SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM access_event AS e "
+    "WHERE e.account_id = w.account_id AND e.time_ms < w.since_ms AND e.country IS NOT NULL "
+    "ORDER BY e.time_ms DESC, e.id DESC LIMIT 1) AS p")
+_PG_NEXT = (
+    "SELECT w.account_id, n.id, n.time_ms, n.country, n.kind, n.principal FROM "
+    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
+    "CROSS JOIN LATERAL (SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM access_event AS e "
+    "WHERE e.account_id = w.account_id AND e.time_ms > w.until_ms AND e.country IS NOT NULL "
+    "ORDER BY e.time_ms, e.id LIMIT 1) AS n")
+_PG_KNOWN_ADMINS = (
+    "SELECT DISTINCT w.account_id, e.principal FROM "
+    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
+    "JOIN access_event AS e ON e.account_id = w.account_id AND e.time_ms < w.since_ms AND e.kind = 'admin'")
+
+
+def _postgres_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
+                     policy: SignalPolicy) -> dict[str, Inputs]:
+    """The rules' inputs of many accounts at once on PostgreSQL (see ``_inputs_for_account``): four
+    statements for all the accounts instead of three round trips per account."""
+    def arrays(accounts: Sequence[str], until: Callable[[str], int | None]) -> tuple[list[Any], ...]:
+        return list(accounts), [windows[a][0] for a in accounts], [until(a) for a in accounts]
+
+    accounts = sorted(windows)
+    accesses: dict[str, list[SignalAccess]] = {}
+    cursor.execute(_PG_ACCESSES, arrays(accounts, lambda a: LAST_MS if windows[a][1] is None else windows[a][1]))
+    for account, row_id, time_ms, country, kind, principal in cursor.fetchall():
+        accesses.setdefault(account, []).append(SignalAccess(int(row_id), int(time_ms), country, kind, principal))
+    for rows in accesses.values():
+        rows.sort(key=lambda access: (access.time_ms, access.row))
+    located = sorted(account for account, rows in accesses.items() if any(access.country for access in rows))
+    previous: dict[str, SignalAccess] = {}
+    if located:
+        cursor.execute(_PG_PREVIOUS, arrays(located, lambda a: 0))
+        previous = {row[0]: _access_of(row[1:]) for row in cursor.fetchall()}
+        bounded = [account for account in located if windows[account][1] is not None]
+        if bounded:
+            cursor.execute(_PG_NEXT, arrays(bounded, lambda a: windows[a][1] or 0))
+            for row in cursor.fetchall():
+                accesses[row[0]].append(_access_of(row[1:]))
+    known: dict[str, set[str]] = {}
+    admins = sorted(account for account, rows in accesses.items() if any(access.kind == "admin" for access in rows))
+    if policy.new_admin_principal and admins:
+        cursor.execute(_PG_KNOWN_ADMINS, arrays(admins, lambda a: 0))
+        for account, principal in cursor.fetchall():
+            known.setdefault(account, set()).add(principal)
+    return {account: (rows, previous.get(account), known.get(account, set())) for account, rows in accesses.items()}
+
+
 def raise_signals(database: Database, account_id: str, since: datetime | int, policy: SignalPolicy) -> list[Signal]:
     """Evaluate the account's accesses from ``since`` on and store the new signals."""
     since_ms = since if isinstance(since, int) else datetime_to_ms(since)
@@ -485,7 +542,6 @@ def evaluate_accounts(database: Database, windows: Mapping[str, tuple[int, int |
     countries asked for all the accounts at once. A window that covers the new events of an account
     raises every signal they take part in."""
     found: list[Signal] = []
-    marker = "%s" if database.is_postgresql else "?"
     with database.engine.connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
@@ -496,12 +552,7 @@ def evaluate_accounts(database: Database, windows: Mapping[str, tuple[int, int |
                 # an account without an activity row has no access stored (a purge raced the batch)
                 inputs = _sqlite_inputs(cursor, windows, _activity_spans(cursor, accounts), policy)
             else:
-                inputs = {}
-                for account_id in accounts:
-                    since, until = windows[account_id]
-                    read = _inputs_for_account(cursor, marker, account_id, since, policy, until_ms=until)
-                    if read is not None:
-                        inputs[account_id] = read
+                inputs = _postgres_inputs(cursor, windows, policy)
         finally:
             cursor.close()
     identities = policy.identities_of(sorted(inputs))
