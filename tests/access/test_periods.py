@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, text
+from tests.access.signal_reference import _inputs_for_account
 
 from cloudcip.access.events import format_time_ms, ms_to_datetime
 from cloudcip.access.formats import parse_rows
@@ -22,7 +23,6 @@ from cloudcip.access.schema import BUCKET_MS, access_event, bucket_of, buckets_b
 from cloudcip.access.signals import (
     SignalPolicy,
     _activity_spans,
-    _inputs_for_account,
     _postgres_inputs,
     _sqlite_inputs,
     raise_signals_for_accounts,

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
-from cloudcip.access.schema import MAX_BUCKETS_LISTED, account_signal, bucket_of, buckets_between
+from cloudcip.access.schema import account_signal, bucket_of, buckets_between
 from cloudcip.storage.database import Database
 
 SPECIAL_MEASURE = "special_measure_jurisdiction"
@@ -275,27 +275,7 @@ def store_signals_with(cursor: Any, postgresql: bool, signals: Iterable[Signal])
     return [signal for key, signal in pending.items() if key in added]
 
 
-_PREVIOUS_ACCESS = (
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
-    "AND time_ms < {p} AND country IS NOT NULL ORDER BY time_ms DESC, id DESC LIMIT 1")
-_KNOWN_ADMINS = (
-    "SELECT DISTINCT principal FROM access_event WHERE {periods}account_id = {p} AND time_ms < {p} "
-    "AND kind = 'admin'")
-_ACCESSES_SINCE = (
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
-    "AND time_ms >= {p} AND time_ms <= {p} ORDER BY time_ms, id")
-_NEXT_ACCESS = (
-    "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
-    "AND time_ms > {p} AND country IS NOT NULL ORDER BY time_ms, id LIMIT 1")
 LAST_MS = 2**62  # "up to the account's last access"
-
-
-def _periods(low_ms: int, high_ms: int) -> str:
-    """SQLite: the ``bucket IN (...)`` prefix that lets the event index seek (integers only)."""
-    listed = buckets_between(low_ms, high_ms)
-    if not listed or len(listed) > MAX_BUCKETS_LISTED:
-        return ""
-    return f"bucket IN ({','.join(str(period) for period in listed)}) AND "
 
 
 def _activity_spans(cursor: Any, accounts: list[str]) -> dict[str, tuple[int, int]]:
@@ -315,58 +295,6 @@ Inputs = tuple[list[SignalAccess], SignalAccess | None, set[str]]  # accesses, p
 
 def _access_of(row: Sequence[Any]) -> SignalAccess:
     return SignalAccess(int(row[0]), int(row[1]), row[2], row[3], row[4])
-
-
-def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int,
-                        policy: SignalPolicy, span: tuple[int, int] | None = None,
-                        until_ms: int | None = None) -> Inputs | None:
-    """What the rules need of one account, read through the driver's own cursor (no ORM row
-    objects): its accesses from ``since_ms`` on (up to ``until_ms`` and the next located access
-    after it, when given), the located access just before, and the principals that acted
-    administratively before. On SQLite (``span``: the account's first and last access) each read
-    names the 30-day periods it covers, so the event index seeks instead of scanning.
-    PostgreSQL's path, and the reference the set-based SQLite reads are tested against."""
-    first_ms = last_ms = None
-    if span is not None:
-        first_ms, last_ms = span
-    upper = LAST_MS if until_ms is None else until_ms
-    since_periods = _periods(since_ms, min(upper, last_ms)) if last_ms is not None else ""
-    cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), (account_id, since_ms, upper))
-    accesses = [_access_of(r) for r in cursor.fetchall()]
-    if not accesses:
-        return None
-    bound = (account_id, since_ms)
-    previous_row = None
-    located = any(access.country for access in accesses)
-    if located:  # only impossible travel looks back (and forward)
-        if first_ms is None:
-            cursor.execute(_PREVIOUS_ACCESS.format(p=marker, periods=""), bound)
-            previous_row = cursor.fetchone()
-        else:  # the latest period first: the previous access is nearly always in it
-            for period in range(bucket_of(since_ms), bucket_of(first_ms) - 1, -1):
-                cursor.execute(_PREVIOUS_ACCESS.format(p=marker, periods=f"bucket = {int(period)} AND "), bound)
-                previous_row = cursor.fetchone()
-                if previous_row is not None:
-                    break
-        if until_ms is not None and (last_ms is None or until_ms < last_ms):
-            after = (account_id, until_ms)
-            if last_ms is None:
-                cursor.execute(_NEXT_ACCESS.format(p=marker, periods=""), after)
-                following = cursor.fetchone()
-            else:
-                for period in range(bucket_of(until_ms), bucket_of(last_ms) + 1):
-                    cursor.execute(_NEXT_ACCESS.format(p=marker, periods=f"bucket = {int(period)} AND "), after)
-                    following = cursor.fetchone()
-                    if following is not None:
-                        break
-            if following is not None:
-                accesses.append(_access_of(following))
-    known: set[str] = set()
-    if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
-        before_periods = _periods(first_ms, since_ms) if first_ms is not None else ""
-        cursor.execute(_KNOWN_ADMINS.format(p=marker, periods=before_periods), bound)
-        known = {principal for (principal,) in cursor.fetchall()}
-    return accesses, _access_of(previous_row) if previous_row is not None else None, known
 
 
 # Set-based reads (SQLite): one statement for many accounts. Each names (account, time, period)
@@ -420,7 +348,8 @@ def _seek_by_period(cursor: Any, statement: str, start: Mapping[str, tuple[int, 
 
 def _sqlite_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
                    spans: Mapping[str, tuple[int, int]], policy: SignalPolicy) -> dict[str, Inputs]:
-    """The rules' inputs of many accounts at once (see ``_inputs_for_account``), for each account's
+    """The rules' inputs of many accounts at once (``Inputs``: the accesses, the located access just
+    before, the principals that acted administratively before), for each account's
     window (since, until; until ``None``: its last access): the accesses in it, for every period it
     covers; the located access before it and (with an until) the one after it, searched period by
     period, all accounts in step; the known administrative principals over the periods before it."""
@@ -489,7 +418,7 @@ _PG_KNOWN_ADMINS = (
 
 def _postgres_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
                      policy: SignalPolicy) -> dict[str, Inputs]:
-    """The rules' inputs of many accounts at once on PostgreSQL (see ``_inputs_for_account``): four
+    """The rules' inputs of many accounts at once on PostgreSQL (as ``_sqlite_inputs``): four
     statements for all the accounts instead of three round trips per account."""
     def arrays(accounts: Sequence[str], until: Callable[[str], int | None]) -> tuple[list[Any], ...]:
         return list(accounts), [windows[a][0] for a in accounts], [until(a) for a in accounts]

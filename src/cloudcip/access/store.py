@@ -485,13 +485,7 @@ def _ingest_staged_sqlite(database: Database, batch: PreparedBatch, intel: IpInt
         assert raw is not None
         raw.execute("ATTACH DATABASE ? AS stage", (MEMORY_STAGE,))
         try:
-            raw.execute(f"CREATE TABLE stage.ev ({_STAGE_COLUMNS})")
-            raw.execute("CREATE TABLE stage.seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, "
-                        "asn, tor_exit, hosting)")
-            raw.execute("CREATE TABLE stage.act (account_id, first_access_ms, last_access_ms, events)")
-            raw.executemany("INSERT INTO stage.ev VALUES (?,?,?,?,?,?,?,?,?,?)", batch.params)
-            raw.executemany("INSERT INTO stage.seen VALUES (?,?,?,?,?,?,?,?,?)", batch.seen)
-            raw.executemany("INSERT INTO stage.act VALUES (?,?,?,?)", batch.activity)
+            _fill_stage(raw, "stage", batch)
             raw.commit()  # the staging transaction touched the in-memory database only
             staged = PreparedBatch(batch.params, batch.seen, batch.activity, batch.submitted, batch.count,
                                    stage_path=MEMORY_STAGE)
@@ -566,6 +560,20 @@ def copy_text_plain(params: Sequence[tuple[Any, ...]]) -> bytes:
     ).encode()
 
 
+def _fill_stage(connection: Any, schema: str, batch: PreparedBatch) -> None:
+    """Create the staging tables ``ev``, ``seen`` and ``act`` in ``schema`` of a sqlite3 connection
+    and copy a prepared batch into them (the writer then copies them with ``INSERT ... SELECT``)."""
+    if schema not in ("main", "stage"):
+        raise ValueError("staging schema must be main or stage")
+    connection.execute(f"CREATE TABLE {schema}.ev ({_STAGE_COLUMNS})")
+    connection.execute(f"CREATE TABLE {schema}.seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, "
+                       "asn, tor_exit, hosting)")
+    connection.execute(f"CREATE TABLE {schema}.act (account_id, first_access_ms, last_access_ms, events)")
+    connection.executemany(f"INSERT INTO {schema}.ev VALUES (?,?,?,?,?,?,?,?,?,?)", batch.params)  # noqa: S608
+    connection.executemany(f"INSERT INTO {schema}.seen VALUES (?,?,?,?,?,?,?,?,?)", batch.seen)  # noqa: S608
+    connection.executemany(f"INSERT INTO {schema}.act VALUES (?,?,?,?)", batch.activity)  # noqa: S608
+
+
 def _stage_sqlite(path: str, batch: PreparedBatch) -> None:
     import sqlite3
 
@@ -573,13 +581,7 @@ def _stage_sqlite(path: str, batch: PreparedBatch) -> None:
     try:
         stage.execute("PRAGMA journal_mode=OFF")
         stage.execute("PRAGMA synchronous=OFF")
-        stage.execute(f"CREATE TABLE ev ({_STAGE_COLUMNS})")
-        stage.execute("CREATE TABLE seen (account_id, ip, first_seen_ms, last_seen_ms, count, country, asn, "
-                      "tor_exit, hosting)")
-        stage.execute("CREATE TABLE act (account_id, first_access_ms, last_access_ms, events)")
-        stage.executemany("INSERT INTO ev VALUES (?,?,?,?,?,?,?,?,?,?)", batch.params)
-        stage.executemany("INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?)", batch.seen)
-        stage.executemany("INSERT INTO act VALUES (?,?,?,?)", batch.activity)
+        _fill_stage(stage, "main", batch)
         stage.commit()
     finally:
         stage.close()
