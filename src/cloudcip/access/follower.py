@@ -55,9 +55,7 @@ class FollowRound:
 def cursor_position(database: Database) -> int:
     """The id of the last event evaluated (0: none yet)."""
     with database.engine.connect() as connection:
-        value = connection.execute(select(access_signal_cursor.c.last_event_id)
-                                   .where(access_signal_cursor.c.name == CURSOR)).scalar_one_or_none()
-    return int(value or 0)
+        return cursor_position_in(connection) or 0
 
 
 def newest_event_id(database: Database) -> int:
@@ -104,6 +102,7 @@ def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = 
 
 
 def cursor_position_in(connection: Connection) -> int | None:
+    """The cursor as ``connection`` sees it (``None``: no row yet)."""
     value = connection.execute(select(access_signal_cursor.c.last_event_id)
                                .where(access_signal_cursor.c.name == CURSOR)).scalar_one_or_none()
     return None if value is None else int(value)
