@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cloudcip.errors import CloudcipError
 from cloudcip.identity.problems import IdentityFieldError
 from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
 from cloudcip.records.roles import AccessRefused
@@ -52,6 +53,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "detail": [f"{p['field']}: {p['message']}" for p in problems],
             "fields": problems,
         })
+
+    @app.exception_handler(CloudcipError)
+    async def _cloudcip(_request: Request, exc: CloudcipError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content=exc.body(), headers=exc.headers())
 
     @app.exception_handler(IdentityFieldError)
     async def _identity(_request: Request, exc: IdentityFieldError) -> JSONResponse:

@@ -7,7 +7,11 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer import _click
+from typer.core import TyperGroup
 
+from cloudcip.errors import CloudcipError
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import NotInitialised, Services, open_services
 from cloudcip.settings import Settings, load_settings
@@ -45,3 +49,15 @@ def services_of(ctx: typer.Context) -> Iterator[Services]:
 def fail(message: str, code: int = 1) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+class CloudcipGroup(TyperGroup):
+    """The root command group: any :class:`CloudcipError` a command lets through becomes one red
+    ``error:`` line (its public detail) and the error kind's exit code, never a traceback."""
+
+    def invoke(self, ctx: _click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CloudcipError as exc:
+            console.print(f"[red]error:[/red] {escape(exc.public_detail)}")
+            raise typer.Exit(exc.exit_code) from exc

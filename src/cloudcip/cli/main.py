@@ -18,10 +18,12 @@ from cloudcip.cli import records as records_cli
 from cloudcip.cli import resellers as resellers_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
+from cloudcip.cli.context import CloudcipGroup
 from cloudcip.settings import load_settings
 
 app = typer.Typer(
     name="cloudcip",
+    cls=CloudcipGroup,
     help="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
