@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select
 
 from cloudcip.storage.schema import api_key
 
-Role = Literal["signup-service", "event-ingest", "analyst", "compliance-officer", "legal", "auditor", "admin"]
+Role = Literal["signup-service", "event-ingest", "analyst", "compliance-officer", "legal", "auditor", "admin", "peer"]
 ROLES: tuple[Role, ...] = (
     "signup-service",
     "event-ingest",
@@ -27,6 +27,7 @@ ROLES: tuple[Role, ...] = (
     "legal",
     "auditor",
     "admin",
+    "peer",
 )
 
 Permission = Literal[
@@ -48,6 +49,15 @@ Permission = Literal[
     "access:read",
     "sub_lessee:share",
     "sub_lessee:read",
+    "incident:create",
+    "incident:read",
+    "incident:disclose",
+    "sharing:export",
+    "sharing:manage",
+    "sharing:adjudicate",
+    "taxii:read",
+    "taxii:write",
+    "links:read",
 ]
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -69,6 +79,17 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     "access:read": frozenset({"analyst", "compliance-officer", "legal"}),
     "sub_lessee:share": frozenset({"signup-service"}),
     "sub_lessee:read": frozenset({"analyst", "compliance-officer", "admin"}),
+    # G3, G4: incident reports, sharing with peers (a peer's key reaches only the TAXII collections
+    # its grants name), the linkage graph
+    "incident:create": frozenset({"analyst", "compliance-officer"}),
+    "incident:read": frozenset({"analyst", "compliance-officer", "legal", "admin"}),
+    "incident:disclose": frozenset({"compliance-officer"}),
+    "sharing:export": frozenset({"compliance-officer"}),
+    "sharing:manage": frozenset({"compliance-officer", "admin"}),
+    "sharing:adjudicate": frozenset({"analyst", "compliance-officer"}),
+    "taxii:read": frozenset({"peer", "compliance-officer", "analyst"}),
+    "taxii:write": frozenset({"peer", "compliance-officer"}),
+    "links:read": frozenset({"analyst", "compliance-officer", "legal", "admin"}),
 }
 
 

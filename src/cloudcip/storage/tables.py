@@ -17,6 +17,7 @@ SCHEMA_MODULES = (
     "cloudcip.jobs.schema",
     "cloudcip.verification.schema",
     "cloudcip.resellers.schema",
+    "cloudcip.incidents.schema",
 )
 
 
