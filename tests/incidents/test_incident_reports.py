@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from tests.sharing.builders import OFFICER, person, store_account
 from typer.testing import CliRunner
 
 from cloudcip.cli.main import app
@@ -19,10 +20,10 @@ from cloudcip.incidents.schema import incident_report
 from cloudcip.incidents.service import IncidentAltered, IncidentService
 from cloudcip.runtime import Services, open_services
 from cloudcip.settings import Settings
-from tests.sharing.builders import OFFICER, person, store_account
 
 WALLET = "0x52908400098527886E0F7030069857D2E4169EE7"
-ACCESSES = [("203.0.113.7", datetime(2026, 3, 1, 10, tzinfo=UTC)), ("203.0.113.7", datetime(2026, 3, 2, 11, tzinfo=UTC)),
+ACCESSES = [("203.0.113.7", datetime(2026, 3, 1, 10, tzinfo=UTC)),
+            ("203.0.113.7", datetime(2026, 3, 2, 11, tzinfo=UTC)),
             ("2001:db8::42", datetime(2026, 3, 3, 12, tzinfo=UTC))]
 
 
