@@ -63,11 +63,15 @@ def signup(
 @app.command("screening")
 def screening(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    pr_curve: Annotated[Path | None, typer.Option(
+        help="Write the evaluation's precision-recall curve here (PNG; needs the bench extra).")] = None,
 ) -> None:
     """Recall per perturbation class, false-positive rate on non-listed names, query latency against
-    brute force, re-screening rate: all real lists of ../shared/data/lists loaded."""
+    brute force, and the independent evaluation (real alias and original-script pairs with
+    leave-one-out, look-alike and Faker negatives, reporting half): all real lists of
+    ../shared/data/lists loaded."""
     module = _bench_module("screening")
-    _print(module.run(json_output=False), as_json)
+    _print(module.run(json_output=False, pr_curve=pr_curve), as_json)
 
 
 @app.command("rescreen")

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cloudcip.domain.designated import DesignatedParty
@@ -129,6 +130,10 @@ class ScreeningIndex:
         self.wallets: dict[str, list[int]] = {}
         self._similar_cache: dict[tuple[str, bool, str], dict[int, float]] = {}
         self.last_candidate_count = 0  # candidates examined by the latest query (for tests, metrics)
+        # names left out of every answer (``masking``): the leave-one-out evaluation screens a listed
+        # alias against the others without rebuilding the index
+        self._masked: frozenset[int] = frozenset()
+        self._positions: dict[tuple[str, str], int] | None = None
         self.skipped_names = 0  # listed names that could not be normalised (e.g. empty)
         for party in parties:
             self._add_party(party)
@@ -219,6 +224,25 @@ class ScreeningIndex:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def party_position(self, source: str, source_id: str) -> int:
+        """Position in ``parties`` of the party listed as ``source_id`` by ``source`` (-1 if absent)."""
+        if self._positions is None:
+            self._positions = {(p.source, p.source_id): i for i, p in enumerate(self.parties)}
+        return self._positions.get((source, source_id), -1)
+
+    @contextmanager
+    def masking(self, name_ids: Iterable[int]) -> Iterator[None]:
+        """Leave these names out of the candidates while the block runs (the evaluation's leave-one-out).
+
+        Token rarities stay those of the whole index: one name more or less moves them by little.
+        """
+        previous = self._masked
+        self._masked = frozenset(name_ids)
+        try:
+            yield
+        finally:
+            self._masked = previous
 
     # -- querying -----------------------------------------------------------------------------
 
@@ -345,11 +369,12 @@ class ScreeningIndex:
                 potential += sim * self.idf[vid]
         floor = CANDIDATE_SHARE * potential
         names = self.names
+        masked = self._masked
         # among equals, shorter listed names first: they can be matched more completely
         scores = {
             nid: score - SHORTER_FIRST * len(names[nid].token_ids)
             for nid, score in scores.items()
-            if score >= floor
+            if score >= floor and nid not in masked
         }
         if len(scores) > self.max_candidates:
             name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)

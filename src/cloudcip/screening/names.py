@@ -135,6 +135,39 @@ COMPOUND_ALTERNATIVES: dict[str, str] = {
 ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y e")
 
 
+# --- scripts -----------------------------------------------------------------------------------
+
+# the first word of a letter's Unicode name, for the scripts whose names start otherwise
+_SCRIPT_OF_PREFIX: dict[str, str] = {
+    "CJK": "Han", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "HANGUL": "Hangul",
+    "HALFWIDTH": "Japanese", "FULLWIDTH": "Latin",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _letter_script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    first = name.split(" ", 1)[0]
+    if first in _SCRIPT_OF_PREFIX:
+        return _SCRIPT_OF_PREFIX[first]
+    return first.capitalize() if first else "Unknown"
+
+
+def script_of(text: str) -> str:
+    """The script most of a text's letters are written in ("Latin", "Arabic", "Cyrillic", "Han",
+    "Japanese" for kana with or without kanji, "Hangul", "Thai", "Greek", "Hebrew", "Devanagari" ...)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = _letter_script(ch)
+            counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return "Unknown"
+    if "Japanese" in counts and "Han" in counts:
+        return "Japanese"  # kanji with kana around them
+    return max(counts.items(), key=lambda item: item[1])[0]
+
+
 # --- validation and folding --------------------------------------------------------------------
 
 
