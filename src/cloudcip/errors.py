@@ -11,15 +11,23 @@ Capability packages raise subclasses of these kinds (``ApplicationNotFound(NotFo
 ``cli.context.run_command`` into a red ``error:`` line and the kind's exit code. Nothing else maps
 them.
 
-Exit codes: 1 a general failure, 2 invalid input, 3 not found, 4 forbidden, 5 conflict,
-6 gone, 7 a service cloudcip depends on is unavailable.
+Exit codes: 1 a general failure (and :class:`Internal`), 2 invalid input, 3 not found,
+4 forbidden (and unauthenticated), 5 conflict, 6 gone, 7 a service cloudcip depends on is unavailable.
+
+A capability's error keeps the builtin parent its callers may rely on
+(``class CustomerNotFound(NotFound, LookupError)``) and may carry attributes of its own (the id it
+did not find, the problems it found); those never reach the public detail. Every error pickles
+whatever its constructor, so errors raised in worker processes reach the parent whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+_E = TypeVar("_E", bound="CloudcipError")
+_I = TypeVar("_I", bound="InvalidInput")
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,17 @@ class CloudcipError(Exception):
         """Extra response headers (e.g. ``WWW-Authenticate``); none by default."""
         return None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt without calling ``__init__`` (subclasses take other arguments), state and all
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(kind: type[_E], args: tuple[Any, ...], state: dict[str, Any]) -> _E:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidInput(CloudcipError):
     """A request or file that cannot be taken as stated; names the fields at fault (422)."""
@@ -63,7 +82,8 @@ class InvalidInput(CloudcipError):
     title = "invalid request"
 
     @classmethod
-    def field(cls, field: str, message: str) -> InvalidInput:
+    def field(cls: type[_I], field: str, message: str) -> _I:
+        """The error naming one field and what is wrong with it (never its value)."""
         return cls(fields=[FieldIssue(field, message)])
 
 
@@ -122,3 +142,12 @@ class Unavailable(CloudcipError):
     status = 503
     exit_code = 7
     title = "unavailable"
+
+
+class Internal(CloudcipError):
+    """cloudcip's own state is not as it must be (a sealed value that does not open, a keyring without
+    the key asked for): nothing the caller can change, an operator must look (500)."""
+
+    status = 500
+    exit_code = 1
+    title = "internal error"

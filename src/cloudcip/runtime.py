@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from cloudcip.crypto.keyring import LocalKeyring
+from cloudcip.errors import Unavailable
 from cloudcip.ledger.schema import ledger_state
 from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
 from cloudcip.records.customer_store import CustomerStore
@@ -20,8 +21,11 @@ from cloudcip.storage import migrate
 from cloudcip.storage.database import Database, open_database
 
 
-class NotInitialised(RuntimeError):
-    """The data directory or database has not been set up with ``cloudcip init``."""
+class NotInitialised(Unavailable, RuntimeError):
+    """The data directory or database has not been set up with ``cloudcip init`` (the command exits 2,
+    as for any other usage error)."""
+
+    exit_code = 2
 
 
 @dataclass

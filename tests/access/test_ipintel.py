@@ -10,6 +10,7 @@ import pytest
 
 from cloudcip.access.events import AccessBatchError, ip_to_bytes
 from cloudcip.access.ipintel import IpIntel, RangeTable, import_dataset, list_datasets
+from cloudcip.errors import InvalidInput
 from cloudcip.storage.database import Database
 
 
@@ -68,7 +69,7 @@ def test_bad_dataset_lines_are_listed(sqlite_db: Database, tmp_path: Path) -> No
         import_dataset(sqlite_db, "tor_exit", bad)
     assert [n for n, _ in caught.value.errors] == [2, 3]
     assert list_datasets(sqlite_db) == []
-    with pytest.raises(ValueError, match="unknown dataset kind"):
+    with pytest.raises(InvalidInput, match="unknown dataset kind"):
         import_dataset(sqlite_db, "geo", bad)
 
 

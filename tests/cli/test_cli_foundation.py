@@ -62,8 +62,8 @@ def test_demo_apikeys_rotate_purge_and_ledger(cli, tmp_path: Path) -> None:  # t
         customer_id = conn.execute(text("select id from customer order by created_at limit 1")).scalar_one()
     engine.dispose()
     cli("customers", "purge", customer_id)
-    cli("customers", "purge", customer_id, code=1)  # already purged
-    cli("customers", "show", customer_id, code=1)
+    cli("customers", "purge", customer_id, code=6)  # already purged: gone
+    cli("customers", "show", customer_id, code=6)
 
     (tmp_path / "proof.json").write_text(cli("ledger", "proof", "5"))
     (tmp_path / "pub.pem").write_text(cli("ledger", "pubkey"))
@@ -71,7 +71,7 @@ def test_demo_apikeys_rotate_purge_and_ledger(cli, tmp_path: Path) -> None:  # t
     check = subprocess.run([sys.executable, "-I", str(VERIFIER), str(tmp_path / "proof.json"),
                             str(tmp_path / "pub.pem")], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
-    cli("ledger", "proof", "999999", code=1)
+    cli("ledger", "proof", "999999", code=3)  # not found
 
     engine = create_engine(cli.database_url)
     with engine.begin() as conn:

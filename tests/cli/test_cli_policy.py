@@ -27,7 +27,7 @@ def test_bad_policy_names_the_path_of_each_bad_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     result = runner.invoke(app, ["policy", "check", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # invalid input
     assert "fax_otp" in result.output and "rules." in result.output
 
 

@@ -98,16 +98,16 @@ def test_bad_input_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
     standard = reseller_account(cli, "standard")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"reference": "r 1", "kind": "person", "name": {"given": "A"}, "country": "QQ"}))
-    failed = cli("resellers", "sub-lessees", "add", account_id, str(bad), code=1)
+    failed = cli("resellers", "sub-lessees", "add", account_id, str(bad), code=2)  # invalid input
     assert "reference" in failed.output and "name.family" in failed.output
     semantic = tmp_path / "semantic.json"
     semantic.write_text(json.dumps({"reference": "r-1", "kind": "entity", "legal_name": "X", "country": "QQ"}))
-    assert "country" in cli("resellers", "sub-lessees", "add", account_id, str(semantic), code=1).output
+    assert "country" in cli("resellers", "sub-lessees", "add", account_id, str(semantic), code=2).output
     junk = tmp_path / "junk.json"
     junk.write_bytes(b"\xff{not json")
-    assert "not JSON" in cli("resellers", "sub-lessees", "add", account_id, str(junk), code=1).output
+    assert "not JSON" in cli("resellers", "sub-lessees", "add", account_id, str(junk), code=2).output
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"reference": "r-1", "kind": "entity", "legal_name": "X GmbH", "country": "DE"}))
-    assert "no such Reseller Account" in cli("resellers", "sub-lessees", "add", standard, str(good), code=1).output
-    assert "no such Reseller Account" in cli("resellers", "sub-lessees", "list", standard, code=1).output
+    assert "no such Reseller Account" in cli("resellers", "sub-lessees", "add", standard, str(good), code=3).output
+    assert "no such Reseller Account" in cli("resellers", "sub-lessees", "list", standard, code=3).output
     assert "--status" in cli("resellers", "sub-lessees", "list", account_id, "--status", "gone", code=1).output

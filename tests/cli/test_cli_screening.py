@@ -65,11 +65,11 @@ def test_lists_import_show_diff(cli, tmp_path: Path) -> None:  # type: ignore[no
     assert "+ A4" in cli("lists", "diff", "--source", "own", "1", "2")
 
     broken = own_list(tmp_path / "bad.csv", "B1,Person,Good Name,,,,,,,,,", "B2,Person,Bad Date,,1967-13-45,,,,,,,")
-    message = cli.output("lists", "import", "--format", "own-csv", str(broken), code=1)
+    message = cli.output("lists", "import", "--format", "own-csv", str(broken), code=2)
     assert "nothing imported" in message and "line 3" in message
     assert json.loads(cli("lists", "show", "--json"))["sources"][0]["version"] == 2  # still in force
     cli("lists", "import", "--format", "nonsense", str(first), code=1)
-    cli("lists", "diff", "--source", "own", "1", "9", code=1)
+    cli("lists", "diff", "--source", "own", "1", "9", code=3)  # no such snapshot
 
 
 def test_screen_name_batch_and_compare(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -79,9 +79,9 @@ def test_screen_name_batch_and_compare(cli, tmp_path: Path) -> None:  # type: ig
     assert result["band"] == "block" and result["hits"][0]["list_source_id"] == "A1"
     assert "band: clear" in cli("screen", "name", "Anna Schmidt")
     for bad in ("", "   ", "x" * 5000, "\x01\x02"):
-        assert "error:" in cli.output("screen", "name", bad, code=1)
-    assert "nationality" in cli.output("screen", "name", "Viktor Bout", "--nationality", "xyz", code=1)
-    assert "birth_date" in cli.output("screen", "name", "Viktor Bout", "--birth-date", "1967-02-30", code=1)
+        assert "error:" in cli.output("screen", "name", bad, code=2)
+    assert "nationality" in cli.output("screen", "name", "Viktor Bout", "--nationality", "xyz", code=2)
+    assert "birth_date" in cli.output("screen", "name", "Viktor Bout", "--birth-date", "1967-02-30", code=2)
 
     batch = tmp_path / "batch.csv"
     batch.write_text("name,birth_date,nationality\nViktor Bout,1967-01-13,ru\nAnna Schmidt,,DE\n,,\n",
@@ -109,15 +109,15 @@ def test_measures_rescreen_and_hits(cli, tmp_path: Path) -> None:  # type: ignor
                            "--determination-date", "2026-01-15", "--json"))
     assert added["effective_date"] == "2026-07-14"
     refused = cli.output("measures", "add", "--kind", "jurisdiction", "--target", "IR", "--measure", "prohibit",
-                         "--determination-date", "2026-01-15", "--effective-date", "2026-02-01", code=1)
+                         "--determination-date", "2026-01-15", "--effective-date", "2026-02-01", code=2)
     assert "lead time" in refused
     cli("measures", "add", "--kind", "jurisdiction", "--target", "crimea", "--measure", "conditions",
         "--condition", "no_gpu", "--condition", "enhanced_monitoring", "--determination-date", "2026-01-15")
     cli("measures", "add", "--kind", "jurisdiction", "--target", "QQ", "--measure", "prohibit",
-        "--determination-date", "2026-01-15", code=1)
+        "--determination-date", "2026-01-15", code=2)
     assert "expires 2027-08-13" in cli("measures", "extend", added["id"], "--days", "30", "--reason", "renewed")
     assert "revoked" in cli("measures", "revoke", added["id"], "--reason", "lifted")
-    cli("measures", "revoke", added["id"], "--reason", "lifted", code=1)
+    cli("measures", "revoke", added["id"], "--reason", "lifted", code=2)  # refused: already revoked
     listed = json.loads(cli("measures", "list", "--json"))["measures"]
     assert sorted(m["status"] for m in listed) == ["in_force", "revoked"]
 
@@ -136,12 +136,12 @@ def test_measures_rescreen_and_hits(cli, tmp_path: Path) -> None:  # type: ignor
     assert report["finished"] and report["done"] == 6 and report["new_hits"] == 1
     [hit] = json.loads(cli("hits", "list", "--json"))["hits"]
     assert (hit["state"], hit["list_source_id"]) == ("open", "A1")
-    cli("hits", "decide", hit["id"], "--state", "false_positive", code=1)  # no reason
+    cli("hits", "decide", hit["id"], "--state", "false_positive", code=2)  # refused: no reason
     assert "false_positive" in cli("hits", "decide", hit["id"], "--state", "false_positive", "--reason", "other")
     assert json.loads(cli("hits", "list", "--json"))["hits"] == []
     again = json.loads(cli("screen", "rescreen", "--json"))
     assert again["new_hits"] == 0 and again["mode"] == "delta"  # nothing changed since the last run
     forced = json.loads(cli("screen", "rescreen", "--full", "--json"))
     assert forced["mode"] == "full" and forced["done"] == 6 and forced["new_hits"] == 0
-    cli("hits", "decide", "00000000-0000-0000-0000-000000000000", "--state", "confirmed", code=1)
-    cli("hits", "list", "--state", "maybe", code=1)
+    cli("hits", "decide", "00000000-0000-0000-0000-000000000000", "--state", "confirmed", code=3)  # not found
+    cli("hits", "list", "--state", "maybe", code=2)

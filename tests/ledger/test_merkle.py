@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from cloudcip.ledger.merkle import (
     EMPTY_ROOT,
     CompactRange,
+    ProofError,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -21,6 +24,17 @@ from cloudcip.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+
+
+def holds(verify: Callable[..., None], *args: Any) -> bool:
+    """Whether a verifier accepts: verifiers return None or raise ProofError naming the reason."""
+    try:
+        verify(*args)
+    except ProofError as error:
+        assert error.reason
+        return False
+    return True
+
 
 VECTORS_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "merkle" / "rfc6962_vectors.json"
 
@@ -107,10 +121,10 @@ def test_known_answer_proofs_verify_for_every_pair(vectors: dict[str, list[str]]
     for size in range(1, len(hashes) + 1):
         for index in range(size):
             proof = inclusion_proof(hashes, index, size)
-            assert verify_inclusion(hashes[index], index, size, proof, roots[size])
+            assert holds(verify_inclusion, hashes[index], index, size, proof, roots[size])
         for old in range(size + 1):
             proof = consistency_proof(hashes, old, size)
-            assert verify_consistency(old, size, roots[old], roots[size], proof)
+            assert holds(verify_consistency, old, size, roots[old], roots[size], proof)
 
 
 def test_empty_root_and_prefixes() -> None:
@@ -199,19 +213,19 @@ def test_every_inclusion_proof_verifies_and_tampering_fails(size: int) -> None:
     wrong_root = root_from_leaf_hashes(hashes[: size + 1])
     for index in range(size):
         proof = inclusion_proof(hashes, index, size)
-        assert verify_inclusion(hashes[index], index, size, proof, root)
-        assert not verify_inclusion(hashes[index], index, size, proof, wrong_root)
-        assert not verify_inclusion(hashes[size], index, size, proof, root)  # another leaf
+        assert holds(verify_inclusion, hashes[index], index, size, proof, root)
+        assert not holds(verify_inclusion, hashes[index], index, size, proof, wrong_root)
+        assert not holds(verify_inclusion, hashes[size], index, size, proof, root)  # another leaf
         if size > 1:
             other = (index + 1) % size
-            assert not verify_inclusion(hashes[index], other, size, proof, root)
+            assert not holds(verify_inclusion, hashes[index], other, size, proof, root)
         for position in range(len(proof)):
             tampered = list(proof)
             tampered[position] = bytes([tampered[position][0] ^ 1]) + tampered[position][1:]
-            assert not verify_inclusion(hashes[index], index, size, tampered, root)
-        assert not verify_inclusion(hashes[index], index, size, [*proof, root], root)
+            assert not holds(verify_inclusion, hashes[index], index, size, tampered, root)
+        assert not holds(verify_inclusion, hashes[index], index, size, [*proof, root], root)
         if proof:
-            assert not verify_inclusion(hashes[index], index, size, proof[:-1], root)
+            assert not holds(verify_inclusion, hashes[index], index, size, proof[:-1], root)
 
 
 def test_inclusion_arguments_out_of_range() -> None:
@@ -225,9 +239,9 @@ def test_inclusion_arguments_out_of_range() -> None:
     with pytest.raises(ValueError, match="leaf index 2 out of range for a tree of size 2"):
         inclusion_proof(hashes, 2, 2)
     root = root_from_leaf_hashes(hashes)
-    assert not verify_inclusion(hashes[0], 4, 4, [], root)
-    assert not verify_inclusion(hashes[0], -1, 4, [], root)
-    assert not verify_inclusion(hashes[0], 0, 4, [b"short"], root)
+    assert not holds(verify_inclusion, hashes[0], 4, 4, [], root)
+    assert not holds(verify_inclusion, hashes[0], -1, 4, [], root)
+    assert not holds(verify_inclusion, hashes[0], 0, 4, [b"short"], root)
 
 
 # --- consistency proofs --------------------------------------------------------------------------
@@ -239,22 +253,22 @@ def test_every_consistency_proof_verifies_and_tampering_fails(size: int) -> None
     roots = [root_from_leaf_hashes(hashes[:n]) for n in range(size + 1)]
     for old in range(size + 1):
         proof = consistency_proof(hashes, old, size)
-        assert verify_consistency(old, size, roots[old], roots[size], proof)
+        assert holds(verify_consistency, old, size, roots[old], roots[size], proof)
         if old in (0, size):
             assert proof == []
             continue
         forged_old = leaf_hash(b"forged")
-        assert not verify_consistency(old, size, forged_old, roots[size], proof)
-        assert not verify_consistency(old, size, roots[old], forged_old, proof)
-        assert not verify_consistency(old, size, roots[old - 1], roots[size], proof)
+        assert not holds(verify_consistency, old, size, forged_old, roots[size], proof)
+        assert not holds(verify_consistency, old, size, roots[old], forged_old, proof)
+        assert not holds(verify_consistency, old, size, roots[old - 1], roots[size], proof)
         for position in range(len(proof)):
             tampered = list(proof)
             tampered[position] = bytes(32)
-            assert not verify_consistency(old, size, roots[old], roots[size], tampered)
-        assert not verify_consistency(old, size, roots[old], roots[size], [])
-        assert not verify_consistency(old, size, roots[old], roots[size], [*proof, roots[0]])
+            assert not holds(verify_consistency, old, size, roots[old], roots[size], tampered)
+        assert not holds(verify_consistency, old, size, roots[old], roots[size], [])
+        assert not holds(verify_consistency, old, size, roots[old], roots[size], [*proof, roots[0]])
         if old + 1 < size:
-            assert not verify_consistency(old + 1, size, roots[old], roots[size], proof)
+            assert not holds(verify_consistency, old + 1, size, roots[old], roots[size], proof)
 
 
 def test_rewritten_history_fails_consistency() -> None:
@@ -263,18 +277,18 @@ def test_rewritten_history_fails_consistency() -> None:
     rewritten = list(hashes)
     rewritten[3] = leaf_hash(b"edited entry")
     proof = consistency_proof(rewritten, 11, 20)
-    assert not verify_consistency(11, 20, old_root, root_from_leaf_hashes(rewritten), proof)
+    assert not holds(verify_consistency, 11, 20, old_root, root_from_leaf_hashes(rewritten), proof)
 
 
 def test_consistency_edge_cases_and_out_of_range() -> None:
     hashes = [leaf_hash(x) for x in make_leaves(6)]
     root = root_from_leaf_hashes(hashes)
-    assert verify_consistency(0, 6, EMPTY_ROOT, root, [])
-    assert not verify_consistency(0, 6, root, root, [])
-    assert not verify_consistency(0, 6, EMPTY_ROOT, root, [root])
-    assert verify_consistency(6, 6, root, root, [])
-    assert not verify_consistency(6, 6, root, EMPTY_ROOT, [])
-    assert not verify_consistency(7, 6, root, root, [])
+    assert holds(verify_consistency, 0, 6, EMPTY_ROOT, root, [])
+    assert not holds(verify_consistency, 0, 6, root, root, [])
+    assert not holds(verify_consistency, 0, 6, EMPTY_ROOT, root, [root])
+    assert holds(verify_consistency, 6, 6, root, root, [])
+    assert not holds(verify_consistency, 6, 6, root, EMPTY_ROOT, [])
+    assert not holds(verify_consistency, 7, 6, root, root, [])
     with pytest.raises(ValueError, match="old_size 7 out of range"):
         consistency_proof(hashes, 7, 6)
     with pytest.raises(ValueError, match="tree_size 7 out of range"):

@@ -65,7 +65,7 @@ def test_false_positive_needs_a_reason_and_stays_cleared_until_something_changes
     [hit_id] = record(services, [hit()], fields)
     with pytest.raises(store.DecisionRefused) as refused:
         store.decide(services, ANALYST, hit_id, "false_positive", "  ")
-    assert refused.value.field == "reason"
+    assert refused.value.fields[0].field == "reason"
     with pytest.raises(store.DecisionRefused):
         store.decide(services, ANALYST, hit_id, "open", "reopen")
     decided = store.decide(services, ANALYST, hit_id, "false_positive", "born 23 years later; different person",

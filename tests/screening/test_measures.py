@@ -44,7 +44,7 @@ def test_dates_default_from_the_profile_and_an_early_effective_date_is_refused(s
     assert measure.covers_resellers
     with pytest.raises(register.MeasureRefused) as refused:
         add(services, effective_date=DETERMINED + timedelta(days=90))
-    assert refused.value.field == "effective_date"
+    assert refused.value.fields[0].field == "effective_date"
     assert "lead time of 180 days" in refused.value.reason
     later = add(services, effective_date=DETERMINED + timedelta(days=200), duration_days=30)
     assert later.expires_on == DETERMINED + timedelta(days=230)
@@ -59,7 +59,7 @@ def test_targets_are_validated(services: Services) -> None:
     for target in ("XX", "ZZ-99", "Atlantis", "IRN"):
         with pytest.raises(register.MeasureRefused) as refused:
             add(services, target=target)
-        assert refused.value.field == "target"
+        assert refused.value.fields[0].field == "target"
     listed = add(services, kind="person", target="ofac-sdn:12345")
     assert listed.listed_entry() == ("ofac-sdn", "12345")
     described = add(services, kind="person", target={"name": "Ivan Petrov", "birth_date": "1970", "nationality": "ru"})
@@ -74,7 +74,7 @@ def test_targets_are_validated(services: Services) -> None:
             ((("duration_days", 0),), "duration_days"):
         with pytest.raises(register.MeasureRefused) as refused:
             add(services, **dict(bad))
-        assert refused.value.field == field
+        assert refused.value.fields[0].field == field
 
 
 def test_extend_and_revoke_are_on_the_ledger(services: Services) -> None:
@@ -183,5 +183,5 @@ def test_bad_names_are_clear_errors(services: Services) -> None:
                                       (None, "RUS", "nationality"), (None, "1A", "nationality")):
         with pytest.raises(QueryFieldError) as refused:
             service.screen_person("Viktor Bout", birth, nationality)
-        assert refused.value.field == field
+        assert refused.value.fields[0].field == field
     assert service.screen_person("Viktor Bout", "1967-01", "RU").band == "clear"  # no list imported

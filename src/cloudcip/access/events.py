@@ -13,10 +13,12 @@ dataclass instances at hundreds of thousands of events per second; ``AccessEvent
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+
+from cloudcip.errors import FieldIssue, InvalidInput
 
 EventKind = Literal["access", "admin"]
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -38,16 +40,19 @@ ROW_FIELDS = ("event_id", "account_id", "principal", "time_ms", "ip", "action", 
               "source")
 
 
-class EventError(ValueError):
-    """One event is invalid; ``reason`` names the field and the problem, never the value."""
+class EventError(InvalidInput, ValueError):
+    """One event is invalid; ``reason`` names the field and the problem, never the value (422)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, reason: str = "", *, fields: Iterable[FieldIssue] = ()) -> None:
+        super().__init__(reason, fields=fields)
+        self.reason = self.public_detail
 
 
-class AccessBatchError(ValueError):
-    """A batch was rejected whole; ``errors`` lists every ``(line, reason)`` found in it."""
+class AccessBatchError(InvalidInput, ValueError):
+    """A batch was rejected whole; ``errors`` lists every ``(line, reason)`` found in it (422, every
+    line named in ``errors``; on the terminal one line each)."""
+
+    title = "batch rejected"
 
     def __init__(self, errors: list[tuple[int, str]], *, truncated: int = 0) -> None:
         self.errors = errors
@@ -55,7 +60,13 @@ class AccessBatchError(ValueError):
         shown = "; ".join(f"line {line}: {reason}" for line, reason in errors[:5])
         more = len(errors) - 5 + truncated
         suffix = f"; and {more} more" if more > 0 else ""
-        super().__init__(f"batch rejected, {len(errors) + truncated} error(s): {shown}{suffix}")
+        super().__init__(f"batch rejected, {len(errors) + truncated} error(s): {shown}{suffix}",
+                         fields=[FieldIssue(f"line {line}", reason) for line, reason in errors])
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.title, "detail": [f"line {line}: {reason}" for line, reason in self.errors],
+                "errors": [{"line": line, "reason": reason} for line, reason in self.errors],
+                "more_errors": self.truncated}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -84,7 +95,7 @@ def network_range(network: str) -> tuple[bytes, bytes]:
     try:
         net = ipaddress.ip_network(network.strip(), strict=False)
     except ValueError:
-        raise EventError("not an IP address or CIDR network") from None
+        raise EventError.field("ip", "not an IP address or CIDR network") from None
     if net.version == 4:
         return _V4_PREFIX + net.network_address.packed, _V4_PREFIX + net.broadcast_address.packed
     return net.network_address.packed, net.broadcast_address.packed

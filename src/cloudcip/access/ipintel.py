@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, select
 
 from cloudcip.access.events import AccessBatchError, ip_to_bytes
 from cloudcip.access.schema import ipintel_dataset, ipintel_range
+from cloudcip.errors import InvalidInput
 from cloudcip.storage.database import Database
 
 DatasetKind = Literal["asn", "tor_exit", "hosting"]
@@ -354,7 +355,7 @@ def import_dataset(database: Database, kind: str, path: str | Path) -> DatasetIm
     (``AccessBatchError`` lists every line).
     """
     if kind not in _PARSERS:
-        raise ValueError(f"unknown dataset kind (expected one of {', '.join(DATASET_KINDS)})")
+        raise InvalidInput.field("kind", f"unknown dataset kind (expected one of {', '.join(DATASET_KINDS)})")
     source = Path(path)
     digest = _sha256(source)
     with database.engine.begin() as connection:

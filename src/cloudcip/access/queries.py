@@ -161,7 +161,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
         time_text, row_text = cursor.split(".", 1)
         return int(time_text), int(row_text)
     except ValueError:
-        raise EventError("cursor is not valid") from None
+        raise EventError.field("cursor", "not a cursor this API gave") from None
 
 
 def account_events(

@@ -1,5 +1,9 @@
 """Clean client errors: 422 naming each bad field (never echoing its value), 413, never a 500 for
-anything a client sends (B2: no personal data in errors)."""
+anything a client sends (B2: no personal data in errors).
+
+One handler maps every :class:`cloudcip.errors.CloudcipError` (its kind's status and public detail);
+routers and services raise those and never catch them to build an ``HTTPException`` themselves.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudcip.errors import CloudcipError
-from cloudcip.identity.problems import IdentityFieldError
-from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
-from cloudcip.records.roles import AccessRefused
-from cloudcip.verification.errors import ApplicationNotFound, EvidenceRefused, IdempotencyConflict
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -56,40 +56,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CloudcipError)
     async def _cloudcip(_request: Request, exc: CloudcipError) -> JSONResponse:
+        """Every error cloudcip raises on purpose: its kind's status, its body (public detail,
+        fields at fault), its headers. The one mapping; routers do not catch these."""
         return JSONResponse(status_code=exc.status, content=exc.body(), headers=exc.headers())
-
-    @app.exception_handler(IdentityFieldError)
-    async def _identity(_request: Request, exc: IdentityFieldError) -> JSONResponse:
-        problems = [{"field": p.field, "message": p.reason} for p in exc.problems]
-        return JSONResponse(status_code=422, content={
-            "error": "invalid request",
-            "detail": [f"{p['field']}: {p['message']}" for p in problems],
-            "fields": problems,
-        })
-
-    @app.exception_handler(IdempotencyConflict)
-    async def _conflict(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"error": "conflict", "detail": str(exc)})
-
-    @app.exception_handler(EvidenceRefused)
-    async def _evidence(_request: Request, exc: EvidenceRefused) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"error": "conflict", "detail": str(exc)})
-
-    @app.exception_handler(ApplicationNotFound)
-    async def _no_application(_request: Request, _exc: ApplicationNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"error": "not found", "detail": "no such application"})
-
-    @app.exception_handler(AccessRefused)
-    async def _refused(_request: Request, exc: AccessRefused) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"error": "forbidden", "detail": str(exc)})
-
-    @app.exception_handler(CustomerNotFound)
-    async def _missing(_request: Request, _exc: CustomerNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"error": "not found", "detail": "no such customer"})
-
-    @app.exception_handler(CustomerPurged)
-    async def _purged(_request: Request, _exc: CustomerPurged) -> JSONResponse:
-        return JSONResponse(status_code=410, content={"error": "gone", "detail": "this customer record was purged"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

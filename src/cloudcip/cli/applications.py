@@ -10,11 +10,10 @@ from typing import Annotated
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from cloudcip.cli.context import console, emit, fail, services_of
+from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
-from cloudcip.identity.problems import IdentityFieldError
+from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.records.roles import Actor
-from cloudcip.verification.errors import ApplicationNotFound, IdempotencyConflict
 
 app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
 OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")
@@ -33,20 +32,12 @@ def submit(
     try:
         request = _REQUEST.validate_json(path.read_bytes())
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body"
-            console.print(f"[red]{field}[/red]: {error['msg']}")
-        raise typer.Exit(1) from exc
+        raise InvalidInput(fields=[
+            FieldIssue(".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body",
+                       error["msg"]) for error in exc.errors()]) from None
     with services_of(ctx) as services:
-        applications = build_application_service(services)
-        try:
-            answer = applications.submit(request, OPERATOR_SIGNUP, idempotency_key=idempotency_key)
-        except IdentityFieldError as exc:
-            for problem in exc.problems:
-                console.print(f"[red]{problem.field}[/red]: {problem.reason}")
-            raise typer.Exit(1) from exc
-        except IdempotencyConflict as exc:
-            raise fail(str(exc)) from exc
+        answer = build_application_service(services).submit(request, OPERATOR_SIGNUP,
+                                                             idempotency_key=idempotency_key)
     emit(json.dumps(answer, indent=2))
 
 
@@ -56,8 +47,5 @@ def show(ctx: typer.Context, application_id: Annotated[str, typer.Argument(metav
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
-        try:
-            answer = build_application_service(services).show(application_id, Actor("cli:operator", "analyst"))
-        except ApplicationNotFound as exc:
-            raise fail("no such application") from exc
+        answer = build_application_service(services).show(application_id, Actor("cli:operator", "analyst"))
     emit(json.dumps(answer, indent=2))

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from cloudcip.errors import CloudcipError
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import NotInitialised, Services, open_services
+from cloudcip.runtime import Services, open_services
 from cloudcip.settings import Settings, load_settings
 
 console = Console(stderr=True)
@@ -35,11 +35,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 @contextmanager
 def services_of(ctx: typer.Context) -> Iterator[Services]:
-    try:
-        services = open_services(settings_of(ctx))
-    except NotInitialised as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    """The process's services; :class:`NotInitialised` (exit 2) before ``cloudcip init``."""
+    services = open_services(settings_of(ctx))
     try:
         yield services
     finally:
@@ -51,13 +48,33 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+MAX_FIELD_LINES = 50
+
+
+def report(exc: CloudcipError) -> None:
+    """Print ``exc`` as the terminal shows it: each field at fault on a line of its own (at most
+    :data:`MAX_FIELD_LINES`), then one red ``error:`` line with the public detail."""
+    joined = "; ".join(f"{f.field}: {f.message}" for f in exc.fields)
+    if len(exc.fields) == 1 and exc.public_detail == joined:
+        console.print(f"[red]error:[/red] {escape(joined)}")
+        return
+    for issue in exc.fields[:MAX_FIELD_LINES]:
+        console.print(f"[red]{escape(issue.field)}[/red]: {escape(issue.message)}")
+    if len(exc.fields) > MAX_FIELD_LINES:
+        console.print(f"... and {len(exc.fields) - MAX_FIELD_LINES} more")
+    detail = f"{exc.title} ({len(exc.fields)} fields)" if exc.fields and exc.public_detail == joined \
+        else exc.public_detail
+    console.print(f"[red]error:[/red] {escape(detail)}")
+
+
 class CloudcipGroup(TyperGroup):
-    """The root command group: any :class:`CloudcipError` a command lets through becomes one red
-    ``error:`` line (its public detail) and the error kind's exit code, never a traceback."""
+    """The root command group: any :class:`CloudcipError` a command lets through becomes its fields at
+    fault and one red ``error:`` line (its public detail) and the error kind's exit code, never a
+    traceback. Commands do not catch these errors themselves."""
 
     def invoke(self, ctx: _click.Context) -> object:
         try:
             return super().invoke(ctx)
         except CloudcipError as exc:
-            console.print(f"[red]error:[/red] {escape(exc.public_detail)}")
+            report(exc)
             raise typer.Exit(exc.exit_code) from exc

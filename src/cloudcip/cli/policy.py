@@ -11,8 +11,8 @@ import typer
 from cloudcip.cli.context import console, emit, fail, settings_of
 from cloudcip.profiles import notice_versions
 from cloudcip.reports.written_cip import render_written_cip
-from cloudcip.verification.policy import CipPolicy, PolicyError, default_policy, load_policy, policy_summary
-from cloudcip.verification.profile import ProfileError, check_policy_against_profile, load_profile
+from cloudcip.verification.policy import CipPolicy, default_policy, load_policy, policy_summary
+from cloudcip.verification.profile import check_policy_against_profile, load_profile
 
 policy_app = typer.Typer(help="The CIP policy (a YAML file).", no_args_is_help=True)
 cip_app = typer.Typer(help="The written CIP.", no_args_is_help=True)
@@ -25,12 +25,7 @@ def register(app: typer.Typer) -> None:
 
 def _policy_in_force(ctx: typer.Context) -> CipPolicy:
     path = settings_of(ctx).policy_path
-    try:
-        return load_policy(path) if path else default_policy()
-    except PolicyError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{problem}[/red]")
-        raise fail(f"the policy in force ({path}) does not load") from exc
+    return load_policy(path) if path else default_policy()
 
 
 @policy_app.command("check")
@@ -39,16 +34,8 @@ def check(
     path: Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False)],
 ) -> None:
     """Validate a policy file and check it against the regulatory profile; every problem is listed."""
-    try:
-        policy = load_policy(path)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{problem}[/red]")
-        raise fail(f"{path.name}: {len(exc.problems)} problem(s)") from exc
-    try:
-        profile = load_profile(settings_of(ctx).profile)
-    except (ProfileError, KeyError) as exc:
-        raise fail(f"regulatory profile {settings_of(ctx).profile!r} does not load") from exc
+    policy = load_policy(path)
+    profile = load_profile(settings_of(ctx).profile)
     problems = check_policy_against_profile(policy, profile, notice_versions())
     for problem in problems:
         console.print(f"[red]{problem}[/red]")

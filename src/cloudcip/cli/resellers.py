@@ -12,8 +12,7 @@ import typer
 from rich.progress import Progress
 
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
-from cloudcip.identity.problems import IdentityFieldError
-from cloudcip.records.customer_store import CustomerPurged
+from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 
 app = typer.Typer(help="Reseller Accounts and their sub-lessees.", no_args_is_help=True)
@@ -22,12 +21,6 @@ app.add_typer(sub_lessees, name="sub-lessees")
 
 OPERATOR_SHARING = Actor("cli:operator", "signup-service")
 OPERATOR_READING = Actor("cli:operator", "analyst")
-
-
-def _problems(exc: IdentityFieldError) -> typer.Exit:
-    for problem in exc.problems:
-        console.print(f"[red]{problem.field}[/red]: {problem.reason}")
-    return typer.Exit(1)
 
 
 @sub_lessees.command("add")
@@ -43,24 +36,12 @@ def add(
 
     try:
         body = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise fail(f"{path.name}: not JSON") from exc
-    try:
-        items, many = register.parse_sub_lessees(body)
-    except IdentityFieldError as exc:
-        raise _problems(exc) from exc
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(f"{path.name}: not JSON") from None
+    items, many = register.parse_sub_lessees(body)
     with services_of(ctx) as services:
-        try:
-            shared = register.share_sub_lessees(services, ScreeningService(services), account_id, items,
-                                                OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)")
-        except IdentityFieldError as exc:
-            raise _problems(exc) from exc
-        except register.ResellerAccountNotFound as exc:
-            raise fail("no such Reseller Account") from exc
-        except register.ResellerAccountClosed as exc:
-            raise fail("the Reseller Account is closed; it takes no sub-lessees") from exc
-        except CustomerPurged as exc:
-            raise fail("the reseller's customer record was purged") from exc
+        shared = register.share_sub_lessees(services, ScreeningService(services), account_id, items,
+                                            OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)")
     emit(json.dumps({"reseller_account_id": account_id, "sub_lessees": [s.as_json() for s in shared]}, indent=2))
 
 
@@ -79,13 +60,8 @@ def list_(
     if status is not None and status not in ("active", "removed", "refused"):
         raise fail("--status: one of active, removed, refused")
     with services_of(ctx) as services:
-        try:
-            page = register.list_sub_lessees(services, account_id, OPERATOR_READING, purpose=purpose, limit=limit,
-                                             after=cursor, status=status)
-        except register.ResellerAccountNotFound as exc:
-            raise fail("no such Reseller Account") from exc
-        except CustomerPurged as exc:
-            raise fail("the reseller's customer record was purged") from exc
+        page = register.list_sub_lessees(services, account_id, OPERATOR_READING, purpose=purpose, limit=limit,
+                                         after=cursor, status=status)
     emit(json.dumps(page, indent=2, ensure_ascii=False))
 
 
@@ -99,13 +75,8 @@ def remove(
     from cloudcip.resellers import sub_lessees as register
 
     with services_of(ctx) as services:
-        try:
-            answer = register.remove_sub_lessee(services, account_id, sub_lessee_id, OPERATOR_SHARING,
-                                                purpose="sub-lessee removed (CLI)")
-        except register.ResellerAccountNotFound as exc:
-            raise fail("no such Reseller Account") from exc
-        except register.SubLesseeNotFound as exc:
-            raise fail("no such sub-lessee under this Reseller Account") from exc
+        answer = register.remove_sub_lessee(services, account_id, sub_lessee_id, OPERATOR_SHARING,
+                                            purpose="sub-lessee removed (CLI)")
     emit(json.dumps(answer))
 
 

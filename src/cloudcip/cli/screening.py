@@ -14,15 +14,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
+from cloudcip.errors import InvalidInput
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as measure_register
-from cloudcip.screening.loaders import FORMATS, ListFormatError, load_publication
+from cloudcip.screening.loaders import FORMATS, load_publication
 from cloudcip.screening.measures import CONDITIONS
 from cloudcip.screening.rescreen import rescreen_all
 from cloudcip.screening.service import ScreeningService, compare_pair, hit_json
 from cloudcip.screening.snapshots import (
-    SnapshotNotFound,
     diff_snapshots,
     find_snapshot,
     import_publication,
@@ -52,12 +53,7 @@ def _progress() -> Progress:
 
 
 def _date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise fail(f"{name}: {value[:20]!r} is not a date (YYYY-MM-DD)") from exc
+    return None if value is None else clock.parse_date(value, name)
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -80,10 +76,8 @@ def lists_import(
                 format, paths, source=source,
                 progress=lambda done, total: progress.update(reading, completed=done, total=total or None),
             )
-        except ListFormatError as exc:
-            raise fail(f"list refused, nothing imported: {exc}") from exc
-        except (OSError, ValueError) as exc:
-            raise fail(f"list refused, nothing imported: {exc}") from exc
+        except (OSError, ValueError) as exc:  # a ListFormatError naming the file and line, or the OS's word
+            raise InvalidInput(f"list refused, nothing imported: {exc}") from exc
         storing = progress.add_task("storing", total=len(publication.parties))
         result = import_publication(
             services, publication, OPERATOR,
@@ -133,21 +127,16 @@ def lists_diff(
     if len(refs) not in (0, 2):
         raise fail("give two snapshots (A B), or none for the latest two")
     with services_of(ctx) as services, services.database.engine.connect() as conn:
-        try:
-            if refs:
-                older, newer = find_snapshot(conn, refs[0], source), find_snapshot(conn, refs[1], source)
-            else:
-                if source is None:
-                    sources = [s.source for s in in_force_snapshots(conn)]
-                    if len(sources) != 1:
-                        raise fail(f"name the source with --source (one of: {', '.join(sources) or 'none'})")
-                    source = sources[0]
-                older, newer = latest_two(conn, source)
-            diff = diff_snapshots(conn, older, newer)
-        except SnapshotNotFound as exc:
-            raise fail(f"no such snapshot: {exc}") from exc
-        except ValueError as exc:
-            raise fail(str(exc)) from exc
+        if refs:
+            older, newer = find_snapshot(conn, refs[0], source), find_snapshot(conn, refs[1], source)
+        else:
+            if source is None:
+                sources = [s.source for s in in_force_snapshots(conn)]
+                if len(sources) != 1:
+                    raise fail(f"name the source with --source (one of: {', '.join(sources) or 'none'})")
+                source = sources[0]
+            older, newer = latest_two(conn, source)
+        diff = diff_snapshots(conn, older, newer)
     if as_json:
         emit(json.dumps(diff.as_json()))
         return
@@ -180,14 +169,11 @@ def measures_add(
     determined = _date(determination_date, "--determination-date")
     assert determined is not None
     with services_of(ctx) as services:
-        try:
-            created = measure_register.add_measure(
-                services, OPERATOR, kind=kind, target=target, measure=measure, determination_date=determined,
-                conditions=condition or [], effective_date=_date(effective_date, "--effective-date"),
-                duration_days=duration_days, covers_resellers=covers_resellers, description=description,
-            )
-        except measure_register.MeasureRefused as exc:
-            raise fail(f"measure refused: {exc}") from exc
+        created = measure_register.add_measure(
+            services, OPERATOR, kind=kind, target=target, measure=measure, determination_date=determined,
+            conditions=condition or [], effective_date=_date(effective_date, "--effective-date"),
+            duration_days=duration_days, covers_resellers=covers_resellers, description=description,
+        )
     emit(json.dumps(created.as_json()) if as_json else
          f"measure {created.id}: {created.measure} {created.kind} {created.target}, effective "
          f"{created.effective_date.isoformat()}, expires {created.expires_on.isoformat()}")
@@ -220,12 +206,7 @@ def measures_extend(
 ) -> None:
     """Extend a measure by some days, with a reason."""
     with services_of(ctx) as services:
-        try:
-            changed = measure_register.extend_measure(services, OPERATOR, measure_id, days, reason)
-        except measure_register.MeasureNotFound as exc:
-            raise fail("no such measure") from exc
-        except measure_register.MeasureRefused as exc:
-            raise fail(f"refused: {exc}") from exc
+        changed = measure_register.extend_measure(services, OPERATOR, measure_id, days, reason)
     emit(f"measure {changed.id} now expires {changed.expires_on.isoformat()}")
 
 
@@ -237,12 +218,7 @@ def measures_revoke(
 ) -> None:
     """Revoke a measure."""
     with services_of(ctx) as services:
-        try:
-            changed = measure_register.revoke_measure(services, OPERATOR, measure_id, reason)
-        except measure_register.MeasureNotFound as exc:
-            raise fail("no such measure") from exc
-        except measure_register.MeasureRefused as exc:
-            raise fail(f"refused: {exc}") from exc
+        changed = measure_register.revoke_measure(services, OPERATOR, measure_id, reason)
     emit(f"measure {changed.id} revoked")
 
 
@@ -286,14 +262,11 @@ def screen_name(
         raise fail("--schema must be Person or Organization")
     with services_of(ctx) as services:
         service = ScreeningService(services)
-        try:
-            result = service.screen_person(
-                name, birth_date, nationality.upper() if nationality else None,
-                schema=schema if schema in ("Person", "Organization") else None,  # type: ignore[arg-type]
-                jurisdictions=jurisdiction or [], limit=limit,
-            )
-        except ValueError as exc:
-            raise fail(str(exc)) from exc
+        result = service.screen_person(
+            name, birth_date, nationality.upper() if nationality else None,
+            schema=schema if schema in ("Person", "Organization") else None,  # type: ignore[arg-type]
+            jurisdictions=jurisdiction or [], limit=limit,
+        )
     if as_json:
         emit(json.dumps(result.as_json(), ensure_ascii=False))
         return
@@ -390,10 +363,7 @@ def hits_list(
     if state == "all":
         state = None
     with services_of(ctx) as services, services.database.engine.connect() as conn:
-        try:
-            found = hits_store.list_hits(conn, state=state, limit=limit)
-        except hits_store.DecisionRefused as exc:
-            raise fail(str(exc)) from exc
+        found = hits_store.list_hits(conn, state=state, limit=limit)
     if as_json:
         emit(json.dumps({"hits": [h.as_json() for h in found]}, ensure_ascii=False))
         return
@@ -411,10 +381,5 @@ def hits_decide(
 ) -> None:
     """Adjudicate a hit."""
     with services_of(ctx) as services:
-        try:
-            decided = hits_store.decide(services, OPERATOR, hit_id, state, reason)
-        except hits_store.HitNotFound as exc:
-            raise fail("no such hit") from exc
-        except hits_store.DecisionRefused as exc:
-            raise fail(f"refused: {exc}") from exc
+        decided = hits_store.decide(services, OPERATOR, hit_id, state, reason)
     emit(f"hit {decided.id}: {decided.state}")

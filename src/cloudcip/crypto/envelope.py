@@ -14,12 +14,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cloudcip.crypto.keyring import Keyring
+from cloudcip.errors import Internal
 
 SEALED_VERSION = b"\x01"
 
 
-class SealError(ValueError):
-    """A sealed value does not open: wrong key, wrong place, or tampered."""
+class SealError(Internal, ValueError):
+    """A sealed value does not open: wrong key, wrong place, or tampered (the detail names the table
+    and column, never the row or the value)."""
 
 
 def _data_key_context(owner_id: str) -> bytes:

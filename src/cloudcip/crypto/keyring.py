@@ -18,10 +18,12 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cloudcip.errors import Internal
+
 KEYRING_FORMAT = "cloudcip-keyring-v1"
 
 
-class KeyringError(RuntimeError):
+class KeyringError(Internal, RuntimeError):
     """The keyring file is missing, unreadable, or lacks a key that is asked for."""
 
 

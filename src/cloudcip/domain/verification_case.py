@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from cloudcip.errors import Conflict
+
 
 class CaseState(StrEnum):
     submitted = "submitted"
@@ -58,8 +60,8 @@ SETTLED_STATES: frozenset[CaseState] = frozenset({_S.approved, _S.refused, _S.cl
 DOUBTFUL_STATES: frozenset[CaseState] = frozenset({_S.pending_evidence, _S.in_review, _S.failed})
 
 
-class IllegalTransition(ValueError):
-    """A transition the state machine does not allow."""
+class IllegalTransition(Conflict, ValueError):
+    """A transition the state machine does not allow (409: the case is not in a state that allows it)."""
 
     def __init__(self, from_state: CaseState | str, to_state: CaseState | str, why: str = "") -> None:
         self.from_state = from_state

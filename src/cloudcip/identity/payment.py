@@ -29,6 +29,7 @@ from stdnum import bitcoin as stdnum_bitcoin
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
+from cloudcip.errors import InvalidInput
 from cloudcip.identity.problems import fail, require_text
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ class BinRange:
     issuer: str | None = None
 
 
-class BinTableError(ValueError):
+class BinTableError(InvalidInput, ValueError):
     """A BIN table file is malformed; the message names the line, never card data."""
 
 

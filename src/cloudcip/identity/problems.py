@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cloudcip.errors import FieldIssue, InvalidInput
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -24,8 +26,9 @@ class FieldProblem:
         return f"{self.field}: {self.reason}"
 
 
-class IdentityFieldError(ValueError):
-    """One or more identity fields failed validation; ``problems`` lists them."""
+class IdentityFieldError(InvalidInput, ValueError):
+    """One or more identity fields failed validation; ``problems`` lists them, and they are the error's
+    ``fields`` (422 naming every field, never a value)."""
 
     problems: list[FieldProblem]
 
@@ -33,7 +36,7 @@ class IdentityFieldError(ValueError):
         self.problems = list(problems)
         if not self.problems:
             raise ValueError("IdentityFieldError needs at least one problem")
-        super().__init__("; ".join(str(problem) for problem in self.problems))
+        super().__init__(fields=[FieldIssue(problem.field, problem.reason) for problem in self.problems])
 
     @classmethod
     def single(cls, field: str, reason: str) -> IdentityFieldError:

@@ -55,6 +55,7 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Connection, RowMapping, and_, select, update
 
+from cloudcip.errors import InvalidInput
 from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
@@ -80,7 +81,7 @@ MAX_ITEMS = 1000
 OutboxState = Literal["pending", "delivered", "dead"]
 
 
-class WebhookPayloadError(ValueError):
+class WebhookPayloadError(InvalidInput, ValueError):
     """A payload that is not ids and states only; the message names the key, never the value."""
 
 

@@ -13,8 +13,10 @@ Provided here:
   ``O(log n)``, with a JSON-able state so it can be persisted and resumed;
 * inclusion proofs (RFC 9162 sec 2.1.3) and consistency proofs (sec 2.1.4), generation and verification.
 
-Generators raise :class:`ValueError` for out-of-range arguments. Verifiers never raise on a bad or
-malformed proof: they answer ``False``.
+Generators raise :class:`ValueError` for out-of-range arguments. Verifiers answer ``None`` when the
+proof holds and raise :class:`ProofError` saying why when it does not (a bad or malformed proof
+included), like every verifier of the ledger (``tree_head.verify_tree_head``,
+``tree_head.verify_inclusion_proof_document``).
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cloudcip.errors import InvalidInput
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "CompactRange",
+    "ProofError",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",
@@ -45,6 +50,14 @@ _sha256 = hashlib.sha256
 
 EMPTY_ROOT: bytes = _sha256(b"").digest()
 """Root hash of the tree with no leaves: SHA-256 of the empty string."""
+
+
+class ProofError(InvalidInput, ValueError):
+    """A proof, a tree head or an inclusion-proof document does not verify; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def leaf_hash(leaf_input: bytes) -> bytes:
@@ -210,21 +223,24 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int, tree_size: int | N
 
 def verify_inclusion(
     leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+) -> None:
     """Check an audit path with the algorithm of RFC 9162 sec 2.1.3.2.
 
-    True when ``proof`` shows that the leaf with hash ``leaf_hash`` sits at ``index`` in the tree of
-    ``tree_size`` leaves whose root is ``root``; False otherwise, including for malformed input.
+    Returns when ``proof`` shows that the leaf with hash ``leaf_hash`` sits at ``index`` in the tree
+    of ``tree_size`` leaves whose root is ``root``; raises :class:`ProofError` otherwise, including
+    for malformed input.
     """
     if not 0 <= index < tree_size:
-        return False
+        raise ProofError(f"leaf index {index} is not within the tree of size {tree_size}")
     if len(leaf_hash) != HASH_SIZE or len(root) != HASH_SIZE:
-        return False
+        raise ProofError(f"the leaf hash and the root must be {HASH_SIZE} bytes")
     fn, sn = index, tree_size - 1
     result = bytes(leaf_hash)
     for sibling in proof:
-        if len(sibling) != HASH_SIZE or sn == 0:
-            return False
+        if len(sibling) != HASH_SIZE:
+            raise ProofError(f"the audit path holds a node that is not {HASH_SIZE} bytes")
+        if sn == 0:
+            raise ProofError("the audit path is longer than the tree is deep")
         if fn & 1 or fn == sn:
             result = node_hash(sibling, result)
             if not fn & 1:
@@ -235,7 +251,10 @@ def verify_inclusion(
             result = node_hash(result, sibling)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and result == root
+    if sn != 0:
+        raise ProofError("the audit path is shorter than the tree is deep")
+    if result != root:
+        raise ProofError("the audit path does not lead from the leaf to the root")
 
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
@@ -269,25 +288,30 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int
 
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
+) -> None:
     """Check a consistency proof with the algorithm of RFC 9162 sec 2.1.4.2.
 
-    True when ``proof`` shows that the tree of ``old_size`` leaves with root ``old_root`` is a prefix
-    of the tree of ``new_size`` leaves with root ``new_root``. Any tree is consistent with the empty
-    tree (whose root must be :data:`EMPTY_ROOT`); equal sizes need equal roots and an empty proof.
+    Returns when ``proof`` shows that the tree of ``old_size`` leaves with root ``old_root`` is a
+    prefix of the tree of ``new_size`` leaves with root ``new_root``; raises :class:`ProofError`
+    otherwise. Any tree is consistent with the empty tree (whose root must be :data:`EMPTY_ROOT`);
+    equal sizes need equal roots and an empty proof.
     """
     if not 0 <= old_size <= new_size:
-        return False
+        raise ProofError(f"old size {old_size} is not within 0 and the new size {new_size}")
     if len(old_root) != HASH_SIZE or len(new_root) != HASH_SIZE:
-        return False
+        raise ProofError(f"the roots must be {HASH_SIZE} bytes")
     if any(len(value) != HASH_SIZE for value in proof):
-        return False
+        raise ProofError(f"the proof holds a node that is not {HASH_SIZE} bytes")
     if old_size == 0:
-        return not proof and old_root == EMPTY_ROOT
+        if proof or old_root != EMPTY_ROOT:
+            raise ProofError("the empty tree needs the empty root and an empty proof")
+        return
     if old_size == new_size:
-        return not proof and old_root == new_root
+        if proof or old_root != new_root:
+            raise ProofError("trees of equal size need equal roots and an empty proof")
+        return
     if not proof:
-        return False
+        raise ProofError("the proof is empty")
     path = list(proof)
     if old_size & (old_size - 1) == 0:  # an exact power of two: the old root is the first node
         path.insert(0, bytes(old_root))
@@ -298,7 +322,7 @@ def verify_consistency(
     first_root = second_root = path[0]
     for sibling in path[1:]:
         if sn == 0:
-            return False
+            raise ProofError("the proof is longer than the new tree is deep")
         if fn & 1 or fn == sn:
             first_root = node_hash(sibling, first_root)
             second_root = node_hash(sibling, second_root)
@@ -310,4 +334,9 @@ def verify_consistency(
             second_root = node_hash(second_root, sibling)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and first_root == old_root and second_root == new_root
+    if sn != 0:
+        raise ProofError("the proof is shorter than the new tree is deep")
+    if first_root != old_root:
+        raise ProofError("the proof does not lead to the old root")
+    if second_root != new_root:
+        raise ProofError("the proof does not lead to the new root")

@@ -31,9 +31,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, select, update
 
 from cloudcip.crypto.keyring import write_private_file
+from cloudcip.errors import NotFound
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
 from cloudcip.ledger.schema import ledger_entry, ledger_state, ledger_tree_head
 from cloudcip.ledger.tree_head import (
+    ProofError,
     SignedTreeHead,
     inclusion_proof_document,
     public_key_pem,
@@ -59,6 +61,14 @@ _SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class LedgerEntryNotFound(NotFound, IndexError):
+    """No entry at that index in the newest signed tree (404)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__("no such ledger entry")
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -255,7 +265,7 @@ class Ledger:
                 select(ledger_tree_head).order_by(ledger_tree_head.c.tree_size.desc()).limit(1)
             ).first()
             if head_row is None or index < 0 or index >= int(head_row.tree_size):
-                raise IndexError(f"no ledger entry {index}")
+                raise LedgerEntryNotFound(index)
             head = _head_from_row(head_row)
             hashes = [bytes(h) for h in conn.execute(
                 select(ledger_entry.c.leaf_hash).where(ledger_entry.c.idx < head.tree_size)
@@ -301,6 +311,16 @@ def _head_from_row(row: Any) -> SignedTreeHead:
 
 
 _ENTRY_COLUMNS = "SELECT idx, leaf_input, leaf_hash, actor, action, record_id FROM ledger_entry ORDER BY idx"
+
+
+def _signed(public_key: Ed25519PublicKey, head: SignedTreeHead) -> bool:
+    """Whether ``head`` is signed by ``public_key``: the verification report names the entry at fault
+    instead of raising."""
+    try:
+        verify_tree_head(public_key, head)
+    except ProofError:
+        return False
+    return True
 
 
 def _entry_rows(conn: Connection, batch: int) -> Iterator[tuple[Any, ...]]:
@@ -387,7 +407,7 @@ def verify_ledger(
             position += 1
             while next_head is not None and next_head.tree_size == position:
                 checked += 1
-                if not verify_tree_head(public_key, next_head):
+                if not _signed(public_key, next_head):
                     bad(last_good_head, f"tree head at size {next_head.tree_size} has a bad signature")
                 elif compact.root() != next_head.root_hash:
                     bad(last_good_head, f"tree head at size {next_head.tree_size} does not match the entries")
@@ -409,7 +429,7 @@ def verify_ledger(
     if not problems and checkpoint is not None:
         outside = checkpoint.read()
         if outside is not None:
-            if not verify_tree_head(public_key, outside):
+            if not _signed(public_key, outside):
                 bad(0, "checkpoint file has a bad signature")
             elif outside.tree_size > size:
                 bad(size, f"log truncated: the checkpoint signed {outside.tree_size} entries, the log has {size}")

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cloudcip.ledger.merkle import HASH_SIZE, leaf_hash, verify_inclusion
+from cloudcip.ledger.merkle import HASH_SIZE, ProofError, leaf_hash, verify_inclusion
 
 __all__ = [
     "INCLUSION_PROOF_FORMAT",
@@ -127,13 +127,13 @@ def sign_tree_head(
     )
 
 
-def verify_tree_head(public_key: Ed25519PublicKey, sth: SignedTreeHead) -> bool:
-    """True when ``sth.signature`` is a valid Ed25519 signature by ``public_key`` over its message."""
+def verify_tree_head(public_key: Ed25519PublicKey, sth: SignedTreeHead) -> None:
+    """Returns when ``sth.signature`` is a valid Ed25519 signature by ``public_key`` over its message;
+    :class:`ProofError` otherwise."""
     try:
         public_key.verify(sth.signature, sth.message())
     except (InvalidSignature, ValueError):
-        return False
-    return True
+        raise ProofError("tree head signature does not verify with this public key") from None
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> str:
@@ -150,14 +150,6 @@ def load_public_key_pem(text: str | bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"expected an Ed25519 public key, got {type(key).__name__}")
     return key
-
-
-class ProofError(Exception):
-    """An inclusion-proof document failed verification; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def inclusion_proof_document(
@@ -200,8 +192,7 @@ def verify_inclusion_proof_document(document: dict[str, Any], public_key: Ed2551
         sth = SignedTreeHead.from_json(tree_head_json)
     except ValueError as error:
         raise ProofError(f"malformed tree head: {error}") from error
-    if not verify_tree_head(public_key, sth):
-        raise ProofError("tree head signature does not verify with this public key")
+    verify_tree_head(public_key, sth)
     index = document.get("index")
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < sth.tree_size:
         raise ProofError(f"index {index!r} is not within the signed tree of size {sth.tree_size}")
@@ -218,5 +209,7 @@ def verify_inclusion_proof_document(document: dict[str, Any], public_key: Ed2551
         path = [bytes.fromhex(node) for node in hex_path]
     except ValueError as error:
         raise ProofError("audit_path holds a value that is not hex") from error
-    if not verify_inclusion(computed_leaf_hash, index, sth.tree_size, path, sth.root_hash):
-        raise ProofError("audit path does not lead from the leaf to the signed root hash")
+    try:
+        verify_inclusion(computed_leaf_hash, index, sth.tree_size, path, sth.root_hash)
+    except ProofError as error:
+        raise ProofError(f"audit path: {error.reason}") from None

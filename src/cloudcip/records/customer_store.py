@@ -29,6 +29,7 @@ from cloudcip.domain.customer import (
     NationalId,
     OtherPayment,
 )
+from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork, utc_now
 from cloudcip.records.roles import AccessRefused, Actor, may
 from cloudcip.storage.bulk import insert_rows
@@ -45,12 +46,20 @@ from cloudcip.storage.schema import (
 MASK = "\u2022"  # •
 
 
-class CustomerNotFound(LookupError):
-    pass
+class CustomerNotFound(NotFound, LookupError):
+    """No customer with that id (404; the detail does not repeat the id)."""
+
+    def __init__(self, customer_id: str = "") -> None:
+        super().__init__("no such customer")
+        self.customer_id = customer_id
 
 
-class CustomerPurged(LookupError):
-    pass
+class CustomerPurged(Gone, LookupError):
+    """The customer's record was purged: its data key is destroyed (410)."""
+
+    def __init__(self, customer_id: str = "") -> None:
+        super().__init__("this customer record was purged")
+        self.customer_id = customer_id
 
 
 def mask_tail(value: str, keep: int = 4) -> str:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, insert, select
 
+from cloudcip.errors import Forbidden
 from cloudcip.storage.schema import api_key
 
 Role = Literal["signup-service", "event-ingest", "analyst", "compliance-officer", "legal", "auditor", "admin", "peer"]
@@ -105,8 +106,9 @@ def may(role: str, permission: Permission) -> bool:
     return role in PERMISSIONS[permission]
 
 
-class AccessRefused(PermissionError):
-    """The actor's role or the stated purpose does not allow the access."""
+class AccessRefused(Forbidden, PermissionError):
+    """The actor's role or the stated purpose does not allow the access (403; the detail names the
+    role and what is missing, never the record)."""
 
 
 KEY_PREFIX = "ccip"

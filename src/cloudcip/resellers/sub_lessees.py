@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.customer import CountryCode, Email, Identifier, PersonName, ShortText, Strict
+from cloudcip.errors import Conflict, NotFound
 from cloudcip.identity import (
     IdentityFieldError,
     normalize_country,
@@ -52,16 +53,28 @@ CLOSED_ACCOUNT_STATES = frozenset({"closed", "refused"})
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 
 
-class ResellerAccountNotFound(LookupError):
-    """No account with that id, or the account is not a Reseller Account."""
+class ResellerAccountNotFound(NotFound, LookupError):
+    """No account with that id, or the account is not a Reseller Account (404)."""
+
+    def __init__(self, account_id: str = "") -> None:
+        super().__init__("no such Reseller Account")
+        self.account_id = account_id
 
 
-class ResellerAccountClosed(ValueError):
-    """The Reseller Account is closed or was refused: it takes no new sub-lessees."""
+class ResellerAccountClosed(Conflict, ValueError):
+    """The Reseller Account is closed or was refused: it takes no new sub-lessees (409)."""
+
+    def __init__(self, account_id: str = "") -> None:
+        super().__init__("the Reseller Account is closed; it takes no sub-lessees")
+        self.account_id = account_id
 
 
-class SubLesseeNotFound(LookupError):
-    """No sub-lessee with that id under that Reseller Account."""
+class SubLesseeNotFound(NotFound, LookupError):
+    """No sub-lessee with that id under that Reseller Account (404)."""
+
+    def __init__(self, sub_lessee_id: str = "") -> None:
+        super().__init__("no such sub-lessee under this Reseller Account")
+        self.sub_lessee_id = sub_lessee_id
 
 
 # -- what the reseller shares -------------------------------------------------------------------------

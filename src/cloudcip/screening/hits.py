@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
@@ -40,16 +41,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class HitNotFound(LookupError):
-    """No hit with that id."""
+class HitNotFound(NotFound, LookupError):
+    """No hit with that id (404)."""
+
+    def __init__(self, hit_id: str = "") -> None:
+        super().__init__("no such hit")
+        self.hit_id = hit_id
 
 
-class DecisionRefused(ValueError):
-    """The decision is not allowed; ``field`` names the input at fault."""
+class DecisionRefused(Refused, ValueError):
+    """The decision is not allowed; ``field`` names the input at fault (422)."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(fields=[FieldIssue(field, reason)])
         self.reason = reason
 
 

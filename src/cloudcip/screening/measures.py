@@ -24,6 +24,7 @@ import pycountry
 import yaml
 from sqlalchemy import Connection, insert, select, update
 
+from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
@@ -54,17 +55,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class MeasureRefused(ValueError):
-    """The measure or change breaks a rule of the register; ``field`` names the input at fault."""
+class MeasureRefused(Refused, ValueError):
+    """The measure or change breaks a rule of the register; ``field`` names the input at fault (422)."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(fields=[FieldIssue(field, reason)])
         self.reason = reason
 
 
-class MeasureNotFound(LookupError):
-    """No measure with that id."""
+class MeasureNotFound(NotFound, LookupError):
+    """No measure with that id (404)."""
+
+    def __init__(self, measure_id: str = "") -> None:
+        super().__init__("no such measure")
+        self.measure_id = measure_id
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from cloudcip.errors import FieldIssue, InvalidInput
+
 MAX_NAME_LENGTH = 300
 
 
@@ -39,8 +41,12 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-class InvalidNameError(ValueError):
-    """A name that cannot be screened: empty, too long, or binary/control characters."""
+class InvalidNameError(InvalidInput, ValueError):
+    """A name that cannot be screened: empty, too long, or binary/control characters (422 naming
+    ``name``; the reason never quotes the name)."""
+
+    def __init__(self, reason: str, field: str = "name") -> None:
+        super().__init__(fields=[FieldIssue(field, reason)])
 
 
 # --- character classes -------------------------------------------------------------------------

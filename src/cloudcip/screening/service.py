@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from cloudcip.domain.designated import DesignatedParty, ListedName
+from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.runtime import Services
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import Band, Hit, QuerySchema, ScreeningQuery, Thresholds, screen
@@ -35,12 +36,11 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class QueryFieldError(ValueError):
-    """A screening input other than the name that cannot be used; ``field`` names it."""
+class QueryFieldError(InvalidInput, ValueError):
+    """A screening input other than the name that cannot be used; ``field`` names it (422)."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(fields=[FieldIssue(field, reason)])
 
 
 def check_query_fields(birth_date: str | None, nationality: str | None) -> None:

@@ -31,6 +31,7 @@ from cloudcip.domain.designated import (
     ListedName,
     PartySchema,
 )
+from cloudcip.errors import InvalidInput, NotFound
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
@@ -48,8 +49,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SnapshotNotFound(LookupError):
-    """No snapshot with that id (or version of that source)."""
+class SnapshotNotFound(NotFound, LookupError):
+    """No snapshot with that id (or version of that source) (404)."""
 
 
 # --- the party document --------------------------------------------------------------------------
@@ -246,7 +247,7 @@ def find_snapshot(conn: Connection, ref: str, source: str | None = None) -> Snap
     else:
         row = conn.execute(select(list_snapshot).where(list_snapshot.c.id == ref)).first()
     if row is None:
-        raise SnapshotNotFound(ref)
+        raise SnapshotNotFound(f"no such snapshot: {ref[:80]}")
     return _info(row)
 
 
@@ -283,7 +284,7 @@ class SnapshotDiff:
 def diff_snapshots(conn: Connection, older: SnapshotInfo, newer: SnapshotInfo) -> SnapshotDiff:
     """Parties added, removed and changed (same ``source_id``, different document hash)."""
     if older.source != newer.source:
-        raise ValueError(f"snapshots of different sources ({older.source}, {newer.source}) cannot be compared")
+        raise InvalidInput(f"snapshots of different sources ({older.source}, {newer.source}) cannot be compared")
     a, b = _hashes(conn, older.id), _hashes(conn, newer.id)
     return SnapshotDiff(
         source=older.source, older=older, newer=newer,

@@ -44,6 +44,7 @@ from pydantic import (
     model_validator,
 )
 
+from cloudcip.errors import Internal, InvalidInput
 from cloudcip.profiles import default_policy_text
 
 ACCOUNT_TYPES: tuple[str, ...] = ("standard", "reseller", "trial")
@@ -91,7 +92,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ISO_DURATION = re.compile(r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?)?$")
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInput, ValueError):
     """A CIP policy that does not validate; ``problems`` lists each one as ``dotted.path: what``."""
 
     def __init__(self, problems: Iterable[str]) -> None:
@@ -99,8 +100,9 @@ class PolicyError(ValueError):
         super().__init__("invalid CIP policy:\n" + "\n".join(f"  - {problem}" for problem in self.problems))
 
 
-class NoPolicyRule(LookupError):
-    """No rule of the policy matches the application (a validated policy covers every case)."""
+class NoPolicyRule(Internal, LookupError):
+    """No rule of the policy matches the application (a validated policy covers every case, so this is
+    cloudcip's fault, never the caller's)."""
 
 
 # --------------------------------------------------------------------------------------------------

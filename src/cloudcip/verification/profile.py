@@ -20,11 +20,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cloudcip.errors import InvalidInput
 from cloudcip.profiles import DEFAULT_PROFILE_NAME, notice_versions, profile_names, profile_text
 from cloudcip.verification.policy import CipPolicy, FieldName, validation_problems
 
 
-class ProfileError(ValueError):
+class ProfileError(InvalidInput, ValueError):
     """A regulatory profile that cannot be found or does not validate; ``problems`` names each."""
 
     def __init__(self, problems: list[str]) -> None:

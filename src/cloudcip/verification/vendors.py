@@ -16,15 +16,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloudcip.errors import InvalidInput, Unauthenticated
+
 Outcome = Literal["verified", "failed", "inconclusive"]
 
 
-class VendorPayloadError(ValueError):
-    """The vendor payload is malformed."""
+class VendorPayloadError(InvalidInput, ValueError):
+    """The vendor payload is malformed (422)."""
 
 
-class VendorSignatureError(VendorPayloadError):
-    """The vendor payload's signature does not verify."""
+class VendorSignatureError(Unauthenticated, VendorPayloadError):
+    """The vendor payload's signature does not verify (401, without a bearer challenge)."""
+
+    def headers(self) -> dict[str, str] | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,12 @@ class GenericVendorResult(BaseModel):
 
 
 def from_generic(payload: dict[str, Any]) -> VendorResult:
-    parsed = GenericVendorResult.model_validate(payload)
+    """A vendor's result in cloudcip's generic shape; :class:`VendorPayloadError` naming
+    ``vendor_result`` for anything else."""
+    try:
+        parsed = GenericVendorResult.model_validate(payload)
+    except ValueError:
+        raise VendorPayloadError.field("vendor_result", "not the generic vendor result shape") from None
     return VendorResult(**parsed.model_dump())
 
 

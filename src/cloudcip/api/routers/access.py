@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from cloudcip.access.events import AccessBatchError, format_time_ms
+from cloudcip.access.events import format_time_ms
 from cloudcip.access.formats import parse_rows
 from cloudcip.access.queries import account_activity, account_events, account_ips, accounts_from
 from cloudcip.access.signals import account_signals
 from cloudcip.access.store import IngestResult, ingest
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.errors import InvalidInput
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
@@ -48,19 +49,13 @@ async def post_access_events(request: Request, actor: Ingest,
     the signal follower (``access.follower``), not on the request's path."""
     body = await request.body()
     services: Services = request.app.state.services
-    try:
-        result = await run_in_threadpool(_store_batch, services, body, fmt)
-    except AccessBatchError as exc:
-        return JSONResponse(status_code=422, content={
-            "error": "batch rejected", "detail": [f"line {line}: {reason}" for line, reason in exc.errors],
-            "errors": [{"line": line, "reason": reason} for line, reason in exc.errors],
-            "more_errors": exc.truncated})
+    result = await run_in_threadpool(_store_batch, services, body, fmt)
     return JSONResponse(status_code=200, content={"accepted": result.accepted, "duplicates": result.duplicates})
 
 
 def _window(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and end < start:
-        raise HTTPException(422, "to: must not be before from")
+        raise InvalidInput.field("to", "must not be before from")
 
 
 @router.get("/v1/accounts/{account_id}/access")
@@ -74,10 +69,7 @@ def get_account_access(
     """Distinct IPs with first and last seen and counts, first and last access, and the raw events (paged)."""
     _window(start, end)
     ips = account_ips(services.database, account_id, start, end)
-    try:
-        page = account_events(services.database, account_id, start, end, limit=limit, cursor=cursor)
-    except ValueError as exc:
-        raise HTTPException(422, "cursor: not a cursor this API gave") from exc
+    page = account_events(services.database, account_id, start, end, limit=limit, cursor=cursor)
     activity = account_activity(services.database, account_id)
     _log(services, actor, "read_access", "account", account_id, stated_purpose(request))
     return {
@@ -104,10 +96,7 @@ class AccessSearch(BaseModel):
 def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | None, end: datetime | None,
                    purpose: str | None) -> dict[str, Any]:
     _window(start, end)
-    try:
-        seen = accounts_from(services.database, ip, start, end)
-    except ValueError as exc:
-        raise HTTPException(422, "ip: not an IP address or CIDR network") from exc
+    seen = accounts_from(services.database, ip, start, end)
     _log(services, actor, "search_access", "network", "query", purpose, detail={"accounts": len(seen)})
     return {"accounts": [{"account_id": item.account_id, "ip": str(item.ip), "first_seen": item.first_seen.isoformat(),
                           "last_seen": item.last_seen.isoformat(), "count": item.count} for item in seen]}

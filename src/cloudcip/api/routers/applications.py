@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import require, stated_purpose
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.domain.customer import BeneficialOwnerInput
+from cloudcip.errors import InvalidInput, NotFound
 from cloudcip.records.roles import Actor
 from cloudcip.verification.applications import ApplicationService
-from cloudcip.verification.vendors import VendorPayloadError, VendorSignatureError, from_generic, from_veriff
+from cloudcip.verification.vendors import from_generic, from_veriff
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 vendor_router = APIRouter(prefix="/v1/vendors", tags=["applications"])
@@ -81,13 +82,9 @@ def show_application(application_id: ApplicationId, request: Request, applicatio
 def add_evidence(application_id: ApplicationId, body: EvidenceIn, applications: Applications,
                  actor: Signup) -> dict[str, Any]:
     if body.vendor_result is not None:
-        try:
-            result = from_generic(body.vendor_result)
-        except ValueError as exc:
-            raise HTTPException(422, "vendor_result: not the generic vendor result shape") from exc
-        return applications.add_vendor_result(application_id, result, actor)
+        return applications.add_vendor_result(application_id, from_generic(body.vendor_result), actor)
     if body.outcome is None:
-        raise HTTPException(422, "outcome: required unless vendor_result is given")
+        raise InvalidInput.field("outcome", "required unless vendor_result is given")
     return applications.add_evidence(application_id, body.method, body.outcome, actor, reference=body.reference)
 
 
@@ -126,13 +123,9 @@ async def veriff_decision(request: Request, applications: Applications,
     """Veriff's decision webhook, authenticated by its HMAC signature (shared secret in the settings)."""
     secret = request.app.state.services.settings.veriff_secret
     if not secret:
-        raise HTTPException(404, "no Veriff integration is configured")
-    body = await request.body()
-    try:
-        result = from_veriff(body, x_hmac_signature, secret)
-    except VendorPayloadError as exc:
-        raise HTTPException(401 if isinstance(exc, VendorSignatureError) else 422, str(exc)) from exc
+        raise NotFound("no Veriff integration is configured")
+    result = from_veriff(await request.body(), x_hmac_signature, secret)
     if not result.application_ref:
-        raise HTTPException(422, "verification.vendorData: must carry the cloudcip application id")
+        raise InvalidInput.field("verification.vendorData", "must carry the cloudcip application id")
     actor = Actor("vendor:veriff", "signup-service")
     return applications.add_vendor_result(result.application_ref, result, actor)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
 from cloudcip.domain.customer import CustomerRecord
+from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -79,5 +80,5 @@ def purge_customer(
 ) -> None:
     purpose = stated_purpose(request)
     if not purpose:
-        raise HTTPException(422, "X-Access-Purpose: purging needs a stated purpose")
+        raise InvalidInput.field("X-Access-Purpose", "purging needs a stated purpose")
     services.customers.purge(customer_id, actor, purpose=purpose)

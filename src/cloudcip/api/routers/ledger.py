@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
 from cloudcip.api.auth import ServicesDep, require
+from cloudcip.errors import NotFound
 from cloudcip.records.roles import Actor
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -18,16 +19,13 @@ Auditor = Annotated[Actor, Depends(require("ledger:read"))]
 def tree_head(services: ServicesDep, _actor: Auditor) -> dict[str, Any]:
     head = services.ledger.latest_head()
     if head is None:
-        raise HTTPException(404, "the ledger is empty")
+        raise NotFound("the ledger is empty")
     return head.to_json()
 
 
 @router.get("/proof/{index}")
 def proof(index: int, services: ServicesDep, _actor: Auditor) -> dict[str, Any]:
-    try:
-        return services.ledger.inclusion_proof(index)
-    except IndexError as exc:
-        raise HTTPException(404, "no such ledger entry") from exc
+    return services.ledger.inclusion_proof(index)
 
 
 @router.get("/public-key", response_class=PlainTextResponse)

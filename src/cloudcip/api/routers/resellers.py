@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints, TypeAdapter
 
@@ -41,10 +41,6 @@ _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"appl
 }}}}}
 
 
-def _not_found() -> HTTPException:
-    return HTTPException(404, "no such Reseller Account")
-
-
 @router.post("/{account_id}/sub-lessees", response_model=None, openapi_extra=_BODY_DOC)
 def share_sub_lessees(
     account_id: AccountId,
@@ -56,13 +52,8 @@ def share_sub_lessees(
 ) -> JSONResponse:
     """E2: the reseller shares sub-lessees; each is screened on arrival, measures reach through."""
     items, many = register.parse_sub_lessees(body)
-    try:
-        shared = register.share_sub_lessees(services, screening, account_id, items, actor, many=many,
-                                            purpose=stated_purpose(request))
-    except register.ResellerAccountNotFound:
-        raise _not_found() from None
-    except register.ResellerAccountClosed:
-        raise HTTPException(409, "the Reseller Account is closed; it takes no sub-lessees") from None
+    shared = register.share_sub_lessees(services, screening, account_id, items, actor, many=many,
+                                        purpose=stated_purpose(request))
     created = any(item.outcome == "created" for item in shared)
     return JSONResponse({"reseller_account_id": account_id, "sub_lessees": [item.as_json() for item in shared]},
                         status_code=201 if created else 200)
@@ -79,11 +70,8 @@ def list_sub_lessees(
     status: Annotated[Literal["active", "removed", "refused"] | None, Query()] = None,
 ) -> dict[str, Any]:
     """A page of the Reseller Account's sub-lessees, masked; ``next_cursor`` fetches the next."""
-    try:
-        return register.list_sub_lessees(services, account_id, actor, purpose=stated_purpose(request),
-                                         limit=limit, after=cursor, status=status)
-    except register.ResellerAccountNotFound:
-        raise _not_found() from None
+    return register.list_sub_lessees(services, account_id, actor, purpose=stated_purpose(request),
+                                     limit=limit, after=cursor, status=status)
 
 
 @router.delete("/{account_id}/sub-lessees/{sub_lessee_id}")
@@ -95,10 +83,5 @@ def remove_sub_lessee(
     actor: Sharer,
 ) -> dict[str, Any]:
     """The reseller no longer serves this sub-lessee: ``removed`` (kept, never deleted)."""
-    try:
-        return register.remove_sub_lessee(services, account_id, sub_lessee_id, actor,
-                                          purpose=stated_purpose(request))
-    except register.ResellerAccountNotFound:
-        raise _not_found() from None
-    except register.SubLesseeNotFound:
-        raise HTTPException(404, "no such sub-lessee under this Reseller Account") from None
+    return register.remove_sub_lessee(services, account_id, sub_lessee_id, actor,
+                                      purpose=stated_purpose(request))

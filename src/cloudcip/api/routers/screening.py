@@ -7,8 +7,8 @@
   in-force lists and measures (D3).
 - ``GET /v1/hits?state=open``, ``POST /v1/hits/{id}/decision``: adjudication (D5).
 
-Refusals are 422s naming the field; no response or error echoes a screened person's data back
-except the screening result itself.
+Refusals are 422s naming the field (the errors' own kinds, mapped by ``api.errors``); no response or error
+echoes a screened person's data back except the screening result itself.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import threading
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.records.roles import Actor
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as register
-from cloudcip.screening.service import QueryFieldError, ScreeningService
+from cloudcip.screening.service import ScreeningService
 from cloudcip.screening.snapshots import in_force_snapshots
 
 router = APIRouter(tags=["screening"])
@@ -47,10 +47,6 @@ def screening_service(request: Request, services: ServicesDep) -> ScreeningServi
 
 
 ScreeningDep = Annotated[ScreeningService, Depends(screening_service)]
-
-
-def _invalid(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [f"{field}: {message}"])
 
 
 def _today() -> date:
@@ -142,15 +138,12 @@ def post_measure(
     actor: Annotated[Actor, Depends(require("measures:write"))],
 ) -> dict[str, Any]:
     target: str | dict[str, Any] = body.target if isinstance(body.target, str) else body.target.model_dump()
-    try:
-        created = register.add_measure(
-            services, actor, kind=body.kind, target=target, measure=body.measure,
-            determination_date=body.determination_date, conditions=body.conditions,
-            effective_date=body.effective_date, duration_days=body.duration_days,
-            covers_resellers=body.covers_resellers, description=body.description,
-        )
-    except register.MeasureRefused as exc:
-        raise _invalid(exc.field, exc.reason) from None
+    created = register.add_measure(
+        services, actor, kind=body.kind, target=target, measure=body.measure,
+        determination_date=body.determination_date, conditions=body.conditions,
+        effective_date=body.effective_date, duration_days=body.duration_days,
+        covers_resellers=body.covers_resellers, description=body.description,
+    )
     screening.invalidate()
     return created.as_json(_today())
 
@@ -163,12 +156,7 @@ def extend(
     screening: ScreeningDep,
     actor: Annotated[Actor, Depends(require("measures:write"))],
 ) -> dict[str, Any]:
-    try:
-        changed = register.extend_measure(services, actor, measure_id, body.days, body.reason)
-    except register.MeasureNotFound:
-        raise HTTPException(404, "no such measure") from None
-    except register.MeasureRefused as exc:
-        raise _invalid(exc.field, exc.reason) from None
+    changed = register.extend_measure(services, actor, measure_id, body.days, body.reason)
     screening.invalidate()
     return changed.as_json(_today())
 
@@ -181,12 +169,7 @@ def revoke(
     screening: ScreeningDep,
     actor: Annotated[Actor, Depends(require("measures:write"))],
 ) -> dict[str, Any]:
-    try:
-        changed = register.revoke_measure(services, actor, measure_id, body.reason)
-    except register.MeasureNotFound:
-        raise HTTPException(404, "no such measure") from None
-    except register.MeasureRefused as exc:
-        raise _invalid(exc.field, exc.reason) from None
+    changed = register.revoke_measure(services, actor, measure_id, body.reason)
     screening.invalidate()
     return changed.as_json(_today())
 
@@ -201,16 +184,11 @@ def screen_one(
     _actor: Annotated[Actor, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
     """Screen a name (and what else is known) against the in-force lists and measures."""
-    try:
-        result = screening.screen_person(
-            body.name, body.birth_date, body.nationality, schema=body.schema_, gender=body.gender,
-            document_numbers=body.document_numbers, emails=body.emails, wallets=body.wallets,
-            jurisdictions=body.jurisdictions, limit=body.limit,
-        )
-    except QueryFieldError as exc:
-        raise _invalid(exc.field, str(exc).partition(": ")[2]) from None
-    except ValueError as exc:
-        raise _invalid("name", str(exc)) from None
+    result = screening.screen_person(
+        body.name, body.birth_date, body.nationality, schema=body.schema_, gender=body.gender,
+        document_numbers=body.document_numbers, emails=body.emails, wallets=body.wallets,
+        jurisdictions=body.jurisdictions, limit=body.limit,
+    )
     return result.as_json()
 
 
@@ -237,10 +215,5 @@ def post_decision(
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("screening:adjudicate"))],
 ) -> dict[str, Any]:
-    try:
-        decided = hits_store.decide(services, actor, hit_id, body.state, body.reason)
-    except hits_store.HitNotFound:
-        raise HTTPException(404, "no such hit") from None
-    except hits_store.DecisionRefused as exc:
-        raise _invalid(exc.field, exc.reason) from None
+    decided = hits_store.decide(services, actor, hit_id, body.state, body.reason)
     return decided.as_json()

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudcip.domain.designated import DesignatedParty
+from cloudcip.errors import InvalidInput
 
 FORMATS = ("ofac-csv", "un-xml", "bis-dpl", "ftm-json", "own-csv")
 
 Progress = Callable[[int, int], None]
 
 
-class ListFormatError(ValueError):
+class ListFormatError(InvalidInput, ValueError):
     """A list file that cannot be read; names the file, where (``line 17``, ``element INDIVIDUAL #12``) and why.
 
     The reason never quotes the entry itself (no personal data in errors).
