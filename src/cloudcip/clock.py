@@ -32,6 +32,11 @@ def now() -> datetime:
     return _source()
 
 
+def today() -> date:
+    """Today's date in UTC, from the clock in force."""
+    return now().date()
+
+
 def set_source(source: Clock | None) -> None:
     """Use ``source`` as the clock of this process (``None``: the machine's clock again)."""
     global _source
@@ -57,6 +62,14 @@ def utc(value: datetime) -> datetime:
 
 def utc_or_none(value: datetime | None) -> datetime | None:
     return None if value is None else utc(value)
+
+
+def require_aware(value: datetime, what: str) -> datetime:
+    """``value`` itself when it carries an offset; ``ValueError`` naming ``what`` when it is naive (a
+    caller's mistake: every instant cloudcip passes around is aware)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value
 
 
 def start_of(day: date) -> datetime:

@@ -1,7 +1,9 @@
 """The objects one cloudcip process shares, built from its settings (B1, B2, B3).
 
-``initialise`` is what ``cloudcip init`` does (idempotent); ``open_services`` is what every command
-and the API use afterwards.
+``initialise`` is what ``cloudcip init`` does (idempotent); ``open_services`` builds the
+:class:`cloudcip.services.Services` every command and the API use afterwards. Only the outer layer
+(``api``, ``cli``, ``console``, ``jobs`` wiring, benchmarks, tests) imports this module; capability
+packages take ``Services`` from :mod:`cloudcip.services` (``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from cloudcip.errors import Unavailable
 from cloudcip.ledger.schema import ledger_state
 from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
 from cloudcip.records.customer_store import CustomerStore
+from cloudcip.services import Services as Services  # re-exported: the wiring builds it here
 from cloudcip.settings import Settings
 from cloudcip.storage import migrate
-from cloudcip.storage.database import Database, open_database
+from cloudcip.storage.database import open_database
 
 
 class NotInitialised(Unavailable, RuntimeError):
@@ -26,18 +29,6 @@ class NotInitialised(Unavailable, RuntimeError):
     as for any other usage error)."""
 
     exit_code = 2
-
-
-@dataclass
-class Services:
-    settings: Settings
-    database: Database
-    keyring: LocalKeyring
-    ledger: Ledger
-    customers: CustomerStore
-
-    def close(self) -> None:
-        self.database.dispose()
 
 
 @dataclass

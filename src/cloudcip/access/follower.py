@@ -24,10 +24,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from cloudcip import clock
 from cloudcip.access.schema import access_event, access_signal_cursor
 from cloudcip.access.signals import Signal, SignalPolicy, evaluate_accounts, store_signals_with
 from cloudcip.access.store import EVENTS_LOCK_KEY
@@ -81,7 +81,7 @@ def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = 
             .where(access_event.c.id > start, access_event.c.id <= upto)
             .group_by(access_event.c.account_id))}
     found = evaluate_accounts(database, windows, policy) if windows else []
-    now = datetime.now(UTC)
+    now = clock.now()
     with database.write_gate(), database.engine.begin() as connection:
         if start == 0 and cursor_position_in(connection) is None:
             connection.execute(insert(access_signal_cursor).values(name=CURSOR, last_event_id=0, updated_at=now))

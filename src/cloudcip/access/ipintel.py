@@ -24,13 +24,13 @@ import socket
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import iptocc
 from sqlalchemy import func, insert, select
 
+from cloudcip import clock
 from cloudcip.access.events import AccessBatchError, ip_to_bytes
 from cloudcip.access.schema import ipintel_dataset, ipintel_range
 from cloudcip.errors import InvalidInput
@@ -368,7 +368,7 @@ def import_dataset(database: Database, kind: str, path: str | Path) -> DatasetIm
     rows = _PARSERS[kind](source)
     with database.engine.begin() as connection:
         dataset_id = connection.execute(
-            insert(ipintel_dataset).values(kind=kind, sha256=digest, imported_at=datetime.now(UTC),
+            insert(ipintel_dataset).values(kind=kind, sha256=digest, imported_at=clock.now(),
                                            rows=len(rows), source_name=source.name[:255])
         ).inserted_primary_key
         assert dataset_id is not None

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, inspect, literal_column, select
 
+from cloudcip import clock
 from cloudcip.access.events import datetime_to_ms, ms_to_datetime
 from cloudcip.access.schema import (
     MAX_BUCKETS_LISTED,
@@ -48,10 +49,6 @@ def _account_table(connection: Connection) -> Table | None:
     return table
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def held_accounts(connection: Connection, account_ids: Iterable[str], now: datetime) -> set[str]:
     """Which of ``account_ids`` a legal hold covers at ``now``."""
     ids = list(account_ids)
@@ -63,7 +60,7 @@ def held_accounts(connection: Connection, account_ids: Iterable[str], now: datet
             select(hold.account_id, hold.placed_at, hold.released_at).where(hold.account_id.in_(chunk))
         ).all()
         for account_id, placed_at, released_at in rows:
-            if _aware(placed_at) <= now and (released_at is None or _aware(released_at) > now):
+            if clock.utc(placed_at) <= now and (released_at is None or clock.utc(released_at) > now):
                 held.add(account_id)
     return held
 
@@ -77,7 +74,7 @@ class RetentionDue:
 
 def retention_schedule(database: Database, profile_years: int = 2, now: datetime | None = None) -> list[RetentionDue]:
     """Accounts whose access history is past retention at ``now`` and not under a hold, with why."""
-    moment = now if now is not None else datetime.now(UTC)
+    moment = now if now is not None else clock.now()
     if moment.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     cutoff = years_before(moment, profile_years)
@@ -102,8 +99,8 @@ def retention_schedule(database: Database, profile_years: int = 2, now: datetime
             continue
         anchor = ms_to_datetime(int(last_ms))
         closed = closures.get(account_id)
-        if closed is not None and _aware(closed) > anchor:
-            anchor = _aware(closed)
+        if closed is not None and clock.utc(closed) > anchor:
+            anchor = clock.utc(closed)
         if anchor <= cutoff:
             due.append(RetentionDue(account_id, anchor, years_before(anchor, -profile_years)))
     return due
@@ -124,7 +121,7 @@ class PurgeResult:
 def purge_access(database: Database, account_ids: Iterable[str], now: datetime | None = None) -> PurgeResult:
     """Delete the access history of accounts (events, rollups, activity, signals), skipping any
     account a legal hold covers at ``now`` (checked in the same transaction)."""
-    moment = now if now is not None else datetime.now(UTC)
+    moment = now if now is not None else clock.now()
     ids = sorted(set(account_ids))
     purged: list[str] = []
     events = 0

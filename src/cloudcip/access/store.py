@@ -34,7 +34,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from cloudcip import clock
 from cloudcip.access.events import AccessBatchError, AccessEvent, EventRow
 from cloudcip.access.formats import (
     MAX_ERRORS,
@@ -829,7 +829,7 @@ def import_file(
     total_bytes = source.stat().st_size
     sha = file_sha256(source)
     intel = _resolve_intel(enrich)
-    now = datetime.now(UTC)
+    now = clock.now()
     state = _progress_row(database, sha)
     if state is None:
         with database.engine.begin() as connection:
@@ -863,7 +863,7 @@ def import_file(
                         lines_committed=lines_after, byte_offset=offset_after,
                         events_accepted=access_import_progress.c.events_accepted + accepted,
                         duplicates=access_import_progress.c.duplicates + (batch.submitted - accepted),
-                        updated_at=datetime.now(UTC)))
+                        updated_at=clock.now()))
             finally:
                 if batch.stage_path is not None:
                     raw.execute("DETACH DATABASE stage")
@@ -938,8 +938,8 @@ def import_file(
         raise AccessBatchError(errors, truncated=extra_errors)
     with database.engine.begin() as connection:
         connection.execute(update(access_import_progress).where(
-            access_import_progress.c.file_sha256 == sha).values(completed_at=datetime.now(UTC),
-                                                                 updated_at=datetime.now(UTC)))
+            access_import_progress.c.file_sha256 == sha).values(completed_at=clock.now(),
+                                                                 updated_at=clock.now()))
     return ImportResult(sha, lines_done, accepted_total, duplicates_total, resumed_from, False)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Sequence
-from datetime import date
 
 from sqlalchemy import select
 
+from cloudcip import clock
 from cloudcip.access.signals import SignalPolicy
-from cloudcip.runtime import Services
 from cloudcip.screening.service import ScreeningService
+from cloudcip.services import Services
 
 
 def service_signal_policy(services: Services, screening: ScreeningService, ttl_seconds: float = 30.0) -> SignalPolicy:
@@ -26,7 +26,7 @@ def service_signal_policy(services: Services, screening: ScreeningService, ttl_s
     cache: dict[str, tuple[float, object]] = {}
 
     def measure_covers(country: str) -> bool:
-        today = date.today()
+        today = clock.today()
         return any(m.status(today) == "in_force" and m.applies_to_jurisdiction(country)
                    for m in screening.measures())
 

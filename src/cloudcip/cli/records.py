@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
+from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
 from cloudcip.records.customer_store import rotate_keys
 from cloudcip.records.roles import ROLES, create_api_key
@@ -34,7 +34,7 @@ def apikeys_create(
     if role not in ROLES:
         raise fail(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     with services_of(ctx) as services, services.ledger.unit_of_work() as work:
-        key = create_api_key(work.conn, role, label, datetime.now(UTC))
+        key = create_api_key(work.conn, role, label, clock.now())
         from cloudcip.ledger.store import LedgerAction
 
         work.log(LedgerAction(OPERATOR.name, OPERATOR.role, "create_api_key", "api_key", key.split("_")[1],

@@ -4,13 +4,13 @@ rescreen``: the sub-lessees a Reseller Account shares, for operators without an 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
+from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
@@ -93,6 +93,6 @@ def rescreen(ctx: typer.Context) -> None:
             progress.update(task, completed=done, total=total)
 
         screened, new_hits, effects = rescreen_sub_lessees(
-            services, ScreeningService(services), datetime.now(UTC), progress=advance,
+            services, ScreeningService(services), clock.now(), progress=advance,
             actor=Actor(OPERATOR.name, OPERATOR.role), reason="operator request")
     emit(json.dumps({"screened": screened, "new_hits": new_hits, "effects": effects}, indent=2))

@@ -186,7 +186,7 @@ def measures_list(
     today: Annotated[str | None, typer.Option(help="Status as of this date (default: today).")] = None,
 ) -> None:
     """Every measure with its status."""
-    as_of = _date(today, "--today") or date.today()
+    as_of = _date(today, "--today") or clock.today()
     with services_of(ctx) as services, services.database.engine.connect() as conn:
         found = measure_register.list_measures(conn)
     if as_json:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+from cloudcip import clock
 from cloudcip.cli.context import console, emit, services_of, settings_of
 from cloudcip.records.roles import Actor, create_api_key
 from cloudcip.runtime import initialise
@@ -98,8 +99,6 @@ def demo(
 ) -> None:
     """Initialise, import a made-up designated-persons list, decide N generated account openings
     from many locales (some of them listed people), make demo API keys (one per role), then serve."""
-    from datetime import UTC, datetime
-
     from pydantic import TypeAdapter
 
     from cloudcip.domain.application import ApplicationRequest
@@ -127,7 +126,7 @@ def demo(
                 answer = applications.submit(adapter.validate_python(body), signup, idempotency_key=f"demo-{number}")
                 decisions[answer["decision"]] = decisions.get(answer["decision"], 0) + 1
                 progress.advance(task)
-        now = datetime.now(UTC)
+        now = clock.now()
         keys = {}
         with services.database.engine.begin() as conn:
             for role in ("signup-service", "analyst", "compliance-officer", "legal", "auditor", "admin"):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from cloudcip import clock
 from cloudcip.errors import Conflict
 
 
@@ -102,12 +103,6 @@ class EvidenceRecord:
     reference: str | None = None
 
 
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("case times must be timezone-aware")
-    return moment
-
-
 @dataclass
 class VerificationCase:
     """The case of one application.
@@ -130,7 +125,7 @@ class VerificationCase:
     resolution: CaseResolution | None = None
 
     def __post_init__(self) -> None:
-        _aware(self.opened_at)
+        clock.require_aware(self.opened_at, "case times")
         if self.failure_action is not None and self.failure_action not in FAILURE_ACTION_STATES:
             raise ValueError(f"unknown failure action {self.failure_action!r}")
 
@@ -162,7 +157,7 @@ class VerificationCase:
         self._check(target)
         if not reason.strip() or not actor.strip():
             raise ValueError("a transition needs a reason and an actor")
-        _aware(at)
+        clock.require_aware(at, "case times")
         if self.history and at < self.history[-1].at:
             raise ValueError("a transition cannot be earlier than the one before it")
         move = CaseTransition(self.state, target, reason, actor, at)
@@ -182,7 +177,7 @@ class VerificationCase:
     # ---- evidence and resolution -----------------------------------------------------------------
 
     def record_evidence(self, record: EvidenceRecord) -> None:
-        _aware(record.at)
+        clock.require_aware(record.at, "case times")
         self.evidence.append(record)
 
     def satisfied_methods(self, subject: str = "customer") -> frozenset[str]:
@@ -206,5 +201,5 @@ class VerificationCase:
             raise ValueError(f"a case in state {self.state} is not resolved yet")
         if not how.strip():
             raise ValueError("say how the case was resolved")
-        self.resolution = CaseResolution(self.state, how, actor, _aware(at))
+        self.resolution = CaseResolution(self.state, how, actor, clock.require_aware(at, "case times"))
         return self.resolution

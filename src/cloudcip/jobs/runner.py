@@ -17,18 +17,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.jobs.webhooks import deliver_due, webhook_settings_from_env
-from cloudcip.runtime import Services
+from cloudcip.services import Services
 
 log = logging.getLogger("cloudcip.jobs")
 
 WEBHOOK_DELIVERY_TASK = "webhook_delivery"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class JobRunner:
         services: Services,
         tasks: list[PeriodicTask],
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = clocks.now,
         tick_seconds: float = 1.0,
     ) -> None:
         names = [task.name for task in tasks]

@@ -48,13 +48,14 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 from sqlalchemy import Connection, RowMapping, and_, select, update
 
+from cloudcip import clock
 from cloudcip.errors import InvalidInput
 from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.storage.bulk import insert_rows
@@ -207,11 +208,6 @@ def verify_signature(secret: str, message_id: str, timestamp: int, body: str, si
 
 
 # -- enqueue ------------------------------------------------------------------------------------------
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC (SQLite hands datetimes back naive; they were stored as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _checked(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
@@ -220,7 +216,7 @@ def _checked(value: Any, where: str) -> Any:
             raise WebhookPayloadError(f"payload value at {where} is longer than {MAX_STRING} characters")
         return value
     if isinstance(value, datetime):
-        return _utc(value).isoformat()
+        return clock.utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -244,7 +240,7 @@ def _checked_object(payload: Mapping[Any, Any], where: str) -> dict[str, Any]:
 
 
 def _body(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
-    document = {"type": event_type, "timestamp": _utc(created_at).isoformat(), "data": data}
+    document = {"type": event_type, "timestamp": clock.utc(created_at).isoformat(), "data": data}
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -257,7 +253,7 @@ def enqueue(conn: Connection, event_type: str, payload: Mapping[str, Any], *, no
     if not EVENT_TYPE.match(event_type) or len(event_type) > 64:
         raise WebhookPayloadError("event type must be dotted lower-case words, at most 64 characters")
     data = _checked_object(payload, "data")
-    created = _utc(now or datetime.now(UTC))
+    created = clock.utc(now or clock.now())
     message_id = "msg_" + uuid.uuid4().hex
     insert_rows(conn, webhook_outbox, [{  # straight to the driver: on the path of every decision
         "id": message_id, "event_type": event_type, "payload_json": _body(event_type, created, data),
@@ -273,10 +269,10 @@ def _entry(row: RowMapping) -> OutboxEntry:
         id=row["id"],
         event_type=row["event_type"],
         data=body["data"],
-        created_at=_utc(row["created_at"]),
+        created_at=clock.utc(row["created_at"]),
         attempts=int(row["attempts"]),
-        next_attempt_at=_utc(row["next_attempt_at"]) if row["next_attempt_at"] is not None else None,
-        delivered_at=_utc(row["delivered_at"]) if row["delivered_at"] is not None else None,
+        next_attempt_at=clock.utc(row["next_attempt_at"]) if row["next_attempt_at"] is not None else None,
+        delivered_at=clock.utc(row["delivered_at"]) if row["delivered_at"] is not None else None,
         last_error=row["last_error"],
         last_status=row["last_status"],
     )
@@ -310,7 +306,7 @@ def revive(database: Database, message_id: str, now: datetime) -> bool:
         result = conn.execute(
             update(webhook_outbox)
             .where(t.id == message_id, t.delivered_at.is_(None), t.next_attempt_at.is_(None))
-            .values(next_attempt_at=_utc(now))
+            .values(next_attempt_at=clock.utc(now))
         )
     return result.rowcount == 1
 
@@ -334,7 +330,7 @@ def _claim(database: Database, now: datetime, batch: int, lease: timedelta) -> l
     )
     with database.engine.begin() as conn:
         rows = list(conn.execute(claim).mappings())
-    return sorted(rows, key=lambda row: (_utc(row["created_at"]), row["id"]))
+    return sorted(rows, key=lambda row: (clock.utc(row["created_at"]), row["id"]))
 
 
 def _post(client: httpx.Client, settings: WebhookSettings, row: RowMapping, now: datetime) -> tuple[int | None, str]:
@@ -362,7 +358,7 @@ def deliver_due(
     """Post every due notice (at most ``batch``) once, and record each outcome. See the module docstring."""
     if settings.url is None:
         return DeliveryReport(disabled=True)
-    now = _utc(now)
+    now = clock.utc(now)
     jitter = rng or random.Random()
     lease = timedelta(seconds=batch * REQUEST_TIMEOUT_SECONDS + 60)
     rows = _claim(database, now, batch, lease)
@@ -388,7 +384,7 @@ def deliver_due(
                 delivered.append(row["id"])
             else:
                 following = now + policy.delay(int(row["attempts"]), jitter)
-                give_up = following - _utc(row["created_at"]) > policy.give_up_after
+                give_up = following - clock.utc(row["created_at"]) > policy.give_up_after
                 values = {
                     "next_attempt_at": None if give_up else following,
                     "last_status": status,

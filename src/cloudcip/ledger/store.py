@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, func, select, update
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.crypto.keyring import write_private_file
 from cloudcip.errors import NotFound
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
@@ -47,7 +49,6 @@ from cloudcip.storage.database import Database
 
 log = logging.getLogger("cloudcip.ledger")
 
-Clock = Callable[[], datetime]
 
 # built once: the append path runs on every request that touches a record
 _LOCK_STATE = (
@@ -57,10 +58,6 @@ _LOCK_STATE = (
     .returning(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state)
 )
 _SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LedgerEntryNotFound(NotFound, IndexError):
@@ -175,7 +172,7 @@ class Ledger:
     database: Database
     signing_key: Ed25519PrivateKey
     checkpoint: Checkpoint
-    clock: Clock = utc_now
+    clock: Clock = clocks.now
 
     @property
     def public_key(self) -> Ed25519PublicKey:

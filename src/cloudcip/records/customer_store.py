@@ -11,11 +11,13 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.crypto.blind_index import IndexedKind, blind_index
 from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, new_data_key, rewrap_data_key, unwrap_data_key
 from cloudcip.crypto.keyring import Keyring, LocalKeyring
@@ -30,7 +32,7 @@ from cloudcip.domain.customer import (
     OtherPayment,
 )
 from cloudcip.errors import Gone, NotFound
-from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork, utc_now
+from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
 from cloudcip.records.roles import AccessRefused, Actor, may
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
@@ -98,7 +100,7 @@ class CustomerStore:
     database: Database
     keyring: Keyring
     ledger: Ledger
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = clocks.now
 
     # -- create --------------------------------------------------------------------------------
     def create(self, records: Sequence[CustomerRecord], actor: Actor, purpose: str | None = None) -> list[str]:
@@ -282,7 +284,7 @@ class CustomerStore:
             "id": customer_id,
             "kind": row.kind,
             "status": row.status,
-            "created_at": _iso(row.created_at),
+            "created_at": clocks.iso_ms(row.created_at),
             "masked": not unmask,
             "address": address,
         }
@@ -342,7 +344,7 @@ class CustomerStore:
             means_view.append(entry)
         view["payment_means"] = means_view
         view["evidence"] = [
-            {"method": e.method, "result": e.result, "received_at": _iso(e.received_at),
+            {"method": e.method, "result": e.result, "received_at": clocks.iso_ms(e.received_at),
              "vendor_reference": e.vendor_reference}
             for e in conn.execute(select(evidence).where(evidence.c.customer_id == customer_id))
         ]
@@ -421,14 +423,6 @@ def find_by_index(conn: Connection, kind: IndexedKind, token: str) -> list[str]:
     else:
         query = select(payment_means.c.customer_id).where(payment_means.c.number_index == token)
     return sorted(set(conn.execute(query).scalars()))
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _document_row(seal: _Sealing, customer_id: str, owner_id: str | None, document: NationalId,

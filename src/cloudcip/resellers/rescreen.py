@@ -34,9 +34,9 @@ from cloudcip.resellers.sub_lessees import (
     screen_sub_lessee,
     sealer_of,
 )
-from cloudcip.runtime import Services
 from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.screening.service import ScreeningService
+from cloudcip.services import Services
 from cloudcip.storage.schema import account, customer
 
 Progress = Callable[[int, int], None]

@@ -18,13 +18,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cloudcip import clock
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.customer import CountryCode, Email, Identifier, PersonName, ShortText, Strict
 from cloudcip.errors import Conflict, NotFound
@@ -41,10 +42,10 @@ from cloudcip.records.customer_store import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.chain import ChainEffect, reach_through
 from cloudcip.resellers.schema import sub_lessee
-from cloudcip.runtime import Services
 from cloudcip.screening import location
 from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.screening.service import ScreeningResult, ScreeningService
+from cloudcip.services import Services
 from cloudcip.storage.schema import account, customer
 
 MAX_BATCH = 500
@@ -423,14 +424,6 @@ def _store_shared(services: Services, screening: ScreeningService, reseller_acco
 
 
 # -- reading and removing ------------------------------------------------------------------------------
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def masked_view(row: Any, opened: CheckedSubLessee) -> dict[str, Any]:
     """What analysts see (as in the customer's masked view): names and countries, not birth dates,
     emails or document numbers."""
@@ -449,8 +442,8 @@ def masked_view(row: Any, opened: CheckedSubLessee) -> dict[str, Any]:
     view["documents"] = [{"country": d["country"], "kind": d["kind"], "number": mask_tail(d["number"])}
                          for d in opened.documents]
     view["measures"] = json.loads(row.measures_json)
-    view.update(created_at=_iso(row.created_at), updated_at=_iso(row.updated_at),
-                screened_at=_iso(row.screened_at), removed_at=_iso(row.removed_at))
+    view.update(created_at=clock.iso(row.created_at), updated_at=clock.iso(row.updated_at),
+                screened_at=clock.iso(row.screened_at), removed_at=clock.iso(row.removed_at))
     return view
 
 

@@ -16,29 +16,26 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
 from cloudcip.screening.matcher import Hit
 from cloudcip.screening.schema import screening_hit
+from cloudcip.services import Services
 
-Clock = Callable[[], datetime]
 SubjectType = Literal["customer", "beneficial_owner", "reseller", "sub_lessee"]
 HitState = Literal["open", "confirmed", "false_positive", "escalated"]
 SUBJECT_TYPES: tuple[str, ...] = ("customer", "beneficial_owner", "reseller", "sub_lessee")
 HIT_STATES: tuple[str, ...] = ("open", "confirmed", "false_positive", "escalated")
 DECISIONS: tuple[str, ...] = ("confirmed", "false_positive", "escalated")
 MAX_REASON = 500
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class HitNotFound(NotFound, LookupError):
@@ -179,7 +176,7 @@ def get_hit(conn: Connection, hit_id: str) -> StoredHit:
 
 
 def decide(services: Services, actor: Actor, hit_id: str, state: str, reason: str | None,
-           *, clock: Clock = utc_now) -> StoredHit:
+           *, clock: Clock = clocks.now) -> StoredHit:
     """Adjudicate a hit: confirmed, false_positive (reason required) or escalated; on the ledger."""
     if state not in DECISIONS:
         raise DecisionRefused("state", f"must be one of {', '.join(DECISIONS)}")

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import pycountry
 import yaml
 from sqlalchemy import Connection, insert, select, update
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
 from cloudcip.screening.location import SANCTIONED_REGIONS
 from cloudcip.screening.schema import special_measure
+from cloudcip.services import Services
 
-Clock = Callable[[], datetime]
 MeasureKind = Literal["jurisdiction", "person"]
 MeasureType = Literal["prohibit", "conditions"]
 MeasureStatus = Literal["determined", "in_force", "expired", "revoked"]
@@ -49,10 +50,6 @@ REGIONS: dict[str, tuple[str, ...]] = {
 REGION_ALIASES: dict[str, str] = {"donetsk": "dnr", "luhansk": "lnr", "sevastopol": "crimea"}
 MAX_DAYS = 3650
 MAX_REASON = 500
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MeasureRefused(Refused, ValueError):
@@ -286,7 +283,7 @@ def add_measure(
     covers_resellers: bool = True,
     description: str | None = None,
     defaults: MeasureDefaults | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = clocks.now,
 ) -> Measure:
     """Record a measure; refuses (``MeasureRefused``, naming the field) what the rule does not allow."""
     defaults = defaults or MeasureDefaults.from_profile(services.settings.profile)
@@ -359,7 +356,7 @@ def list_measures(conn: Connection, *, include_revoked: bool = True) -> list[Mea
 
 
 def extend_measure(services: Services, actor: Actor, measure_id: str, days: int, reason: str,
-                   *, clock: Clock = utc_now) -> Measure:
+                   *, clock: Clock = clocks.now) -> Measure:
     """Add ``days`` to a measure's duration, with the reason; refused for a revoked measure."""
     _check_days("days", days)
     clean = _check_reason(reason)
@@ -379,7 +376,7 @@ def extend_measure(services: Services, actor: Actor, measure_id: str, days: int,
 
 
 def revoke_measure(services: Services, actor: Actor, measure_id: str, reason: str,
-                   *, clock: Clock = utc_now) -> Measure:
+                   *, clock: Clock = clocks.now) -> Measure:
     """End a measure now, with the reason; refused when it was already revoked."""
     clean = _check_reason(reason)
     now = clock()

@@ -42,18 +42,19 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.crypto.keyring import Keyring
 from cloudcip.domain.designated import DesignatedParty
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.customer_store import screening_material
 from cloudcip.records.roles import Actor
 from cloudcip.resellers.rescreen import rescreen_sub_lessees
-from cloudcip.runtime import Services
 from cloudcip.screening.hits import mark_list_entries, record_hits, subject_hash
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.location import LocationEvidence, locate
@@ -67,19 +68,15 @@ from cloudcip.screening.service import (
     measures_applying,
 )
 from cloudcip.screening.snapshots import diff_snapshots, find_snapshot, in_force_snapshots, party_from_document
+from cloudcip.services import Services
 from cloudcip.storage.schema import account, customer
 
-Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
 SYSTEM = Actor(name="job:rescreen", role="admin")
 PURPOSE = "re-screening"
 BATCH = 1000
 MATCHER_VERSION = "1"  # bump when the matcher's scoring changes: the next run is then a full one
 HIT_LIMIT = 5  # hits per subject, as at signup
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -284,12 +281,6 @@ def _baseline(conn: Connection) -> Any:
                         .order_by(rescreen_run.c.sequence.desc()).limit(1)).first()
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 @dataclass
 class ListChanges:
     """What changed in the lists between two bases."""
@@ -389,7 +380,7 @@ def build_plan(conn: Connection, screening: ScreeningService, run: Any, today: d
     basis = json.loads(run.basis_json)
     older = basis["from"]
     changes = list_changes(conn, older["snapshots"], basis["snapshots"])
-    plan.records_since = _aware(datetime.fromisoformat(basis["records_since"]))
+    plan.records_since = clocks.utc_or_none(datetime.fromisoformat(basis["records_since"]))
     plan.party_hashes.update(changes.hashes)
     delta_keys = set(changes.hashes)
     due = [m for m in measures if m.status(today) == "in_force"
@@ -519,13 +510,13 @@ def screen_batch(engine: Engine, keyring: Keyring, plan: ScreeningPlan, after: s
         since = plan.records_since
         changed_ids = [r["id"] for r in records
                        if plan.mode == "delta" and not full_read and since is not None
-                       and (_aware(r["updated_at"]) or since) >= since]
+                       and (clocks.utc_or_none(r["updated_at"]) or since) >= since]
         complete = ({r["id"]: r for r in screening_material(conn, keyring, after, last, full=True, only=changed_ids)}
                     if changed_ids else {})
         for record in records:
             if plan.mode == "full":
                 _screen_record(record, plan, True, True, outcome, reread)
-            elif since is not None and (_aware(record["updated_at"]) or since) >= since:
+            elif since is not None and (clocks.utc_or_none(record["updated_at"]) or since) >= since:
                 _screen_record(complete.get(record["id"], record), plan, True, True, outcome, reread)
             else:
                 _screen_record(record, plan, False, full_read, outcome, reread)
@@ -619,7 +610,7 @@ def _start_run(work: UnitOfWork, services: Services, screening: ScreeningService
         if not full and before.get("matcher") == basis["matcher"] and baseline.records_as_of is not None:
             mode = "delta"
             basis["from"] = {"snapshots": before["snapshots"], "measures": before["measures"]}
-            basis["records_since"] = _aware(baseline.records_as_of).isoformat()  # type: ignore[union-attr]
+            basis["records_since"] = clocks.utc_or_none(baseline.records_as_of).isoformat()  # type: ignore[union-attr]
     conn.execute(insert(rescreen_run).values(
         id=run_id, sequence=sequence, reason=reason, started_at=started, cursor=None, done=0, total=total, hits=0,
         state_key=screening_state_key(conn, started.date()), mode=mode, basis_json=json.dumps(basis),
@@ -648,7 +639,7 @@ def rescreen_all(
     progress: Progress | None = None,
     *,
     screening: ScreeningService | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = clocks.now,
     batch_size: int = BATCH,
     actor: Actor = SYSTEM,
     full: bool = False,

@@ -14,26 +14,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection
 
+from cloudcip import clock
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.errors import FieldIssue, InvalidInput
-from cloudcip.runtime import Services
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import Band, Hit, QuerySchema, ScreeningQuery, Thresholds, screen
 from cloudcip.screening.measures import Measure, list_measures
 from cloudcip.screening.snapshots import in_force_snapshots, snapshot_parties
+from cloudcip.services import Services
 
 Monotonic = Callable[[], float]
 Today = Callable[[], date]
 BAND_ORDER: dict[Band, int] = {"clear": 0, "review": 1, "block": 2}
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()
 
 
 class QueryFieldError(InvalidInput, ValueError):
@@ -115,7 +112,7 @@ class ScreeningService:
         thresholds: Thresholds | None = None,
         check_interval: float = 2.0,
         monotonic: Monotonic = time.monotonic,
-        today: Today = utc_today,
+        today: Today = clock.today,
     ) -> None:
         self.services = services
         self.thresholds = thresholds or Thresholds()

@@ -18,12 +18,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from cloudcip import clock as clocks
+from cloudcip.clock import Clock
 from cloudcip.domain.designated import (
     DesignatedParty,
     ListedAddress,
@@ -34,19 +36,14 @@ from cloudcip.domain.designated import (
 from cloudcip.errors import InvalidInput, NotFound
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.schema import list_party, list_snapshot
+from cloudcip.services import Services
 
-Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
 INSERT_CHUNK = 1000
 MAX_SOURCE_ID = 160
 PARTY_SCHEMAS: frozenset[str] = frozenset({"Person", "Organization", "Vessel", "Aircraft", "Unknown"})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SnapshotNotFound(NotFound, LookupError):
@@ -145,7 +142,7 @@ def import_publication(
     publication: ListPublication,
     actor: Actor,
     *,
-    clock: Clock = utc_now,
+    clock: Clock = clocks.now,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Store ``publication`` as the new in-force snapshot of its source; all or nothing, on the ledger."""

@@ -19,12 +19,13 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cloudcip import clock
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
 from cloudcip.domain.customer import (
@@ -55,9 +56,9 @@ from cloudcip.identity.us_person import (
 from cloudcip.jobs.webhooks import enqueue
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
 from cloudcip.screening import location
 from cloudcip.screening.service import ScreeningService
+from cloudcip.services import Services
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.schema import account, contact, evidence
 from cloudcip.verification import otp
@@ -101,16 +102,6 @@ DECISION_OF_STATE: dict[str, str] = {
 def request_hash(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return _aware(value).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _person_facts(person: PersonFields, checked: CheckedRecord, signup_country: str | None) -> PersonFacts:
@@ -299,7 +290,7 @@ class ApplicationService:
                 for subject, status in statuses
             ],
             "restrictions": [r.label for r in restrictions],
-            "deadline": _iso(case.deadline) if case.state is CaseState.pending_evidence else None,
+            "deadline": clock.iso(case.deadline) if case.state is CaseState.pending_evidence else None,
             "evidence_required": [item.label for item in owed],
             "reasons": list(reasons),
             "policy_rule": case.policy_rule,
@@ -361,22 +352,22 @@ class ApplicationService:
             raise ApplicationNotFound(application_id)
         subjects = {d.subject: d.status for d in conn.execute(
             select(person_determination).where(person_determination.c.application_id == application_id))}
-        history = [CaseTransition(CaseState(t.from_state), CaseState(t.to_state), t.reason, t.actor, _aware(t.at))
+        history = [CaseTransition(CaseState(t.from_state), CaseState(t.to_state), t.reason, t.actor, clock.utc(t.at))
                    for t in conn.execute(select(case_transition).where(
                        case_transition.c.application_id == application_id).order_by(case_transition.c.id))]
-        records = [EvidenceRecord(e.subject or "customer", e.method, e.result, _aware(e.received_at),
+        records = [EvidenceRecord(e.subject or "customer", e.method, e.result, clock.utc(e.received_at),
                                   e.vendor_reference)
                    for e in conn.execute(select(evidence).where(evidence.c.application_id == application_id)
                                          .order_by(evidence.c.received_at))]
         case = VerificationCase(
-            case_id=row.id, opened_at=_aware(row.created_at),
+            case_id=row.id, opened_at=clock.utc(row.created_at),
             policy_rule=None if row.policy_rule == "none" else row.policy_rule,
-            failure_action=row.failure_action, deadline=_aware(row.deadline) if row.deadline else None,
+            failure_action=row.failure_action, deadline=clock.utc(row.deadline) if row.deadline else None,
             subjects=subjects or {"customer": "foreign_person"}, state=CaseState(row.state), history=history,
             evidence=records,
         )
         if row.resolution:
-            case.resolution = CaseResolution(case.state, row.resolution, "stored", _aware(row.updated_at))
+            case.resolution = CaseResolution(case.state, row.resolution, "stored", clock.utc(row.updated_at))
         return row, case
 
     def _save(self, work: UnitOfWork, row: Any, case: VerificationCase, moves: list[CaseTransition],
@@ -426,9 +417,9 @@ class ApplicationService:
             answer: dict[str, Any] = json.loads(row.response_json)
             answer["state"] = case.state.value
             answer["history"] = [{"from": m.from_state.value, "to": m.to_state.value, "reason": m.reason,
-                                  "actor": m.actor, "at": _iso(m.at)} for m in case.history]
+                                  "actor": m.actor, "at": clock.iso(m.at)} for m in case.history]
             answer["evidence"] = [{"subject": e.subject, "method": e.method, "outcome": e.outcome,
-                                   "at": _iso(e.at)} for e in case.evidence]
+                                   "at": clock.iso(e.at)} for e in case.evidence]
             answer["resolution"] = row.resolution
             answer["replayed"] = False
             work.log(LedgerAction(actor.name, actor.role, "read", "application", application_id, purpose=purpose))
@@ -505,10 +496,10 @@ class ApplicationService:
                 max_attempts=otp.DEFAULT_MAX_ATTEMPTS))
             enqueue(work.conn, "otp.deliver", {"application_id": application_id, "channel": channel,
                                                "challenge_id": challenge_id, "code": code,
-                                               "expires_at": _iso(expires)})
+                                               "expires_at": clock.iso(expires)})
             work.log(LedgerAction(actor.name, actor.role, "issue_otp", "application", application_id,
                                   purpose="verification", detail={"channel": channel}))
-        return {"challenge_id": challenge_id, "channel": channel, "expires_at": _iso(expires)}
+        return {"challenge_id": challenge_id, "channel": channel, "expires_at": clock.iso(expires)}
 
     def confirm_otp(self, application_id: str, channel: str, code: str, actor: Actor) -> dict[str, Any]:
         now = self.clock()
@@ -521,7 +512,7 @@ class ApplicationService:
             if challenge is None:
                 raise EvidenceRefused(f"no {channel} code was issued for this application")
             result = otp.check_code(challenge_id=challenge.id, code_hash=challenge.code_hash, presented=code,
-                                    expires_at=_aware(challenge.expires_at), attempts=challenge.attempts,
+                                    expires_at=clock.utc(challenge.expires_at), attempts=challenge.attempts,
                                     max_attempts=challenge.max_attempts, verified_at=challenge.verified_at,
                                     now=now)
             if result.reason != "already_used":
@@ -651,7 +642,7 @@ class ApplicationService:
             successor.record_evidence(record)
         answer.update({"id": successor_id, "decision": DECISION_OF_STATE[successor.state.value],
                        "state": successor.state.value, "restrictions": [r.label for r in decision.restrictions],
-                       "deadline": _iso(successor.deadline) if successor.state is CaseState.pending_evidence
+                       "deadline": clock.iso(successor.deadline) if successor.state is CaseState.pending_evidence
                        else None,
                        "evidence_required": list(decision.evidence_required),
                        "reasons": [reason, *decision.reasons],

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from cloudcip import clock
 from cloudcip.domain.verification_case import (
     FAILURE_ACTION_STATES,
     CaseState,
@@ -135,12 +136,6 @@ class Decision:
         }
 
 
-def _aware(now: datetime) -> datetime:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    return now
-
-
 def requirement_for(rule: PolicyRule, subject: str, status: str) -> Requirement | list[str] | None:
     """What ``subject`` owes under ``rule``: the foreign-person requirement, the U.S.-person baseline
     (a list of methods, all owed), or ``None`` (a U.S. beneficial owner owes nothing)."""
@@ -165,7 +160,7 @@ def owed_by(rule: PolicyRule, subject: str, status: str, satisfied: Iterable[str
 
 def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> Decision:
     """The decision on ``application`` under ``policy`` at ``now`` (pure: same inputs, same answer)."""
-    _aware(now)
+    clock.require_aware(now, "now")
     triggers = policy.review_triggers
     try:
         rule = policy.rule_for(application.account_type, application.channel, application.risk_tier,
@@ -271,7 +266,7 @@ def open_case(case_id: str, application: ApplicationFacts, decision: Decision, n
               actor: str = "system:decision") -> VerificationCase:
     """A new case for ``application``, its known evidence recorded and moved from ``submitted`` to
     the decision's state (the transition is in ``history`` for the caller to store)."""
-    _aware(now)
+    clock.require_aware(now, "now")
     case = VerificationCase(
         case_id=case_id,
         opened_at=now,
@@ -309,7 +304,7 @@ def apply_evidence(case: VerificationCase, evidence_method: str, outcome: Eviden
     through ``failed`` to the rule's failure action). Inconclusive results and evidence arriving for a
     settled case are kept and move nothing; a case in review waits for its analyst.
     """
-    _aware(now)
+    clock.require_aware(now, "now")
     if evidence_method not in METHODS:
         raise ValueError(f"unknown method {evidence_method!r}")
     if subject not in case.subjects:
@@ -355,7 +350,7 @@ def enforce_deadline(case: VerificationCase, now: datetime, policy: CipPolicy,
                      actor: str = "system:deadline") -> list[CaseTransition]:
     """A pending case past its deadline fails and takes the policy's failure action; returns the
     transitions made (none when the deadline has not passed or the case is not pending)."""
-    _aware(now)
+    clock.require_aware(now, "now")
     if case.state is not CaseState.pending_evidence or case.deadline is None or now < case.deadline:
         return []
     failed = case.transition(CaseState.failed, f"deadline_passed: evidence not complete by "

@@ -14,12 +14,13 @@ echoes a screened person's data back except the screening result itself.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.records.roles import Actor
 from cloudcip.screening import hits as hits_store
@@ -47,10 +48,6 @@ def screening_service(request: Request, services: ServicesDep) -> ScreeningServi
 
 
 ScreeningDep = Annotated[ScreeningService, Depends(screening_service)]
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 class Strict(BaseModel):
@@ -124,7 +121,7 @@ def get_measures(
     _actor: Annotated[Actor, Depends(require("screening:read", "measures:write"))],
     include_revoked: bool = True,
 ) -> dict[str, Any]:
-    today = _today()
+    today = clock.today()
     with services.database.engine.connect() as conn:
         found = register.list_measures(conn, include_revoked=include_revoked)
     return {"measures": [m.as_json(today) for m in found]}
@@ -145,7 +142,7 @@ def post_measure(
         covers_resellers=body.covers_resellers, description=body.description,
     )
     screening.invalidate()
-    return created.as_json(_today())
+    return created.as_json(clock.today())
 
 
 @router.post("/v1/measures/{measure_id}/extend")
@@ -158,7 +155,7 @@ def extend(
 ) -> dict[str, Any]:
     changed = register.extend_measure(services, actor, measure_id, body.days, body.reason)
     screening.invalidate()
-    return changed.as_json(_today())
+    return changed.as_json(clock.today())
 
 
 @router.post("/v1/measures/{measure_id}/revoke")
@@ -171,7 +168,7 @@ def revoke(
 ) -> dict[str, Any]:
     changed = register.revoke_measure(services, actor, measure_id, body.reason)
     screening.invalidate()
-    return changed.as_json(_today())
+    return changed.as_json(clock.today())
 
 
 # --- screening ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from cloudcip import clock
 from cloudcip.domain.designated import DesignatedParty, ListedAddress, ListedName, PartySchema
 from cloudcip.screening.loaders import ListFormatError, Progress, read_list_text
 from cloudcip.screening.loaders.countries import country_code
@@ -58,7 +59,7 @@ def _source_id(folded: str) -> str:
 
 
 def _published(last_updates: list[str]) -> str | None:
-    today = dt.date.today()
+    today = clock.today()
     best: dt.date | None = None
     for value in last_updates:
         try:
