@@ -265,21 +265,6 @@ def test_veriff_decision_webhook_needs_its_signature(services: Services, keys: d
         assert {e["method"] for e in shown["evidence"]} == {"vendor_idv"}
 
 
-def test_application_endpoints_by_role(client: TestClient, keys: dict[str, str]) -> None:
-    created = client.post("/v1/applications", json=APPLICATION, headers=auth(keys["signup-service"]))
-    app_id = created.json()["id"]
-    for role in ROLES:
-        submitted = client.post("/v1/applications", json=APPLICATION, headers=auth(keys[role]))
-        assert submitted.status_code == (201 if role == "signup-service" else 403), role
-        read = client.get(f"/v1/applications/{app_id}", headers=auth(keys[role]))
-        allowed = {"signup-service", "analyst", "compliance-officer", "admin"}
-        assert read.status_code == (200 if role in allowed else 403), role
-        review = client.post(f"/v1/applications/{app_id}/review", json={"to_state": "approved", "reason": "nope"},
-                             headers=auth(keys[role]))
-        assert review.status_code in ((200, 409) if role in ("analyst", "compliance-officer") else (403,)), role
-    assert client.post("/v1/applications", json=APPLICATION).status_code == 401
-
-
 def _us_entity(legal_name: str, email: str) -> dict[str, Any]:
     """A U.S. entity with one U.S. beneficial owner, opening a standard account through sales."""
     return {

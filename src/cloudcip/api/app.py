@@ -6,13 +6,13 @@ from fastapi import FastAPI
 
 from cloudcip import __version__
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import access, applications, customers, incidents, ledger, resellers, screening
+from cloudcip.api.routers import access, apikeys, applications, customers, incidents, ledger, resellers, screening
 from cloudcip.runtime import Services
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router,
+    resellers.router, incidents.router, apikeys.router,
 ]
 
 

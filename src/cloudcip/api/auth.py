@@ -1,15 +1,32 @@
-"""API keys in ``Authorization: Bearer KEY``, each with a role; one dependency per permission (B4)."""
+"""API keys in ``Authorization: Bearer KEY``, each with a role; one dependency per permission (B4).
+
+Every request reads its key (``records.api_keys.authenticate``: one primary-key lookup), so a revoked
+or expired key is refused at once by every worker and node. ``require(...)`` lets a request through
+when the key's role holds one of the permissions **and** has stated what ``records.roles.GRANTS``
+asks of that role (``X-Access-Purpose``; for legal staff also ``X-Legal-Basis``).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from cloudcip.records.roles import Actor, Permission, authenticate, may
+from cloudcip import clock
+from cloudcip.errors import InvalidInput, Unauthenticated
+from cloudcip.records import api_keys
+from cloudcip.records.roles import (
+    LEGAL_BASIS_HEADER,
+    PURPOSE_HEADER,
+    AccessRefused,
+    Actor,
+    Permission,
+    check,
+    may,
+)
 from cloudcip.runtime import Services
 
 
@@ -20,58 +37,69 @@ async def services_of(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(services_of)]
 
+# key id -> when this process last wrote its last-used time (monotonic seconds)
+_last_touched: dict[str, float] = {}
 
-KEY_CACHE_SECONDS = 10.0
-_key_cache: dict[str, tuple[Actor, float]] = {}
+
+def _touch(services: Services, key_id: str) -> None:
+    with services.database.write_gate(), services.database.engine.begin() as conn:
+        api_keys.touch(conn, key_id, clock.now())
 
 
 async def current_actor(request: Request, services: ServicesDep) -> Actor:
-    """The actor of the request's API key; a known key is remembered for ``KEY_CACHE_SECONDS``, so a
-    revocation takes effect within that time. Async (with a short blocking lookup on a cache miss) so
-    that a request does not hop to the thread pool just to be authenticated."""
+    """The actor of the request's API key. Async, with a short blocking lookup, so that a request
+    does not hop to the thread pool just to be authenticated."""
     header = request.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
-        raise HTTPException(401, "an API key is required: Authorization: Bearer KEY",
-                            headers={"WWW-Authenticate": "Bearer"})
-    fingerprint = hashlib.sha256(presented.encode()).hexdigest()
-    cached = _key_cache.get(fingerprint)
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+        raise Unauthenticated("an API key is required: Authorization: Bearer KEY")
     with services.database.engine.connect() as conn:
-        actor = authenticate(conn, presented)
-    if actor is not None:
-        if len(_key_cache) > 10_000:
-            _key_cache.clear()
-        _key_cache[fingerprint] = (actor, time.monotonic() + KEY_CACHE_SECONDS)
+        actor = api_keys.authenticate(conn, presented, clock.now())
     if actor is None:
-        raise HTTPException(401, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("the API key is unknown, expired or revoked")
+    key_id = actor.name.removeprefix("apikey:")
+    moment = time.monotonic()
+    if moment - _last_touched.get(key_id, float("-inf")) >= api_keys.LAST_USED_EVERY.total_seconds():
+        _last_touched[key_id] = moment
+        if len(_last_touched) > 10_000:
+            _last_touched.clear()
+        await run_in_threadpool(_touch, services, key_id)
     return actor
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def require(*permissions: Permission) -> Callable[[Actor], Awaitable[Actor]]:
-    """A dependency that lets the request through when the actor's role has any of ``permissions``."""
-
-    async def check(actor: ActorDep) -> Actor:
-        if not any(may(actor.role, permission) for permission in permissions):
-            raise HTTPException(403, f"role {actor.role} may not do this")
-        return actor
-
-    return check
+def _header_text(request: Request, header: str) -> str | None:
+    value = request.headers.get(header)
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > 200 or not value.isprintable():
+        raise InvalidInput.field(header, "at most 200 printable characters")
+    return value
 
 
 def stated_purpose(request: Request) -> str | None:
     """The ``X-Access-Purpose`` header: short printable text, recorded on the ledger."""
-    purpose = request.headers.get("x-access-purpose")
-    if purpose is None:
-        return None
-    purpose = purpose.strip()
-    if not purpose:
-        return None
-    if len(purpose) > 200 or not purpose.isprintable():
-        raise HTTPException(422, "X-Access-Purpose: at most 200 printable characters")
-    return purpose
+    return _header_text(request, PURPOSE_HEADER)
+
+
+def stated_legal_basis(request: Request) -> str | None:
+    """The ``X-Legal-Basis`` header (a recorded legal process or request), recorded on the ledger."""
+    return _header_text(request, LEGAL_BASIS_HEADER)
+
+
+def require(*permissions: Permission) -> Callable[[Request, Actor], Awaitable[Actor]]:
+    """A dependency that lets the request through when the actor's role holds any of ``permissions``
+    and has stated the purpose (and legal basis) its role must state for the first one it holds."""
+
+    async def check_request(request: Request, actor: ActorDep) -> Actor:
+        held = next((permission for permission in permissions if may(actor.role, permission)), None)
+        if held is None:
+            raise AccessRefused(f"role {actor.role} may not do this")
+        check(actor, held, purpose=stated_purpose(request), legal_basis=stated_legal_basis(request))
+        return actor
+
+    return check_request

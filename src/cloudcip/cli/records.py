@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -10,8 +11,9 @@ from rich.progress import Progress
 
 from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
+from cloudcip.records.api_keys import ApiKeyRegister
 from cloudcip.records.customer_store import rotate_keys
-from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.records.roles import ROLES, role_table_markdown
 
 apikeys = typer.Typer(help="API keys: one role each, stored hashed.", no_args_is_help=True)
 keys = typer.Typer(help="Key-encryption keys of the keyring.", no_args_is_help=True)
@@ -29,18 +31,54 @@ def apikeys_create(
     ctx: typer.Context,
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
     label: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+    expires: Annotated[str | None, typer.Option(
+        help="When the key stops working: a date (its midnight, UTC) or an ISO 8601 time.")] = None,
+    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Or: this many days from now.")] = None,
 ) -> None:
     """Create an API key; the key is printed once, as the last line of standard output."""
     if role not in ROLES:
         raise fail(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    with services_of(ctx) as services, services.ledger.unit_of_work() as work:
-        key = create_api_key(work.conn, role, label, clock.now())
-        from cloudcip.ledger.store import LedgerAction
-
-        work.log(LedgerAction(OPERATOR.name, OPERATOR.role, "create_api_key", "api_key", key.split("_")[1],
-                              detail={"role": role}))
-    console.print(f"API key for role {role} (shown once; store it now):")
+    expires_at = clock.parse_instant(expires, "--expires") if expires else None
+    if expires_in_days is not None:
+        expires_at = clock.now() + timedelta(days=expires_in_days)
+    with services_of(ctx) as services:
+        key, info = ApiKeyRegister(services.database, services.ledger).create(OPERATOR, role, label, expires_at)
+    until = f", expires {clock.iso(info.expires_at)}" if info.expires_at else ""
+    console.print(f"API key {info.id} for role {role}{until} (shown once; store it now):")
     emit(key)
+
+
+@apikeys.command("list")
+def apikeys_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False,
+) -> None:
+    """Every API key: id, role, state (active, expired, revoked), label, created, expires, last used."""
+    now = clock.now()
+    with services_of(ctx) as services:
+        keys_found = ApiKeyRegister(services.database, services.ledger).list()
+    if as_json:
+        for info in keys_found:
+            emit(json.dumps(info.as_json(now)))
+        return
+    for info in keys_found:
+        fields = info.as_json(now)
+        emit("\t".join(str(fields[name] or "-") for name in ("id", "role", "state", "created_at", "expires_at",
+                                                              "last_used_at", "label")))
+
+
+@apikeys.command("revoke")
+def apikeys_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Revoke an API key: the next request with it is refused, by every worker and node."""
+    with services_of(ctx) as services:
+        info = ApiKeyRegister(services.database, services.ledger).revoke(OPERATOR, key_id)
+    emit(f"revoked {info.id} ({info.role})")
+
+
+@apikeys.command("roles")
+def apikeys_roles() -> None:
+    """The roles and what each may do (the README's table, from the code)."""
+    emit(role_table_markdown().rstrip())
 
 
 @keys.command("rotate")

@@ -195,8 +195,9 @@ class Ledger:
         size = int(state.tree_size)
         previous = bytes(state.last_leaf_hash) if state.last_leaf_hash is not None else b""
         compact = CompactRange.from_state(json.loads(state.compact_state))
-        now = self.clock()
-        at_text = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = self.clock().astimezone(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the column holds what is hashed
+        at_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         rows: list[dict[str, Any]] = []
         for action in actions:
             entry = {
@@ -275,13 +276,18 @@ class Ledger:
         return inclusion_proof_document(leaf_input.encode(), index, path, head)
 
     def entries_for_record(self, record_type: str, record_id: str) -> list[dict[str, Any]]:
+        """The entries about one record, read from what is hashed: the indexed ``record_id`` column
+        finds the candidates, the hashed ``record`` field decides (every column is also checked by
+        ``verify``)."""
+        reference = f"{record_type}/{record_id}"
         with self.database.engine.connect() as conn:
             rows = conn.execute(
                 select(ledger_entry.c.leaf_input)
-                .where(ledger_entry.c.record_id == record_id, ledger_entry.c.record_type == record_type)
+                .where(ledger_entry.c.record_id == record_id)
                 .order_by(ledger_entry.c.idx)
             ).scalars()
-            return [json.loads(r) for r in rows]
+            entries = [json.loads(r) for r in rows]
+        return [entry for entry in entries if entry.get("record") == reference]
 
     # -- verification --------------------------------------------------------------------------
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerificationReport:
@@ -307,7 +313,36 @@ def _head_from_row(row: Any) -> SignedTreeHead:
     )
 
 
-_ENTRY_COLUMNS = "SELECT idx, leaf_input, leaf_hash, actor, action, record_id FROM ledger_entry ORDER BY idx"
+# every stored column: each one is compared with the hashed entry (``_columns_agree``)
+_ENTRY_COLUMNS = ("SELECT idx, leaf_input, leaf_hash, at, actor, role, action, record_type, record_id, purpose, "
+                  "legal_basis FROM ledger_entry ORDER BY idx")
+CHECKED_COLUMNS = ("idx", "leaf_input", "leaf_hash", "at", "actor", "role", "action", "record_type", "record_id",
+                   "purpose", "legal_basis")
+
+
+def _at_text(value: Any) -> str | None:
+    """A stored ``at`` as the hashed entry writes its time (``2026-01-01T10:00:00.123Z``): SQLite hands
+    the raw text back (``2026-01-01 10:00:00.123000``, UTC), PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        if len(value) >= 23 and value[10] == " " and (len(value) == 26 or value.endswith("+00:00")):
+            return f"{value[:10]}T{value[11:23]}Z"  # the fast path: SQLAlchemy's own SQLite format
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None
+
+
+def _columns_agree(entry: dict[str, Any], row: tuple[Any, ...]) -> bool:
+    """Whether every stored column of ``row`` says what the hashed ``entry`` says (B3): an edit of a
+    column alone (``purpose``, ``role``, ``legal_basis``, ``at``, ``record_type`` ...) is tampering."""
+    _idx, _leaf, _hash, at, actor, role, action, record_type, record_id, purpose, legal_basis = row
+    return (entry.get("actor") == actor and entry.get("role") == role and entry.get("action") == action
+            and entry.get("record") == f"{record_type}/{record_id}" and entry.get("purpose") == purpose
+            and entry.get("legal_basis") == legal_basis and entry.get("time") == _at_text(at))
 
 
 def _signed(public_key: Ed25519PublicKey, head: SignedTreeHead) -> bool:
@@ -381,7 +416,8 @@ def verify_ledger(
         previous_hex = ""
         position = 0
         decode = json.JSONDecoder().decode
-        for idx, leaf_input, stored_hash, actor, action, record_id in _entry_rows(conn, batch):
+        for row in _entry_rows(conn, batch):
+            idx, leaf_input, stored_hash = row[0], row[1], row[2]
             digest = leaf_hash(leaf_input.encode())
             try:
                 entry = decode(leaf_input)
@@ -393,9 +429,7 @@ def verify_ledger(
                 bad(position, "entry content does not match its leaf hash (edited)")
             elif entry.get("prev") != previous_hex:
                 bad(max(position - 1, 0), "hash chain broken: the previous entry was altered")
-            elif (entry.get("actor"), entry.get("action"), entry.get("record", "").split("/", 1)[-1]) != (
-                actor, action, record_id,
-            ):
+            elif not _columns_agree(entry, row):
                 bad(position, "entry columns disagree with the hashed entry (edited)")
             if problems:
                 break

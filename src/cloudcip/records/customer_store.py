@@ -33,7 +33,7 @@ from cloudcip.domain.customer import (
 )
 from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
-from cloudcip.records.roles import AccessRefused, Actor, may
+from cloudcip.records.roles import BREAK_GLASS_HEADER, AccessRefused, Actor, check, may
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 from cloudcip.storage.schema import (
@@ -232,19 +232,17 @@ class CustomerStore:
         """The record as ``actor`` may see it; the read goes on the ledger with its purpose."""
         action = "read"
         if break_glass:
-            if not may(actor.role, "break_glass"):
-                raise AccessRefused(f"role {actor.role} has no break-glass access")
+            check(actor, "break_glass")
             unmask, action, purpose = True, "break_glass_read", break_glass
-        elif not may(actor.role, "customer:read"):
-            raise AccessRefused(f"role {actor.role} may not read customer records")
+        elif may(actor.role, "break_glass") and not may(actor.role, "customer:read"):
+            raise AccessRefused(f"role {actor.role} reads records only by breaking the glass ({BREAK_GLASS_HEADER})")
         elif unmask:
             if not may(actor.role, "customer:unmask"):
                 raise AccessRefused(f"role {actor.role} may not unmask customer records")
-            if not purpose:
-                raise AccessRefused("unmasking needs a stated purpose (X-Access-Purpose)")
-            if actor.role == "legal" and not legal_basis:
-                raise AccessRefused("legal staff unmask only against a recorded legal basis (X-Legal-Basis)")
+            check(actor, "customer:unmask", purpose=purpose, legal_basis=legal_basis)
             action = "read_unmasked"
+        else:
+            check(actor, "customer:read", purpose=purpose, legal_basis=legal_basis)
         with self.ledger.unit_of_work() as work:
             view = self._load(work.conn, customer_id, unmask)
             work.log(LedgerAction(actor.name, actor.role, action, "customer", customer_id,
@@ -352,26 +350,22 @@ class CustomerStore:
 
     # -- find ----------------------------------------------------------------------------------
     def find(self, kind: IndexedKind, value: str, actor: Actor, *, purpose: str | None = None,
-             scope: str = "") -> list[str]:
+             scope: str = "", legal_basis: str | None = None) -> list[str]:
         """Ids of customers holding exactly ``value`` (through the blind index); logged."""
-        if not may(actor.role, "customer:search"):
-            raise AccessRefused(f"role {actor.role} may not search customer records")
+        check(actor, "customer:search", purpose=purpose, legal_basis=legal_basis)
         key = self.keyring.blind_index_key()
         token = blind_index(key, kind, value, scope=scope)
         with self.ledger.unit_of_work() as work:
             ids = find_by_index(work.conn, kind, token)
             for customer_id in ids:
                 work.log(LedgerAction(actor.name, actor.role, "search_match", "customer", customer_id,
-                                      purpose=purpose, detail={"by": kind}))
+                                      purpose=purpose, legal_basis=legal_basis, detail={"by": kind}))
         return ids
 
     # -- purge ---------------------------------------------------------------------------------
     def purge(self, customer_id: str, actor: Actor, *, purpose: str) -> None:
         """Destroy the customer's data key and blind indexes (crypto-shredding); on the ledger."""
-        if not may(actor.role, "customer:purge"):
-            raise AccessRefused(f"role {actor.role} may not purge customer records")
-        if not purpose:
-            raise AccessRefused("purging needs a stated purpose")
+        check(actor, "customer:purge", purpose=purpose)
         now = self.clock()
         with self.ledger.unit_of_work() as work:
             conn = work.conn

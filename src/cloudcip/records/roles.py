@@ -1,23 +1,23 @@
 """Roles, permissions and purposes: who may do what to a record, and what must be stated (B4).
 
-The signup service writes; analysts see masked data; compliance officers unmask with a stated
-purpose; legal staff unmask only against a recorded legal basis; administrators purge and may break
-the glass, loudly; auditors read the ledger. Nobody reads without being on the ledger.
+The signup service writes; the event-ingest service posts access events; analysts see masked data;
+compliance officers unmask with a stated purpose; legal staff read only against a recorded legal
+basis; administrators purge, manage API keys and may break the glass, loudly; auditors read the
+ledger and nothing else; a peer provider or agency reaches only the TAXII collections its grants
+name. Nobody reads without being on the
+ledger.
+
+``GRANTS`` is the one source: the API's ``require(...)`` dependency, the services' own checks and the
+README's role table (``role_table_markdown``, checked by ``tests/records/test_roles_table.py``) all
+come from it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, insert, select
-
 from cloudcip.errors import Forbidden
-from cloudcip.storage.schema import api_key
 
 Role = Literal["signup-service", "event-ingest", "analyst", "compliance-officer", "legal", "auditor", "admin", "peer"]
 ROLES: tuple[Role, ...] = (
@@ -42,7 +42,6 @@ Permission = Literal[
     "screening:read",
     "screening:adjudicate",
     "measures:write",
-    "lists:write",
     "application:submit",
     "application:read",
     "application:decide",
@@ -50,6 +49,7 @@ Permission = Literal[
     "access:read",
     "sub_lessee:share",
     "sub_lessee:read",
+    "apikeys:manage",
     "incident:create",
     "incident:read",
     "incident:disclose",
@@ -61,37 +61,74 @@ Permission = Literal[
     "links:read",
 ]
 
-PERMISSIONS: dict[Permission, frozenset[Role]] = {
-    "customer:create": frozenset({"signup-service"}),
-    "customer:read": frozenset({"analyst", "compliance-officer", "legal", "admin"}),
-    "customer:unmask": frozenset({"compliance-officer", "legal"}),
-    "customer:search": frozenset({"analyst", "compliance-officer", "legal"}),
-    "customer:purge": frozenset({"admin"}),
-    "ledger:read": frozenset({"auditor", "compliance-officer", "admin"}),
-    "break_glass": frozenset({"admin"}),
-    "screening:read": frozenset({"analyst", "compliance-officer", "auditor", "admin"}),
-    "screening:adjudicate": frozenset({"analyst", "compliance-officer"}),
-    "measures:write": frozenset({"compliance-officer"}),
-    "lists:write": frozenset({"compliance-officer", "admin"}),
-    "application:submit": frozenset({"signup-service"}),
-    "application:read": frozenset({"signup-service", "analyst", "compliance-officer", "admin"}),
-    "application:decide": frozenset({"analyst", "compliance-officer"}),
-    "access:ingest": frozenset({"signup-service", "event-ingest"}),
-    "access:read": frozenset({"analyst", "compliance-officer", "legal"}),
-    "sub_lessee:share": frozenset({"signup-service"}),
-    "sub_lessee:read": frozenset({"analyst", "compliance-officer", "admin"}),
-    # G3, G4: incident reports, sharing with peers (a peer's key reaches only the TAXII collections
-    # its grants name), the linkage graph
-    "incident:create": frozenset({"analyst", "compliance-officer"}),
-    "incident:read": frozenset({"analyst", "compliance-officer", "legal", "admin"}),
-    "incident:disclose": frozenset({"compliance-officer"}),
-    "sharing:export": frozenset({"compliance-officer"}),
-    "sharing:manage": frozenset({"compliance-officer", "admin"}),
-    "sharing:adjudicate": frozenset({"analyst", "compliance-officer"}),
-    "taxii:read": frozenset({"peer", "compliance-officer", "analyst"}),
-    "taxii:write": frozenset({"peer", "compliance-officer"}),
-    "links:read": frozenset({"analyst", "compliance-officer", "legal", "admin"}),
+PURPOSE_HEADER = "X-Access-Purpose"
+LEGAL_BASIS_HEADER = "X-Legal-Basis"
+BREAK_GLASS_HEADER = "X-Break-Glass"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One permission: the roles that hold it, what it lets them do (the README's words), and the
+    roles that must state a purpose, or a purpose and a legal basis, each time they use it."""
+
+    roles: frozenset[Role]
+    does: str
+    purpose: frozenset[Role] = frozenset()
+    legal_basis: frozenset[Role] = frozenset()
+
+
+def _roles(*names: Role) -> frozenset[Role]:
+    return frozenset(names)
+
+
+# In the order the README's table lists them for each role.
+GRANTS: dict[Permission, Grant] = {
+    "customer:create": Grant(_roles("signup-service"), "create customer records"),
+    "application:submit": Grant(_roles("signup-service"),
+                                "submit applications, evidence, beneficial owners and one-time codes"),
+    "application:read": Grant(_roles("signup-service", "analyst", "compliance-officer"),
+                              "read applications and their decisions"),
+    "sub_lessee:share": Grant(_roles("signup-service"), "share and remove sub-lessees"),
+    "access:ingest": Grant(_roles("event-ingest"), "post access events"),
+    "customer:read": Grant(_roles("analyst", "compliance-officer", "legal"), "read customer records masked",
+                           legal_basis=_roles("legal")),
+    "customer:search": Grant(_roles("analyst", "compliance-officer", "legal"), "find customers by exact identifier",
+                             legal_basis=_roles("legal")),
+    "customer:unmask": Grant(_roles("compliance-officer", "legal"),
+                             "read customer records and hit explanations unmasked",
+                             purpose=_roles("compliance-officer"), legal_basis=_roles("legal")),
+    "sub_lessee:read": Grant(_roles("analyst", "compliance-officer"), "read sub-lessees masked"),
+    "access:read": Grant(_roles("analyst", "compliance-officer", "legal"),
+                         "read an account's access history and signals, and the accounts seen from an IP",
+                         purpose=_roles("analyst", "compliance-officer"), legal_basis=_roles("legal")),
+    "screening:read": Grant(_roles("analyst", "compliance-officer"),
+                            "read lists, measures and hits (masked); screen a name"),
+    "screening:adjudicate": Grant(_roles("analyst", "compliance-officer"), "adjudicate hits"),
+    "application:decide": Grant(_roles("analyst", "compliance-officer"), "decide cases in review and redress"),
+    "measures:write": Grant(_roles("compliance-officer"), "record, extend and revoke special measures"),
+    "ledger:read": Grant(_roles("compliance-officer", "auditor"), "read the ledger: tree heads, proofs, public key"),
+    "customer:purge": Grant(_roles("admin"), "purge customer records", purpose=_roles("admin")),
+    "break_glass": Grant(_roles("admin"),
+                         f"break-glass read of a record (`{BREAK_GLASS_HEADER}: reason`), always on the ledger"),
+    "apikeys:manage": Grant(_roles("admin"), "list, create and revoke API keys"),
+    # G1, G3, G4: incident reports, the linkage graph, sharing with peers (a peer's key reaches only
+    # the TAXII collections its grants name)
+    "incident:create": Grant(_roles("analyst", "compliance-officer"), "make incident reports"),
+    "incident:read": Grant(_roles("analyst", "compliance-officer", "legal"), "read incident reports",
+                           legal_basis=_roles("legal")),
+    "incident:disclose": Grant(_roles("compliance-officer"), "disclose incident reports"),
+    "links:read": Grant(_roles("analyst", "compliance-officer", "legal"), "read the linkage graph",
+                        legal_basis=_roles("legal")),
+    "sharing:export": Grant(_roles("compliance-officer"), "export and share STIX bundles"),
+    "sharing:manage": Grant(_roles("compliance-officer", "admin"), "manage the sharing peers and their grants"),
+    "sharing:adjudicate": Grant(_roles("analyst", "compliance-officer"), "adjudicate indicators peers share"),
+    "taxii:read": Grant(_roles("peer", "compliance-officer", "analyst"),
+                        "read the TAXII 2.1 collections (`/taxii2/`; a peer only those its grants name)"),
+    "taxii:write": Grant(_roles("peer", "compliance-officer"),
+                         "write to the TAXII 2.1 collections (a peer only those its grants name)"),
 }
+
+PERMISSIONS: dict[Permission, frozenset[Role]] = {permission: grant.roles for permission, grant in GRANTS.items()}
 
 
 @dataclass(frozen=True)
@@ -106,40 +143,54 @@ def may(role: str, permission: Permission) -> bool:
     return role in PERMISSIONS[permission]
 
 
-class AccessRefused(Forbidden, PermissionError):
-    """The actor's role or the stated purpose does not allow the access (403; the detail names the
-    role and what is missing, never the record)."""
+class AccessRefused(Forbidden):
+    """The actor's role, or a purpose or legal basis it did not state, does not allow the access (403)."""
 
 
-KEY_PREFIX = "ccip"
+def needs_purpose(role: str, permission: Permission) -> bool:
+    grant = GRANTS[permission]
+    return role in grant.purpose or role in grant.legal_basis
 
 
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def needs_legal_basis(role: str, permission: Permission) -> bool:
+    return role in GRANTS[permission].legal_basis
 
 
-def create_api_key(conn: Connection, role: Role, label: str | None, now: datetime) -> str:
-    """Store a new API key (hashed) and return it in full, once: ``ccip_<id>_<secret>``."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    key_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    conn.execute(
-        insert(api_key).values(id=key_id, secret_hash=_hash_secret(secret), role=role, label=label, created_at=now)
-    )
-    return f"{KEY_PREFIX}_{key_id}_{secret}"
+def check(actor: Actor, permission: Permission, *, purpose: str | None = None,
+          legal_basis: str | None = None) -> None:
+    """Refuse (``AccessRefused``) unless ``actor``'s role holds ``permission`` and has stated what
+    the role must state for it: a purpose (``X-Access-Purpose``), and for legal staff a legal basis
+    (``X-Legal-Basis``)."""
+    if not may(actor.role, permission):
+        raise AccessRefused(f"role {actor.role} may not do this ({permission})")
+    if needs_purpose(actor.role, permission) and not purpose:
+        raise AccessRefused(f"role {actor.role} must state a purpose for this ({PURPOSE_HEADER})")
+    if needs_legal_basis(actor.role, permission) and not legal_basis:
+        raise AccessRefused(f"role {actor.role} must state a recorded legal basis for this ({LEGAL_BASIS_HEADER})")
 
 
-def authenticate(conn: Connection, presented: str) -> Actor | None:
-    """The actor an API key stands for, or None when the key is unknown, malformed or revoked."""
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1].isalnum() or len(parts[1]) > 16:
-        return None
-    row = conn.execute(
-        select(api_key.c.secret_hash, api_key.c.role, api_key.c.revoked_at).where(api_key.c.id == parts[1])
-    ).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(row.secret_hash, _hash_secret(parts[2])):
-        return None
-    return Actor(name=f"apikey:{parts[1]}", role=row.role)
+def role_table_markdown() -> str:
+    """The README's role table, generated from ``GRANTS``."""
+    lines = ["| role | may |", "|---|---|"]
+    for role in ROLES:
+        doings = []
+        for grant in GRANTS.values():
+            if role not in grant.roles:
+                continue
+            text = grant.does
+            if role in grant.legal_basis:
+                text += f" (with a purpose and `{LEGAL_BASIS_HEADER}`)"
+            elif role in grant.purpose:
+                text += f" (with `{PURPOSE_HEADER}`)"
+            doings.append(text)
+        lines.append(f"| `{role}` | {'; '.join(doings)} |")
+    return "\n".join(lines) + "\n"
+
+
+# API keys are stored and checked in ``records.api_keys``; these names stay importable from here.
+from cloudcip.records.api_keys import authenticate, create_api_key  # noqa: E402
+
+__all__ = [
+    "GRANTS", "PERMISSIONS", "ROLES", "AccessRefused", "Actor", "Grant", "Permission", "Role", "authenticate",
+    "check", "create_api_key", "may", "needs_legal_basis", "needs_purpose", "role_table_markdown",
+]

@@ -139,4 +139,6 @@ api_key = Table(
     Column("label", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),  # null: no expiry
+    Column("last_used_at", DateTime(timezone=True)),  # written at most once a minute per key and process
 )

@@ -16,7 +16,7 @@ from cloudcip.access.formats import parse_rows
 from cloudcip.access.queries import account_activity, account_events, account_ips, accounts_from
 from cloudcip.access.signals import account_signals
 from cloudcip.access.store import IngestResult, ingest
-from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
 from cloudcip.errors import InvalidInput
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
@@ -28,10 +28,12 @@ Reader = Annotated[Actor, Depends(require("access:read"))]
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-def _log(services: Services, actor: Actor, action: str, record_type: str, record_id: str, purpose: str | None,
+def _log(services: Services, actor: Actor, action: str, record_type: str, record_id: str, request: Request,
          detail: dict[str, Any] | None = None) -> None:
+    """The read on the ledger, with the purpose and legal basis the reader stated (B3, B4)."""
     with services.ledger.unit_of_work() as work:
-        work.log(LedgerAction(actor.name, actor.role, action, record_type, record_id, purpose=purpose, detail=detail))
+        work.log(LedgerAction(actor.name, actor.role, action, record_type, record_id, purpose=stated_purpose(request),
+                              legal_basis=stated_legal_basis(request), detail=detail))
 
 
 def _store_batch(services: Services, body: bytes, fmt: str) -> IngestResult:
@@ -71,7 +73,7 @@ def get_account_access(
     ips = account_ips(services.database, account_id, start, end)
     page = account_events(services.database, account_id, start, end, limit=limit, cursor=cursor)
     activity = account_activity(services.database, account_id)
-    _log(services, actor, "read_access", "account", account_id, stated_purpose(request))
+    _log(services, actor, "read_access", "account", account_id, request)
     return {
         "account_id": account_id,
         "first_access": activity.first_access.isoformat() if activity else None,
@@ -94,10 +96,10 @@ class AccessSearch(BaseModel):
 
 
 def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | None, end: datetime | None,
-                   purpose: str | None) -> dict[str, Any]:
+                   request: Request) -> dict[str, Any]:
     _window(start, end)
     seen = accounts_from(services.database, ip, start, end)
-    _log(services, actor, "search_access", "network", "query", purpose, detail={"accounts": len(seen)})
+    _log(services, actor, "search_access", "network", "query", request, detail={"accounts": len(seen)})
     return {"accounts": [{"account_id": item.account_id, "ip": str(item.ip), "first_seen": item.first_seen.isoformat(),
                           "last_seen": item.last_seen.isoformat(), "count": item.count} for item in seen]}
 
@@ -111,12 +113,12 @@ def get_accounts_seen(
 ) -> dict[str, Any]:
     """Accounts seen from an IP or network in a window. ``POST /v1/access/search`` takes the same in a
     body, which keeps the address out of URLs and proxy logs."""
-    return _accounts_seen(services, actor, ip, start, end, stated_purpose(request))
+    return _accounts_seen(services, actor, ip, start, end, request)
 
 
 @router.post("/v1/access/search")
 def search_accounts_seen(body: AccessSearch, request: Request, services: ServicesDep, actor: Reader) -> dict[str, Any]:
-    return _accounts_seen(services, actor, body.ip, body.start, body.end, stated_purpose(request))
+    return _accounts_seen(services, actor, body.ip, body.start, body.end, request)
 
 
 @router.get("/v1/accounts/{account_id}/signals")
@@ -124,6 +126,6 @@ def get_account_signals(account_id: AccountId, request: Request, services: Servi
                         actor: Reader) -> dict[str, Any]:
     """Ongoing-verification signals raised from the account's access (C4)."""
     signals = account_signals(services.database, account_id)
-    _log(services, actor, "read_signals", "account", account_id, stated_purpose(request))
+    _log(services, actor, "read_signals", "account", account_id, request)
     return {"signals": [{"id": s.id, "kind": s.kind, "at": s.at.isoformat(), "detail": s.detail, "state": s.state}
                         for s in signals]}

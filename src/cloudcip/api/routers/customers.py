@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
 from cloudcip.domain.customer import CustomerRecord
-from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -48,13 +47,14 @@ def read_customer(
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("customer:read", "break_glass"))],
     unmask: bool = False,
-    x_legal_basis: Annotated[str | None, Header(max_length=200)] = None,
+    x_legal_basis: Annotated[str | None, Header(max_length=200, description="legal staff: the recorded legal basis")
+                             ] = None,
     x_break_glass: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Masked unless ``unmask=true`` by a role that may unmask, with ``X-Access-Purpose`` stated."""
     return services.customers.read(
         customer_id, actor, purpose=stated_purpose(request), unmask=unmask,
-        legal_basis=x_legal_basis, break_glass=x_break_glass,
+        legal_basis=stated_legal_basis(request), break_glass=x_break_glass,
     )
 
 
@@ -67,7 +67,8 @@ def search_customers(
 ) -> dict[str, list[str]]:
     """Exact lookup through the blind index; the value travels in the body, never in the URL."""
     ids = services.customers.find(query.kind, query.value, actor, purpose=stated_purpose(request),
-                                  scope=query.country or "" if query.kind == "national_id" else "")
+                                  scope=query.country or "" if query.kind == "national_id" else "",
+                                  legal_basis=stated_legal_basis(request))
     return {"ids": ids}
 
 
@@ -78,7 +79,4 @@ def purge_customer(
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("customer:purge"))],
 ) -> None:
-    purpose = stated_purpose(request)
-    if not purpose:
-        raise InvalidInput.field("X-Access-Purpose", "purging needs a stated purpose")
-    services.customers.purge(customer_id, actor, purpose=purpose)
+    services.customers.purge(customer_id, actor, purpose=stated_purpose(request) or "")

@@ -106,7 +106,7 @@ class ScreenIn(Strict):
 @router.get("/v1/lists")
 def show_lists(
     services: ServicesDep,
-    _actor: Annotated[Actor, Depends(require("screening:read", "lists:write"))],
+    _actor: Annotated[Actor, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
     with services.database.engine.connect() as conn:
         return {"sources": [s.as_json() for s in in_force_snapshots(conn)]}

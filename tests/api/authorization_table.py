@@ -1,0 +1,166 @@
+"""The authorization matrix of the API: every route, the roles that may call it, and the answer a
+permitted call gets (B4). A compliance reviewer reads this file; the README's role table says the same
+in words (both come from ``records/roles.py``, checked by ``tests/records/test_roles_table.py``).
+
+``tests/api/test_authorization_matrix.py`` calls every route listed here as every role, and with no
+key, a bogus key, a revoked key and an expired key:
+
+- a role in ``allowed`` gets ``ok`` (each call states a purpose and a legal basis; admin reads a
+  record only by breaking the glass, so its call adds ``X-Break-Glass``);
+- every other role gets 403;
+- no key, a bogus key, a revoked key and an expired key get 401;
+- a ``PUBLIC`` route needs no key and answers ``ok`` to anyone.
+
+**Adding an endpoint? Add its row to ``ROUTES``** (method and path exactly as FastAPI declares the
+route). Placeholders in ``{braces}`` in ``url`` are filled by ``Fixtures`` in
+``tests/api/test_authorization_matrix.py`` (add a fixture there for a new kind of id; a name starting
+with ``fresh_`` gives a new object for every call, for routes that consume what they act on).
+``STATEMENTS`` lists the calls refused because a purpose, a legal basis or the break-glass reason
+was not stated although the role holds the permission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PUBLIC = frozenset({"(anyone)"})
+
+SIGNUP = frozenset({"signup-service"})
+INGEST = frozenset({"event-ingest"})
+ANALYSTS = frozenset({"analyst", "compliance-officer"})
+OFFICER = frozenset({"compliance-officer"})
+RECORD_READERS = frozenset({"analyst", "compliance-officer", "legal"})
+LEDGER_READERS = frozenset({"compliance-officer", "auditor"})
+ADMIN = frozenset({"admin"})
+APPLICATION_READERS = frozenset({"signup-service", "analyst", "compliance-officer"})
+
+CUSTOMER: dict[str, Any] = {
+    "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
+    "nationality": "DE", "national_id": {"country": "DE", "number": "T22000129"},
+    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "email": "anna.schmidt@example.de", "phone": "+4930901820",
+    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
+}
+APPLICATION: dict[str, Any] = {
+    **CUSTOMER, "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
+    "phone": "+4915123456789", "account": {"type": "standard", "channel": "self_serve"},
+    "signup_ip": "192.0.2.10", "notice_version": "notice-2024-01",
+}
+MEASURE: dict[str, Any] = {"kind": "jurisdiction", "target": "IR", "measure": "conditions",
+                           "conditions": ["no_gpu"], "determination_date": "2026-01-05"}
+EVENTS: list[dict[str, str]] = [{"id": f"m-{n}", "account_id": "acct-m", "principal": "user:1",
+                                 "time": "2026-10-01T08:00:00Z", "ip": "198.51.100.7", "action": "console.login",
+                                 "kind": "access"} for n in range(2)]
+OWNER: dict[str, Any] = {"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
+                         "nationality": "SE", "ownership_percent": 30}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as FastAPI declares it
+    allowed: frozenset[str]
+    ok: int  # what a permitted call answers
+    url: str | None = None  # the URL called (placeholders filled by the fixtures); default: ``path``
+    body: Any = None
+    raw: bool = False  # send ``body`` as JSON text in the request body (not as ``json=``)
+    why: str = ""  # why ``ok`` is not a plain success
+
+
+ROUTES: list[Route] = [
+    # customer records (A3, B2, B4)
+    Route("POST", "/v1/customers", SIGNUP, 201, body=CUSTOMER),
+    Route("GET", "/v1/customers/{customer_id}", RECORD_READERS | ADMIN, 200,
+          why="admin reads only by breaking the glass (its call sends X-Break-Glass)"),
+    Route("POST", "/v1/customers/search", RECORD_READERS, 200, body={"kind": "email", "value": "x@example.org"}),
+    Route("DELETE", "/v1/customers/{customer_id}", ADMIN, 204, url="/v1/customers/{fresh_customer_id}"),
+    # the ledger (B3)
+    Route("GET", "/v1/ledger/tree-head", LEDGER_READERS, 200),
+    Route("GET", "/v1/ledger/proof/{index}", LEDGER_READERS, 200, url="/v1/ledger/proof/0"),
+    Route("GET", "/v1/ledger/public-key", LEDGER_READERS, 200),
+    # screening, measures, hits (D1, D3, D5)
+    Route("GET", "/v1/lists", ANALYSTS, 200),
+    Route("GET", "/v1/measures", ANALYSTS, 200),
+    Route("POST", "/v1/measures", OFFICER, 201, body=MEASURE),
+    Route("POST", "/v1/measures/{measure_id}/extend", OFFICER, 200, body={"days": 30, "reason": "renewed"}),
+    Route("POST", "/v1/measures/{measure_id}/revoke", OFFICER, 200, url="/v1/measures/{fresh_measure_id}/revoke",
+          body={"reason": "lifted"}),
+    Route("POST", "/v1/screen", ANALYSTS, 200, body={"name": "Anna Schmidt"}),
+    Route("GET", "/v1/hits", ANALYSTS, 200),
+    Route("POST", "/v1/hits/{hit_id}/decision", ANALYSTS, 200, url="/v1/hits/{fresh_hit_id}/decision",
+          body={"state": "escalated"}),
+    # applications and their cases (A2-A8)
+    Route("POST", "/v1/applications", SIGNUP, 201, body=APPLICATION),
+    Route("GET", "/v1/applications/{application_id}", APPLICATION_READERS, 200),
+    Route("POST", "/v1/applications/{application_id}/evidence", SIGNUP, 200,
+          url="/v1/applications/{fresh_application_id}/evidence",
+          body={"method": "payment_check", "outcome": "inconclusive"}),
+    Route("POST", "/v1/applications/{application_id}/review", ANALYSTS, 200,
+          url="/v1/applications/{fresh_application_id}/review",
+          body={"to_state": "approved", "reason": "documents checked"}),
+    Route("POST", "/v1/applications/{application_id}/beneficial-owners", SIGNUP, 200,
+          url="/v1/applications/{fresh_application_id}/beneficial-owners", body=OWNER),
+    Route("POST", "/v1/applications/{application_id}/otp/{channel}", SIGNUP, 202,
+          url="/v1/applications/{fresh_application_id}/otp/email"),
+    Route("POST", "/v1/applications/{application_id}/otp/{channel}/confirm", SIGNUP, 409,
+          url="/v1/applications/{fresh_application_id}/otp/email/confirm", body={"code": "000000"},
+          why="authorised, but no code was issued on this channel"),
+    Route("POST", "/v1/vendors/veriff/decision", PUBLIC, 404, body={},
+          why="authenticated by Veriff's HMAC signature, not an API key; 404 while no secret is configured"),
+    # the access ledger (C1-C4)
+    Route("POST", "/v1/access-events", INGEST, 200, body=EVENTS, raw=True),
+    Route("GET", "/v1/accounts/{account_id}/access", RECORD_READERS, 200),
+    Route("GET", "/v1/access", RECORD_READERS, 200, url="/v1/access?ip=198.51.100.0/24"),
+    Route("POST", "/v1/access/search", RECORD_READERS, 200, body={"ip": "198.51.100.0/24"}),
+    Route("GET", "/v1/accounts/{account_id}/signals", RECORD_READERS, 200),
+    # sub-lessees of Reseller Accounts (E2)
+    Route("POST", "/v1/resellers/{account_id}/sub-lessees", SIGNUP, 201,
+          url="/v1/resellers/{reseller_account_id}/sub-lessees",
+          body={"reference": "r-matrix", "kind": "entity", "legal_name": "Acme Hosting", "country": "DE"}),
+    Route("GET", "/v1/resellers/{account_id}/sub-lessees", ANALYSTS, 200,
+          url="/v1/resellers/{reseller_account_id}/sub-lessees"),
+    Route("DELETE", "/v1/resellers/{account_id}/sub-lessees/{sub_lessee_id}", SIGNUP, 200,
+          url="/v1/resellers/{reseller_account_id}/sub-lessees/{sub_lessee_id}"),
+    # API keys (B4)
+    Route("GET", "/v1/apikeys", ADMIN, 200),
+    Route("POST", "/v1/apikeys", ADMIN, 201, body={"role": "analyst", "label": "matrix"}),
+    Route("DELETE", "/v1/apikeys/{key_id}", ADMIN, 200, url="/v1/apikeys/{fresh_key_id}"),
+    # service routes without personal data
+    Route("GET", "/healthz", PUBLIC, 200),
+    Route("GET", "/openapi.json", PUBLIC, 200),
+    Route("GET", "/docs", PUBLIC, 200),
+    Route("GET", "/docs/oauth2-redirect", PUBLIC, 200),
+    Route("GET", "/redoc", PUBLIC, 200),
+]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A call by a role that holds the permission but leaves out what it must state: 403."""
+
+    method: str
+    url: str
+    role: str
+    headers: dict[str, str] = field(default_factory=dict)  # what it does state
+    body: Any = None
+
+
+PURPOSE = {"X-Access-Purpose": "case 12"}
+BASIS = {"X-Legal-Basis": "subpoena 2026-17"}
+
+STATEMENTS: list[Statement] = [
+    Statement("GET", "/v1/customers/{customer_id}", "legal", PURPOSE),  # no legal basis
+    Statement("GET", "/v1/customers/{customer_id}", "legal", BASIS),  # no purpose
+    Statement("GET", "/v1/customers/{customer_id}", "admin", PURPOSE),  # no break-glass reason
+    Statement("GET", "/v1/customers/{customer_id}?unmask=true", "compliance-officer"),  # no purpose
+    Statement("GET", "/v1/customers/{customer_id}?unmask=true", "legal", PURPOSE),
+    Statement("POST", "/v1/customers/search", "legal", PURPOSE, body={"kind": "email", "value": "x@example.org"}),
+    Statement("DELETE", "/v1/customers/{customer_id}", "admin"),  # purging needs a purpose
+    Statement("GET", "/v1/accounts/{account_id}/access", "analyst"),
+    Statement("GET", "/v1/accounts/{account_id}/access", "compliance-officer"),
+    Statement("GET", "/v1/accounts/{account_id}/access", "legal", PURPOSE),
+    Statement("GET", "/v1/accounts/{account_id}/signals", "analyst"),
+    Statement("POST", "/v1/access/search", "compliance-officer", body={"ip": "198.51.100.0/24"}),
+    Statement("GET", "/v1/access?ip=198.51.100.7", "legal", PURPOSE),
+]

@@ -1,0 +1,219 @@
+"""B4: every route of the API × every role × {no key, bogus key, revoked key, expired key}, from the one
+table in ``tests/api/authorization_table.py``; a route missing from the table fails the test."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, update
+from starlette.routing import Mount
+from tests.api.authorization_table import CUSTOMER, MEASURE, PUBLIC, ROUTES, STATEMENTS, Route
+
+from cloudcip.api.app import create_app
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+from cloudcip.storage.schema import account, api_key
+
+TABLE_FILE = "tests/api/authorization_table.py"
+STATED = {"X-Access-Purpose": "authorization matrix", "X-Legal-Basis": "matrix basis 1"}
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    """SQLite only: who may call what does not depend on the engine (the PostgreSQL suite runs the
+    revocation across workers and nodes in tests/api/test_api_keys.py)."""
+    return f"sqlite:///{tmp_path / 'cloudcip.db'}"
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+class Fixtures:
+    """The objects the table's placeholders name, made through the API as their owners would."""
+
+    def __init__(self, services: Services, client: TestClient, keys: dict[str, str]) -> None:
+        self.services, self.client, self.keys = services, client, keys
+        self.values: dict[str, str] = {"account_id": "acct-m"}
+        self.makers: dict[str, Callable[[], str]] = {
+            "customer_id": self._customer, "measure_id": self._measure, "hit_id": self._hit,
+            "application_id": self._application, "reseller_account_id": self._reseller_account,
+            "sub_lessee_id": self._sub_lessee, "key_id": self._key,
+        }
+
+    def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
+        response = self.client.post(url, json=body, headers=auth(self.keys[role], **STATED))
+        assert response.status_code == status, (url, response.text)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def _customer(self) -> str:
+        return str(self._post("signup-service", "/v1/customers", CUSTOMER, 201)["id"])
+
+    def _measure(self) -> str:
+        return str(self._post("compliance-officer", "/v1/measures", MEASURE, 201)["id"])
+
+    def _hit(self) -> str:
+        from cloudcip.screening import hits
+        from cloudcip.screening.matcher import Hit
+
+        with self.services.database.engine.begin() as conn:
+            [hit_id] = hits.record_hits(conn, "customer", str(uuid.uuid4()), "h",
+                                        [Hit("test", "42", "Listed Person", 0.95, "block", {"name": 0.95}, [])],
+                                        lambda _s, _i: "p", datetime.now(UTC))
+        return hit_id
+
+    def _application(self) -> str:
+        from tests.api.authorization_table import APPLICATION
+
+        return str(self._post("signup-service", "/v1/applications", APPLICATION, 201)["id"])
+
+    def _reseller_account(self) -> str:
+        account_id = str(uuid.uuid4())
+        with self.services.database.engine.begin() as conn:
+            conn.execute(insert(account).values(id=account_id, customer_id=self.get("customer_id"), type="reseller",
+                                                channel="sales_assisted", state="active",
+                                                opened_at=datetime.now(UTC)))
+        return account_id
+
+    def _sub_lessee(self) -> str:
+        body = {"reference": "r-fixture", "kind": "entity", "legal_name": "Fixture Hosting", "country": "DE"}
+        shared = self._post("signup-service", f"/v1/resellers/{self.get('reseller_account_id')}/sub-lessees",
+                            body, 201)
+        return str(shared["sub_lessees"][0]["id"])
+
+    def _key(self) -> str:
+        with self.services.database.engine.begin() as conn:
+            return create_api_key(conn, "analyst", "to revoke", datetime.now(UTC)).split("_")[1]
+
+    def get(self, name: str) -> str:
+        fresh = name.startswith("fresh_")
+        base = name.removeprefix("fresh_")
+        if fresh:
+            return self.makers[base]()
+        if base not in self.values:
+            self.values[base] = self.makers[base]()
+        return self.values[base]
+
+    def url(self, template: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda match: self.get(match.group(1)), template)
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "matrix", datetime.now(UTC)) for role in ROLES}
+
+
+@pytest.fixture
+def dead_keys(services: Services) -> dict[str, dict[str, str]]:
+    """Per role, a revoked key and an expired key."""
+    dead: dict[str, dict[str, str]] = {"revoked": {}, "expired": {}}
+    now = datetime.now(UTC)
+    with services.database.engine.begin() as conn:
+        for role in ROLES:
+            for kind in dead:
+                key = create_api_key(conn, role, kind, now)
+                values = {"revoked_at": now} if kind == "revoked" else {"expires_at": now - timedelta(seconds=1)}
+                conn.execute(update(api_key).where(api_key.c.id == key.split("_")[1]).values(**values))
+                dead[kind][role] = key
+    return dead
+
+
+def _flat_routes(routes: Any) -> Iterator[Any]:
+    """Every route of the app, through included routers (FastAPI keeps those as one entry that
+    resolves its routes lazily: ``effective_route_contexts``)."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            yield from contexts()
+        else:
+            yield route
+
+
+def _declared(client: TestClient) -> set[tuple[str, str]]:
+    routes: set[tuple[str, str]] = set()
+    for route in _flat_routes(client.app.routes):  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            routes.add(("MOUNT", route.path))
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                routes.add((method, route.path))
+    return routes
+
+
+def _call(client: TestClient, row: Route, url: str, headers: dict[str, str]) -> int:
+    if row.raw:
+        return client.request(row.method, url, content=json.dumps(row.body), headers=headers).status_code
+    return client.request(row.method, url, json=row.body, headers=headers).status_code
+
+
+@pytest.mark.requirement("B4")
+def test_every_route_has_a_row_and_every_row_a_route(client: TestClient) -> None:
+    declared = _declared(client)
+    listed = {(row.method, row.path) for row in ROUTES}
+    missing = sorted(declared - listed)
+    assert not missing, (
+        f"routes with no row in {TABLE_FILE}: {missing}. Add a Route(...) row to ROUTES there saying which roles "
+        "may call each one and what a permitted call answers (and a fixture in "
+        "tests/api/test_authorization_matrix.py::Fixtures for a new kind of id)."
+    )
+    stale = sorted(listed - declared)
+    assert not stale, f"rows in {TABLE_FILE} for routes the app does not declare: {stale}"
+    assert len(listed) == len(ROUTES), f"a route is listed twice in {TABLE_FILE}"
+
+
+@pytest.mark.requirement("B4")
+def test_every_route_times_every_role_and_every_dead_key(services: Services, client: TestClient,
+                                                        keys: dict[str, str],
+                                                        dead_keys: dict[str, dict[str, str]]) -> None:
+    fixtures = Fixtures(services, client, keys)
+    wrong: list[str] = []
+
+    def expect(row: Route, who: str, got: int, want: int) -> None:
+        if got != want:
+            wrong.append(f"{row.method} {row.path} as {who}: {got}, the table says {want}")
+
+    for row in ROUTES:
+        if row.allowed is PUBLIC:
+            expect(row, "anyone", _call(client, row, fixtures.url(row.url or row.path), {}), row.ok)
+            continue
+        for who, headers in (("no key", {}), ("a bogus key", auth("ccip_abc123_nosuchsecret")),
+                             ("a malformed key", auth("not-a-key")),
+                             ("a revoked key", auth(dead_keys["revoked"][min(row.allowed)], **STATED)),
+                             ("an expired key", auth(dead_keys["expired"][min(row.allowed)], **STATED))):
+            expect(row, who, _call(client, row, fixtures.url(row.url or row.path), headers), 401)
+        for role in ROLES:
+            headers = auth(keys[role], **STATED)
+            if role == "admin" and row.path == "/v1/customers/{customer_id}":
+                headers["X-Break-Glass"] = "incident 7"
+            want = row.ok if role in row.allowed else 403
+            expect(row, role, _call(client, row, fixtures.url(row.url or row.path), headers), want)
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.requirement("B4")
+def test_a_role_that_does_not_state_what_it_must_is_refused(services: Services, client: TestClient,
+                                                           keys: dict[str, str]) -> None:
+    fixtures = Fixtures(services, client, keys)
+    wrong = []
+    for case in STATEMENTS:
+        response = client.request(case.method, fixtures.url(case.url), json=case.body,
+                                  headers=auth(keys[case.role], **case.headers))
+        if response.status_code != 403:
+            wrong.append(f"{case.method} {case.url} as {case.role} stating {sorted(case.headers)}: "
+                         f"{response.status_code}")
+    assert not wrong, "\n".join(wrong)
