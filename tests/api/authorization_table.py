@@ -63,7 +63,7 @@ class Route:
     allowed: frozenset[str]
     ok: int  # what a permitted call answers
     url: str | None = None  # the URL called (placeholders filled by the fixtures); default: ``path``
-    body: Any = None
+    body: Any = None  # placeholders in its string values are filled too
     raw: bool = False  # send ``body`` as JSON text in the request body (not as ``json=``)
     why: str = ""  # why ``ok`` is not a plain success
 
@@ -122,6 +122,13 @@ ROUTES: list[Route] = [
           url="/v1/resellers/{reseller_account_id}/sub-lessees"),
     Route("DELETE", "/v1/resellers/{account_id}/sub-lessees/{sub_lessee_id}", SIGNUP, 200,
           url="/v1/resellers/{reseller_account_id}/sub-lessees/{sub_lessee_id}"),
+    # incident reports (G4)
+    Route("POST", "/v1/incidents", ANALYSTS, 201,
+          body={"account_id": "{reseller_account_id}", "summary": "cryptomining on a stolen card"}),
+    Route("GET", "/v1/incidents/{incident_id}", RECORD_READERS, 200),
+    Route("GET", "/v1/incidents/{incident_id}/document", RECORD_READERS, 200),
+    Route("GET", "/v1/incidents/{incident_id}/disclosures", RECORD_READERS, 200),
+    Route("GET", "/v1/incidents/{incident_id}/verify", RECORD_READERS, 200),
     # API keys (B4)
     Route("GET", "/v1/apikeys", ADMIN, 200),
     Route("POST", "/v1/apikeys", ADMIN, 201, body={"role": "analyst", "label": "matrix"}),

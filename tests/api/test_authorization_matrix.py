@@ -51,7 +51,7 @@ class Fixtures:
         self.makers: dict[str, Callable[[], str]] = {
             "customer_id": self._customer, "measure_id": self._measure, "hit_id": self._hit,
             "application_id": self._application, "reseller_account_id": self._reseller_account,
-            "sub_lessee_id": self._sub_lessee, "key_id": self._key,
+            "sub_lessee_id": self._sub_lessee, "key_id": self._key, "incident_id": self._incident,
         }
 
     def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
@@ -95,6 +95,10 @@ class Fixtures:
                             body, 201)
         return str(shared["sub_lessees"][0]["id"])
 
+    def _incident(self) -> str:
+        body = {"account_id": self.get("reseller_account_id"), "summary": "abuse seen"}
+        return str(self._post("analyst", "/v1/incidents", body, 201)["id"])
+
     def _key(self) -> str:
         with self.services.database.engine.begin() as conn:
             return create_api_key(conn, "analyst", "to revoke", datetime.now(UTC)).split("_")[1]
@@ -110,6 +114,15 @@ class Fixtures:
 
     def url(self, template: str) -> str:
         return re.sub(r"\{(\w+)\}", lambda match: self.get(match.group(1)), template)
+
+    def body(self, body: Any) -> Any:
+        if isinstance(body, str):
+            return self.url(body)
+        if isinstance(body, dict):
+            return {key: self.body(value) for key, value in body.items()}
+        if isinstance(body, list):
+            return [self.body(value) for value in body]
+        return body
 
 
 @pytest.fixture
@@ -155,10 +168,11 @@ def _declared(client: TestClient) -> set[tuple[str, str]]:
     return routes
 
 
-def _call(client: TestClient, row: Route, url: str, headers: dict[str, str]) -> int:
+def _call(client: TestClient, fixtures: Fixtures, row: Route, headers: dict[str, str]) -> int:
+    url, body = fixtures.url(row.url or row.path), fixtures.body(row.body)
     if row.raw:
-        return client.request(row.method, url, content=json.dumps(row.body), headers=headers).status_code
-    return client.request(row.method, url, json=row.body, headers=headers).status_code
+        return client.request(row.method, url, content=json.dumps(body), headers=headers).status_code
+    return client.request(row.method, url, json=body, headers=headers).status_code
 
 
 @pytest.mark.requirement("B4")
@@ -189,19 +203,19 @@ def test_every_route_times_every_role_and_every_dead_key(services: Services, cli
 
     for row in ROUTES:
         if row.allowed is PUBLIC:
-            expect(row, "anyone", _call(client, row, fixtures.url(row.url or row.path), {}), row.ok)
+            expect(row, "anyone", _call(client, fixtures, row, {}), row.ok)
             continue
         for who, headers in (("no key", {}), ("a bogus key", auth("ccip_abc123_nosuchsecret")),
                              ("a malformed key", auth("not-a-key")),
                              ("a revoked key", auth(dead_keys["revoked"][min(row.allowed)], **STATED)),
                              ("an expired key", auth(dead_keys["expired"][min(row.allowed)], **STATED))):
-            expect(row, who, _call(client, row, fixtures.url(row.url or row.path), headers), 401)
+            expect(row, who, _call(client, fixtures, row, headers), 401)
         for role in ROLES:
             headers = auth(keys[role], **STATED)
             if role == "admin" and row.path == "/v1/customers/{customer_id}":
                 headers["X-Break-Glass"] = "incident 7"
             want = row.ok if role in row.allowed else 403
-            expect(row, role, _call(client, row, fixtures.url(row.url or row.path), headers), want)
+            expect(row, role, _call(client, fixtures, row, headers), want)
     assert not wrong, "\n".join(wrong)
 
 

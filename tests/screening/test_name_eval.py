@@ -10,10 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.name_eval import Case, half_of, is_variant, positive_cases, run_case, summarise  # noqa: E402
-from cloudcip.domain.designated import DesignatedParty, ListedName  # noqa: E402
-from cloudcip.screening.index import ScreeningIndex  # noqa: E402
-from cloudcip.screening.matcher import ScreeningQuery, Thresholds, screen  # noqa: E402
+from bench.name_eval import Case, half_of, is_variant, positive_cases, run_case, summarise
+
+from cloudcip.domain.designated import DesignatedParty, ListedName
+from cloudcip.screening.index import ScreeningIndex
+from cloudcip.screening.matcher import ScreeningQuery, Thresholds, screen
 
 
 def party(source: str, pid: str, *names: str, schema: str = "Person") -> DesignatedParty:

@@ -143,7 +143,7 @@ def may(role: str, permission: Permission) -> bool:
     return role in PERMISSIONS[permission]
 
 
-class AccessRefused(Forbidden):
+class AccessRefused(Forbidden, PermissionError):
     """The actor's role, or a purpose or legal basis it did not state, does not allow the access (403)."""
 
 
