@@ -27,7 +27,7 @@ from cloudcip.records.roles import (
     check,
     may,
 )
-from cloudcip.runtime import Services
+from cloudcip.services import Services
 
 
 async def services_of(request: Request) -> Services:
