@@ -12,8 +12,9 @@ Positives come from what the lists themselves publish:
   altogether (acronyms, former names of vessels and companies, noms de guerre: "CIMEX" for "COMPANIA
   DE IMPORTACION Y EXPORTACION IBERIA", "Abu Khalid" for "Nayif Hawatma"), which no name matcher can
   find from the other names. A matcher-independent criterion sorts them (``is_variant``: rapidfuzz's
-  generic ratio, token-sort or token-set ratio of the ASCII-folded names >= ``VARIANT_RATIO``): group ``alias`` holds the variants, the recall target applies to them, and
-  group ``alias_other_name`` (reported, never tuned for) the rest.
+  generic ratio, token-sort or token-set ratio of the ASCII-folded names >= ``VARIANT_RATIO``):
+  group ``alias`` holds the variants, the recall target applies to them, and group
+  ``alias_other_name`` (reported, never tuned for) the rest.
 
 Negatives:
 

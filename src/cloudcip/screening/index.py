@@ -49,6 +49,7 @@ from cloudcip.screening.names import (
 
 TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates
 COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
+CLOSE_MATCH = 0.96  # similarity of a phonetic-key match: what a common-only query blocks on
 ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
 RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
@@ -283,11 +284,14 @@ class ScreeningIndex:
             found.update(skeleton)
         elif kind != "syllable":
             found.update(v for v in skeleton if abjads[v])
+        # a syllable of Chinese or Korean read by a romaniser is a whole name: one letter more or less
+        # is another name ("Ching" / "Chung", "Jianping" / "Jiangping"), so only the same phonetic key
+        floor = CLOSE_MATCH if kind == "syllable" else TOKEN_FLOOR
         for vid in found:
             if kind == "syllable" and abjads[vid]:
                 continue
             sim = token_similarity(text, texts[vid], abjad or abjads[vid])
-            if sim >= TOKEN_FLOOR:
+            if sim >= floor:
                 matches.add(vid, sim)
         return matches
 
@@ -339,8 +343,13 @@ class ScreeningIndex:
             if total > COMMON_POSTINGS and (scores or common):
                 common.append(unit)
                 continue
+            sims = unit.sims
+            if total > COMMON_POSTINGS:
+                # even the rarest query token is common ("kim", "wang"): block on its close spellings
+                # only; the other tokens re-rank what it finds
+                sims = {v: s for v, s in sims.items() if s >= CLOSE_MATCH} or sims
             local: dict[int, float] = {}
-            for vid, sim in unit.sims.items():
+            for vid, sim in sims.items():
                 gain = sim * self.idf[vid]
                 for nid in self.postings[vid]:
                     if gain > local.get(nid, 0.0):

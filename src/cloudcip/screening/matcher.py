@@ -19,7 +19,7 @@ Every hit carries its ``features`` and a human-readable ``explanation``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cloudcip.domain.designated import DesignatedParty
@@ -35,10 +35,14 @@ from cloudcip.screening.names import (
     InvalidNameError,
     NormalisedName,
     normalise_name,
+    phonetic_key,
+    script_of,
+    skeleton_key,
     spelled_similarity,
     token_similarity,
     validate_name,
 )
+from cloudcip.screening.romanise import ABJAD_SCRIPTS, SYLLABIC_SCRIPTS, readings
 
 Band = Literal["block", "review", "clear"]
 QuerySchema = Literal["Person", "Organization"] | None
@@ -92,9 +96,25 @@ class ScreeningQuery:
     wallets: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenMatch:
+    """One aligned pair of a hit: query token(s), listed token(s), similarity, and how they matched
+    ("exact", "initial", "phonetic" key, consonant "skeleton", "joined" tokens, "spelling")."""
+
+    query: str
+    listed: str
+    similarity: float
+    how: str
+
+
 @dataclass(slots=True)
 class Hit:
-    """One listed party that the query may be, with the evidence."""
+    """One listed party that the query may be, with the evidence.
+
+    ``pairs`` and ``path`` explain a name hit: which tokens matched and how, and under which reading
+    of the query's name (``latin``, ``generic-transliteration``, or a romanisation scheme such as
+    ``pinyin`` or ``hepburn``). They are the data behind ``explanation``'s first line.
+    """
 
     party_source: str
     party_id: str
@@ -103,6 +123,8 @@ class Hit:
     band: Band
     features: dict[str, float | str]
     explanation: list[str]
+    pairs: list[TokenMatch] = field(default_factory=list)
+    path: str | None = None
 
 
 # --- name alignment ----------------------------------------------------------------------------
@@ -257,7 +279,10 @@ def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
             items.append((sim, (i,), (j,)))
         for j in range(len(c_texts) - 1):
             joined = c_texts[j] + c_texts[j + 1]
-            sim = token_similarity(qt.text, joined, qt.abjad)
+            sim = max(
+                [token_similarity(qt.text, joined, qt.abjad)]
+                + [ALTERNATIVE_DISCOUNT * token_similarity(a, joined, qt.abjad) for a in qt.alternatives]
+            )
             items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
     for i in range(len(q_texts) - 1):
         joined = q_texts[i] + q_texts[i + 1]
@@ -269,13 +294,16 @@ def _score_names(query: NormalisedName, listed: NormalisedName) -> _Alignment:
 
 
 def name_similarity(name1: str, name2: str, schema: QuerySchema = None) -> float:
-    """Name score in [0, 1] of two names, with the legal-form penalty for entities."""
-    q = normalise_name(name1, schema)
-    c = normalise_name(name2, schema)
-    score = _score_names(q, c).score
-    if q.legal_forms and c.legal_forms and not set(q.legal_forms) & set(c.legal_forms):
-        score *= LEGAL_FORM_MISMATCH_FACTOR
-    return round(min(max(score, 0.0), 1.0), 4)
+    """Name score in [0, 1] of two names, with the legal-form penalty for entities: the best over the
+    readings of each (as written, and each romanisation scheme of a non-Latin script)."""
+    best = 0.0
+    for _path1, q in query_readings(name1, schema):
+        for _path2, c in query_readings(name2, schema):
+            score = _score_names(q, c).score
+            if q.legal_forms and c.legal_forms and not set(q.legal_forms) & set(c.legal_forms):
+                score *= LEGAL_FORM_MISMATCH_FACTOR
+            best = max(best, score)
+    return round(min(max(best, 0.0), 1.0), 4)
 
 
 def compare_names(name1: str, name2: str, schema: str | None = None) -> float:
@@ -293,6 +321,21 @@ def compare_names(name1: str, name2: str, schema: str | None = None) -> float:
     else:
         raise ValueError(f"schema must be Person, Organization or Company, not {schema!r}")
     return name_similarity(name1, name2, kind)
+
+
+def _how(query: str, listed: str, similarity: float) -> str:
+    """How two aligned tokens matched, for the explanation."""
+    if " " in query or " " in listed:
+        return "joined"
+    if query == listed:
+        return "exact"
+    if len(query) == 1 or len(listed) == 1:
+        return "initial"
+    if phonetic_key(query) == phonetic_key(listed):
+        return "phonetic"
+    if skeleton_key(query) == skeleton_key(listed) and similarity <= 0.9:
+        return "skeleton"
+    return "spelling"
 
 
 # --- corroboration -----------------------------------------------------------------------------
@@ -403,6 +446,85 @@ def _identifier_hits(index: ScreeningIndex, query: ScreeningQuery) -> dict[int, 
     return found
 
 
+def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, NormalisedName]]:
+    """The readings a name is screened under: as written (generic transliteration for non-Latin
+    scripts), then each romanisation scheme of its script (``romanise.readings``), as (path, name).
+
+    Raises ``InvalidNameError`` for an empty, huge or binary name.
+    """
+    first = normalise_name(name, schema)
+    script = script_of(name)
+    out = [("latin" if script in ("Latin", "Unknown") else "generic-transliteration", first)]
+    seen = {first.key}
+    abjad = script in ABJAD_SCRIPTS
+    syllabic = script in SYLLABIC_SCRIPTS
+    for reading in readings(name):
+        try:
+            qname = normalise_name(reading.text, schema)
+        except InvalidNameError:
+            continue
+        if abjad or syllabic:  # compared as the generic path compares that script's tokens
+            qname = NormalisedName(
+                qname.original,
+                tuple(replace(t, abjad=abjad, syllable=syllabic) for t in qname.tokens),
+                qname.legal_forms,
+            )
+        if qname.key == first.key and len(out) == 1:
+            out[0] = (reading.path, first)  # the scheme made for the script reads it as anyascii does
+        elif qname.key not in seen:
+            seen.add(qname.key)
+            out.append((reading.path, qname))
+    return out
+
+
+def _screen_name(
+    index: ScreeningIndex,
+    query: ScreeningQuery,
+    qname: NormalisedName,
+    path: str,
+    thresholds: Thresholds,
+    include_clear: bool,
+    best: dict[int, Hit],
+) -> None:
+    """Score the candidates of one reading of the query's name; keep each party's best hit in ``best``."""
+    candidates = index.candidates(qname)
+    q_weights = _query_weights(candidates, index) if candidates.name_ids else []
+    top = candidates.blocking[0] if candidates.blocking else 0.0
+    for rank, nid in enumerate(candidates.name_ids):
+        if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
+            break  # the rest gathered far less blocking weight than the best candidates
+        listed = index.names[nid]
+        if listed.party in best and best[listed.party].score >= 1.0:
+            continue
+        alignment = _score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.rarity)
+        if alignment.score < 0.5 * thresholds.review and not include_clear:
+            continue
+        party = index.parties[listed.party]
+        features: dict[str, float | str] = {"name": round(alignment.score, 4), "path": path}
+        explanation = [
+            f"name {alignment.score:.2f} via {path}: "
+            + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)
+        ]
+        if alignment.unmatched_query:
+            explanation.append("only in query: " + " ".join(alignment.unmatched_query))
+        if alignment.unmatched_listed:
+            explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
+        score = round(_adjust(alignment.score, listed, party, query, qname, features, explanation), 4)
+        previous = best.get(listed.party)
+        if previous is None or score > previous.score:
+            best[listed.party] = Hit(
+                party_source=party.source,
+                party_id=party.source_id,
+                matched_name=listed.name.original,
+                score=score,
+                band=thresholds.band(score),
+                features=features,
+                explanation=explanation,
+                pairs=[TokenMatch(q, c, round(s, 4), _how(q, c, s)) for q, c, s in alignment.pairs],
+                path=path,
+            )
+
+
 def screen(
     index: ScreeningIndex,
     query: ScreeningQuery,
@@ -433,46 +555,13 @@ def screen(
 
     if query.name.strip():
         try:
-            qname = normalise_name(query.name, query.schema)
+            qnames = query_readings(query.name, query.schema)
         except InvalidNameError:
             if not best:
                 raise
-            qname = None
-        if qname is not None:
-            candidates = index.candidates(qname)
-            q_weights = _query_weights(candidates, index) if candidates.name_ids else []
-            top = candidates.blocking[0] if candidates.blocking else 0.0
-            for rank, nid in enumerate(candidates.name_ids):
-                if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
-                    break  # the rest gathered far less blocking weight than the best candidates
-                listed = index.names[nid]
-                if listed.party in best and best[listed.party].score >= 1.0:
-                    continue
-                alignment = _score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.rarity)
-                if alignment.score < 0.5 * thresholds.review and not include_clear:
-                    continue
-                party = index.parties[listed.party]
-                features: dict[str, float | str] = {"name": round(alignment.score, 4)}
-                explanation = [
-                    f"name {alignment.score:.2f}: "
-                    + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)
-                ]
-                if alignment.unmatched_query:
-                    explanation.append("only in query: " + " ".join(alignment.unmatched_query))
-                if alignment.unmatched_listed:
-                    explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
-                score = round(_adjust(alignment.score, listed, party, query, qname, features, explanation), 4)
-                previous = best.get(listed.party)
-                if previous is None or score > previous.score:
-                    best[listed.party] = Hit(
-                        party_source=party.source,
-                        party_id=party.source_id,
-                        matched_name=listed.name.original,
-                        score=score,
-                        band=thresholds.band(score),
-                        features=features,
-                        explanation=explanation,
-                    )
+            qnames = []
+        for path, qname in qnames:
+            _screen_name(index, query, qname, path, thresholds, include_clear, best)
 
     hits = sorted(best.values(), key=lambda h: -h.score)
     if not include_clear:

@@ -72,6 +72,15 @@ _ABJAD = re.compile(r"[\u0590-\u05FF\u0600-\u06FF\u0700-\u074F\u0750-\u077F\u08A
 # Han ideographs and Hangul syllables: one syllable each, transliterated as separate tokens
 _SYLLABIC = re.compile(r"([\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uAC00-\uD7AF])")
 _ARABIC_ARTICLE = re.compile(r"^\u0627\u0644(?=\S{2,})")  # "ال" glued to the word it defines
+# "عبدال..." (Abd al-...): the servant-of compound glued to its article
+_ABD_ARTICLE = re.compile(r"^\u0639\u0628\u062f\u0627\u0644(?=\S{2,})")
+# compounds Arabic script writes as two words but Latin lists as one name: "عبد الله" (Abdullah),
+# "جلال الدين" (Jalaluddin), "حبيب الله" (Habibullah), "أبو بكر" stays two (Abu is a particle)
+_ABJAD_COMPOUNDS = re.compile(
+    "(\u0639\u0628\u062f)\\s+(?=\u0627\u0644)"  # عبد + ال...
+    "|\\s+(?=(?:\u0627\u0644\u0644\u0647|\u0627\u0644\u0644\u06c1|\u0627\u0644\u062f\u064a\u0646"
+    "|\u0627\u0644\u062f\u06cc\u0646)(?:\\s|$))"  # ... الله / اللہ / الدين / الدین
+)
 _APOSTROPHES = re.compile(r"['`\u2018\u2019\u02BB\u02BC\u02BE\u02BF\u00B4]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ALNUM = re.compile(r"[^\W_]")
@@ -445,9 +454,14 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
         piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
     abjad = bool(_ABJAD.search(piece))
     article_free: str | None = None
-    if abjad and _ARABIC_ARTICLE.match(piece):
+    if abjad and _ABD_ARTICLE.match(piece):  # "عبدالرحيم": also "bd" + "rhym" without the article
+        rest = _NON_ALNUM.sub("", anyascii(_ABD_ARTICLE.sub("", piece)).casefold())
+        article_free = "bd" + rest
+    elif abjad and _ARABIC_ARTICLE.match(piece):
         article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
     syllabic = bool(_SYLLABIC.search(piece))
+    if abjad:  # Persian zhe: Latin spellings write it j (Ahmadinejad) more often than zh
+        piece = piece.replace("\u0698", "j")
     ascii_piece = _APOSTROPHES.sub("", anyascii(_SYLLABIC.sub(r" \1 ", piece))).casefold()
     tokens: list[NameToken] = []
     for sub in _NON_ALNUM.split(ascii_piece):
@@ -478,6 +492,8 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     """
     validate_name(raw)
     text = _strip_format_chars(unicodedata.normalize("NFKC", raw))
+    if _ABJAD.search(text):
+        text = _ABJAD_COMPOUNDS.sub(lambda m: m.group(1) or "", text)
     raw_pieces = _split_raw(text)
     has_latin = any(_LATIN_LETTER.search(p) for p in raw_pieces)
 
