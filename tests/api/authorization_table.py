@@ -99,6 +99,9 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/applications/{application_id}/review", ANALYSTS, 200,
           url="/v1/applications/{fresh_application_id}/review",
           body={"to_state": "approved", "reason": "documents checked"}),
+    Route("POST", "/v1/applications/{application_id}/redress", OFFICER, 409,
+          url="/v1/applications/{fresh_application_id}/redress", body={"reason": "customer wrote"},
+          why="authorised, but a pending case is not refused, closed or restricted (the 409 names its state)"),
     Route("POST", "/v1/applications/{application_id}/beneficial-owners", SIGNUP, 200,
           url="/v1/applications/{fresh_application_id}/beneficial-owners", body=OWNER),
     Route("POST", "/v1/applications/{application_id}/otp/{channel}", SIGNUP, 202,
@@ -106,6 +109,8 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/applications/{application_id}/otp/{channel}/confirm", SIGNUP, 409,
           url="/v1/applications/{fresh_application_id}/otp/email/confirm", body={"code": "000000"},
           why="authorised, but no code was issued on this channel"),
+    Route("GET", "/v1/notices", APPLICATION_READERS, 200),
+    Route("GET", "/v1/notices/{version}", APPLICATION_READERS, 200, url="/v1/notices/notice-2024-01"),
     Route("POST", "/v1/vendors/veriff/decision", PUBLIC, 404, body={},
           why="authenticated by Veriff's HMAC signature, not an API key; 404 while no secret is configured"),
     # the access ledger (C1-C4)

@@ -111,7 +111,7 @@ def test_signals_use_the_verified_identity_of_the_account(client: TestClient, ke
     body = {"kind": "individual", "name": {"given": "Ana", "family": "Lima"}, "birth_date": "1990-01-01",
             "address": {"line1": "Rua A 1", "city": "Lisboa", "country": "PT"}, "email": "ana@example.pt",
             "phone": "+351912345678", "account": {"type": "standard", "channel": "self_serve"},
-            "signup_ip": "192.0.2.1"}
+            "signup_ip": "192.0.2.1", "notice_version": "notice-2024-01"}
     opened = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))
     assert opened.status_code == 201, opened.text
     account_id = opened.json()["account_id"]

@@ -218,10 +218,14 @@ def test_a_prohibition_in_force_refuses_the_sub_lessee_and_flags_the_reseller(
     assert early["status"] == "active" and early["effects"] == []
     assert early["screening"]["measures"][0]["status"] == "determined"
     clock.now = IN_FORCE
-    tehran, berlin = share(services, screening, account_id,
-                           person("r-ir", "Dariush", "Karimi", country="DE", nationality="IR"),
-                           person("r-de", "Anna", "Schmidt", nationality="DE"))
+    tehran, berlin, abroad = share(services, screening, account_id,
+                                   person("r-ir", "Dariush", "Karimi", country="IR", nationality="IR"),
+                                   person("r-de", "Anna", "Schmidt", nationality="DE"),
+                                   person("r-ir-de", "Shirin", "Rahimi", country="DE", nationality="IR"))
     assert tehran["status"] == "refused"
+    # D1, D2: an Iranian national living in Germany is not located in Iran; the measure does not reach her
+    assert abroad["status"] == "active" and abroad["effects"] == []
+    assert [(m["id"], m["outcome"]) for m in abroad["screening"]["measures"]] == [(iran.id, "not_located")]
     assert tehran["effects"] == [{"measure_id": iran.id, "measure": "prohibit", "sub_lessee_id": tehran["id"],
                                   "reseller_account_id": account_id, "action": "refused", "account_action": "review"}]
     assert berlin["status"] == "active" and berlin["effects"] == []
@@ -236,12 +240,12 @@ def test_a_prohibition_in_force_refuses_the_sub_lessee_and_flags_the_reseller(
                               "account_action": "review"}
     assert "apply_special_measure" in [e["action"] for e in services.ledger.entries_for_record("sub_lessee",
                                                                                                  tehran["id"])]
-    [still] = share(services, screening, account_id, person("r-ir", "Dariush", "Karimi", country="DE"))
+    [still] = share(services, screening, account_id, person("r-ir", "Dariush", "Karimi", country="IR"))
     assert (still["status"], still["outcome"]) == ("refused", "refused_earlier")
     assert remove_sub_lessee(services, account_id, tehran["id"], SIGNUP)["status"] == "refused"
     # the sub-lessee shared before the measure came into force is caught by re-screening, once
     screened, _hits, effects = rescreen_sub_lessees(services, screening, IN_FORCE)
-    assert screened == 2 and [(e["sub_lessee_id"], e["action"]) for e in effects] == [(early["id"], "refused")]
+    assert screened == 3 and [(e["sub_lessee_id"], e["action"]) for e in effects] == [(early["id"], "refused")]
     assert rescreen_sub_lessees(services, screening, IN_FORCE)[2] == []
     assert len(notices(services)) == 2
 

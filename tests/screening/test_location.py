@@ -112,35 +112,35 @@ LOCATE_CASES: list[tuple[str, LocationEvidence, dict[str, tuple[str, str, tuple[
     (
         "phone country",
         LocationEvidence(phone_number="+1 202 555 0100"),
-        {"US": ("country", "supporting", ("phone_number",))},
+        {"US": ("country", "medium", ("phone_number",))},
     ),
     (
         "Canadian number inside NANP",
         LocationEvidence(phone_number="+1 416 555 0199"),
-        {"CA": ("country", "supporting", ("phone_number",))},
+        {"CA": ("country", "medium", ("phone_number",))},
     ),
     (
         "Crimean number in Russian numbering: RU by the plan, Crimea by the prefix",
         LocationEvidence(phone_number="+7 978 123 45 67"),
         {
-            "RU": ("country", "supporting", ("phone_number",)),
-            "UA-43": ("subdivision", "supporting", ("phone_number",)),
-            "crimea": ("region", "supporting", ("phone_number",)),
+            "RU": ("country", "medium", ("phone_number",)),
+            "UA-43": ("subdivision", "medium", ("phone_number",)),
+            "crimea": ("region", "medium", ("phone_number",)),
         },
     ),
     (
         "Donetsk fixed line",
         LocationEvidence(phone_number="+380 62 123 4567"),
         {
-            "UA": ("country", "supporting", ("phone_number",)),
-            "UA-14": ("subdivision", "supporting", ("phone_number",)),
-            "dnr": ("region", "supporting", ("phone_number",)),
+            "UA": ("country", "medium", ("phone_number",)),
+            "UA-14": ("subdivision", "medium", ("phone_number",)),
+            "dnr": ("region", "medium", ("phone_number",)),
         },
     ),
     (
         "Kyiv fixed line is Ukraine only",
         LocationEvidence(phone_number="+380 44 123 4567"),
-        {"UA": ("country", "supporting", ("phone_number",))},
+        {"UA": ("country", "medium", ("phone_number",))},
     ),
     (
         "non-geographic and unparseable numbers point nowhere",
@@ -152,8 +152,8 @@ LOCATE_CASES: list[tuple[str, LocationEvidence, dict[str, tuple[str, str, tuple[
         "payment and IBAN",
         LocationEvidence(card_issuer_countries=["GB", "GB"], ibans=[DE_IBAN, GB_IBAN, "DE00 0000"]),
         {
-            "GB": ("country", "supporting", ("card_issuer_countries", "ibans")),
-            "DE": ("country", "supporting", ("ibans",)),
+            "GB": ("country", "medium", ("card_issuer_countries", "ibans")),
+            "DE": ("country", "medium", ("ibans",)),
         },
     ),
     (
@@ -172,7 +172,7 @@ LOCATE_CASES: list[tuple[str, LocationEvidence, dict[str, tuple[str, str, tuple[
     (
         "Kosovo's user-assigned code is kept",
         LocationEvidence(nationalities=["XK"]),
-        {"XK": ("country", "strong", ("nationalities",))},
+        {"XK": ("country", "weak", ("nationalities",))},
     ),
     (
         "a country's strength is its strongest item; fields listed strongest first",
@@ -211,8 +211,8 @@ def test_results_are_ordered_strongest_first() -> None:
     found = locate(
         LocationEvidence(signup_ip=AU_IP, card_issuer_countries=["DE"], nationalities=["FR"], address_country="US")
     )
-    assert [j.code for j in found] == ["US", "FR", "DE", "AU"]
-    assert [j.strength for j in found] == ["strong", "strong", "supporting", "weak"]
+    assert [j.code for j in found] == ["US", "DE", "AU", "FR"]
+    assert [j.strength for j in found] == ["strong", "medium", "weak", "weak"]
 
 
 def test_no_values_leak_into_the_result() -> None:
@@ -268,11 +268,11 @@ PRIMARY_CASES: list[tuple[str, LocationEvidence, str | None]] = [
         "GB",
     ),
     (
-        "IP breaks a tie between equal supporting evidence",
+        "an IP adds its one point to equal medium evidence",
         LocationEvidence(card_issuer_countries=["AU"], ibans=[DE_IBAN], signup_ip=AU_IP),
         "AU",
     ),
-    ("supporting evidence alone can decide", LocationEvidence(ibans=[GB_IBAN]), "GB"),
+    ("medium evidence alone can be primary", LocationEvidence(ibans=[GB_IBAN]), "GB"),
     (
         "a Crimean address places the person in Ukraine",
         LocationEvidence(address_country="UA", address_subdivision="43", phone_number="+7 978 123 45 67"),

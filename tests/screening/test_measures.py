@@ -12,6 +12,8 @@ from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
 from cloudcip.screening import measures as register
 from cloudcip.screening.loaders import ListPublication
+from cloudcip.screening.location import LocationEvidence, decide_location
+from cloudcip.screening.reach import Standing
 from cloudcip.screening.service import QueryFieldError, ScreeningService
 from cloudcip.screening.snapshots import import_publication
 
@@ -146,18 +148,29 @@ def test_screen_person_combines_hits_and_measures(services: Services) -> None:
 
     result = service.screen_person("Anna Schmidt", None, "IR", jurisdictions=["DE", "UA-43"])
     assert result.band == "clear" and result.hits == []
-    assert {m.measure.id for m in result.measures_applying} == {iran.id, crimea.id}
+    # D2: a nationality alone never brings a jurisdiction measure; stated locations do
+    assert {m.measure.id for m in result.measures_applying} == {crimea.id}
+    in_iran = Standing("customer", "foreign_person", "foreign",
+                       decide_location(LocationEvidence(address_country="IR", nationalities=["IR"])))
+    result = service.screen_person("Anna Schmidt", None, "IR", standing=in_iran)
+    assert {m.measure.id for m in result.measures_applying} == {iran.id}
+    assert result.measures_applying[0].evidence == "address_country (strong), nationalities (weak)"
+    us_citizen = Standing("customer", "us_person", "us_citizen", in_iran.location)
+    result = service.screen_person("Anna Schmidt", None, "IR", standing=us_citizen)
+    assert result.measures_applying == []  # D1: a jurisdiction measure does not reach a U.S. person
+    assert [(m.measure.id, m.outcome) for m in result.measures_considered] == [(iran.id, "not_reached")]
 
     result = service.screen_person("Ramzan Kadyrov", "1976-10-05", jurisdictions=["SY"])
     assert {m.measure.id for m in result.measures_applying} == {described.id}  # SY has expired
     assert expired.status(in_force_on) == "expired"
 
-    early = ScreeningService(services, today=lambda: DETERMINED).screen_person("Someone Else", None, "IR")
+    early = ScreeningService(services, today=lambda: DETERMINED).screen_person("Someone Else", None, "IR",
+                                                                               jurisdictions=["IR"])
     assert [(m.measure.id, m.status) for m in early.measures_applying] == [(iran.id, "determined")]
 
     register.revoke_measure(services, OFFICER, iran.id, "lifted", clock=clock)
     service.invalidate()
-    assert service.screen_person("Anna Schmidt", None, "IR").measures_applying == []
+    assert service.screen_person("Anna Schmidt", None, "IR", jurisdictions=["IR"]).measures_applying == []
 
 
 def test_the_index_is_rebuilt_only_when_snapshots_change(services: Services) -> None:

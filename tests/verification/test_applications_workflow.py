@@ -173,13 +173,19 @@ def test_codes_vendor_result_and_payment_check_approve_the_case(client: TestClie
     assert reused.status_code == 409
     vendor = {"vendor": "acme-idv", "reference": "chk-981", "outcome": "verified", "document_type": "passport",
               "document_country": "DE", "document_number": "C01X00T47"}
-    done = client.post(f"/v1/applications/{app_id}/evidence", json={"method": "vendor_idv", "vendor_result": vendor},
+    vendor_done = client.post(f"/v1/applications/{app_id}/evidence",
+                              json={"method": "vendor_idv", "vendor_result": vendor}, headers=signup)
+    assert vendor_done.status_code == 200, vendor_done.text
+    # the vendor's check is the document; it does not count as a second non-documentary check too (A4)
+    assert vendor_done.json()["decision"] == "pending_evidence"
+    assert vendor_done.json()["evidence_required"] == ["customer:1_of:phone_otp|payment_check"]
+    done = client.post(f"/v1/applications/{app_id}/evidence", json={"method": "payment_check", "outcome": "verified"},
                        headers=signup)
     assert done.status_code == 200, done.text
     assert done.json()["decision"] == "approved" and done.json()["evidence_required"] == []
     shown = client.get(f"/v1/applications/{app_id}", headers=auth(keys["analyst"])).json()
     assert [h["to"] for h in shown["history"]] == ["pending_evidence", "approved"]
-    assert {e["method"] for e in shown["evidence"]} == {"email_otp", "vendor_idv"}
+    assert {e["method"] for e in shown["evidence"]} == {"email_otp", "vendor_idv", "payment_check"}
     assert shown["resolution"] and "verified" in shown["resolution"]
     with services.database.engine.connect() as conn:
         assert conn.execute(select(account.c.state).where(account.c.id == answer["account_id"])).scalar_one() == \
@@ -208,8 +214,13 @@ def test_deadline_fails_the_case_and_applies_the_failure_action(client: TestClie
     assert [h["to"] for h in shown["history"]][-2] == "failed"
     assert shown["state"] in ("refused", "closed", "restricted")
     assert shown["resolution"] and "unverified" in shown["resolution"]
-    redress = client.post(f"/v1/applications/{answer['id']}/review",
-                          json={"to_state": "redress", "reason": "customer sent documents"},
+    # a settled case is left only through redress, by a compliance officer
+    review = client.post(f"/v1/applications/{answer['id']}/review",
+                         json={"to_state": "approved", "reason": "documents checked"}, headers=auth(keys["analyst"]))
+    assert review.status_code == 409 and shown["state"] in review.json()["detail"]
+    assert client.post(f"/v1/applications/{answer['id']}/redress", json={"reason": "customer sent documents"},
+                       headers=auth(keys["analyst"])).status_code == 403
+    redress = client.post(f"/v1/applications/{answer['id']}/redress", json={"reason": "customer sent documents"},
                           headers=auth(keys["compliance-officer"]))
     assert redress.status_code == 200 and redress.json()["state"] == "in_review"
     approved = client.post(f"/v1/applications/{answer['id']}/review",
@@ -330,7 +341,10 @@ def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClien
     def broken(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("re-evaluation failed")
 
-    monkeypatch.setattr(applications, "_reopen_in", broken)
+    from cloudcip.verification import successors
+
+    del applications
+    monkeypatch.setattr(successors, "reevaluate", broken)
     owner = FOREIGN_OWNER
     failed = client.post(f"/v1/applications/{first['id']}/beneficial-owners", json=owner, headers=signup)
     assert failed.status_code == 500

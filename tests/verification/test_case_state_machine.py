@@ -10,6 +10,7 @@ import pytest
 
 from cloudcip.domain.verification_case import (
     ALLOWED_TRANSITIONS,
+    REOPENINGS,
     CaseState,
     IllegalTransition,
     VerificationCase,
@@ -33,7 +34,15 @@ EXPECTED = {
     (S.pending_evidence, S.approved), (S.pending_evidence, S.in_review), (S.pending_evidence, S.failed),
     (S.in_review, S.approved), (S.in_review, S.refused), (S.in_review, S.pending_evidence),
     (S.failed, S.refused), (S.failed, S.closed), (S.failed, S.restricted),
-    (S.refused, S.in_review), (S.closed, S.in_review), (S.restricted, S.in_review), (S.failed, S.in_review),
+}
+# refused, closed and restricted are left only by a named re-opening (A6 redress, D5 hit cleared, D1 measure)
+EXPECTED_REOPENINGS = {
+    ("redress", S.refused, S.in_review), ("redress", S.closed, S.in_review), ("redress", S.restricted, S.in_review),
+    ("redress", S.failed, S.in_review),
+    ("hit_cleared", S.refused, S.in_review), ("hit_cleared", S.refused, S.pending_evidence),
+    ("hit_cleared", S.refused, S.approved),
+    *{("measure", source, target) for source in (S.submitted, S.approved, S.pending_evidence, S.in_review, S.failed,
+                                                 S.refused, S.restricted) for target in (S.closed, S.restricted)},
 }
 
 # A path from ``submitted`` to each state, so any state can be set up through legal moves only.
@@ -81,6 +90,31 @@ def test_every_pair(source: CaseState, target: CaseState) -> None:
         with pytest.raises(IllegalTransition):
             case.transition(target, "because", "analyst:7", at)
         assert case.state is source and len(case.history) == length
+        assert not case.can_transition(target)
+
+
+@pytest.mark.requirement("A6", "D5", "D1")
+@pytest.mark.parametrize(("via", "source", "target"),
+                         list(itertools.product(("redress", "hit_cleared", "measure", "other"), CaseState, CaseState)))
+def test_every_reopening(via: str, source: CaseState, target: CaseState) -> None:
+    """Settled states are left only through the named re-openings, each exactly as specified."""
+    table = {(v, a, b) for v, moves in REOPENINGS.items() for a, targets in moves.items() for b in targets}
+    assert table == EXPECTED_REOPENINGS
+    case = _case_in(source)
+    at = T0 + timedelta(hours=1)
+    if (via, source, target) in EXPECTED_REOPENINGS:
+        move = case.reopen(via, target, "because", "officer:1", at)
+        assert move.reason == f"{via}: because" and case.state is target
+    else:
+        with pytest.raises(IllegalTransition):
+            case.reopen(via, target, "because", "officer:1", at)
+        assert case.state is source
+
+
+@pytest.mark.parametrize("settled", [S.refused, S.closed, S.restricted])
+def test_no_ordinary_transition_leaves_a_settled_case(settled: CaseState) -> None:
+    case = _case_in(settled)
+    for target in CaseState:
         assert not case.can_transition(target)
 
 

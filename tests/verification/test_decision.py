@@ -76,8 +76,8 @@ def test_foreign_individual_self_serve_is_pending_with_restrictions_and_deadline
     labels = {item.label for item in decision.restrictions}
     assert {"no_gpu", "no_outbound_smtp", "max_instances=2", "spend_limit_usd=50", "enhanced_monitoring"} <= labels
     assert decision.evidence_required == [
-        "customer:2_of:vendor_idv|email_otp|phone_otp|payment_check",
         "customer:1_of:passport|national_id_card|vendor_idv",
+        "customer:2_of:vendor_idv|email_otp|phone_otp|payment_check",
     ]
     assert "evidence_owed:customer" in codes(decision.reasons)
     assert decision.notice_version == "notice-2024-01"
@@ -92,13 +92,19 @@ def test_evidence_already_satisfied_is_approved_without_restrictions() -> None:
     assert "verified" in codes(decision.reasons)
 
 
+@pytest.mark.requirement("A4", "A5")
 def test_evidence_partly_satisfied_owes_the_rest() -> None:
     decision = decide(individual(customer=foreign("customer", "email_otp", "vendor_idv")), POLICY, NOW)
-    # vendor_idv counts as a non-documentary method and satisfies the any_of group too.
-    assert decision.decision == "approved"
+    # the vendor's check fills the documentary place; it is not also a second non-documentary check (A4)
+    assert decision.decision == "pending_evidence"
+    assert decision.evidence_required == ["customer:1_of:phone_otp|payment_check"]
+    decision = decide(individual(customer=foreign("customer", "vendor_idv", "payment_check")), POLICY, NOW)
+    assert decision.decision == "pending_evidence"
+    decision = decide(individual(customer=foreign("customer", "passport", "vendor_idv", "payment_check")), POLICY, NOW)
+    assert decision.decision == "approved"  # with a passport for the document, the vendor counts as non-documentary
     decision = decide(individual(customer=foreign("customer", "email_otp")), POLICY, NOW)
-    assert decision.evidence_required == ["customer:1_of:vendor_idv|phone_otp|payment_check",
-                                          "customer:1_of:passport|national_id_card|vendor_idv"]
+    assert decision.evidence_required == ["customer:1_of:passport|national_id_card|vendor_idv",
+                                          "customer:1_of:vendor_idv|phone_otp|payment_check"]
 
 
 def test_methods_the_rule_does_not_accept_do_not_count() -> None:
@@ -133,7 +139,7 @@ def test_entity_owes_per_beneficial_owner() -> None:
     assert decision.evidence_required == [
         "customer:registration_document",
         "customer:1_of:email_otp|phone_otp|payment_check",
-        "beneficial_owner:bo1:1_of:passport|national_id_card",
+        "beneficial_owner:bo1:1_of:passport|national_id_card|vendor_idv",
     ]
     assert not any(item.startswith("beneficial_owner:bo2") for item in decision.evidence_required)
     done = entity(customer=foreign("customer", "registration_document", "email_otp"),

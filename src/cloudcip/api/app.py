@@ -5,14 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cloudcip import __version__
+from cloudcip.access.lookup import signup_ip_lookup
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import access, apikeys, applications, customers, incidents, ledger, resellers, screening
+from cloudcip.api.routers import access, apikeys, applications, customers, incidents, ledger, notices, resellers, screening
 from cloudcip.runtime import Services
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router, apikeys.router,
+    resellers.router, incidents.router, apikeys.router, notices.router,
 ]
 
 
@@ -23,7 +24,8 @@ def create_app(services: Services, applications_service: ApplicationService | No
         description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
     )
     app.state.services = services
-    app.state.applications = applications_service or build_application_service(services)
+    app.state.applications = applications_service or build_application_service(
+        services, ip_lookup=signup_ip_lookup(services.database))
     # one screening service (one in-memory index) per process: decisions and the screening router share it
     app.state.screening = app.state.applications.screening
     if app.state.applications.screening is not None:  # signals are raised by the follower (``cloudcip serve``)

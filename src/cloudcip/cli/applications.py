@@ -49,3 +49,22 @@ def show(ctx: typer.Context, application_id: Annotated[str, typer.Argument(metav
     with services_of(ctx) as services:
         answer = build_application_service(services).show(application_id, Actor("cli:operator", "analyst"))
     emit(json.dumps(answer, indent=2))
+
+
+@app.command("redress")
+def redress(
+    ctx: typer.Context,
+    application_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="Why the case is re-opened (recorded with the transition).")],
+) -> None:
+    """A6: re-open a refused, closed or restricted case for review, as a compliance officer (on the
+    ledger; the provider is told through the webhook). Any other state is a conflict (exit 5)."""
+    from cloudcip.verification.applications import build_application_service
+
+    with services_of(ctx) as services:
+        try:
+            answer = build_application_service(services).redress(application_id, reason,
+                                                                 Actor("cli:operator", "compliance-officer"))
+        except ApplicationNotFound as exc:
+            raise fail("no such application") from exc
+    emit(json.dumps(answer, indent=2))

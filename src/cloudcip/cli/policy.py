@@ -50,6 +50,23 @@ def show(ctx: typer.Context) -> None:
     emit(policy_summary(_policy_in_force(ctx)))
 
 
+@policy_app.command("notice")
+def notice(
+    ctx: typer.Context,
+    version: Annotated[str | None, typer.Argument(metavar="[VERSION]", help="Default: the policy's.")] = None,
+    list_versions: Annotated[bool, typer.Option("--list", help="List the versions instead.")] = False,
+) -> None:
+    """A8: the customer notice the policy in force shows (or VERSION), as the customer reads it."""
+    from cloudcip.verification import notices
+
+    policy = _policy_in_force(ctx)
+    if list_versions:
+        for known in notices.versions():
+            emit(f"{known}{'  (current)' if known == policy.notice_version else ''}")
+        return
+    emit(notices.notice(policy, version).text)
+
+
 @cip_app.command("render")
 def render(
     ctx: typer.Context,

@@ -336,11 +336,16 @@ def screen_rescreen(
 ) -> None:
     """Re-screen every customer, beneficial owner and resellers' sub-lessee; apply measures in force;
     resumes an unfinished run. Against what changed since the last finished run, unless --full."""
+    from cloudcip.access.history import access_history_by_customer
+    from cloudcip.verification.applications import build_application_service
+
     with services_of(ctx) as services, _progress() as progress:
         task = progress.add_task("re-screening", total=None)
+        applications = build_application_service(services)
         report = rescreen_all(services, reason,
                               lambda done, total: progress.update(task, completed=done, total=total),
-                              full=full, workers=workers)
+                              full=full, workers=workers, screening=applications.screening,
+                              access_history=access_history_by_customer, account_effect=applications.measure_acted)
     if as_json:
         emit(json.dumps(report.as_json()))
         return
@@ -381,5 +386,8 @@ def hits_decide(
 ) -> None:
     """Adjudicate a hit."""
     with services_of(ctx) as services:
-        decided = hits_store.decide(services, OPERATOR, hit_id, state, reason)
+        from cloudcip.verification.applications import build_application_service
+
+        decided = hits_store.decide(services, OPERATOR, hit_id, state, reason,
+                                    after=build_application_service(services).hit_decided)
     emit(f"hit {decided.id}: {decided.state}")

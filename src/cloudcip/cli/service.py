@@ -44,13 +44,15 @@ def serve(
     """Run the API and its background jobs."""
     import uvicorn
 
+    from cloudcip.access.history import access_history_by_customer
+    from cloudcip.access.lookup import signup_ip_lookup
     from cloudcip.api.app import create_app
     from cloudcip.jobs.runner import JobRunner, PeriodicTask, default_tasks
     from cloudcip.screening.rescreen import rescreen_if_changed
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
-        applications = build_application_service(services)
+        applications = build_application_service(services, ip_lookup=signup_ip_lookup(services.database))
         tasks = [*default_tasks(),
                  PeriodicTask("verification-deadlines", every_seconds=60.0,
                               run=lambda _services, now: applications.enforce_deadlines(now)),
@@ -58,7 +60,9 @@ def serve(
                               run=lambda _services, now: applications.reverify_due_cases(now)),
                  # the process's one screening index, shared with the decisions
                  PeriodicTask("rescreen", every_seconds=300.0,
-                              run=lambda services_, now: rescreen_if_changed(services_, now, applications.screening))]
+                              run=lambda services_, now: rescreen_if_changed(
+                                  services_, now, applications.screening, access_history=access_history_by_customer,
+                                  account_effect=applications.measure_acted))]
         runner = JobRunner(services, tasks)
         runner.start()
         # C4: one signal follower, here in the main process, apart from the API workers

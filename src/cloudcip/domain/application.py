@@ -3,12 +3,20 @@ plus the account asked for, the opening channel, the signup IP and the notice th
 
 from __future__ import annotations
 
+from datetime import date
 from ipaddress import ip_address
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from cloudcip.domain.customer import CustomerRecord, EntityCustomer, IndividualCustomer
+from cloudcip.domain.customer import (
+    CountryCode,
+    CustomerRecord,
+    EntityCustomer,
+    Identifier,
+    IndividualCustomer,
+    ShortText,
+)
 
 AccountType = Literal["standard", "reseller", "trial"]
 Channel = Literal["self_serve", "sales_assisted", "marketplace", "via_reseller"]
@@ -23,11 +31,45 @@ class AccountRequest(BaseModel):
     external_ref: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
+DocumentKind = Literal["passport", "passport_card", "id_card", "national_id", "residence_permit",
+                       "permanent_resident_card", "registration", "driving_licence", "other"]
+EvidenceMethod = Literal["passport", "national_id_card", "registration_document", "payment_check", "vendor_idv"]
+Subject = Annotated[str, StringConstraints(pattern=r"^(customer|beneficial_owner:[0-9]{1,2})$")]
+
+
+class DocumentClaimIn(BaseModel):
+    """What an identity document checked by the provider or a vendor says (A4, A5): compared field by
+    field with the application; an MRZ is parsed and its check digits verified."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: DocumentKind
+    country: CountryCode
+    number: Identifier | None = None
+    expires_on: date | None = None
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
+    birth_date: date | None = None
+    mrz: Annotated[str, StringConstraints(min_length=30, max_length=200, pattern=r"^[A-Za-z0-9< \r\n]+$")] | None = None
+
+
+class EvidenceItemIn(BaseModel):
+    """Evidence the provider already holds when it posts the application (a vendor's check, a
+    document it inspected, a payment check): taken like evidence posted later (A4, A5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: EvidenceMethod
+    outcome: Literal["verified", "failed", "inconclusive"]
+    subject: Subject = "customer"
+    reference: Annotated[str, StringConstraints(max_length=128)] | None = None
+    document: DocumentClaimIn | None = None
+
+
 class _ApplicationFields(BaseModel):
     account: AccountRequest
     signup_ip: str
     reseller_account_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")] | None = None
     notice_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    evidence: Annotated[list[EvidenceItemIn], Field(max_length=10)] = []
 
     @field_validator("signup_ip")
     @classmethod
@@ -48,7 +90,7 @@ class EntityApplication(EntityCustomer, _ApplicationFields):
 
 ApplicationRequest = Annotated[IndividualApplication | EntityApplication, Field(discriminator="kind")]
 
-_APPLICATION_ONLY = {"account", "signup_ip", "reseller_account_id", "notice_version"}
+_APPLICATION_ONLY = {"account", "signup_ip", "reseller_account_id", "notice_version", "evidence"}
 
 
 def customer_record_of(application: IndividualApplication | EntityApplication) -> CustomerRecord:

@@ -101,6 +101,33 @@ class BeneficialOwnerInput(Strict):
     control: bool = False
 
 
+class SourceOfFunds(Strict):
+    """Where the money that pays for the account comes from (A3), as the policy asks it."""
+
+    kind: Literal["employment", "business_revenue", "savings", "investments", "inheritance_or_gift", "loan",
+                  "parent_company", "grant", "other"]
+    description: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _described_when_other(self) -> SourceOfFunds:
+        if self.kind == "other" and not self.description:
+            raise ValueError("description: required when kind is other")
+        return self
+
+
+class PaymentSource(Strict):
+    """Who pays for the account (A3: the source of payment for each account)."""
+
+    payer: Literal["customer", "parent_company", "affiliate", "employer", "reseller", "third_party"]
+    description: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _described_when_third_party(self) -> PaymentSource:
+        if self.payer == "third_party" and not self.description:
+            raise ValueError("description: say who pays when a third party does")
+        return self
+
+
 class Registration(Strict):
     country: CountryCode
     number: Identifier
@@ -119,6 +146,8 @@ class IndividualCustomer(Strict):
     email: Email
     phone: Phone
     payment_means: Annotated[list[PaymentMeansInput], Field(max_length=20)] = []
+    source_of_funds: SourceOfFunds | None = None
+    payment_source: PaymentSource | None = None
 
 
 class EntityCustomer(Strict):
@@ -130,6 +159,8 @@ class EntityCustomer(Strict):
     phone: Phone
     beneficial_owners: Annotated[list[BeneficialOwnerInput], Field(max_length=50)] = []
     payment_means: Annotated[list[PaymentMeansInput], Field(max_length=20)] = []
+    source_of_funds: SourceOfFunds | None = None
+    payment_source: PaymentSource | None = None
 
 
 CustomerRecord = Annotated[IndividualCustomer | EntityCustomer, Field(discriminator="kind")]

@@ -6,7 +6,17 @@ States and the only transitions allowed::
     pending_evidence -> approved | in_review | failed
     in_review        -> approved | refused | pending_evidence
     failed           -> refused | closed | restricted      (the policy's failure action)
-    refused | closed | restricted | failed -> in_review    (redress re-opens the case)
+
+``refused``, ``closed`` and ``restricted`` are settled: they are left only through a named
+**re-opening**, never by an ordinary transition:
+
+- ``redress`` (A6): a compliance officer re-opens a refused, closed or restricted case (or a failed
+  one) to ``in_review``, with a reason;
+- ``hit_cleared`` (D5): a person cleared as a false positive the designated-person match that
+  refused the application; the application is decided again (``in_review``, ``pending_evidence`` or
+  ``approved``);
+- ``measure`` (D1, D4): a special measure closes (prohibition) or restricts (conditions) the account,
+  from any state but ``closed``.
 
 Every transition is kept with its reason, actor and time (the caller stores them and appends them to
 the ledger). A case that was ever doubtful (pending evidence, in review, failed) keeps a
@@ -47,14 +57,21 @@ ALLOWED_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     _S.submitted: frozenset({_S.approved, _S.pending_evidence, _S.in_review, _S.refused}),
     _S.pending_evidence: frozenset({_S.approved, _S.in_review, _S.failed}),
     _S.in_review: frozenset({_S.approved, _S.refused, _S.pending_evidence}),
-    _S.failed: frozenset({_S.refused, _S.closed, _S.restricted, _S.in_review}),
-    _S.refused: frozenset({_S.in_review}),
-    _S.closed: frozenset({_S.in_review}),
-    _S.restricted: frozenset({_S.in_review}),
+    _S.failed: frozenset({_S.refused, _S.closed, _S.restricted}),
+    _S.refused: frozenset(),
+    _S.closed: frozenset(),
+    _S.restricted: frozenset(),
     _S.approved: frozenset(),
 }
+#: The re-openings: the only ways out of a settled state, each by its own path (``reopen``).
+REOPENINGS: dict[str, dict[CaseState, frozenset[CaseState]]] = {
+    "redress": {state: frozenset({_S.in_review}) for state in (_S.refused, _S.closed, _S.restricted, _S.failed)},
+    "hit_cleared": {_S.refused: frozenset({_S.in_review, _S.pending_evidence, _S.approved})},
+    "measure": {state: frozenset({_S.closed, _S.restricted}) for state in
+                (_S.submitted, _S.approved, _S.pending_evidence, _S.in_review, _S.failed, _S.refused, _S.restricted)},
+}
 #: States a redress request re-opens (to ``in_review``).
-REDRESS_STATES: frozenset[CaseState] = frozenset({_S.refused, _S.closed, _S.restricted, _S.failed})
+REDRESS_STATES: frozenset[CaseState] = frozenset(REOPENINGS["redress"])
 #: States in which a case waits on nobody (until redress).
 SETTLED_STATES: frozenset[CaseState] = frozenset({_S.approved, _S.refused, _S.closed, _S.restricted})
 #: States that make a case doubtful, so that its resolution must be recorded (A6).
@@ -142,7 +159,7 @@ class VerificationCase:
     def _check(self, to_state: CaseState) -> None:
         if to_state not in ALLOWED_TRANSITIONS[self.state]:
             raise IllegalTransition(self.state, to_state)
-        if self.state is CaseState.failed and to_state is not CaseState.in_review and self.failure_action:
+        if self.state is CaseState.failed and self.failure_action:
             required = FAILURE_ACTION_STATES[self.failure_action]
             if to_state is not required:
                 raise IllegalTransition(self.state, to_state, f"the policy's failure action is {self.failure_action}")
@@ -155,6 +172,9 @@ class VerificationCase:
         except ValueError:
             raise IllegalTransition(self.state, to_state, "no such state") from None
         self._check(target)
+        return self._move(target, reason, actor, at)
+
+    def _move(self, target: CaseState, reason: str, actor: str, at: datetime) -> CaseTransition:
         if not reason.strip() or not actor.strip():
             raise ValueError("a transition needs a reason and an actor")
         clock.require_aware(at, "case times")
@@ -163,16 +183,29 @@ class VerificationCase:
         move = CaseTransition(self.state, target, reason, actor, at)
         self.history.append(move)
         self.state = target
-        if target is CaseState.in_review and move.from_state in REDRESS_STATES:
+        if move.from_state in REDRESS_STATES and target not in SETTLED_STATES:
             self.resolution = None  # re-opened: the earlier resolution no longer stands
         return move
 
+    def reopen(self, via: str, to_state: CaseState | str, reason: str, actor: str, at: datetime) -> CaseTransition:
+        """A re-opening (``redress``, ``hit_cleared`` or ``measure``, see the module docstring): the only
+        way out of a settled state; :class:`IllegalTransition` when ``via`` does not lead from here there."""
+        try:
+            target = CaseState(to_state)
+        except ValueError:
+            raise IllegalTransition(self.state, to_state, "no such state") from None
+        allowed = REOPENINGS.get(via, {}).get(self.state, frozenset())
+        if target not in allowed:
+            raise IllegalTransition(self.state, target, f"{via} does not lead from {self.state} to {target}")
+        return self._move(target, f"{via}: {reason}", actor, at)
+
     def redress(self, reason: str, actor: str, at: datetime) -> CaseTransition:
-        """A6: the customer seeks redress; the case re-opens to ``in_review``."""
+        """A6: the customer seeks redress; a refused, closed, restricted or failed case re-opens to
+        ``in_review``."""
         if self.state not in REDRESS_STATES:
             raise IllegalTransition(self.state, CaseState.in_review, "redress re-opens refused, closed, "
                                     "restricted or failed cases only")
-        return self.transition(CaseState.in_review, reason, actor, at)
+        return self.reopen("redress", CaseState.in_review, reason, actor, at)
 
     # ---- evidence and resolution -----------------------------------------------------------------
 

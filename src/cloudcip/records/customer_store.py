@@ -151,7 +151,7 @@ class CustomerStore:
             "address_sealed": seal.seal(record.address.model_dump_json(exclude_none=True), "customer", "address",
                                         customer_id),
             "registration_sealed": None,
-            "source_of_funds_sealed": None,
+            "source_of_funds_sealed": _source_of_funds(seal, record, customer_id),
         }
         if isinstance(record, IndividualCustomer):
             base["nationality"] = record.nationality
@@ -274,6 +274,9 @@ class CustomerStore:
 
         name = json.loads(opened(row.name_sealed, "customer", "name", customer_id) or "{}")
         address = json.loads(opened(row.address_sealed, "customer", "address", customer_id) or "{}")
+        funds = json.loads(opened(row.source_of_funds_sealed, "customer", "source_of_funds", customer_id) or "{}")
+        if not unmask:  # the kinds are no secret; who and what in the customer's words are
+            funds = {key: {k: v for k, v in value.items() if k != "description"} for key, value in funds.items()}
         if not unmask:
             for key in ("line1", "line2", "postal_code"):
                 if address.get(key):
@@ -285,6 +288,7 @@ class CustomerStore:
             "created_at": clocks.iso_ms(row.created_at),
             "masked": not unmask,
             "address": address,
+            **funds,
         }
         if row.kind == "individual":
             view["name"] = name
@@ -308,6 +312,7 @@ class CustomerStore:
                     "name": json.loads(opened(owner.name_sealed, "beneficial_owner", "name", owner.id) or "{}"),
                     "birth_date": owner_birth if unmask or owner_birth is None else MASK * 4 + "-••-••",
                     "nationality": owner.nationality,
+                    "residence_country": owner.residence_country,
                     "ownership_percent": float(owner.ownership_percent) if owner.ownership_percent is not None
                     else None,
                     "control": owner.control,
@@ -417,6 +422,13 @@ def find_by_index(conn: Connection, kind: IndexedKind, token: str) -> list[str]:
     else:
         query = select(payment_means.c.customer_id).where(payment_means.c.number_index == token)
     return sorted(set(conn.execute(query).scalars()))
+
+
+def _source_of_funds(seal: _Sealing, record: CustomerRecord, customer_id: str) -> bytes | None:
+    """A3: the source of funds and the source of payment, sealed together (None when neither is given)."""
+    found = {name: value.model_dump(exclude_none=True) for name, value in (
+        ("source_of_funds", record.source_of_funds), ("payment_source", record.payment_source)) if value is not None}
+    return seal.seal(json.dumps(found), "customer", "source_of_funds", customer_id) if found else None
 
 
 def _document_row(seal: _Sealing, customer_id: str, owner_id: str | None, document: NationalId,

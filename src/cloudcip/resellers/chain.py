@@ -35,8 +35,9 @@ from cloudcip.records.roles import Actor
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.screening.matcher import Hit
+from cloudcip.screening.reach import review_hit
 from cloudcip.screening.schema import screening_hit, special_measure_effect
-from cloudcip.screening.service import MeasureApplying
+from cloudcip.screening.service import MeasureApplying, ScreeningResult
 from cloudcip.storage.schema import account
 
 if TYPE_CHECKING:
@@ -61,6 +62,13 @@ class ChainEffect:
         return {"measure_id": self.measure_id, "measure": self.measure, "sub_lessee_id": self.sub_lessee_id,
                 "reseller_account_id": self.reseller_account_id, "action": self.action,
                 "account_action": self.account_action}
+
+
+def measure_reviews(result: ScreeningResult) -> list[Hit]:
+    """``review`` hits for the measures in force whose reach over the sub-lessee the location evidence
+    leaves open (D1, D2): a person decides; nothing acts meanwhile."""
+    return [review_hit(m.measure.id, m.measure.measure, m.jurisdiction, m.evidence, m.determination, m.located_in)
+            for m in result.measures_considered if m.outcome == "review" and m.status == "in_force"]
 
 
 def _cleared(work: UnitOfWork, sub_lessee_id: str, digest: str) -> set[tuple[str, str]]:

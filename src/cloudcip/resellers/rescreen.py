@@ -25,7 +25,7 @@ from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
 from cloudcip.records.roles import Actor
-from cloudcip.resellers.chain import reach_through
+from cloudcip.resellers.chain import measure_reviews, reach_through
 from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
 from cloudcip.resellers.sub_lessees import (
     ResellerAccount,
@@ -115,8 +115,8 @@ def rescreen_sub_lessees(
                 except ValueError:
                     continue  # a stored name that cannot be screened (refused when it was shared)
                 digest = subject_hash(index_key, opened.fields())
-                batch_hits += len(record_hits(conn, "sub_lessee", row.id, digest, result.hits,
-                                              screening.party_hash, now))
+                found = [*result.hits, *measure_reviews(result)]
+                batch_hits += len(record_hits(conn, "sub_lessee", row.id, digest, found, screening.party_hash, now))
                 conn.execute(update(sub_lessee).where(sub_lessee.c.id == row.id).values(
                     screening_band=result.band, screened_at=now, record_hash=digest))
                 reseller = ResellerAccount(row.reseller_account_id, row.customer_id, row.account_state)

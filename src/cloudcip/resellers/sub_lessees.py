@@ -37,14 +37,17 @@ from cloudcip.identity import (
     validate_email,
 )
 from cloudcip.identity.problems import ProblemCollector
+from cloudcip.identity.us_person import PersonFacts, determine_person_status
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.customer_store import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
-from cloudcip.resellers.chain import ChainEffect, reach_through
+from cloudcip.resellers.chain import ChainEffect, measure_reviews, reach_through
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening import location
 from cloudcip.screening.hits import record_hits, subject_hash
+from cloudcip.screening.reach import Standing
 from cloudcip.screening.service import ScreeningResult, ScreeningService
+from cloudcip.screening.subjects import us_location_evidence
 from cloudcip.services import Services
 from cloudcip.storage.schema import account, customer
 
@@ -174,14 +177,27 @@ class CheckedSubLessee:
                 "nationality": self.nationality, "country": self.country, "subdivision": self.subdivision,
                 "email": self.email, "documents": sorted(json.dumps(d, sort_keys=True) for d in self.documents)}
 
-    def jurisdictions(self) -> list[str]:
-        """Country, subdivision (and the named region it lies in), nationality, document countries (D2)."""
-        found = location.locate(location.LocationEvidence(
+    def location(self) -> location.LocationDecision:
+        """D2: the location decision from the country, subdivision, document countries and nationality."""
+        return location.decide_location(location.LocationEvidence(
             address_country=self.country, address_subdivision=self.subdivision,
             document_countries=[d["country"] for d in self.documents],
             nationalities=[self.nationality] if self.nationality else [],
         ))
-        return [j.code for j in found]
+
+    def jurisdictions(self) -> list[str]:
+        """Every jurisdiction the evidence connects the sub-lessee to, located there or not (D2)."""
+        return self.location().codes
+
+    def standing(self) -> Standing:
+        """D1: the sub-lessee's determination (from what the reseller shared; undetermined is foreign)
+        and location decision; a jurisdiction measure reaches a foreign sub-lessee located there."""
+        decision = self.location()
+        status = determine_person_status(PersonFacts(
+            kind="entity" if self.kind == "entity" else "individual",
+            nationality=self.nationality if self.kind != "entity" else None,
+            address_country=self.country, location_evidence=us_location_evidence(decision)))
+        return Standing("sub_lessee", status.status, status.basis, decision)
 
 
 def check_sub_lessees(items: Sequence[PersonSubLessee | EntitySubLessee], today: date,
@@ -258,7 +274,7 @@ def screen_sub_lessee(screening: ScreeningService, checked: CheckedSubLessee, to
             schema="Organization" if checked.kind == "entity" else "Person",
             document_numbers=[d["number"] for d in checked.documents],
             emails=[checked.email] if checked.email else [],
-            jurisdictions=checked.jurisdictions(), on=today,
+            standing=checked.standing(), on=today,
         )
     except ValueError as exc:  # a name the matcher cannot take (blank once normalised, binary ...)
         name_field = "legal_name" if checked.kind == "entity" else "name"
@@ -345,8 +361,10 @@ class Shared:
                           "band": h.band} for h in self.result.hits if h.band != "clear"],
                 "new_hits": len(self.new_hit_ids),
                 "measures": [{"id": m.measure.id, "measure": m.measure.measure, "conditions": m.measure.conditions,
-                              "status": m.status, "covers_resellers": m.measure.covers_resellers}
-                             for m in self.result.measures_applying],
+                              "status": m.status, "covers_resellers": m.measure.covers_resellers,
+                              "outcome": m.outcome, "jurisdiction": m.jurisdiction, "evidence": m.evidence,
+                              "determination": m.determination}
+                             for m in self.result.measures_considered],
             },
             "effects": [e.as_json() for e in self.effects],
         }
@@ -416,7 +434,8 @@ def _store_shared(services: Services, screening: ScreeningService, reseller_acco
             work.log(LedgerAction(actor.name, actor.role, action, "sub_lessee", row_id,
                                   purpose=purpose or "sub-lessee shared",
                                   detail={"reseller_account_id": reseller_account_id, "band": result.band}))
-            new_hits = record_hits(conn, "sub_lessee", row_id, digest, result.hits, screening.party_hash, now)
+            new_hits = record_hits(conn, "sub_lessee", row_id, digest, [*result.hits, *measure_reviews(result)],
+                                   screening.party_hash, now)
             status, effects = reach_through(work, index_key, reseller, row_id, digest, measures,
                                             result.measures_applying, now, actor)
             answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects))

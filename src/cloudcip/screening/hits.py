@@ -6,6 +6,12 @@ hash at the time. States: ``open`` → ``confirmed`` | ``false_positive`` (reaso
 ``escalated``. ``record_hits`` stores a hit only when no hit exists for the same subject, entry and
 both hashes: a cleared false positive therefore stays cleared while neither the record nor the list
 entry changes, and re-screening never duplicates or reopens a hit.
+
+Every hit reaches this register, wherever it was found: at signup (with the application and the
+decision it caused: a ``block`` may refuse per policy, the hit still stays ``open`` until a person
+decides), for beneficial owners, by re-screening, and for resellers' sub-lessees. ``decide`` calls
+the ``after`` hook inside its transaction, so the capability that acted on a hit (the signup
+decision) can act again when a person clears it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.errors import FieldIssue, NotFound, Refused
-from cloudcip.ledger.store import LedgerAction
+from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
 from cloudcip.screening.matcher import Hit
 from cloudcip.screening.schema import screening_hit
@@ -76,20 +82,24 @@ class StoredHit:
     decided_at: datetime | None
     created_at: datetime
     list_entry_status: str | None = None  # "removed" | "changed": the entry is no longer as it was when hit
+    application_id: str | None = None  # found at signup: the application
+    decision: str | None = None  # the decision the hit caused at signup (refused, in_review ...)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "subject_type": self.subject_type, "subject_id": self.subject_id,
                 "list_source": self.list_source, "list_source_id": self.list_source_id, "score": self.score,
                 "band": self.band, "explanation": self.explanation, "state": self.state, "reason": self.reason,
                 "decided_by": self.decided_by,
-                "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-                "created_at": self.created_at.isoformat(), "list_entry_status": self.list_entry_status}
+                "decided_at": clocks.iso(self.decided_at),
+                "created_at": clocks.iso(self.created_at), "list_entry_status": self.list_entry_status,
+                "application_id": self.application_id, "decision": self.decision}
 
 
 def _stored(row: Any) -> StoredHit:
     return StoredHit(row.id, row.subject_type, row.subject_id, row.list_source, row.list_source_id,
                      float(row.score), row.band, json.loads(row.explanation_json), row.state, row.reason,
-                     row.decided_by, row.decided_at, row.created_at, row.list_entry_status)
+                     row.decided_by, row.decided_at, row.created_at, row.list_entry_status,
+                     row.application_id, row.decision)
 
 
 def record_hits(
@@ -100,8 +110,12 @@ def record_hits(
     hits: Sequence[Hit],
     party_hash: Callable[[str, str], str | None],
     now: datetime,
+    *,
+    application_id: str | None = None,
+    decision: str | None = None,
 ) -> list[str]:
-    """Store the hits not already known for this subject, entry and hashes, as ``open``; their ids."""
+    """Store the hits not already known for this subject, entry and hashes, as ``open``; their ids.
+    A hit found at signup carries its ``application_id`` and the ``decision`` it caused."""
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
     created: list[str] = []
@@ -123,7 +137,7 @@ def record_hits(
             score=hit.score, band=hit.band,
             explanation_json=json.dumps({"matched_name": hit.matched_name, "features": hit.features,
                                          "explanation": hit.explanation}, ensure_ascii=False),
-            state="open", created_at=now,
+            state="open", created_at=now, application_id=application_id, decision=decision,
         ))
         created.append(hit_id)
     return created
@@ -149,8 +163,8 @@ def mark_list_entries(conn: Connection, source: str, removed: Sequence[str], cha
 
 
 def list_hits(conn: Connection, *, state: str | None = None, subject_id: str | None = None,
-              limit: int = 100, offset: int = 0) -> list[StoredHit]:
-    """Hits, newest first, optionally of one state or subject."""
+              application_id: str | None = None, limit: int = 100, offset: int = 0) -> list[StoredHit]:
+    """Hits, newest first, optionally of one state, subject or signup application."""
     if state is not None and state not in HIT_STATES:
         raise DecisionRefused("state", f"must be one of {', '.join(HIT_STATES)}")
     query = select(screening_hit).order_by(screening_hit.c.created_at.desc(), screening_hit.c.id)
@@ -158,6 +172,8 @@ def list_hits(conn: Connection, *, state: str | None = None, subject_id: str | N
         query = query.where(screening_hit.c.state == state)
     if subject_id is not None:
         query = query.where(screening_hit.c.subject_id == subject_id)
+    if application_id is not None:
+        query = query.where(screening_hit.c.application_id == application_id)
     return [_stored(row) for row in conn.execute(query.limit(max(1, min(limit, 1000))).offset(max(0, offset)))]
 
 
@@ -175,9 +191,15 @@ def get_hit(conn: Connection, hit_id: str) -> StoredHit:
     return _stored(row)
 
 
+#: what acts again when a person decides a hit (inside the decision's transaction)
+AfterDecision = Callable[[UnitOfWork, StoredHit, Actor], None]
+
+
 def decide(services: Services, actor: Actor, hit_id: str, state: str, reason: str | None,
-           *, clock: Clock = clocks.now) -> StoredHit:
-    """Adjudicate a hit: confirmed, false_positive (reason required) or escalated; on the ledger."""
+           *, clock: Clock = clocks.now, after: AfterDecision | None = None) -> StoredHit:
+    """Adjudicate a hit: confirmed, false_positive (reason required) or escalated; on the ledger.
+    ``after`` runs in the same transaction with the decided hit (the signup decision re-decides an
+    application whose refusing hit was cleared)."""
     if state not in DECISIONS:
         raise DecisionRefused("state", f"must be one of {', '.join(DECISIONS)}")
     clean = reason.strip() if reason else None
@@ -196,4 +218,7 @@ def decide(services: Services, actor: Actor, hit_id: str, state: str, reason: st
                               purpose="screening adjudication",
                               detail={"state": state, "previous": current.state,
                                       "subject_type": current.subject_type, "subject_id": current.subject_id}))
-        return get_hit(work.conn, hit_id)
+        decided = get_hit(work.conn, hit_id)
+        if after is not None:
+            after(work, decided, actor)
+        return decided

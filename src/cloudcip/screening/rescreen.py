@@ -57,21 +57,28 @@ from cloudcip.records.roles import Actor
 from cloudcip.resellers.rescreen import rescreen_sub_lessees
 from cloudcip.screening.hits import mark_list_entries, record_hits, subject_hash
 from cloudcip.screening.index import ScreeningIndex
-from cloudcip.screening.location import LocationEvidence, locate
-from cloudcip.screening.matcher import Hit, QuerySchema, ScreeningQuery, Thresholds, screen
+from cloudcip.screening.location import decide_location
+from cloudcip.screening.matcher import Hit, ScreeningQuery, Thresholds, screen
 from cloudcip.screening.measures import Measure, list_measures
+from cloudcip.screening.reach import Standing, review_hit
 from cloudcip.screening.schema import list_party, rescreen_run, screening_hit, special_measure_effect
 from cloudcip.screening.service import (
+    MeasureApplying,
     ScreeningService,
     check_query_fields,
     described_person_index,
-    measures_applying,
+    measures_considered,
 )
 from cloudcip.screening.snapshots import diff_snapshots, find_snapshot, in_force_snapshots, party_from_document
+from cloudcip.screening.subjects import Subject, customer_location_evidence, standings_of, subjects_of
 from cloudcip.services import Services
 from cloudcip.storage.schema import account, customer
 
 Progress = Callable[[int, int], None]
+#: customer ids -> {customer id: {country: days of access}} (the access capability's, passed by the wiring)
+AccessHistory = Callable[[Connection, Sequence[str]], dict[str, dict[str, int]]]
+#: what else acts when a measure closes or restricts an account (the verification case), in the transaction
+AccountEffect = Callable[[UnitOfWork, str, Measure, str], None]
 SYSTEM = Actor(name="job:rescreen", role="admin")
 PURPOSE = "re-screening"
 BATCH = 1000
@@ -79,76 +86,13 @@ MATCHER_VERSION = "1"  # bump when the matcher's scoring changes: the next run i
 HIT_LIMIT = 5  # hits per subject, as at signup
 
 
-@dataclass(frozen=True)
-class Subject:
-    """One screened person or entity of a customer record (fields held in memory only)."""
-
-    subject_type: str
-    subject_id: str
-    name: str
-    schema: QuerySchema
-    birth_date: str | None
-    nationality: str | None
-    document_numbers: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
-    wallets: tuple[str, ...] = ()
-
-    def fields(self) -> dict[str, Any]:
-        return {"name": self.name, "schema": self.schema, "birth_date": self.birth_date,
-                "nationality": self.nationality, "documents": sorted(self.document_numbers),
-                "emails": sorted(self.emails), "wallets": sorted(self.wallets)}
-
-
-def _person_name(name: Any) -> str:
-    if isinstance(name, dict):
-        parts = [name.get("given"), name.get("middle"), name.get("family")]
-        return " ".join(str(p) for p in parts if p)
-    return str(name or "")
-
-
-def subjects_of(record: dict[str, Any]) -> list[Subject]:
-    """The customer and each beneficial owner of an (unmasked) customer record."""
-    documents = tuple(
-        str(d["number"]) for d in record.get("documents", [])
-        if d.get("number") and d.get("beneficial_owner_id") is None
-    )
-    wallets = tuple(str(m["number"]) for m in record.get("payment_means", [])
-                    if m.get("type") == "crypto_wallet" and m.get("number"))
-    emails = (str(record["email"]),) if record.get("email") else ()
-    found: list[Subject] = []
-    if record.get("kind") == "entity":
-        found.append(Subject("customer", record["id"], str(record.get("legal_name") or ""), "Organization",
-                             None, None, documents, emails, wallets))
-        for owner in record.get("beneficial_owners", []):
-            owner_docs = tuple(str(d["number"]) for d in record.get("documents", [])
-                               if d.get("beneficial_owner_id") == owner["id"] and d.get("number"))
-            found.append(Subject("beneficial_owner", owner["id"], _person_name(owner.get("name")), "Person",
-                                 owner.get("birth_date"), owner.get("nationality"), owner_docs))
-    else:
-        found.append(Subject("customer", record["id"], _person_name(record.get("name")), "Person",
-                             record.get("birth_date"), record.get("nationality"), documents, emails, wallets))
-    return found
 
 
 def jurisdictions_of(record: dict[str, Any]) -> set[str]:
     """Countries, subdivisions and named regions the record's evidence connects the customer to (D2:
-    address, document countries, nationality, phone, card issuer and IBAN countries, registration)."""
-    address = record.get("address") or {}
-    documents = [str(d["country"]) for d in record.get("documents", [])
-                 if d.get("country") and d.get("beneficial_owner_id") is None]
-    registration = record.get("registration") or {}
-    if registration.get("country"):
-        documents.append(str(registration["country"]))
-    cards = [str(m["country"]) for m in record.get("payment_means", []) if m.get("country")]
-    ibans = [str(m["number"]) for m in record.get("payment_means", [])
-             if m.get("type") == "bank_account" and m.get("number")]
-    evidence = LocationEvidence(
-        address_country=address.get("country"), address_subdivision=address.get("subdivision"),
-        document_countries=documents, nationalities=[record["nationality"]] if record.get("nationality") else [],
-        phone_number=record.get("phone"), card_issuer_countries=cards, ibans=ibans,
-    )
-    return {j.code for j in locate(evidence)}
-
+    address, document countries, nationality, phone, card issuer and IBAN countries, registration),
+    located there or not (``standings_of`` says which)."""
+    return set(decide_location(customer_location_evidence(record)).codes)
 
 
 @dataclass
@@ -183,9 +127,10 @@ def _cleared_entries(conn: Connection, subject_type: str, subject_id: str, diges
     return {(row.list_source, row.list_source_id) for row in rows}
 
 
-def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: str, now: datetime,
-                   actor: Actor) -> list[dict[str, Any]]:
-    """Close or restrict the customer's accounts under ``measure`` (once per account); the effects."""
+def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: dict[str, Any], now: datetime,
+                   actor: Actor, account_effect: AccountEffect | None = None) -> list[dict[str, Any]]:
+    """Close or restrict the customer's accounts under ``measure`` (once per account); the effects, each
+    naming what it rests on (``basis``: subject, jurisdiction, evidence, determination; D1)."""
     conn = work.conn
     done = {row.account_id for row in conn.execute(select(special_measure_effect.c.account_id).where(
         (special_measure_effect.c.measure_id == measure.id) & (special_measure_effect.c.customer_id == customer_id)))}
@@ -198,12 +143,13 @@ def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: 
             return effects
         conn.execute(insert(special_measure_effect).values(
             measure_id=measure.id, customer_id=customer_id, account_id=None, action="recorded",
-            previous_state=None, applied_at=now))
+            previous_state=None, applied_at=now, basis_json=json.dumps(basis)))
         work.log(LedgerAction(actor.name, actor.role, "apply_special_measure", "customer", customer_id,
                               purpose="special measure",
-                              detail={"measure_id": measure.id, "measure": measure.measure, "accounts": 0}))
+                              detail={"measure_id": measure.id, "measure": measure.measure, "accounts": 0,
+                                      **_ledger_basis(basis)}))
         effects.append({"measure_id": measure.id, "customer_id": customer_id, "account_id": None,
-                        "action": "recorded"})
+                        "action": "recorded", "basis": basis})
         _notify(conn, measure, customer_id, None, "recorded", now)
         return effects
     for acct in accounts:
@@ -219,16 +165,25 @@ def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: 
             conn.execute(update(account).where(account.c.id == acct.id).values(**values))
         conn.execute(insert(special_measure_effect).values(
             measure_id=measure.id, customer_id=customer_id, account_id=acct.id, action=action,
-            previous_state=acct.state, applied_at=now))
+            previous_state=acct.state, applied_at=now, basis_json=json.dumps(basis)))
         work.log(LedgerAction(actor.name, actor.role, "apply_special_measure", "account", acct.id,
                               purpose="special measure",
                               detail={"measure_id": measure.id, "measure": measure.measure,
                                       "conditions": measure.conditions, "from": acct.state, "to": action,
-                                      "basis": basis.split(" ")[0]}))
+                                      **_ledger_basis(basis)}))
+        if account_effect is not None and action in ("closed", "restricted"):
+            account_effect(work, acct.id, measure, action)
         effects.append({"measure_id": measure.id, "customer_id": customer_id, "account_id": acct.id,
-                        "action": action})
+                        "action": action, "basis": basis})
         _notify(conn, measure, customer_id, acct.id, action, now)
     return effects
+
+
+def _ledger_basis(basis: dict[str, Any]) -> dict[str, Any]:
+    """The effect's basis for the ledger: kinds and codes, never a value."""
+    return {"basis": str(basis.get("basis", "")).split(" ")[0], "subject": basis.get("subject"),
+            "jurisdiction": basis.get("jurisdiction"), "evidence": basis.get("evidence"),
+            "determination": basis.get("determination")}
 
 
 def _notify(conn: Connection, measure: Measure, customer_id: str, account_id: str | None, action: str,
@@ -352,6 +307,15 @@ class ScreeningPlan:
     delta_measure_index: ScreeningIndex | None = None
     delta_location: bool = False  # a jurisdiction measure is among delta_measures
     delta_identifiers: bool = False  # changed entries carry document numbers, emails or wallets
+    # D2: the access history of the customers' accounts (customer id -> country -> days), when wired
+    access_history: AccessHistory | None = None
+
+    def history(self, conn: Connection, records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]] | None:
+        """The access history of the customers of ``records`` (none when nothing jurisdictional is screened)."""
+        if self.access_history is None or not records or not (self.mode == "full" or self.delta_location
+                                                              or self.records_since is not None):
+            return None
+        return self.access_history(conn, [str(r["id"]) for r in records])
 
     @property
     def delta_idle(self) -> bool:
@@ -409,7 +373,8 @@ class SubjectOutcome:
     subject_id: str
     digest: str
     hits: list[Hit]
-    measures: list[tuple[str, str, str]]  # (measure id, status, basis)
+    # (measure id, status, outcome, what the outcome rests on: subject, jurisdiction, evidence, determination)
+    measures: list[tuple[str, str, str, dict[str, Any]]]
 
 
 @dataclass
@@ -425,8 +390,9 @@ class BatchOutcome:
     unscreenable: int = 0  # names or fields that cannot be screened (refused at signup already)
 
 
-def _screen_subject(subject: Subject, codes: set[str], index: ScreeningIndex, measures: Sequence[Measure],
-                    measure_index: ScreeningIndex | None, plan: ScreeningPlan) -> tuple[list[Hit], list[Any]]:
+def _screen_subject(subject: Subject, standing: Standing | None, index: ScreeningIndex, measures: Sequence[Measure],
+                    measure_index: ScreeningIndex | None, plan: ScreeningPlan
+                    ) -> tuple[list[Hit], list[MeasureApplying]]:
     """What ``ScreeningService.screen_person`` does, against ``index`` and ``measures``."""
     check_query_fields(subject.birth_date, subject.nationality)
     query = ScreeningQuery(name=subject.name, schema=subject.schema, birth_date=subject.birth_date,
@@ -435,16 +401,21 @@ def _screen_subject(subject: Subject, codes: set[str], index: ScreeningIndex, me
     hits = screen(index, query, plan.thresholds, limit=HIT_LIMIT)
     if not measures:
         return hits, []
-    found = {c.upper() for c in codes if c}
-    if subject.nationality:
-        found.add(subject.nationality.upper())
-    applying = measures_applying(measures, measure_index or plan.measure_index, query, hits, found, plan.today,
-                                 plan.thresholds)
-    return hits, applying
+    considered = measures_considered(measures, measure_index or plan.measure_index, query, hits, set(), plan.today,
+                                     plan.thresholds, standing)
+    return hits, [m for m in considered if m.outcome in ("applies", "review")]
+
+
+def _basis_of(item: MeasureApplying) -> dict[str, Any]:
+    """What a measure's outcome rests on (D1): subject, jurisdiction, evidence, determination; no values."""
+    return {"subject": item.subject, "basis": item.basis, "jurisdiction": item.jurisdiction,
+            "evidence": item.evidence, "determination": item.determination, "located_in": item.located_in,
+            "outcome": item.outcome}
 
 
 def _screen_record(record: dict[str, Any], plan: ScreeningPlan, full: bool, complete_material: bool,
-                   outcome: BatchOutcome, reread: Callable[[str], dict[str, Any] | None]) -> None:
+                   outcome: BatchOutcome, reread: Callable[[str], dict[str, Any] | None],
+                   history: dict[str, dict[str, int]] | None = None) -> None:
     measure_index: ScreeningIndex | None
     if full:
         index, measures, measure_index = plan.index, plan.measures, plan.measure_index
@@ -453,15 +424,16 @@ def _screen_record(record: dict[str, Any], plan: ScreeningPlan, full: bool, comp
         assert plan.delta_index is not None
         index, measures, measure_index = plan.delta_index, plan.delta_measures, plan.delta_measure_index
         outcome.delta += 1
-    codes = jurisdictions_of(record) if (full or plan.delta_location) else set()
-    found: list[tuple[Subject, list[Hit], list[Any]]] = []
+    located = full or plan.delta_location  # the material holds the location evidence
+    standings = standings_of(record, history.get(record["id"]) if history else None) if located else {}
+    found: list[tuple[Subject, list[Hit], list[MeasureApplying]]] = []
     for subject in subjects_of(record):
         if not subject.name.strip():
             continue
         outcome.subjects += 1
         try:
-            hits, applying = _screen_subject(subject, codes if subject.subject_type == "customer" else set(),
-                                             index, measures, measure_index, plan)
+            hits, applying = _screen_subject(subject, standings.get(subject.subject_id), index, measures,
+                                             measure_index, plan)
         except ValueError:
             outcome.unscreenable += 1  # a stored name that cannot be screened (already refused at signup)
             continue
@@ -479,7 +451,7 @@ def _screen_record(record: dict[str, Any], plan: ScreeningPlan, full: bool, comp
         whole = subjects.get((subject.subject_type, subject.subject_id), subject)
         results.append(SubjectOutcome(subject.subject_type, subject.subject_id,
                                       subject_hash(plan.blind_key, whole.fields()), hits,
-                                      [(a.measure.id, a.status, a.basis) for a in applying]))
+                                      [(a.measure.id, a.status, a.outcome, _basis_of(a)) for a in applying]))
     outcome.customers.append((record["id"], results))
 
 
@@ -501,8 +473,9 @@ def screen_batch(engine: Engine, keyring: Keyring, plan: ScreeningPlan, after: s
             outcome.skipped = total - len(changed)
             records = screening_material(conn, keyring, after, last, full=True, only=changed) if changed else []
             outcome.read = len(records)
+            history = plan.history(conn, records)
             for record in records:
-                _screen_record(record, plan, True, True, outcome, reread)
+                _screen_record(record, plan, True, True, outcome, reread, history)
             return outcome
         full_read = plan.mode == "full" or plan.delta_location or plan.delta_identifiers
         records = screening_material(conn, keyring, after, last, full=full_read)
@@ -513,13 +486,14 @@ def screen_batch(engine: Engine, keyring: Keyring, plan: ScreeningPlan, after: s
                        and (clocks.utc_or_none(r["updated_at"]) or since) >= since]
         complete = ({r["id"]: r for r in screening_material(conn, keyring, after, last, full=True, only=changed_ids)}
                     if changed_ids else {})
+        history = plan.history(conn, records) if full_read or changed_ids else None
         for record in records:
             if plan.mode == "full":
-                _screen_record(record, plan, True, True, outcome, reread)
+                _screen_record(record, plan, True, True, outcome, reread, history)
             elif since is not None and (clocks.utc_or_none(record["updated_at"]) or since) >= since:
-                _screen_record(complete.get(record["id"], record), plan, True, True, outcome, reread)
+                _screen_record(complete.get(record["id"], record), plan, True, True, outcome, reread, history)
             else:
-                _screen_record(record, plan, False, full_read, outcome, reread)
+                _screen_record(record, plan, False, full_read, outcome, reread, history)
     return outcome
 
 
@@ -540,20 +514,27 @@ def _worker_screen(after: str | None, last: str) -> BatchOutcome:
 
 
 def _write_outcome(work: UnitOfWork, plan: ScreeningPlan, outcome: BatchOutcome, now: datetime,
-                   actor: Actor) -> tuple[int, list[dict[str, Any]]]:
-    """Record the hits and apply the due measures of one batch, inside the batch's transaction."""
+                   actor: Actor, account_effect: AccountEffect | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """Record the hits and apply the due measures of one batch, inside the batch's transaction. A
+    jurisdiction measure whose reach the location evidence leaves open is not applied: a ``review`` hit
+    on the subject (entry ``special_measure:<id>``) puts it before a person (D1, D2, D5)."""
     new_hits = 0
     effects: list[dict[str, Any]] = []
     conn = work.conn
     for customer_id, subjects in outcome.customers:
-        due: dict[str, tuple[Measure, str]] = {}
+        due: dict[str, tuple[Measure, dict[str, Any]]] = {}
         for found in subjects:
             new_hits += len(record_hits(conn, found.subject_type, found.subject_id, found.digest, found.hits,
                                         plan.party_hash, now))
             cleared: set[tuple[str, str]] | None = None  # read only when a listed-entry measure applies
-            for measure_id, status, basis in found.measures:
+            for measure_id, status, reach, basis in found.measures:
                 measure = plan.measure(measure_id)
                 if status != "in_force" or measure is None:
+                    continue
+                if reach == "review":
+                    new_hits += len(record_hits(conn, found.subject_type, found.subject_id, found.digest,
+                                                [_measure_review_hit(measure, basis)],
+                                                lambda _source, source_id: source_id, now))
                     continue
                 entry = measure.listed_entry()
                 if entry is not None:
@@ -563,16 +544,23 @@ def _write_outcome(work: UnitOfWork, plan: ScreeningPlan, outcome: BatchOutcome,
                         continue
                 due.setdefault(measure.id, (measure, basis))
         for measure, basis in due.values():
-            effects.extend(_apply_measure(work, measure, customer_id, basis, now, actor))
+            effects.extend(_apply_measure(work, measure, customer_id, basis, now, actor, account_effect))
     return new_hits, effects
+
+
+def _measure_review_hit(measure: Measure, basis: dict[str, Any]) -> Hit:
+    """A hit asking a person whether a measure reaches the subject (weak or conflicting evidence, D2)."""
+    return review_hit(measure.id, measure.measure, basis.get("jurisdiction"), str(basis.get("evidence") or ""),
+                      str(basis.get("determination") or ""), basis.get("located_in"))
 
 
 
 # --- the job -------------------------------------------------------------------------------------
 
 
-def rescreen_if_changed(services: Services, now: datetime,
-                        screening: ScreeningService | None = None) -> RescreenReport | None:
+def rescreen_if_changed(services: Services, now: datetime, screening: ScreeningService | None = None, *,
+                        access_history: AccessHistory | None = None,
+                        account_effect: AccountEffect | None = None) -> RescreenReport | None:
     """The periodic task (D4): resume an unfinished run, or start one when a list snapshot or a
     measure changed (including a measure reaching its effective date) since the last finished run.
 
@@ -585,7 +573,8 @@ def rescreen_if_changed(services: Services, now: datetime,
                             .order_by(rescreen_run.c.sequence.desc()).limit(1)).first()
     if not unfinished and last is not None and last.state_key == key:
         return None
-    return rescreen_all(services, "lists or measures changed", screening=screening, clock=lambda: now)
+    return rescreen_all(services, "lists or measures changed", screening=screening, clock=lambda: now,
+                        access_history=access_history, account_effect=account_effect)
 
 
 def _start_run(work: UnitOfWork, services: Services, screening: ScreeningService, reason: str, started: datetime,
@@ -644,9 +633,16 @@ def rescreen_all(
     actor: Actor = SYSTEM,
     full: bool = False,
     workers: int = 1,
+    access_history: AccessHistory | None = None,
+    account_effect: AccountEffect | None = None,
 ) -> RescreenReport:
     """Re-screen every customer and beneficial owner (delta against the last finished run unless
-    ``full`` or nothing to compare with); resumes an unfinished run instead of starting one (D4)."""
+    ``full`` or nothing to compare with); resumes an unfinished run instead of starting one (D4).
+
+    A jurisdiction measure closes or restricts only the accounts of a foreign person located in the
+    jurisdiction (D1, D2: ``screening.reach``); ``access_history`` adds the accounts' access history to
+    the location evidence; ``account_effect`` lets the verification workflow record the effect on the
+    account's case in the same transaction."""
     reason = (reason or "").strip()[:200] or "re-screening"
     screening = screening or ScreeningService(services)
     screening.invalidate()
@@ -663,6 +659,7 @@ def rescreen_all(
                               run_id, purpose=PURPOSE, detail={"reason": reason, "mode": run.mode or "full"}))
     with services.database.engine.connect() as conn:
         plan = build_plan(conn, screening, run, clock().date(), services.keyring.blind_index_key())
+        plan.access_history = access_history
     cursor, done, total, hits = run.cursor, int(run.done), int(run.total), int(run.hits)
     counts: dict[str, int] = json.loads(run.counts_json or "{}")
     counts["delta_parties"] = len(plan.delta_index.parties) if plan.delta_index is not None else 0
@@ -697,7 +694,7 @@ def rescreen_all(
             outcome = (future.result() if future is not None
                        else screen_batch(services.database.engine, services.keyring, plan, after, last))
             with services.ledger.unit_of_work() as work:
-                batch_hits, applied = _write_outcome(work, plan, outcome, now, actor)
+                batch_hits, applied = _write_outcome(work, plan, outcome, now, actor, account_effect)
                 effects.extend(applied)
                 cursor = last
                 done += size

@@ -96,6 +96,9 @@ special_measure_effect = Table(
     Column("action", String(16), nullable=False),  # closed | restricted | recorded
     Column("previous_state", String(24)),
     Column("applied_at", DateTime(timezone=True), nullable=False),
+    # what the effect rests on: the subject, the jurisdiction and its evidence (names and strengths),
+    # the U.S./foreign determination (D1, D2; migration 0011)
+    Column("basis_json", Text),
     UniqueConstraint("measure_id", "customer_id", "account_id", name="uq_special_measure_effect"),
     Index("ix_special_measure_effect_customer", "customer_id"),
 )
@@ -122,12 +125,16 @@ screening_hit = Table(
     # the hit was found; the hit stays, so reviewers see it (D4, D5)
     Column("list_entry_status", String(16)),
     Column("list_entry_status_at", DateTime(timezone=True)),
+    # a hit found at signup: the application, and the decision it caused (D5; migration 0011)
+    Column("application_id", String(ID)),
+    Column("decision", String(24)),
     UniqueConstraint(
         "subject_type", "subject_id", "list_source", "list_source_id", "subject_hash", "party_hash",
         name="uq_screening_hit_subject_entry",
     ),
     Index("ix_screening_hit_state", "state", "created_at"),
     Index("ix_screening_hit_subject", "subject_type", "subject_id"),
+    Index("ix_screening_hit_application", "application_id"),
 )
 
 rescreen_run = Table(

@@ -5,7 +5,10 @@ source, and rebuilds it when the set of in-force snapshots changes (checked at m
 ``check_interval`` seconds of the injected clock, or at once after ``invalidate``).
 ``screen_person`` combines the matcher's hits with the special measures that apply: jurisdiction
 measures whose country or subdivision the person is connected to, and person measures naming a
-listed entry the person matches or a described person the person resembles.
+listed entry the person matches or a described person the person resembles. Given the person's
+``Standing`` (A2 determination and D2 location decision), a jurisdiction measure applies only to a
+foreign person located in the jurisdiction (``screening.reach``); the other outcomes (review,
+not located, not reached) are kept in ``ScreeningResult.measures_considered`` with their reasons.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import Band, Hit, QuerySchema, ScreeningQuery, Thresholds, screen
 from cloudcip.screening.measures import Measure, list_measures
+from cloudcip.screening.reach import Standing, jurisdiction_reach
 from cloudcip.screening.snapshots import in_force_snapshots, snapshot_parties
 from cloudcip.services import Services
 
@@ -58,17 +62,30 @@ def check_query_fields(birth_date: str | None, nationality: str | None) -> None:
 
 @dataclass(frozen=True)
 class MeasureApplying:
-    """A measure that applies to the screened person, and why."""
+    """A measure considered for the screened person: whether it applies (``outcome``), and why: the
+    basis, the jurisdiction and its evidence (field names and strengths), the determination (D1)."""
 
     measure: Measure
     status: str  # determined | in_force
-    basis: str  # e.g. "jurisdiction IR", "listed entry ofac-sdn:123", "described person 0.93"
+    basis: str  # e.g. "jurisdiction IR (located)", "listed entry ofac-sdn:123", "described person 0.93"
+    outcome: str = "applies"  # applies | review | not_located | not_reached
+    subject: str = "customer"
+    jurisdiction: str | None = None
+    evidence: str = ""  # "address_country (strong), nationalities (weak)"
+    determination: str = "foreign_person (undetermined)"
+    located_in: str | None = None
+
+    @property
+    def applies(self) -> bool:
+        return self.outcome == "applies"
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.measure.id, "kind": self.measure.kind, "measure": self.measure.measure,
                 "conditions": self.measure.conditions, "status": self.status,
                 "effective_date": self.measure.effective_date.isoformat(),
-                "expires_on": self.measure.expires_on.isoformat(), "basis": self.basis}
+                "expires_on": self.measure.expires_on.isoformat(), "basis": self.basis, "outcome": self.outcome,
+                "subject": self.subject, "jurisdiction": self.jurisdiction, "evidence": self.evidence,
+                "determination": self.determination, "located_in": self.located_in}
 
 
 @dataclass
@@ -76,12 +93,15 @@ class ScreeningResult:
     band: Band
     hits: list[Hit]
     measures_applying: list[MeasureApplying] = field(default_factory=list)
+    # every measure the person is connected to, whatever the outcome (applies, review, not located ...)
+    measures_considered: list[MeasureApplying] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "band": self.band,
             "hits": [hit_json(h) for h in self.hits],
             "measures_applying": [m.as_json() for m in self.measures_applying],
+            "measures_considered": [m.as_json() for m in self.measures_considered],
         }
 
 
@@ -189,13 +209,17 @@ class ScreeningService:
         emails: Sequence[str] = (),
         wallets: Sequence[str] = (),
         jurisdictions: Iterable[str] = (),
+        standing: Standing | None = None,
         limit: int = 5,
         on: date | None = None,
     ) -> ScreeningResult:
         """Hits against the in-force lists plus the measures that apply (not revoked, not expired).
 
-        Raises ``ValueError`` (``InvalidNameError``) for an empty, huge or binary name, and
-        ``QueryFieldError`` for a malformed birth date or nationality.
+        ``standing``: the person's determination and location decision; a jurisdiction measure then
+        applies only to a foreign person located there (D1, D2). Without it, ``jurisdictions`` are
+        taken as places the caller states the person is located in. A nationality alone never
+        brings a jurisdiction measure. Raises ``ValueError`` (``InvalidNameError``) for an empty,
+        huge or binary name, and ``QueryFieldError`` for a malformed birth date or nationality.
         """
         check_query_fields(birth_date, nationality)
         loaded = self._current()
@@ -205,18 +229,13 @@ class ScreeningService:
         )
         hits = screen(loaded.index, query, self.thresholds, limit=limit)
         codes = {c.upper() for c in jurisdictions if c}
-        if nationality:
-            codes.add(nationality.upper())
-        applying = self._measures_applying(loaded, query, hits, codes, on or self._today())
+        considered = measures_considered(loaded.measures, loaded.measure_index, query, hits, codes,
+                                         on or self._today(), self.thresholds, standing)
         band: Band = "clear"
         for hit in hits:
             if BAND_ORDER[hit.band] > BAND_ORDER[band]:
                 band = hit.band
-        return ScreeningResult(band, hits, applying)
-
-    def _measures_applying(self, loaded: _Loaded, query: ScreeningQuery, hits: list[Hit], codes: set[str],
-                           today: date) -> list[MeasureApplying]:
-        return measures_applying(loaded.measures, loaded.measure_index, query, hits, codes, today, self.thresholds)
+        return ScreeningResult(band, hits, [m for m in considered if m.applies], considered)
 
     def state(self) -> ScreeningState:
         """The in-force index, entry hashes and measures (rebuilt first when they changed)."""
@@ -224,11 +243,25 @@ class ScreeningService:
 
 
 def measures_applying(measures: Sequence[Measure], measure_index: ScreeningIndex, query: ScreeningQuery,
-                      hits: list[Hit], codes: set[str], today: date, thresholds: Thresholds) -> list[MeasureApplying]:
+                      hits: list[Hit], codes: set[str], today: date, thresholds: Thresholds,
+                      standing: Standing | None = None) -> list[MeasureApplying]:
     """The measures of ``measures`` (determined or in force on ``today``) that apply to the screened
-    person: by jurisdiction (``codes``), by a listed entry among ``hits``, or by resemblance to a
-    measure's described person (``measure_index``) (D1, D4)."""
+    person (``measures_considered`` whose outcome is ``applies``)."""
+    return [m for m in measures_considered(measures, measure_index, query, hits, codes, today, thresholds, standing)
+            if m.applies]
+
+
+def measures_considered(measures: Sequence[Measure], measure_index: ScreeningIndex, query: ScreeningQuery,
+                        hits: list[Hit], codes: set[str], today: date, thresholds: Thresholds,
+                        standing: Standing | None = None) -> list[MeasureApplying]:
+    """Every measure (determined or in force on ``today``) the screened person is connected to, with
+    its outcome: by jurisdiction (``standing``'s location decision and determination, D1/D2; or, with
+    no standing, the ``codes`` the caller states), by a listed entry among ``hits``, or by
+    resemblance to a measure's described person (``measure_index``) (D1, D4)."""
     applying: list[MeasureApplying] = []
+    subject = standing.subject if standing is not None else "customer"
+    determination = standing.determination if standing is not None else "foreign_person (undetermined)"
+    located_in = standing.location.located_in if standing is not None else None
     hit_keys = {(h.party_source, h.party_id): h for h in hits}
     described_hits: dict[str, Hit] = {}
     if any(m.described_person() is not None for m in measures):
@@ -243,9 +276,18 @@ def measures_applying(measures: Sequence[Measure], measure_index: ScreeningIndex
             continue
         basis: str | None = None
         if measure.kind == "jurisdiction":
+            if standing is not None:
+                reach = jurisdiction_reach(measure.covered, standing)
+                if reach is not None:
+                    applying.append(MeasureApplying(measure, status, reach.basis, reach.outcome, subject,
+                                                    reach.finding.code, reach.finding.evidence_text, determination,
+                                                    located_in))
+                continue
             matched = sorted(c for c in codes if measure.applies_to_jurisdiction(c))
             if matched:
-                basis = "jurisdiction " + ", ".join(matched)
+                applying.append(MeasureApplying(measure, status, "jurisdiction " + ", ".join(matched), "applies",
+                                                subject, matched[0], "stated by the caller", determination))
+            continue
         else:
             entry = measure.listed_entry()
             if entry is not None and entry in hit_keys:
@@ -253,7 +295,8 @@ def measures_applying(measures: Sequence[Measure], measure_index: ScreeningIndex
             elif measure.id in described_hits:
                 basis = f"described person (score {described_hits[measure.id].score:.2f})"
         if basis is not None:
-            applying.append(MeasureApplying(measure, status, basis))
+            applying.append(MeasureApplying(measure, status, basis, "applies", subject, None, "", determination,
+                                            located_in))
     return applying
 
 

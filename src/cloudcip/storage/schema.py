@@ -43,6 +43,9 @@ customer = Table(
     Column("address_sealed", LargeBinary),
     Column("registration_sealed", LargeBinary),
     Column("source_of_funds_sealed", LargeBinary),
+    # the current U.S./foreign determination (A2) and its basis, kept by verification (migration 0012)
+    Column("person_status", String(16)),
+    Column("person_basis", String(24)),
     Index("ix_customer_kek_id", "kek_id"),
 )
 
@@ -60,6 +63,8 @@ beneficial_owner = Table(
     Column("birth_date_sealed", LargeBinary),
     Column("address_sealed", LargeBinary),
     Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("person_status", String(16)),  # the current U.S./foreign determination (A2), migration 0012
+    Column("person_basis", String(24)),
 )
 
 account = Table(

@@ -43,9 +43,11 @@ from cloudcip.verification.policy import (
 DecisionKind = Literal["approved", "pending_evidence", "in_review", "refused"]
 PersonStatus = Literal["us_person", "foreign_person"]
 ScreeningBand = Literal["clear", "review", "block"]
-EvidenceOutcome = Literal["verified", "failed", "inconclusive"]
+EvidenceOutcome = Literal["verified", "failed", "inconclusive", "mismatch"]
 
 CUSTOMER = "customer"
+#: enhanced verification (D2: weak or conflicting location evidence): one of these documentary checks
+ENHANCED_METHODS: tuple[str, ...] = ("passport", "national_id_card", "vendor_idv")
 _OUTCOME_RANK = {"proceed": 0, "in_review": 1, "refused": 2}
 
 
@@ -62,11 +64,15 @@ class SubjectFacts:
 
 @dataclass(frozen=True)
 class MeasureInForce:
-    """A special measure that reaches this application: a prohibition, or conditions (restrictions)."""
+    """A special measure in force that reaches this application (``outcome`` ``applies``: a
+    prohibition, or conditions), or whose reach a person must settle (``review``: weak or conflicting
+    location evidence, D2); ``reason`` names the measure, the evidence and the determination (D1)."""
 
     measure_id: str
     effect: Literal["prohibit", "conditions"]
     restrictions: tuple[Restriction, ...] = ()
+    outcome: Literal["applies", "review"] = "applies"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class ApplicationFacts:
     measures: tuple[MeasureInForce, ...] = ()
     validation_problems: tuple[str, ...] = ()
     notice_version: str | None = None  # the version the customer saw (A8)
+    notes: tuple[str, ...] = ()  # reasons that explain without deciding (measures not applied, risk factors)
 
     @property
     def subjects(self) -> tuple[SubjectFacts, ...]:
@@ -178,15 +185,26 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
         if _OUTCOME_RANK[to] > _OUTCOME_RANK[outcome]:
             outcome = to
 
-    # Special measures (D1 via A6): a prohibition refuses; conditions add restrictions.
+    # Special measures (D1 via A6): a prohibition refuses; conditions add restrictions; a measure whose
+    # reach the location evidence leaves open goes to a person, with enhanced verification (D2).
     conditions: list[Restriction] = []
+    enhanced = False
     for measure in application.measures:
-        if measure.effect == "prohibit":
-            escalate("refused", f"measure_prohibits:{measure.measure_id}: a special measure prohibits this account")
+        detail = f" ({measure.reason})" if measure.reason else ""
+        if measure.outcome == "review":
+            enhanced = True
+            escalate("in_review", f"measure_review:{measure.measure_id}: whether the special measure reaches this "
+                     f"person needs review with enhanced verification{detail}")
+        elif measure.effect == "prohibit":
+            escalate("refused", f"measure_prohibits:{measure.measure_id}: a special measure prohibits this "
+                     f"account{detail}")
         else:
             conditions.extend(measure.restrictions)
             escalate(triggers.measure_conditions,
-                     f"measure_conditions:{measure.measure_id}: a special measure sets conditions on this account")
+                     f"measure_conditions:{measure.measure_id}: a special measure sets conditions on this "
+                     f"account{detail}")
+    if enhanced:
+        conditions.append(Restriction(name="enhanced_monitoring"))
 
     if application.screening_band == "block":
         escalate(triggers.screening_block, "screening_block: a designated-person match blocks this application")
@@ -209,6 +227,10 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
     owed: list[EvidenceOwed] = []
     for subject in application.subjects:
         subject_owed = owed_by(rule, subject.subject, subject.status, subject.evidence_satisfied)
+        if enhanced and subject.subject == CUSTOMER and not any(
+                set(item.methods) & set(ENHANCED_METHODS) for item in subject_owed) and not (
+                set(subject.evidence_satisfied) & set(ENHANCED_METHODS)):
+            subject_owed.append(EvidenceOwed(subject.subject, 1, ENHANCED_METHODS))
         owed.extend(subject_owed)
         if subject.status == "us_person":
             reasons.append(f"us_person:{subject.subject}: U.S. person ({subject.basis}); foreign-person "
@@ -223,6 +245,7 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
         reasons.append(f"notice_version_differs: the customer saw {application.notice_version}, the policy's "
                        f"is {policy.notice_version_for(rule)}")
 
+    reasons.extend(application.notes)
     pending_restrictions = merge_restrictions(rule.pending.restrictions, conditions) if owed else \
         merge_restrictions(conditions)
     deadline: datetime | None = None
@@ -296,13 +319,15 @@ def case_owed(case: VerificationCase, policy: CipPolicy) -> list[EvidenceOwed]:
 
 def apply_evidence(case: VerificationCase, evidence_method: str, outcome: EvidenceOutcome, policy: CipPolicy,
                    now: datetime, *, subject: str = CUSTOMER, actor: str = "system:evidence",
-                   reference: str | None = None) -> list[CaseTransition]:
+                   reference: str | None = None, why: str | None = None) -> list[CaseTransition]:
     """Record evidence for ``subject`` and make the transitions it causes; returns them (to store).
 
     A pending case whose last owed method verifies is approved (and its resolution recorded). A failed
     method follows the policy's ``evidence_failed`` trigger: to review, or refusal (pending cases go
-    through ``failed`` to the rule's failure action). Inconclusive results and evidence arriving for a
-    settled case are kept and move nothing; a case in review waits for its analyst.
+    through ``failed`` to the rule's failure action). A document that disagrees with the application
+    (``mismatch``, ``why`` names the fields) sends a pending case to review. Inconclusive results and
+    evidence arriving for a settled case are kept and move nothing; a case in review waits for its
+    analyst.
     """
     clock.require_aware(now, "now")
     if evidence_method not in METHODS:
@@ -313,6 +338,11 @@ def apply_evidence(case: VerificationCase, evidence_method: str, outcome: Eviden
     if case.is_settled or case.state is CaseState.failed or outcome == "inconclusive":
         return []
     made: list[CaseTransition] = []
+    if outcome == "mismatch":
+        if case.state in (CaseState.pending_evidence, CaseState.submitted):
+            made.append(case.transition(CaseState.in_review, f"evidence_mismatch:{subject}:{evidence_method}: "
+                                        f"{(why or 'fields disagree').split(': ', 1)[-1]}", actor, now))
+        return made
     if outcome == "verified":
         if case.state in (CaseState.pending_evidence, CaseState.submitted) and not case_owed(case, policy):
             made.append(case.transition(CaseState.approved, f"verified: {evidence_method} completed the evidence "
@@ -321,7 +351,7 @@ def apply_evidence(case: VerificationCase, evidence_method: str, outcome: Eviden
                          actor, now)
         return made
     trigger = policy.review_triggers.evidence_failed
-    reason = f"evidence_failed:{subject}:{evidence_method}"
+    reason = f"evidence_failed:{subject}:{evidence_method}" + (f" ({why})" if why else "")
     if trigger == "in_review" and case.state is not CaseState.in_review:
         made.append(case.transition(CaseState.in_review, reason, actor, now))
     elif trigger == "refused":

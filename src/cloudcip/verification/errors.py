@@ -23,3 +23,7 @@ class ApplicationNotFound(NotFound, LookupError):
 
 class EvidenceRefused(Conflict, ValueError):
     """The evidence cannot be taken now (case closed, code expired, too many attempts ...) (409)."""
+
+
+class CaseStateConflict(Conflict):
+    """The case is not in a state that allows this (409); the detail names the state, never personal data."""

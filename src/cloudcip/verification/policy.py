@@ -55,6 +55,14 @@ CUSTOMER_KINDS: tuple[str, ...] = ("individual", "entity")
 DOCUMENTARY_METHODS: tuple[str, ...] = ("passport", "national_id_card", "registration_document")
 NON_DOCUMENTARY_METHODS: tuple[str, ...] = ("email_otp", "phone_otp", "payment_check", "vendor_idv")
 METHODS: tuple[str, ...] = DOCUMENTARY_METHODS + NON_DOCUMENTARY_METHODS
+#: methods that may fill a documentary or a non-documentary place, but only one of them: the vendor's
+#: document-and-selfie check (A5) is counted once (A4)
+EITHER_KIND: frozenset[str] = frozenset({"vendor_idv"})
+
+
+def counts_as(method: str, kind: tuple[str, ...]) -> bool:
+    """Whether ``method`` may fill a place of ``kind`` (``DOCUMENTARY_METHODS`` or ``NON_DOCUMENTARY_METHODS``)."""
+    return method in kind or method in EITHER_KIND
 
 #: The fields a rule may require, in the words of the customer record.
 FIELDS: tuple[str, ...] = (
@@ -64,6 +72,7 @@ FIELDS: tuple[str, ...] = (
     "registration",
     "payment_means",
     "source_of_funds",
+    "payment_source",
     "email",
     "phone",
     "birth_date",
@@ -291,8 +300,8 @@ class Requirement(_Strict):
     @model_validator(mode="after")
     def _achievable(self) -> Requirement:
         problems = []
-        documentary = [method for method in self.methods if method in DOCUMENTARY_METHODS]
-        non_documentary = [method for method in self.methods if method in NON_DOCUMENTARY_METHODS]
+        documentary = [method for method in self.methods if counts_as(method, DOCUMENTARY_METHODS)]
+        non_documentary = [method for method in self.methods if counts_as(method, NON_DOCUMENTARY_METHODS)]
         if self.require.documentary > len(documentary):
             problems.append(f"@require.documentary: asks for {self.require.documentary} documentary method(s) "
                             f"but methods accepts {len(documentary)}")
@@ -303,6 +312,8 @@ class Requirement(_Strict):
             for method_index, method in enumerate(group):
                 if method not in self.methods:
                     problems.append(f"@any_of.{group_index}.{method_index}: method {method!r} is not in methods")
+        if self.require.documentary + self.require.non_documentary > len(set(self.methods)):
+            problems.append("@require: asks for more checks than methods accepts (each method counts once)")
         if not self.require.documentary and not self.require.non_documentary and not self.any_of:
             problems.append("@require: asks for nothing; give require counts or any_of groups")
         if len(set(self.methods)) != len(self.methods):
@@ -313,15 +324,22 @@ class Requirement(_Strict):
 
     def owed(self, satisfied: Iterable[str]) -> list[tuple[int, tuple[str, ...]]]:
         """What is still owed given the ``satisfied`` methods: pairs of (how many, of which methods).
-        Empty when the requirement is met. Only methods this requirement accepts count."""
+        Empty when the requirement is met. Only methods this requirement accepts count, and each
+        counts once: the vendor's check fills a documentary or a non-documentary place, not both (A4)."""
         done = {method for method in satisfied if method in self.methods}
+        have = {"documentary": sum(1 for m in done if m in DOCUMENTARY_METHODS and m not in EITHER_KIND),
+                "non_documentary": sum(1 for m in done if m in NON_DOCUMENTARY_METHODS and m not in EITHER_KIND)}
+        need = {"documentary": self.require.documentary, "non_documentary": self.require.non_documentary}
+        for _method in sorted(done & EITHER_KIND):  # each fills the place still short, documentary first
+            short = [kind for kind in ("documentary", "non_documentary") if have[kind] < need[kind]]
+            if short:
+                have[short[0]] += 1
         owed: list[tuple[int, tuple[str, ...]]] = []
-        for kind, count in ((DOCUMENTARY_METHODS, self.require.documentary),
-                            (NON_DOCUMENTARY_METHODS, self.require.non_documentary)):
-            have = sum(1 for method in done if method in kind)
-            if have < count:
-                candidates = tuple(method for method in self.methods if method in kind and method not in done)
-                owed.append((count - have, candidates))
+        for name, kind in (("documentary", DOCUMENTARY_METHODS), ("non_documentary", NON_DOCUMENTARY_METHODS)):
+            if have[name] < need[name]:
+                candidates = tuple(method for method in self.methods
+                                   if counts_as(method, kind) and method not in done)
+                owed.append((need[name] - have[name], candidates))
         for group in self.any_of:
             if not done.intersection(group):
                 owed.append((1, tuple(group)))
@@ -410,6 +428,8 @@ class CipPolicy(_Strict):
     effective_date: date | None = None
     program_owner: str = "CIP compliance officer"
     notice_version: Identifier
+    # A8: an application must name the notice the customer saw, and a notice cloudcip knows
+    notice_required: bool = True
     redress: Annotated[str, Field(min_length=1)]
     review_triggers: ReviewTriggers = ReviewTriggers()
     rules: Annotated[list[PolicyRule], Field(min_length=1)]
@@ -540,7 +560,7 @@ def describe_requirement(requirement: Requirement) -> str:
                         (NON_DOCUMENTARY_METHODS, requirement.require.non_documentary)):
         if count:
             name = "documentary" if kind is DOCUMENTARY_METHODS else "non-documentary"
-            accepted = "|".join(method for method in requirement.methods if method in kind)
+            accepted = "|".join(method for method in requirement.methods if counts_as(method, kind))
             parts.append(f"{count} {name} of {accepted}")
     parts.extend(f"one of {'|'.join(group)}" for group in requirement.any_of)
     return "; ".join(parts)

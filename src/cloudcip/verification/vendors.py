@@ -43,6 +43,9 @@ class VendorResult:
     document_number: str | None  # sealed by the caller
     document_expiry: str | None
     application_ref: str | None  # what the provider passed through (e.g. the cloudcip application id)
+    given_name: str | None = None  # the person the vendor read off the document (compared, sealed)
+    family_name: str | None = None
+    birth_date: str | None = None
 
 
 class GenericVendorResult(BaseModel):
@@ -58,6 +61,9 @@ class GenericVendorResult(BaseModel):
     document_number: str | None = Field(default=None, max_length=64)
     document_expiry: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     application_ref: str | None = Field(default=None, max_length=64)
+    given_name: str | None = Field(default=None, max_length=200)
+    family_name: str | None = Field(default=None, max_length=200)
+    birth_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 def from_generic(payload: dict[str, Any]) -> VendorResult:
@@ -99,6 +105,9 @@ def from_veriff(body: bytes, signature: str | None, shared_secret: str) -> Vendo
     if status not in _VERIFF_OUTCOMES:
         raise VendorPayloadError("verification.status: unknown Veriff status")
     identity_document = verification.get("document") or {}
+    person = verification.get("person") or {}
+    if not isinstance(identity_document, dict) or not isinstance(person, dict):
+        raise VendorPayloadError("verification.document and verification.person must be objects")
     return VendorResult(
         vendor="veriff",
         reference=reference[:128],
@@ -109,4 +118,10 @@ def from_veriff(body: bytes, signature: str | None, shared_secret: str) -> Vendo
         document_number=identity_document.get("number"),
         document_expiry=identity_document.get("validUntil"),
         application_ref=(str(verification["vendorData"])[:64] if verification.get("vendorData") else None),
+        given_name=_text(person.get("firstName")), family_name=_text(person.get("lastName")),
+        birth_date=_text(person.get("dateOfBirth")),
     )
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:200] if isinstance(value, str) and value.strip() else None

@@ -1,5 +1,5 @@
 """Account-opening applications: submit with an idempotency key, read, evidence, one-time codes,
-vendor results (A2, A4, A5, A6, A8)."""
+vendor results, review and redress (A2, A4, A5, A6, A7, A8, D5)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import require, stated_purpose
-from cloudcip.domain.application import ApplicationRequest
+from cloudcip.domain.application import ApplicationRequest, DocumentClaimIn, Subject
 from cloudcip.domain.customer import BeneficialOwnerInput
 from cloudcip.errors import InvalidInput, NotFound
 from cloudcip.records.roles import Actor
 from cloudcip.verification.applications import ApplicationService
+from cloudcip.verification.evidence_checks import DocumentClaim
 from cloudcip.verification.vendors import from_generic, from_veriff
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
@@ -34,20 +35,31 @@ Applications = Annotated[ApplicationService, Depends(applications_of)]
 
 
 class EvidenceIn(BaseModel):
-    """A piece of evidence: a method's outcome, or a vendor's result in the generic shape."""
+    """A piece of evidence: a method's outcome (with the document checked, compared with the
+    application), or a vendor's result in the generic shape."""
 
     model_config = ConfigDict(extra="forbid")
     method: Literal["passport", "national_id_card", "registration_document", "payment_check", "vendor_idv"]
     outcome: Literal["verified", "failed", "inconclusive"] | None = None
+    subject: Subject = "customer"
     reference: Annotated[str, StringConstraints(max_length=128)] | None = None
+    document: DocumentClaimIn | None = Field(default=None, description="the document checked (compared with the "
+                                                                         "application; MRZ check digits verified)")
     vendor_result: dict[str, Any] | None = Field(default=None, description="generic vendor result shape")
 
 
 class ReviewIn(BaseModel):
-    """A reviewer's decision on a case in review, or a redress request re-opening a settled one."""
+    """A reviewer's decision on a case in review."""
 
     model_config = ConfigDict(extra="forbid")
-    to_state: Literal["approved", "refused", "pending_evidence", "redress"]
+    to_state: Literal["approved", "refused", "pending_evidence"]
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
+
+
+class RedressIn(BaseModel):
+    """Why a refused, closed or restricted case is re-opened (A6)."""
+
+    model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
 
 
@@ -82,18 +94,31 @@ def show_application(application_id: ApplicationId, request: Request, applicatio
 def add_evidence(application_id: ApplicationId, body: EvidenceIn, applications: Applications,
                  actor: Signup) -> dict[str, Any]:
     if body.vendor_result is not None:
-        return applications.add_vendor_result(application_id, from_generic(body.vendor_result), actor)
+        return applications.add_vendor_result(application_id, from_generic(body.vendor_result), actor,
+                                              subject=body.subject)
     if body.outcome is None:
         raise InvalidInput.field("outcome", "required unless vendor_result is given")
-    return applications.add_evidence(application_id, body.method, body.outcome, actor, reference=body.reference)
+    return applications.add_evidence(application_id, body.method, body.outcome, actor, subject=body.subject,
+                                     reference=body.reference,
+                                     document=DocumentClaim.of(body.document) if body.document else None)
 
 
 @router.post("/{application_id}/review")
 def review_case(application_id: ApplicationId, body: ReviewIn, applications: Applications,
                 actor: Annotated[Actor, Depends(require("application:decide"))]) -> dict[str, Any]:
-    """A6: approve, refuse or ask for more evidence on a case in review; ``redress`` re-opens a refused,
-    closed or restricted case for review."""
+    """A6: approve, refuse or ask for more evidence on a case in review (409 naming the state otherwise:
+    a settled case is re-opened only through redress)."""
     return applications.review(application_id, body.to_state, body.reason, actor)
+
+
+@router.post("/{application_id}/redress", responses={404: {"description": "no such application"},
+                                                     409: {"description": "the case is not refused, closed or "
+                                                                          "restricted (the detail names its state)"}})
+def redress_case(application_id: ApplicationId, body: RedressIn, applications: Applications,
+                 actor: Annotated[Actor, Depends(require("application:redress"))]) -> dict[str, Any]:
+    """A6: a compliance officer re-opens a refused, closed or restricted case for review, with a reason
+    (on the ledger; the provider is told through the webhook)."""
+    return applications.redress(application_id, body.reason, actor)
 
 
 @router.post("/{application_id}/beneficial-owners")

@@ -197,11 +197,12 @@ def get_hits(
     services: ServicesDep,
     _actor: Annotated[Actor, Depends(require("screening:read", "screening:adjudicate"))],
     state: Annotated[Literal["open", "confirmed", "false_positive", "escalated"] | None, Query()] = None,
+    application_id: Annotated[str | None, Query(pattern=r"^[0-9a-f\-]{36}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     with services.database.engine.connect() as conn:
-        found = hits_store.list_hits(conn, state=state, limit=limit, offset=offset)
+        found = hits_store.list_hits(conn, state=state, application_id=application_id, limit=limit, offset=offset)
     return {"hits": [h.as_json() for h in found]}
 
 
@@ -209,8 +210,13 @@ def get_hits(
 def post_decision(
     hit_id: RecordId,
     body: DecisionIn,
+    request: Request,
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("screening:adjudicate"))],
 ) -> dict[str, Any]:
-    decided = hits_store.decide(services, actor, hit_id, body.state, body.reason)
+    """D5: a person confirms, clears (reason required) or escalates a hit; clearing a hit that refused an
+    application decides the application again (the provider is told through the webhook)."""
+    applications = getattr(request.app.state, "applications", None)
+    decided = hits_store.decide(services, actor, hit_id, body.state, body.reason,
+                                after=applications.hit_decided if applications is not None else None)
     return decided.as_json()
