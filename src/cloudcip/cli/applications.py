@@ -62,9 +62,6 @@ def redress(
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
-        try:
-            answer = build_application_service(services).redress(application_id, reason,
-                                                                 Actor("cli:operator", "compliance-officer"))
-        except ApplicationNotFound as exc:
-            raise fail("no such application") from exc
+        answer = build_application_service(services).redress(application_id, reason,
+                                                             Actor("cli:operator", "compliance-officer"))
     emit(json.dumps(answer, indent=2))

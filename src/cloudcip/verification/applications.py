@@ -45,10 +45,10 @@ from cloudcip.identity.payment import BinTable
 from cloudcip.jobs.webhooks import enqueue
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
-from cloudcip.services import Services
 from cloudcip.screening.hits import StoredHit, record_hits, subject_hash
 from cloudcip.screening.measures import Measure
 from cloudcip.screening.service import ScreeningService
+from cloudcip.services import Services
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.schema import account, beneficial_owner, customer, evidence
 from cloudcip.verification import codes, evidence_checks, notices, signup_hits, successors
