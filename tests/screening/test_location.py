@@ -120,10 +120,10 @@ LOCATE_CASES: list[tuple[str, LocationEvidence, dict[str, tuple[str, str, tuple[
         {"CA": ("country", "medium", ("phone_number",))},
     ),
     (
-        "Crimean number in Russian numbering: RU by the plan, Crimea by the prefix",
+        "Crimean number in Russian numbering: Crimea (in Ukraine) by the prefix, not Russia by the plan",
         LocationEvidence(phone_number="+7 978 123 45 67"),
         {
-            "RU": ("country", "medium", ("phone_number",)),
+            "UA": ("country", "medium", ("phone_number",)),
             "UA-43": ("subdivision", "medium", ("phone_number",)),
             "crimea": ("region", "medium", ("phone_number",)),
         },
@@ -204,7 +204,7 @@ def test_items_count_every_piece_of_evidence_and_countries_of_subdivisions() -> 
     assert found["crimea"].items == 2
     assert found["crimea"].country == "UA"
     assert found["UA-43"].country == "UA"
-    assert found["RU"].country == "RU"
+    assert "RU" not in found  # the Crimean prefix places the Russian-numbered phone in UA-43
 
 
 def test_results_are_ordered_strongest_first() -> None:

@@ -7,7 +7,8 @@ regions), A2 (IP location alone never settles where a person is). The rule is wr
 in ``docs/location.md``; every row of its table is a case of ``tests/screening/location_cases.yaml``.
 
 ``locate(evidence)`` gathers every jurisdiction the evidence connects the person to (countries; the
-ISO 3166-2 subdivision of the address and of Ukrainian and Crimean phone prefixes; the named regions
+ISO 3166-2 subdivision of the address and of Ukrainian and Crimean phone prefixes (a Crimean prefix in
+Russian numbering places the number in Ukraine's UA-43, not in Russia); the named regions
 those lie in) with the **names** of the evidence fields behind each and their strength, never values:
 
 ====================================  ========  ======
@@ -322,6 +323,8 @@ def locate(evidence: LocationEvidence) -> list[Jurisdiction]:
         code = _country(value)
         gathered.add("country", code, code, "nationalities")
     phone_country, phone_subdivision = _phone(evidence.phone_number)
+    if phone_subdivision is not None:  # a prefix that places the number (Crimea in Russian numbering) wins
+        phone_country = phone_subdivision.split("-", 1)[0]
     gathered.add("country", phone_country, phone_country, "phone_number")
     gathered.add_subdivision(phone_subdivision, "phone_number")
     for value in _many(evidence.card_issuer_countries):

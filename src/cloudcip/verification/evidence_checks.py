@@ -107,11 +107,12 @@ class ClaimCheck:
     @property
     def why(self) -> str | None:
         """A reason naming the fields (for the case's transition), when the checks changed the outcome."""
+        parts = list(self.problems)
         if self.mismatches:
-            return "evidence_mismatch: " + ", ".join(self.mismatches)
-        if self.problems:
-            return "evidence_failed_check: " + "; ".join(self.problems)
-        return None
+            parts.append("disagrees with the application: " + ", ".join(self.mismatches))
+        if not parts:
+            return None
+        return ("evidence_failed_check: " if self.problems else "evidence_mismatch: ") + "; ".join(parts)
 
 
 def _letters(text: str | None, icao: bool = False) -> str:

@@ -34,6 +34,15 @@ def _reason_of(measure: dict[str, Any]) -> str:
     return f"measure_applies:{measure['id']}: {measure.get('basis')}; {measure.get('determination') or ''}"
 
 
+def _grounds(measure: dict[str, Any]) -> str:
+    """What a deciding measure rests on, for its reason: jurisdiction, evidence, determination, location."""
+    if measure.get("kind") != "jurisdiction":
+        return f"{measure.get('basis')}; {measure.get('determination') or ''}"
+    where = measure.get("located_in") or "nowhere by the evidence"
+    return (f"jurisdiction {measure.get('jurisdiction')}: {measure.get('evidence')}; {measure.get('determination')}; "
+            f"located in {where}")
+
+
 def measure_facts(measures: Sequence[dict[str, Any]]) -> tuple[tuple[MeasureInForce, ...], list[str]]:
     """(the measures that decide, the reasons that only explain) of an assessment's measures."""
     deciding: list[MeasureInForce] = []
@@ -44,8 +53,7 @@ def measure_facts(measures: Sequence[dict[str, Any]]) -> tuple[tuple[MeasureInFo
         if measure.get("status") == "in_force" and outcome in ("applies", "review"):
             restrictions = tuple(Restriction(name=str(name)) for name in measure.get("conditions") or [])
             deciding.append(MeasureInForce(str(measure["id"]), measure["measure"], restrictions,
-                                           "review" if outcome == "review" else "applies",
-                                           text.split(": ", 1)[1] if ": " in text else text))
+                                           "review" if outcome == "review" else "applies", _grounds(measure)))
         elif measure.get("status") == "determined" and outcome in ("applies", "review"):
             notes.append(f"{text} (determined; in force from {measure.get('effective_date')})")
         else:

@@ -28,6 +28,7 @@ from cloudcip.records.roles import Actor
 from cloudcip.screening.hits import StoredHit
 from cloudcip.screening.schema import screening_hit
 from cloudcip.verification.decision import decide
+from cloudcip.verification.risk import BASELINE, TIER_RANK
 from cloudcip.verification.schema import application
 
 if TYPE_CHECKING:
@@ -49,6 +50,22 @@ def _band_without_cleared(work: UnitOfWork, application_id: str) -> tuple[str, s
     return band, cleared
 
 
+def _tier_without_match(answer: dict[str, Any], band: str) -> str | None:
+    """G2: the risk tier once a cleared hit no longer counts (``None`` when nothing changes): the match
+    factor goes when no hit of the application remains, the other factors and the provider's tier stay."""
+    risk = answer.get("risk") or {}
+    factors = [f for f in risk.get("factors", []) if f.get("name") != "screening_match" or band != "clear"]
+    if len(factors) == len(risk.get("factors", [])):
+        return None
+    tier = max((str(f["tier"]) for f in factors), key=TIER_RANK.__getitem__, default=BASELINE)
+    requested = risk.get("requested")
+    if requested and TIER_RANK[requested] > TIER_RANK[tier]:
+        tier = requested
+    risk.update({"tier": tier, "factors": factors})
+    answer["risk"], answer["risk_tier"] = risk, tier
+    return tier
+
+
 def hit_decided(service: ApplicationService, work: UnitOfWork, hit: StoredHit, actor: Actor) -> None:
     """Decide again the application a cleared hit had a part in (see the module docstring)."""
     if hit.application_id is None or hit.state != "false_positive":
@@ -60,6 +77,10 @@ def hit_decided(service: ApplicationService, work: UnitOfWork, hit: StoredHit, a
     answer: dict[str, Any] = json.loads(row.response_json)
     band, cleared = _band_without_cleared(work, row.id)
     answer["screening"]["band"] = band
+    tier = _tier_without_match(answer, band)
+    if tier is not None:
+        work.conn.execute(update(application).where(application.c.id == row.id).values(risk_tier=tier))
+        row = work.conn.execute(select(application).where(application.c.id == row.id)).one()
     for item in answer["screening"].get("hits", []):
         if item.get("hit_id") in cleared:
             item["state"] = "false_positive"

@@ -70,7 +70,7 @@ def _guard_open_account(conn: Connection, row: Any, case: VerificationCase) -> s
 
 
 def _facts_of_answer(service: ApplicationService, row: Any, case: VerificationCase, answer: dict[str, Any],
-                     carry_evidence: bool) -> ApplicationFacts:
+                     carry_evidence: bool, risk_tier: str | None = None) -> ApplicationFacts:
     bases = {p["subject"]: p["basis"] for p in answer["person_status"]}
     subjects = [SubjectFacts(s, "us_person" if st == "us_person" else "foreign_person", bases.get(s, "undetermined"),
                              case.satisfied_methods(s) if carry_evidence else frozenset())
@@ -79,7 +79,7 @@ def _facts_of_answer(service: ApplicationService, row: Any, case: VerificationCa
     return ApplicationFacts(
         account_type=row.account_type, channel=row.channel,
         customer_kind="entity" if any(s.subject.startswith("beneficial_owner") for s in subjects) else "individual",
-        risk_tier=row.risk_tier,
+        risk_tier=risk_tier or row.risk_tier,
         fields_present=frozenset(answer.get("fields_present", [])) or frozenset(_ALL_FIELDS),
         customer=next(s for s in subjects if s.subject == "customer"),
         beneficial_owners=tuple(s for s in subjects if s.subject != "customer"),
@@ -303,9 +303,10 @@ def reverify(service: ApplicationService, application_id: str, actor: Actor) -> 
         }
         for subject, status in assessment.statuses:
             case.subjects[subject] = status.status
-        _record_reverification_hits(service, conn, record, assessment, row.id, now)
-        return reevaluate(service, work, application_id, "periodic re-verification", actor, carry_evidence=False,
-                          facts=facts, answer_update=update_answer)
+        answer = reevaluate(service, work, application_id, "periodic re-verification", actor, carry_evidence=False,
+                            facts=facts, answer_update=update_answer)
+        _record_reverification_hits(service, conn, record, assessment, str(answer["id"]), now)
+        return answer
 
 
 def _verified_citizenship(answer: dict[str, Any]) -> dict[str, list[CitizenshipEvidence]]:

@@ -183,8 +183,10 @@ def check_record(record: CustomerRecord, today: date, bin_table: BinTable | None
             if isinstance(means, Card):
                 card = validate_card_number(means.number, f"{path}.number", bin_table)
                 validate_card_expiry(means.expiry, f"{path}.expiry", today)
-                if card.issuer_country:
+                if card.issuer_country:  # from the BIN table; else the issuer country the provider states
                     card_countries.append(card.issuer_country)
+                elif means.country:
+                    card_countries.append(means.country)
             elif isinstance(means, BankAccount):
                 if means.iban:
                     iban = validate_iban(means.iban, f"{path}.iban")
