@@ -7,7 +7,17 @@ from fastapi import FastAPI
 from cloudcip import __version__
 from cloudcip.access.lookup import signup_ip_lookup
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
-from cloudcip.api.routers import access, apikeys, applications, customers, incidents, ledger, notices, resellers, screening
+from cloudcip.api.routers import (
+    access,
+    apikeys,
+    applications,
+    customers,
+    incidents,
+    ledger,
+    notices,
+    resellers,
+    screening,
+)
 from cloudcip.runtime import Services
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
