@@ -393,6 +393,16 @@ def test_finding_7_source_of_funds_and_payment_source_are_real_fields(client: Te
     assert sealed is not None and b"resale" not in bytes(sealed)
     masked = client.get(f"/v1/customers/{answer['customer_id']}", headers=auth(keys["analyst"])).json()
     assert masked["source_of_funds"] == {"kind": "business_revenue"}
+    from cloudcip.reports.written_cip import render_written_cip
+    from cloudcip.verification.policy import default_policy, policy_from_mapping
+    from cloudcip.verification.profile import load_profile
+
+    profile = load_profile("eo13984-nprm-2024")
+    assert "source of payment (who pays" in render_written_cip(default_policy(), profile)
+    relaxed = default_policy().model_dump(mode="json")
+    for rule in relaxed["rules"]:
+        rule["required_fields"] = [f for f in rule["required_fields"] if f not in ("source_of_funds", "payment_source")]
+    assert "source of payment (who pays" not in render_written_cip(policy_from_mapping(relaxed), profile)
     bad = client.post("/v1/applications", json={**body, "source_of_funds": {"kind": "other"},
                                                 "payment_source": {"payer": "aunt"}},
                       headers=auth(keys["signup-service"]))

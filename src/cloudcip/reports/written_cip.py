@@ -177,6 +177,19 @@ def _notice_paragraphs(version: str) -> list[str]:
     return [paragraph for paragraph in paragraphs if paragraph and not paragraph.startswith("#")]
 
 
+def _funds_blocks(rules: list[PolicyRule]) -> list[Block]:
+    """A3: the statement on the source of funds and of payment, made only when a rule requires them
+    (the application then carries them as fields of their own, validated and sealed at rest)."""
+    asking = [rule.id for rule in rules if {"source_of_funds", "payment_source"} & set(rule.required_fields)]
+    if not asking:
+        return []
+    return [Block("p", text="The source of funds (its kind, and a description where the kind is other) and the "
+                            "source of payment (who pays: the customer, a parent company, an affiliate, an employer, "
+                            "a reseller or a named third party) are collected as fields of their own, validated, and "
+                            "sealed at rest with the customer's other identifying information. Rules that require "
+                            "them: " + ", ".join(asking) + ".")]
+
+
 def build_written_cip(policy: CipPolicy, profile: RegulatoryProfile) -> WrittenCip:
     """The written CIP as sections and blocks, ready to render."""
     rules = policy.rules
@@ -236,6 +249,7 @@ def build_written_cip(policy: CipPolicy, profile: RegulatoryProfile) -> WrittenC
                         "also records the IP address and time of each access and administrative action."),
         Block("table", header=["Rule", "Required fields"],
               rows=[[rule.id, ", ".join(rule.required_fields) or "none"] for rule in rules]),
+        *_funds_blocks(rules),
     ]))
 
     sections.append(Section("A4", "Verification methods", [
