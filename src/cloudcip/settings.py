@@ -24,6 +24,8 @@ class Settings:
     profile: str = "eo13984-nprm-2024"
     policy_path: Path | None = None
     veriff_secret: str | None = None
+    console_idle_minutes: int = 15  # a console session ends after this long without a request
+    console_session_hours: int = 12  # and after this long in all
 
     @property
     def keyring_path(self) -> Path:
@@ -56,4 +58,6 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         profile=os.environ.get("CLOUDCIP_PROFILE", "eo13984-nprm-2024"),
         policy_path=Path(policy) if policy else None,
         veriff_secret=os.environ.get("CLOUDCIP_VERIFF_SECRET") or None,
+        console_idle_minutes=int(os.environ.get("CLOUDCIP_CONSOLE_IDLE_MINUTES", 15)),
+        console_session_hours=int(os.environ.get("CLOUDCIP_CONSOLE_SESSION_HOURS", 12)),
     )

@@ -45,6 +45,12 @@ def create_app(services: Services, applications_service: ApplicationService | No
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    from cloudcip.console.app import mount as mount_console
+    from cloudcip.screening.service import ScreeningService
+
+    # the analysts' web console under /console, on the same services (B3, B4)
+    mount_console(app, services, app.state.applications,
+                  app.state.applications.screening or ScreeningService(services))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

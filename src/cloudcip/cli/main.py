@@ -13,6 +13,7 @@ from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import incidents as incidents_cli
+from cloudcip.cli import console as console_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import records as records_cli
@@ -52,6 +53,7 @@ app.add_typer(bench_cli.app, name="bench")
 app.add_typer(compliance_cli.app, name="compliance")
 app.add_typer(resellers_cli.app, name="resellers")
 app.add_typer(incidents_cli.app, name="incidents")
+app.add_typer(console_cli.app, name="console")
 
 
 if __name__ == "__main__":

@@ -269,23 +269,19 @@ def _measure(row: Any) -> Measure:
     return measure
 
 
-def add_measure(
-    services: Services,
-    actor: Actor,
-    *,
-    kind: str,
-    target: str | dict[str, Any],
-    measure: str,
-    determination_date: date,
-    conditions: Iterable[str] = (),
-    effective_date: date | None = None,
-    duration_days: int | None = None,
-    covers_resellers: bool = True,
-    description: str | None = None,
-    defaults: MeasureDefaults | None = None,
-    clock: Clock = clocks.now,
-) -> Measure:
-    """Record a measure; refuses (``MeasureRefused``, naming the field) what the rule does not allow."""
+@dataclass(frozen=True)
+class _CheckedMeasure:
+    stored_target: str
+    conditions: list[str]
+    effective_date: date
+    duration_days: int
+    description: str | None
+
+
+def _checked(services: Services, *, kind: str, target: str | dict[str, Any], measure: str, determination_date: date,
+             conditions: Iterable[str], effective_date: date | None, duration_days: int | None,
+             description: str | None, defaults: MeasureDefaults | None) -> _CheckedMeasure:
+    """The measure as the register would store it; ``MeasureRefused`` naming the field at fault."""
     defaults = defaults or MeasureDefaults.from_profile(services.settings.profile)
     if kind not in ("jurisdiction", "person"):
         raise MeasureRefused("kind", "must be jurisdiction or person")
@@ -324,6 +320,49 @@ def add_measure(
     duration = _check_days("duration_days", duration_days if duration_days is not None else defaults.duration_days)
     if description is not None:
         description = _check_reason(description, required=False)
+    return _CheckedMeasure(stored_target, chosen, effective_date, duration, description)
+
+
+def check_measure(services: Services, *, kind: str, target: str | dict[str, Any], measure: str,
+                  determination_date: date | str, conditions: Iterable[str] = (),
+                  effective_date: date | str | None = None, duration_days: int | None = None,
+                  covers_resellers: bool = True, description: str | None = None,
+                  defaults: MeasureDefaults | None = None) -> tuple[str, str] | None:
+    """``None`` when ``add_measure`` would record this measure, else ``(field, why)``; stores nothing
+    (a four-eyes proposal is checked when it is made, not only when it is approved)."""
+    try:
+        _checked(services, kind=kind, target=target, measure=measure,
+                 determination_date=date.fromisoformat(determination_date) if isinstance(determination_date, str)
+                 else determination_date, conditions=conditions,
+                 effective_date=date.fromisoformat(effective_date) if isinstance(effective_date, str)
+                 else effective_date, duration_days=duration_days, description=description, defaults=defaults)
+    except MeasureRefused as exc:
+        return exc.field, exc.reason
+    return None
+
+
+def add_measure(
+    services: Services,
+    actor: Actor,
+    *,
+    kind: str,
+    target: str | dict[str, Any],
+    measure: str,
+    determination_date: date,
+    conditions: Iterable[str] = (),
+    effective_date: date | None = None,
+    duration_days: int | None = None,
+    covers_resellers: bool = True,
+    description: str | None = None,
+    defaults: MeasureDefaults | None = None,
+    clock: Clock = clocks.now,
+) -> Measure:
+    """Record a measure; refuses (``MeasureRefused``, naming the field) what the rule does not allow."""
+    checked = _checked(services, kind=kind, target=target, measure=measure, determination_date=determination_date,
+                       conditions=conditions, effective_date=effective_date, duration_days=duration_days,
+                       description=description, defaults=defaults)
+    stored_target, chosen, effective_date = checked.stored_target, checked.conditions, checked.effective_date
+    duration, description = checked.duration_days, checked.description
     measure_id = str(uuid.uuid4())
     now = clock()
     with services.ledger.unit_of_work() as work:
@@ -389,3 +428,14 @@ def revoke_measure(services: Services, actor: Actor, measure_id: str, reason: st
         work.log(LedgerAction(actor.name, actor.role, "revoke", "special_measure", measure_id,
                               purpose="special measures register"))
         return get_measure(work.conn, measure_id)
+
+
+def affected_accounts(conn: Connection) -> dict[str, int]:
+    """measure id -> the number of accounts (or customers without one) each measure took effect on (D1, D4)."""
+    from sqlalchemy import func
+
+    from cloudcip.screening.schema import special_measure_effect
+
+    rows = conn.execute(select(special_measure_effect.c.measure_id, func.count())
+                        .group_by(special_measure_effect.c.measure_id))
+    return {str(measure_id): int(count) for measure_id, count in rows}

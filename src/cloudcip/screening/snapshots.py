@@ -343,3 +343,15 @@ def generate_demo_list(n: int = 50, seed: int = 13984) -> ListPublication:
         ))
     digest = hashlib.sha256(canonical({"parties": [party_document(p) for p in parties]}).encode()).hexdigest()
     return ListPublication(format="demo", source="demo", parties=parties, files=[], sha256=digest, published=None)
+
+
+def listed_party(conn: Connection, source: str, source_id: str) -> dict[str, Any] | None:
+    """The in-force list entry ``source:source_id`` as its stored document (what a reviewer compares a
+    hit against), or ``None`` when the entry is no longer on the in-force list (D5)."""
+    snapshot = in_force_snapshot(conn, source)
+    if snapshot is None:
+        return None
+    text = conn.execute(select(list_party.c.document_json).where(
+        list_party.c.snapshot_id == snapshot.id, list_party.c.source_id == source_id)).scalar()
+    document: dict[str, Any] | None = json.loads(text) if text else None
+    return document

@@ -18,6 +18,8 @@ SCHEMA_MODULES = (
     "cloudcip.verification.schema",
     "cloudcip.resellers.schema",
     "cloudcip.incidents.schema",
+    "cloudcip.console.schema",
+    "cloudcip.approvals.schema",
 )
 
 

@@ -1,0 +1,224 @@
+"""The console's pages through HTTP as each person sees them (A6, B3, B4, C3, D1, D5): who may open
+what (a table a reviewer can read), the queue, account 360 with its purpose prompt and ledger
+entries, adjudication with previews, stale forms, missing reasons, and four eyes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from cloudcip.approvals.schema import pending_change
+from cloudcip.ledger.schema import ledger_entry
+from cloudcip.runtime import Services
+from cloudcip.screening.schema import screening_hit, special_measure
+from tests.console.conftest import console_of
+from tests.console.seed import OPERATOR, Seeded, csrf_of
+
+# page -> the roles that may open it (everyone else gets the 403 page); from records/roles.py's table
+PAGES: list[tuple[str, set[str]]] = [
+    ("/console/queue", {"analyst", "compliance-officer"}),
+    ("/console/approvals", {"analyst", "compliance-officer"}),
+    ("/console/measures", {"analyst", "compliance-officer", "auditor", "admin"}),
+    ("/console/lists", {"analyst", "compliance-officer", "auditor", "admin"}),
+    ("/console/rescreens", {"analyst", "compliance-officer", "auditor", "admin"}),
+    ("/console/accounts/{customer}", {"analyst", "compliance-officer", "legal", "admin"}),
+    ("/console/cases/{case}", {"analyst", "compliance-officer", "admin"}),
+    ("/console/hits/{hit}", {"analyst", "compliance-officer", "auditor", "admin"}),
+    ("/console/ledger/proof/0", {"compliance-officer", "auditor", "admin"}),
+]
+PERSON_OF_ROLE = {"analyst": "ana", "compliance-officer": "carol", "legal": "lee", "auditor": "aud", "admin": "adm"}
+
+
+@pytest.mark.requirement("B4")
+@pytest.mark.parametrize("role", sorted(PERSON_OF_ROLE))
+def test_each_role_opens_only_the_pages_it_may(role: str, as_person: Callable[[str], TestClient],
+                                               seeded: Seeded) -> None:
+    client = as_person(PERSON_OF_ROLE[role])
+    for template, roles in PAGES:
+        path = template.format(customer=seeded.customers[0], case=seeded.in_review[0], hit=seeded.hits[0])
+        answer = client.get(path)
+        if role in roles:
+            assert answer.status_code == 200, (role, path, answer.status_code)
+        else:
+            assert answer.status_code == 403, (role, path, answer.status_code)
+            assert "<h1>Not allowed</h1>" in answer.text and "Traceback" not in answer.text
+
+
+@pytest.mark.requirement("B4", "B3")
+def test_an_analyst_sees_the_record_masked_and_never_an_unmask_button(as_person: Callable[[str], TestClient],
+                                                                      seeded: Seeded, services: Services) -> None:
+    ana = as_person("ana")
+    customer = seeded.customers[0]
+    prompt = ana.get(f"/console/accounts/{customer}")
+    assert "Why are you opening this record?" in prompt.text and "Schmidt" not in prompt.text
+    missing = ana.post(f"/console/accounts/{customer}/purpose", data={"csrf_token": csrf_of(prompt.text),
+                                                                      "purpose": ""})
+    assert missing.status_code == 422 and 'aria-invalid="true"' in missing.text
+    ana.post(f"/console/accounts/{customer}/purpose", data={"csrf_token": csrf_of(prompt.text),
+                                                            "purpose": "queue review 7"})
+    page = ana.get(f"/console/accounts/{customer}")
+    assert page.status_code == 200 and "masked" in page.text
+    assert "Anna" in page.text and "1984-03-09" not in page.text and "C01X00T47" not in page.text
+    assert "Unmask" not in page.text and "unmask-button" not in page.text
+    refused = ana.post(f"/console/accounts/{customer}/unmask", data={"csrf_token": csrf_of(page.text),
+                                                                     "purpose": "curious"})
+    assert refused.status_code == 403
+    with services.database.engine.connect() as conn:
+        reads = conn.execute(select(ledger_entry.c.action, ledger_entry.c.purpose).where(
+            ledger_entry.c.actor == "console:ana", ledger_entry.c.record_id == customer)).all()
+    assert ("read", "queue review 7") in [tuple(r) for r in reads]
+
+
+@pytest.mark.requirement("B4", "B3")
+def test_a_compliance_officer_unmasks_after_a_stated_purpose_on_the_ledger(as_person: Callable[[str], TestClient],
+                                                                           seeded: Seeded, services: Services) -> None:
+    carol = as_person("carol")
+    customer = seeded.customers[0]
+    prompt = carol.get(f"/console/accounts/{customer}")
+    carol.post(f"/console/accounts/{customer}/purpose", data={"csrf_token": csrf_of(prompt.text), "purpose": "EDD 12"})
+    page = carol.get(f"/console/accounts/{customer}")
+    assert 'id="unmask-button"' in page.text and "1984-03-09" not in page.text
+    no_purpose = carol.post(f"/console/accounts/{customer}/unmask", data={"csrf_token": csrf_of(page.text),
+                                                                          "purpose": ""})
+    assert no_purpose.status_code == 422 and 'aria-invalid="true"' in no_purpose.text
+    carol.post(f"/console/accounts/{customer}/unmask", data={"csrf_token": csrf_of(page.text),
+                                                             "purpose": "EDD 12: verify the passport number"})
+    unmasked = carol.get(f"/console/accounts/{customer}")
+    assert "1984-03-09" in unmasked.text and "C01X00T47" in unmasked.text
+    assert "data-verify=" in unmasked.text  # the officer reads the ledger: each entry has a verify action
+    with services.database.engine.connect() as conn:
+        entry = conn.execute(select(ledger_entry.c.purpose).where(
+            ledger_entry.c.actor == "console:carol", ledger_entry.c.action == "read_unmasked",
+            ledger_entry.c.record_id == customer)).scalar()
+    assert entry == "EDD 12: verify the passport number"
+    proof = carol.get("/console/ledger/proof/0").json()
+    assert proof["format"] == "cloudcip-inclusion-proof-v1" and proof["audit_path"] is not None
+
+
+@pytest.mark.requirement("A6")
+def test_work_a_case_from_the_queue_to_a_decision(as_person: Callable[[str], TestClient], seeded: Seeded,
+                                                  services: Services) -> None:
+    ana, bob = as_person("ana"), as_person("bob")
+    queue = ana.get("/console/queue")
+    assert queue.status_code == 200 and all(case[:8] in queue.text for case in seeded.in_review)
+    nxt = ana.post("/console/queue/next", data={"csrf_token": csrf_of(queue.text), "kind": "cases"})
+    assert nxt.status_code == 303
+    case_id = nxt.headers["location"].rsplit("/", 1)[1]
+    assert case_id in seeded.in_review
+    page = ana.get(f"/console/cases/{case_id}")
+    assert "Claimed by: <strong>ana</strong>" in page.text
+    # the other analyst cannot take it, and "next" skips it
+    bob_page = bob.get(f"/console/cases/{case_id}")
+    taken = bob.post(f"/console/cases/{case_id}/review", data={
+        "csrf_token": csrf_of(bob_page.text), "decision": "approved", "reason": "fine", "expected_state": "in_review",
+        "confirm": "1"})
+    assert taken.status_code == 409
+    bob_next = bob.post("/console/queue/next", data={"csrf_token": csrf_of(bob_page.text), "kind": "cases"})
+    assert bob_next.headers["location"] != f"/console/cases/{case_id}"
+    # a missing reason: the form comes back with the field marked, nothing saved
+    token = csrf_of(page.text)
+    missing = ana.post(f"/console/cases/{case_id}/review", data={"csrf_token": token, "decision": "approved",
+                                                                 "reason": "", "expected_state": "in_review"})
+    assert missing.status_code == 422 and 'id="reason"' in missing.text and 'aria-invalid="true"' in missing.text
+    # the preview says what will change, and changes nothing
+    preview = ana.post(f"/console/cases/{case_id}/review", data={
+        "csrf_token": token, "decision": "approved", "reason": "documents match", "expected_state": "in_review"})
+    assert preview.status_code == 200 and "pending_review" in preview.text and "active" in preview.text
+    console = console_of(ana)
+    assert console.applications.show(case_id, OPERATOR)["state"] == "in_review"
+    done = ana.post(f"/console/cases/{case_id}/review", data={
+        "csrf_token": token, "decision": "approved", "reason": "documents match", "expected_state": "in_review",
+        "confirm": "1"})
+    assert done.status_code == 303
+    shown = console.applications.show(case_id, OPERATOR)
+    assert shown["state"] == "approved" and shown["history"][-1]["actor"] == "console:ana"
+    assert shown["history"][-1]["reason"] == "documents match"
+    # the same form again is stale: it says so, shows the current state, saves nothing
+    stale = ana.post(f"/console/cases/{case_id}/review", data={
+        "csrf_token": token, "decision": "refused", "reason": "changed my mind", "expected_state": "in_review",
+        "confirm": "1"})
+    assert stale.status_code == 409 and 'id="stale"' in stale.text and "approved" in stale.text
+    assert console.applications.show(case_id, OPERATOR)["state"] == "approved"
+
+
+@pytest.mark.requirement("D5")
+def test_adjudicate_a_hit_and_it_stays_cleared_after_a_re_screen(as_person: Callable[[str], TestClient],
+                                                                 seeded: Seeded, services: Services) -> None:
+    from cloudcip.screening.rescreen import rescreen_all
+    from tests.console.seed import publish
+
+    ana = as_person("ana")
+    hit_id = seeded.hits[0]
+    page = ana.get(f"/console/hits/{hit_id}")
+    assert "Viktor Bout" in page.text and "Listed entry test:42" in page.text
+    token = csrf_of(page.text)
+    preview = ana.post(f"/console/hits/{hit_id}/decision", data={
+        "csrf_token": token, "decision": "false_positive", "reason": "born 1984, not 1967", "expected_state": "open"})
+    assert preview.status_code == 200 and "does not come back" in preview.text
+    ana.post(f"/console/hits/{hit_id}/decision", data={
+        "csrf_token": token, "decision": "false_positive", "reason": "born 1984, not 1967", "expected_state": "open",
+        "confirm": "1"})
+    publish(services, extra=2)  # a new version of the list, the entry itself unchanged
+    rescreen_all(services, "list changed", screening=console_of(ana).screening)
+    with services.database.engine.connect() as conn:
+        states = conn.execute(select(screening_hit.c.state).where(
+            screening_hit.c.subject_id == seeded.listed_customer)).scalars().all()
+    assert states == ["false_positive"]
+    assert 'id="hit-state">false positive' in ana.get(f"/console/hits/{hit_id}").text
+
+
+@pytest.mark.requirement("D1", "B4")
+def test_four_eyes_for_a_special_measure(as_person: Callable[[str], TestClient], seeded: Seeded,
+                                         services: Services) -> None:
+    carol, dave = as_person("carol"), as_person("dave")
+    page = carol.get("/console/measures")
+    token = csrf_of(page.text)
+    bad = carol.post("/console/measures/propose", data={
+        "csrf_token": token, "kind": "jurisdiction", "target": "KP", "measure": "prohibit",
+        "determination_date": "2026-01-01", "effective_date": "2026-02-01", "reason": "Commerce determination"})
+    assert bad.status_code == 422 and "effective_date" in bad.text  # earlier than the lead time
+    carol.post("/console/measures/propose", data={
+        "csrf_token": token, "kind": "jurisdiction", "target": "KP", "measure": "prohibit",
+        "determination_date": "2026-01-01", "reason": "Commerce determination 2026-1"})
+    with services.database.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(special_measure)).scalar_one() == 0
+        change_id = conn.execute(select(pending_change.c.id)).scalar_one()
+    own = carol.get("/console/approvals")
+    assert "Your proposal" in own.text and f'data-approve="{change_id}"' not in own.text
+    self_approval = carol.post(f"/console/approvals/{change_id}/approve", data={"csrf_token": csrf_of(own.text)})
+    assert self_approval.status_code == 403
+    listing = dave.get("/console/approvals")
+    assert f'data-approve="{change_id}"' in listing.text and "carol" in listing.text
+    assert dave.post(f"/console/approvals/{change_id}/approve",
+                     data={"csrf_token": csrf_of(listing.text)}).status_code == 303
+    with services.database.engine.connect() as conn:
+        assert conn.execute(select(special_measure.c.target)).scalar_one() == "KP"
+        actions = conn.execute(select(ledger_entry.c.actor, ledger_entry.c.action).where(
+            ledger_entry.c.record_type == "pending_change")).all()
+    assert ("console:carol", "propose") in actions and ("console:dave", "approve") in actions
+    analyst = as_person("ana").get("/console/approvals")
+    assert change_id[:8] not in analyst.text or "measure.record" not in analyst.text  # not an analyst's kind
+
+
+@pytest.mark.requirement("A6", "B4")
+def test_redress_of_a_refused_account_needs_a_second_person(as_person: Callable[[str], TestClient],
+                                                             seeded: Seeded, services: Services) -> None:
+    ana, bob = as_person("ana"), as_person("bob")
+    case_id = seeded.in_review[1]
+    console = console_of(ana)
+    console.applications.review(case_id, "refused", "no documents", OPERATOR)
+    page = ana.get(f"/console/cases/{case_id}")
+    token = csrf_of(page.text)
+    proposal = ana.post(f"/console/cases/{case_id}/review", data={
+        "csrf_token": token, "decision": "redress", "reason": "customer sent a passport", "expected_state": "refused",
+        "confirm": "1"})
+    assert proposal.status_code == 303
+    assert console.applications.show(case_id, OPERATOR)["state"] == "refused"  # not yet
+    listing = bob.get("/console/approvals")
+    change_id = json.loads(json.dumps([c.id for c in console.four_eyes.changes()]))[0]
+    bob.post(f"/console/approvals/{change_id}/approve", data={"csrf_token": csrf_of(listing.text)})
+    assert console.applications.show(case_id, OPERATOR)["state"] == "in_review"
