@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.console.seed import PASSWORD, Seeded, add_people, seed
 
 from cloudcip.api.app import create_app
 from cloudcip.console.web import Console
 from cloudcip.runtime import Services
-from tests.console.seed import PASSWORD, Seeded, add_people, seed
 
 
 @pytest.fixture

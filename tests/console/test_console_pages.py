@@ -10,13 +10,13 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from tests.console.conftest import console_of
+from tests.console.seed import OPERATOR, Seeded, csrf_of
 
 from cloudcip.approvals.schema import pending_change
 from cloudcip.ledger.schema import ledger_entry
 from cloudcip.runtime import Services
 from cloudcip.screening.schema import screening_hit, special_measure
-from tests.console.conftest import console_of
-from tests.console.seed import OPERATOR, Seeded, csrf_of
 
 # page -> the roles that may open it (everyone else gets the 403 page); from records/roles.py's table
 PAGES: list[tuple[str, set[str]]] = [
@@ -148,8 +148,9 @@ def test_work_a_case_from_the_queue_to_a_decision(as_person: Callable[[str], Tes
 @pytest.mark.requirement("D5")
 def test_adjudicate_a_hit_and_it_stays_cleared_after_a_re_screen(as_person: Callable[[str], TestClient],
                                                                  seeded: Seeded, services: Services) -> None:
-    from cloudcip.screening.rescreen import rescreen_all
     from tests.console.seed import publish
+
+    from cloudcip.screening.rescreen import rescreen_all
 
     ana = as_person("ana")
     hit_id = seeded.hits[0]

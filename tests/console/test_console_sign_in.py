@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.console.conftest import console_of, sign_in
+from tests.console.seed import OPERATOR, PASSWORD, Seeded, csrf_of
 from typer.testing import CliRunner
 
 from cloudcip import clock
@@ -18,8 +20,6 @@ from cloudcip.cli.main import app as cli
 from cloudcip.console.schema import console_user
 from cloudcip.ledger.schema import ledger_entry
 from cloudcip.runtime import Services
-from tests.console.conftest import console_of, sign_in
-from tests.console.seed import OPERATOR, PASSWORD, Seeded, csrf_of
 
 
 @pytest.mark.requirement("B4")
@@ -40,7 +40,7 @@ def test_sign_in_sets_a_secure_http_only_same_site_session_and_a_strict_csp(app_
     assert "frame-ancestors 'none'" in csp and page.headers["x-content-type-options"] == "nosniff"
     token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     answer = app_client.post("/console/login", data={"login_token": token, "username": "ana", "password": PASSWORD})
-    assert answer.status_code == 303 and answer.headers["location"] == "/console/queue"
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("__Host-cloudcip-console="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert app_client.get("/console/queue").status_code == 200

@@ -109,3 +109,15 @@ def access(
     _print(module.run(None, events, batch_size=batch_size, postgres_url=postgres_url, http_events=http_events,
                       http_batch=http_batch, http_clients=http_clients, skip_import=skip_import,
                       http_workers=http_workers), as_json)
+
+
+@app.command("console")
+def console_pages(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    customers: Annotated[int, typer.Option(help="Customers stored.")] = 100_000,
+    openings: Annotated[int, typer.Option(help="Account openings decided (a third high-risk: in review).")] = 3000,
+    repeat: Annotated[int, typer.Option(help="Renders of each page.")] = 200,
+) -> None:
+    """Server-side render time (p50, p99) of each main console page with N customers stored (SQLite)."""
+    module = _bench_module("console")
+    _print(module.run(customers=customers, openings=openings, repeat=repeat), as_json)

@@ -9,11 +9,12 @@ those countries on top of it (a few kilobytes, not the megabyte of the whole map
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ElementTree
 from functools import lru_cache
 from importlib import resources
 
 VIEWBOX = "-30 61 2754 1398"
-_GROUP = re.compile(r'<g class="([a-z]{2}) country map-element">(.*?)</g>', re.S)
+SVG = "http://www.w3.org/2000/svg"
 
 
 @lru_cache(maxsize=1)
@@ -24,10 +25,19 @@ def _source() -> str:
 @lru_cache(maxsize=1)
 def country_shapes() -> dict[str, str]:
     """ISO alpha-2 code (upper case) -> the SVG elements drawing that country."""
+    ElementTree.register_namespace("", SVG)
+    # the package's own map file, not outside input
+    root = ElementTree.fromstring(_source())  # noqa: S314
     shapes: dict[str, str] = {}
-    for code, inner in _GROUP.findall(_source()):
-        cleaned = re.sub(r'\s(id|class|style)="[^"]*"', "", inner)
-        shapes[code.upper()] = re.sub(r"\s+", " ", cleaned).strip()
+    for group in root.iter(f"{{{SVG}}}g"):
+        classes = (group.get("class") or "").split()
+        if "country" not in classes or not classes or len(classes[0]) != 2:
+            continue
+        for element in group.iter():
+            for attribute in ("id", "class", "style"):
+                element.attrib.pop(attribute, None)
+        inner = "".join(ElementTree.tostring(child, encoding="unicode") for child in group)
+        shapes[classes[0].upper()] = re.sub(r"\s+", " ", inner.replace(f' xmlns="{SVG}"', "")).strip()
     return shapes
 
 

@@ -9,9 +9,11 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from cloudcip.console.routers.queue import SEARCH_KINDS
 from cloudcip.console.users import SignInRefused
 from cloudcip.console.web import (
     LOGIN_COOKIE,
+    NAV,
     SESSION_COOKIE,
     ConsoleDep,
     ConsoleRoute,
@@ -21,6 +23,7 @@ from cloudcip.console.web import (
     render,
     text_of,
 )
+from cloudcip.records.roles import may
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -36,14 +39,19 @@ def _login_page(request: Request, *, error: str | None = None, message: str | No
 
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse)
-async def home() -> RedirectResponse:
-    return RedirectResponse("/console/queue", status_code=303)
+async def home(request: Request, session: SessionDep) -> Response:
+    """The person's first page: the review queue for reviewers, else the first page the role opens."""
+    role = session.user.role
+    for _label, href, permissions in NAV:
+        if any(may(role, p) for p in permissions):
+            return RedirectResponse(href, status_code=303)
+    return render(request, "auth/home.html", {"search_kinds": SEARCH_KINDS, "errors": {}})
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, console: ConsoleDep) -> Response:
     if console.users.session(request.cookies.get(SESSION_COOKIE), touch=False) is not None:
-        return RedirectResponse("/console/queue", status_code=303)
+        return RedirectResponse("/console/", status_code=303)
     return _login_page(request)
 
 
@@ -60,7 +68,7 @@ def sign_in(request: Request, console: ConsoleDep, form: RawFormDep) -> Response
     except SignInRefused:
         return _login_page(request, error="Username, password or code not accepted.", username=username,
                            status=401)
-    response = RedirectResponse("/console/queue", status_code=303)
+    response = RedirectResponse("/console/", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, path="/", secure=True, httponly=True, samesite="strict")
     response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
