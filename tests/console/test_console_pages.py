@@ -15,6 +15,7 @@ from tests.console.seed import OPERATOR, Seeded, csrf_of
 
 from cloudcip.approvals.schema import pending_change
 from cloudcip.ledger.schema import ledger_entry
+from cloudcip.ledger.tree_head import verify_inclusion_proof_document
 from cloudcip.runtime import Services
 from cloudcip.screening.schema import screening_hit, special_measure
 
@@ -97,6 +98,11 @@ def test_a_compliance_officer_unmasks_after_a_stated_purpose_on_the_ledger(as_pe
     assert entry == "EDD 12: verify the passport number"
     proof = carol.get("/console/ledger/proof/0").json()
     assert proof["format"] == "cloudcip-inclusion-proof-v1" and proof["audit_path"] is not None
+    batch = carol.get("/console/ledger/proofs?index=0&index=3&index=5").json()["proofs"]
+    assert [p["index"] for p in batch] == [0, 3, 5]
+    for document in batch:  # each proof checks out offline with the ledger's public key
+        verify_inclusion_proof_document(document, services.ledger.public_key)
+    assert carol.get("/console/ledger/proofs?index=999999").status_code == 404
 
 
 @pytest.mark.requirement("A6")
@@ -223,3 +229,51 @@ def test_redress_of_a_refused_account_needs_a_second_person(as_person: Callable[
     change_id = json.loads(json.dumps([c.id for c in console.four_eyes.changes()]))[0]
     bob.post(f"/console/approvals/{change_id}/approve", data={"csrf_token": csrf_of(listing.text)})
     assert console.applications.show(case_id, OPERATOR)["state"] == "in_review"
+
+
+@pytest.mark.requirement("A6", "D5")
+def test_bulk_actions_reach_every_item_matching_the_filters_across_pages(as_person: Callable[[str], TestClient],
+                                                                         seeded: Seeded, services: Services) -> None:
+    from cloudcip.console.schema import console_claim
+
+    ana = as_person("ana")
+    queue = ana.get("/console/queue?kind=cases")
+    token = csrf_of(queue.text)
+    claimed = ana.post("/console/queue/bulk", data={"csrf_token": token, "kind": "cases", "action": "claim",
+                                                    "all_matching": "1"})
+    assert claimed.status_code == 303
+    with services.database.engine.connect() as conn:
+        items = set(conn.execute(select(console_claim.c.item)).scalars())
+    assert items == {f"case:{c}" for c in seeded.in_review}
+    no_reason = ana.post("/console/queue/bulk", data={"csrf_token": token, "kind": "hits", "action": "escalate",
+                                                      "items": [f"hit:{h}" for h in seeded.hits]})
+    assert no_reason.status_code == 422 and 'id="bulk-reason" name="reason" maxlength="500" aria-invalid="true"' \
+        in no_reason.text
+    ana.post("/console/queue/bulk", data={"csrf_token": token, "kind": "hits", "action": "escalate",
+                                          "reason": "same name as a listed arms dealer",
+                                          "items": [f"hit:{h}" for h in seeded.hits]})
+    with services.database.engine.connect() as conn:
+        states = set(conn.execute(select(screening_hit.c.state)).scalars())
+    assert states == {"escalated"}
+    filtered = ana.get("/console/queue?kind=cases&rule=no-such-rule")
+    assert "Nothing is waiting that matches these filters" in filtered.text
+
+
+@pytest.mark.requirement("B2", "B4")
+def test_exact_search_through_the_blind_index_puts_each_match_on_the_ledger(
+        as_person: Callable[[str], TestClient], seeded: Seeded, services: Services) -> None:
+    ana = as_person("ana")
+    token = csrf_of(ana.get("/console/queue").text)
+    missing = ana.post("/console/search", data={"csrf_token": token, "kind": "email",
+                                                "value": "customer1@example.de", "purpose": ""})
+    assert missing.status_code == 422 and 's-purpose-err' in missing.text
+    found = ana.post("/console/search", data={"csrf_token": token, "kind": "email", "value": "customer1@example.de",
+                                              "purpose": "chargeback 88"})
+    assert found.status_code == 200 and seeded.customers[1] in found.text
+    assert "customer1@example.de" not in found.text  # the value is not echoed back
+    with services.database.engine.connect() as conn:
+        logged = conn.execute(select(ledger_entry.c.purpose).where(
+            ledger_entry.c.action == "search_match", ledger_entry.c.record_id == seeded.customers[1])).scalar()
+    assert logged == "chargeback 88"
+    # the purpose stated for the search opens the record without asking again
+    assert "Why are you opening" not in ana.get(f"/console/accounts/{seeded.customers[1]}").text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,3 +144,25 @@ def test_cli_adds_lists_and_disables_console_users(services: Services, app_clien
     disabled = runner.invoke(cli, [*data_dir, "console", "users", "disable", "zoe"], env=env)
     assert disabled.exit_code == 0
     assert app_client.get("/console/measures").status_code == 303  # the open session ended
+
+
+@pytest.mark.requirement("B4")
+def test_the_demo_makes_one_console_user_per_role(tmp_path: Path) -> None:
+    from cloudcip.api.app import create_app
+    from cloudcip.runtime import open_services
+    from cloudcip.settings import Settings
+
+    data_dir = tmp_path / "demo"
+    done = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "demo", "--customers", "3", "--no-serve"],
+                              env={"CLOUDCIP_DATABASE_URL": ""})
+    assert done.exit_code == 0, done.output
+    lines = (data_dir / "demo-console-users.txt").read_text().splitlines()
+    people = dict(line.split("\t") for line in lines)
+    assert set(people) == {"demo-analyst", "demo-compliance-officer", "demo-legal", "demo-auditor", "demo-admin"}
+    services = open_services(Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'cloudcip.db'}"))
+    try:
+        with TestClient(create_app(services), base_url="https://testserver", follow_redirects=False) as client:
+            sign_in(client, "demo-analyst", people["demo-analyst"])
+            assert client.get("/console/queue").status_code == 200
+    finally:
+        services.close()

@@ -141,5 +141,25 @@ def demo(
         keys_file.touch(mode=0o600)
         keys_file.write_text("".join(f"{role}\t{key}\n" for role, key in keys.items()))
         console.print(f"demo API keys (one per role) written to {keys_file}")
+        import secrets
+
+        from cloudcip.console.app import console_users
+        from cloudcip.console.users import CONSOLE_ROLES
+        from cloudcip.errors import Conflict
+
+        people = console_users(services)
+        passwords: dict[str, str] = {}
+        for role in CONSOLE_ROLES:
+            username, password = f"demo-{role}", secrets.token_urlsafe(12)
+            try:
+                people.add(username, password, role, Actor("demo:admin", "admin"))
+            except Conflict:
+                continue  # kept from an earlier demo run
+            passwords[username] = password
+        users_file = services.settings.data_dir / "demo-console-users.txt"
+        users_file.touch(mode=0o600)
+        with users_file.open("a") as out:
+            out.write("".join(f"{name}\t{password}\n" for name, password in passwords.items()))
+        console.print(f"demo console users (one per role, sign in at /console/login) written to {users_file}")
     if not no_serve:
         serve(ctx, host=host, port=port)

@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import StringConstraints
@@ -171,6 +171,17 @@ def ledger_proof(index: int, console: ConsoleDep, session: LedgerReader) -> JSON
     except IndexError:
         return JSONResponse({"error": "no such ledger entry"}, status_code=404)
     return JSONResponse(document)
+
+
+@router.get("/ledger/proofs")
+def ledger_proofs(console: ConsoleDep, session: LedgerReader,
+                  index: Annotated[list[int], Query(max_length=200)]) -> JSONResponse:
+    """Several proofs in one answer (the page's "verify all"), the leaf hashes read once."""
+    try:
+        documents = console.services.ledger.inclusion_proofs(index)
+    except IndexError:
+        return JSONResponse({"error": "no such ledger entry"}, status_code=404)
+    return JSONResponse({"proofs": documents})
 
 
 @router.get("/ledger/public-key")

@@ -54,15 +54,19 @@
     return publicKey;
   }
 
-  async function verify(button) {
+  async function fetchProof(index) {
+    const response = await fetch(`/console/ledger/proof/${index}`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error("no proof");
+    return response.json();
+  }
+
+  async function verify(button, given) {
     const index = Number(button.dataset.verify);
     const out = document.querySelector(`[data-verify-result="${index}"]`);
     out.textContent = "checking…";
     out.className = "";
     try {
-      const response = await fetch(`/console/ledger/proof/${index}`, { credentials: "same-origin" });
-      if (!response.ok) throw new Error("no proof");
-      const proof = await response.json();
+      const proof = given || await fetchProof(index);
       const shown = enc.encode(button.dataset.leaf);
       const leaf = await leafHash(shown);
       if (hex(leaf) !== proof.leaf_hash) throw new Error("the entry shown is not the entry proven");
@@ -92,7 +96,14 @@
     const button = event.target.closest("[data-verify]");
     if (button) { verify(button); return; }
     if (event.target.closest("[data-verify-all]")) {
-      document.querySelectorAll("[data-verify]").forEach((b) => verify(b));
+      const buttons = Array.from(document.querySelectorAll("[data-verify]"));
+      const query = buttons.map((b) => `index=${Number(b.dataset.verify)}`).join("&");
+      fetch(`/console/ledger/proofs?${query}`, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : { proofs: [] }))
+        .then((data) => {
+          const byIndex = new Map(data.proofs.map((p) => [p.index, p]));
+          buttons.forEach((b) => verify(b, byIndex.get(Number(b.dataset.verify))));
+        });
     }
   });
 })();
