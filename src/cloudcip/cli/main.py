@@ -12,8 +12,8 @@ from cloudcip.cli import access as access_cli
 from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
-from cloudcip.cli import incidents as incidents_cli
 from cloudcip.cli import console as console_cli
+from cloudcip.cli import incidents as incidents_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import records as records_cli

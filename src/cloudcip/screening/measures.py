@@ -337,7 +337,8 @@ def check_measure(services: Services, *, kind: str, target: str | dict[str, Any]
                  effective_date=date.fromisoformat(effective_date) if isinstance(effective_date, str)
                  else effective_date, duration_days=duration_days, description=description, defaults=defaults)
     except MeasureRefused as exc:
-        return exc.field, exc.reason
+        issue = exc.fields[0]
+        return issue.field, issue.message
     return None
 
 

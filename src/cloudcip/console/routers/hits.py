@@ -12,7 +12,16 @@ from pydantic import StringConstraints
 
 from cloudcip.console import claims
 from cloudcip.console.users import Session
-from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, PageError, allowed, render, text_of
+from cloudcip.console.web import (
+    ConsoleDep,
+    ConsoleRoute,
+    FormDep,
+    PageError,
+    allowed,
+    field_errors,
+    render,
+    text_of,
+)
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening.snapshots import listed_party
 
@@ -75,7 +84,7 @@ def decide(request: Request, hit_id: HitId, console: ConsoleDep, session: Adjudi
     try:
         hits_store.decide(console.services, session.user.actor, hit_id, decision, reason)
     except hits_store.DecisionRefused as exc:
-        context.update({"errors": {exc.field: exc.reason}, "reason": reason})
+        context.update({"errors": field_errors(exc) or {"decision": "refused"}, "reason": reason})
         return render(request, "hits/hit.html", context, status=422)
     claims.clear(console.services.database, f"hit:{hit_id}")
     return RedirectResponse(f"/console/hits/{hit_id}?notice=decided", status_code=303)
