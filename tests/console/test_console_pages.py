@@ -30,6 +30,7 @@ PAGES: list[tuple[str, set[str]]] = [
     ("/console/cases/{case}", {"analyst", "compliance-officer", "admin"}),
     ("/console/hits/{hit}", {"analyst", "compliance-officer", "auditor", "admin"}),
     ("/console/ledger/proof/0", {"compliance-officer", "auditor", "admin"}),
+    ("/console/incidents", {"analyst", "compliance-officer", "legal", "admin"}),
 ]
 PERSON_OF_ROLE = {"analyst": "ana", "compliance-officer": "carol", "legal": "lee", "auditor": "aud", "admin": "adm"}
 
@@ -277,3 +278,34 @@ def test_exact_search_through_the_blind_index_puts_each_match_on_the_ledger(
     assert logged == "chargeback 88"
     # the purpose stated for the search opens the record without asking again
     assert "Why are you opening" not in ana.get(f"/console/accounts/{seeded.customers[1]}").text
+
+
+@pytest.mark.requirement("G4", "B3")
+def test_an_incident_report_made_from_the_account_page(as_person: Callable[[str], TestClient], seeded: Seeded,
+                                                       services: Services) -> None:
+    from cloudcip.storage.schema import account
+
+    ana = as_person("ana")
+    customer = seeded.customers[2]
+    with services.database.engine.connect() as conn:
+        account_id = conn.execute(select(account.c.id).where(account.c.customer_id == customer)).scalar_one()
+    prompt = ana.get(f"/console/accounts/{customer}")
+    ana.post(f"/console/accounts/{customer}/purpose", data={"csrf_token": csrf_of(prompt.text),
+                                                            "purpose": "abuse ticket 4"})
+    page = ana.get(f"/console/accounts/{customer}")
+    assert "Make the incident report" in page.text
+    empty = ana.post("/console/incidents", data={"csrf_token": csrf_of(page.text), "account_id": account_id,
+                                                 "summary": ""})
+    assert empty.status_code == 422
+    made = ana.post("/console/incidents", data={"csrf_token": csrf_of(page.text), "account_id": account_id,
+                                                "customer_id": customer, "summary": "cryptomining on a stolen card",
+                                                "actions": "account closed\ncard reported"})
+    assert made.status_code == 303
+    report = ana.get(made.headers["location"])
+    assert 'id="incident-verified"' in report.text and "cryptomining on a stolen card" in report.text
+    assert "card reported" in report.text and "customer2@example.de" not in report.text  # identifiers masked
+    listing = ana.get("/console/incidents")
+    assert made.headers["location"].rsplit("/", 1)[1][:8] in listing.text
+    bob = as_person("bob")
+    asked = bob.get(made.headers["location"])
+    assert "Why are you opening this incident report?" in asked.text

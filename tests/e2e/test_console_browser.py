@@ -39,11 +39,11 @@ def open_record(page: Any, customer_id: str, purpose: str) -> None:
 def test_each_role_sees_only_what_it_may(new_page: Any, live: LiveConsole) -> None:
     customer = live.seeded.customers[0]
     expected_nav = {
-        "ana": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening"},
-        "carol": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening"},
+        "ana": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening", "Incidents"},
+        "carol": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening", "Incidents"},
         "aud": {"Measures", "Lists", "Re-screening"},
-        "adm": {"Measures", "Lists", "Re-screening"},
-        "lee": set(),
+        "adm": {"Measures", "Lists", "Re-screening", "Incidents"},
+        "lee": {"Incidents"},
     }
     for username, nav in expected_nav.items():
         page = new_page(username)

@@ -37,8 +37,9 @@ from cloudcip.storage.database import Database
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
-# people use the console; services use API keys
-CONSOLE_ROLES: tuple[Role, ...] = tuple(r for r in ROLES if r not in ("signup-service", "event-ingest"))
+# people of the provider use the console; services and peers use API keys
+CONSOLE_ROLES: tuple[Role, ...] = tuple(r for r in ROLES if r in ("analyst", "compliance-officer", "legal",
+                                                                 "auditor", "admin"))
 
 
 class SignInRefused(Unauthenticated):

@@ -141,6 +141,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Measures", "/console/measures", ("screening:read", "measures:write")),
     ("Lists", "/console/lists", ("screening:read", "lists:write")),
     ("Re-screening", "/console/rescreens", ("screening:read",)),
+    ("Incidents", "/console/incidents", ("incident:read",)),
 )
 
 

@@ -22,6 +22,7 @@ from cloudcip.console.web import (
     render,
     text_of,
 )
+from cloudcip.ledger.store import LedgerAction
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening.snapshots import listed_party
 
@@ -51,6 +52,9 @@ def _hit_context(console: ConsoleDep, hit_id: str) -> dict[str, Any]:
 def show_hit(request: Request, hit_id: HitId, console: ConsoleDep, session: Reader,
              notice: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     context = _hit_context(console, hit_id)
+    actor = session.user.actor
+    with console.services.ledger.unit_of_work() as work:  # the explanation speaks of the screened person
+        work.log(LedgerAction(actor.name, actor.role, "read", "screening_hit", hit_id, purpose="hit adjudication"))
     context["notice"] = {"decided": "Decision recorded.", "claimed": "You hold this hit."}.get(notice or "")
     return render(request, "hits/hit.html", context)
 
