@@ -19,7 +19,7 @@ from cloudcip.console import executors
 from cloudcip.console.routers import accounts, approvals, auth, cases, hits, incidents, lists, queue
 from cloudcip.console.users import ConsoleUsers
 from cloudcip.console.web import SECURITY_HEADERS, Console
-from cloudcip.runtime import Services
+from cloudcip.services import Services
 from cloudcip.screening.service import ScreeningService
 from cloudcip.verification.applications import ApplicationService
 

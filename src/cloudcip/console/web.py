@@ -32,7 +32,7 @@ from cloudcip.approvals.service import FourEyes
 from cloudcip.console.users import ConsoleUsers, Session
 from cloudcip.errors import CloudcipError, Forbidden
 from cloudcip.records.roles import Permission, may
-from cloudcip.runtime import Services
+from cloudcip.services import Services
 from cloudcip.screening.service import ScreeningService
 from cloudcip.verification.applications import ApplicationService
 
