@@ -23,14 +23,15 @@ from cloudcip.screening.schema import screening_hit, special_measure
 PAGES: list[tuple[str, set[str]]] = [
     ("/console/queue", {"analyst", "compliance-officer"}),
     ("/console/approvals", {"analyst", "compliance-officer"}),
-    ("/console/measures", {"analyst", "compliance-officer", "auditor", "admin"}),
-    ("/console/lists", {"analyst", "compliance-officer", "auditor", "admin"}),
-    ("/console/rescreens", {"analyst", "compliance-officer", "auditor", "admin"}),
-    ("/console/accounts/{customer}", {"analyst", "compliance-officer", "legal", "admin"}),
-    ("/console/cases/{case}", {"analyst", "compliance-officer", "admin"}),
-    ("/console/hits/{hit}", {"analyst", "compliance-officer", "auditor", "admin"}),
-    ("/console/ledger/proof/0", {"compliance-officer", "auditor", "admin"}),
-    ("/console/incidents", {"analyst", "compliance-officer", "legal", "admin"}),
+    ("/console/measures", {"analyst", "compliance-officer"}),
+    ("/console/lists", {"analyst", "compliance-officer"}),
+    ("/console/rescreens", {"analyst", "compliance-officer"}),
+    ("/console/accounts/{customer}", {"analyst", "compliance-officer", "legal"}),
+    ("/console/cases/{case}", {"analyst", "compliance-officer"}),
+    ("/console/hits/{hit}", {"analyst", "compliance-officer"}),
+    ("/console/ledger", {"compliance-officer", "auditor"}),
+    ("/console/ledger/proof/0", {"compliance-officer", "auditor"}),
+    ("/console/incidents", {"analyst", "compliance-officer", "legal"}),
 ]
 PERSON_OF_ROLE = {"analyst": "ana", "compliance-officer": "carol", "legal": "lee", "auditor": "aud", "admin": "adm"}
 

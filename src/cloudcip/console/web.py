@@ -32,8 +32,8 @@ from cloudcip.approvals.service import FourEyes
 from cloudcip.console.users import ConsoleUsers, Session
 from cloudcip.errors import CloudcipError, Forbidden
 from cloudcip.records.roles import Permission, may
-from cloudcip.services import Services
 from cloudcip.screening.service import ScreeningService
+from cloudcip.services import Services
 from cloudcip.verification.applications import ApplicationService
 
 log = logging.getLogger("cloudcip.console")
@@ -139,7 +139,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Review queue", "/console/queue", ("application:decide", "screening:adjudicate")),
     ("Four eyes", "/console/approvals", ("measures:write", "application:decide")),
     ("Measures", "/console/measures", ("screening:read", "measures:write")),
-    ("Lists", "/console/lists", ("screening:read", "lists:write")),
+    ("Lists", "/console/lists", ("screening:read",)),
+    ("Ledger", "/console/ledger", ("ledger:read",)),
     ("Re-screening", "/console/rescreens", ("screening:read",)),
     ("Incidents", "/console/incidents", ("incident:read",)),
 )

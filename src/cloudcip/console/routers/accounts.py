@@ -36,7 +36,7 @@ from cloudcip.console.web import (
     text_of,
 )
 from cloudcip.ledger.store import LedgerAction
-from cloudcip.records.roles import may
+from cloudcip.records.roles import may, needs_legal_basis
 from cloudcip.screening import hit_queue
 from cloudcip.screening.snapshots import listed_party
 from cloudcip.storage.schema import account
@@ -62,7 +62,9 @@ def _unmask_key(customer_id: str) -> str:
 def account_360(request: Request, customer_id: CustomerId, console: ConsoleDep, session: Reader) -> HTMLResponse:
     purpose = session.purpose_for(_record(customer_id))
     if purpose is None:
-        return render(request, "accounts/purpose.html", {"customer_id": customer_id, "errors": {}})
+        return render(request, "accounts/purpose.html", {
+            "customer_id": customer_id, "errors": {},
+            "needs_basis": needs_legal_basis(session.user.role, "customer:read")})
     return render(request, "accounts/account.html", account_view(console, session, customer_id, purpose))
 
 
@@ -70,7 +72,8 @@ def account_view(console: ConsoleDep, session: Session, customer_id: str, purpos
     """Everything the account page shows, each read on the ledger with ``purpose``."""
     actor, role = session.user.actor, session.user.role
     unmask_purpose = session.purpose_for(_unmask_key(customer_id)) if may(role, "customer:unmask") else None
-    basis = session.purpose_for(f"{_unmask_key(customer_id)}#basis")
+    read_basis = session.purpose_for(f"{_record(customer_id)}#basis")
+    basis = session.purpose_for(f"{_unmask_key(customer_id)}#basis") if unmask_purpose else read_basis
     record = console.services.customers.read(customer_id, actor, purpose=unmask_purpose or purpose,
                                              unmask=unmask_purpose is not None, legal_basis=basis)
     services = console.services
@@ -79,7 +82,8 @@ def account_view(console: ConsoleDep, session: Session, customer_id: str, purpos
                                      .order_by(account.c.opened_at)))
         case_ids = list(conn.execute(select(application.c.id).where(application.c.customer_id == customer_id)
                                      .order_by(application.c.created_at.desc())).scalars())
-    cases = [console.applications.show(case_id, actor, purpose=purpose) for case_id in case_ids]
+    cases = [console.applications.show(case_id, actor, purpose=purpose) for case_id in case_ids] \
+        if may(role, "application:read") else None
     subjects = [customer_id, *[o["id"] for o in record.get("beneficial_owners", [])]]
     hits: list[dict[str, Any]] = []
     if may(role, "screening:read") or may(role, "screening:adjudicate"):
@@ -105,8 +109,10 @@ def account_view(console: ConsoleDep, session: Session, customer_id: str, purpos
                                for s in page.events],
                     "more": page.next_cursor is not None,
                     "signals": account_signals(services.database, acct.id)})
-                work.log(LedgerAction(actor.name, actor.role, "read_access", "account", acct.id, purpose=purpose))
-                work.log(LedgerAction(actor.name, actor.role, "read_signals", "account", acct.id, purpose=purpose))
+                work.log(LedgerAction(actor.name, actor.role, "read_access", "account", acct.id, purpose=purpose,
+                                      legal_basis=read_basis))
+                work.log(LedgerAction(actor.name, actor.role, "read_signals", "account", acct.id, purpose=purpose,
+                                      legal_basis=read_basis))
     entries: list[dict[str, Any]] = []
     if may(role, "ledger:read"):
         refs = [("customer", customer_id), *(("application", c) for c in case_ids),
@@ -126,11 +132,20 @@ def account_view(console: ConsoleDep, session: Session, customer_id: str, purpos
 @router.post("/accounts/{customer_id}/purpose", response_class=HTMLResponse)
 def state_purpose(request: Request, customer_id: CustomerId, console: ConsoleDep, session: Reader,
                   form: FormDep) -> Response:
-    purpose = text_of(form, "purpose", 300)
+    purpose, basis = text_of(form, "purpose", 300), text_of(form, "legal_basis", 300)
+    needs_basis = needs_legal_basis(session.user.role, "customer:read")
+    errors: dict[str, str] = {}
     error = purpose_error(purpose)
     if error:
-        return render(request, "accounts/purpose.html", {"customer_id": customer_id, "errors": {"purpose": error},
-                                                         "purpose": purpose}, status=422)
+        errors["purpose"] = error
+    if needs_basis and purpose_error(basis):
+        errors["legal_basis"] = "legal staff open a record only against a recorded legal basis"
+    if errors:
+        return render(request, "accounts/purpose.html", {"customer_id": customer_id, "errors": errors,
+                                                         "purpose": purpose, "legal_basis": basis,
+                                                         "needs_basis": needs_basis}, status=422)
+    if needs_basis:
+        console.users.remember_purpose(session, f"{_record(customer_id)}#basis", basis)
     console.users.remember_purpose(session, _record(customer_id), purpose)
     return RedirectResponse(f"/console/accounts/{customer_id}", status_code=303)
 

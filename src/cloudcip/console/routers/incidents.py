@@ -15,6 +15,7 @@ from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, PageError, allowed, purpose_error, render, text_of
 from cloudcip.errors import CloudcipError
 from cloudcip.incidents.service import IncidentService
+from cloudcip.records.roles import needs_legal_basis
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 IncidentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
@@ -37,7 +38,9 @@ def show_report(request: Request, incident_id: IncidentId, console: ConsoleDep, 
     record = f"incident_report/{incident_id}"
     purpose = session.purpose_for(record)
     if purpose is None:
-        return render(request, "incidents/purpose.html", {"incident_id": incident_id, "errors": {}})
+        return render(request, "incidents/purpose.html", {
+            "incident_id": incident_id, "errors": {},
+            "needs_basis": needs_legal_basis(session.user.role, "incident:read")})
     service = _service(console)
     report = service.read(incident_id, session.user.actor, purpose=purpose)
     try:
@@ -54,12 +57,20 @@ def show_report(request: Request, incident_id: IncidentId, console: ConsoleDep, 
 @router.post("/incidents/{incident_id}/purpose", response_class=HTMLResponse)
 def state_purpose(request: Request, incident_id: IncidentId, console: ConsoleDep, session: Reader,
                   form: FormDep) -> Response:
-    purpose = text_of(form, "purpose", 300)
+    purpose, basis = text_of(form, "purpose", 200), text_of(form, "legal_basis", 200)
+    needs_basis = needs_legal_basis(session.user.role, "incident:read")
+    errors: dict[str, str] = {}
     error = purpose_error(purpose)
     if error:
+        errors["purpose"] = error
+    if needs_basis and purpose_error(basis):
+        errors["legal_basis"] = "legal staff read reports only against a recorded legal basis"
+    if errors:
         return render(request, "incidents/purpose.html", {"incident_id": incident_id, "purpose": purpose,
-                                                          "errors": {"purpose": error}}, status=422)
-    console.users.remember_purpose(session, f"incident_report/{incident_id}", purpose)
+                                                          "errors": errors, "needs_basis": needs_basis}, status=422)
+    # the incident service records a purpose only: a legal basis travels with it
+    console.users.remember_purpose(session, f"incident_report/{incident_id}",
+                                   f"{purpose} (legal basis: {basis})" if needs_basis else purpose)
     return RedirectResponse(f"/console/incidents/{incident_id}", status_code=303)
 
 

@@ -21,7 +21,7 @@ from cloudcip.screening.snapshots import diff_snapshots, find_snapshot, snapshot
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Reader = Annotated[Session, Depends(allowed("screening:read", "measures:write"))]
 Writer = Annotated[Session, Depends(allowed("measures:write"))]
-ListReader = Annotated[Session, Depends(allowed("screening:read", "lists:write"))]
+ListReader = Annotated[Session, Depends(allowed("screening:read"))]
 MeasureId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 DIFF_SHOWN = 200
 

@@ -25,7 +25,7 @@ from cloudcip.console.web import (
 )
 from cloudcip.crypto.blind_index import IndexedKind
 from cloudcip.errors import Conflict
-from cloudcip.records.roles import may
+from cloudcip.records.roles import may, needs_legal_basis
 from cloudcip.screening import hit_queue
 from cloudcip.screening import hits as hits_store
 from cloudcip.verification.queue import RISK_ORDER, CaseFilter, cases_in_review, count_cases_in_review, rules_in_review
@@ -264,14 +264,19 @@ def search(request: Request, console: ConsoleDep, session: Searcher, form: FormD
     why = purpose_error(purpose)
     if why:
         errors["purpose"] = why
+    basis = text_of(form, "legal_basis", 200)
+    if needs_legal_basis(session.user.role, "customer:search") and purpose_error(basis):
+        errors["legal_basis"] = "legal staff search only against a recorded legal basis"
     if errors:
         return render(request, "queue/search.html", {"errors": errors, "kind": kind, "country": country,
                                                      "purpose": purpose, "search_kinds": SEARCH_KINDS,
                                                      "ids": None}, status=422)
     indexed: IndexedKind = kind  # type: ignore[assignment]
     ids = console.services.customers.find(indexed, value, session.user.actor, purpose=purpose,
-                                          scope=country if kind == "national_id" else "")
+                                          scope=country if kind == "national_id" else "", legal_basis=basis or None)
     for customer_id in ids:
         console.users.remember_purpose(session, f"customer/{customer_id}", purpose)
+        if basis:
+            console.users.remember_purpose(session, f"customer/{customer_id}#basis", basis)
     return render(request, "queue/search.html", {"ids": ids, "kind": kind, "purpose": purpose,
                                                  "search_kinds": SEARCH_KINDS, "errors": {}})
