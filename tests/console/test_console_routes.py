@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount
+from tests.console.conftest import console_of
+from tests.console.routes_table import PUBLIC, ROUTES, ConsoleRoute
+from tests.console.seed import SIGNUP, Seeded, application, csrf_of
 
 from cloudcip.records.roles import Actor, create_api_key
 from cloudcip.runtime import Services
 from cloudcip.storage.schema import account
-from tests.console.conftest import console_of
-from tests.console.routes_table import PUBLIC, ROUTES, ConsoleRoute
-from tests.console.seed import SIGNUP, Seeded, application, csrf_of
 
 PERSON_OF_ROLE = {"analyst": "ana", "compliance-officer": "carol", "legal": "lee", "auditor": "aud", "admin": "adm"}
 
