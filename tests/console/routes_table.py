@@ -82,8 +82,8 @@ ROUTES: list[ConsoleRoute] = [
     ConsoleRoute("POST", "/console/hits/{hit_id}/claim", REVIEWERS, ok(303),
                  url="/console/hits/{fresh_hit_id}/claim"),
     # four eyes (B4, D1, A6)
-    ConsoleRoute("GET", "/console/approvals", REVIEWERS, ok(200)),
-    ConsoleRoute("POST", "/console/approvals/{change_id}/{action}", REVIEWERS, ok(303),
+    ConsoleRoute("GET", "/console/approvals", OFFICER, ok(200)),
+    ConsoleRoute("POST", "/console/approvals/{change_id}/{action}", OFFICER, ok(303),
                  url="/console/approvals/{fresh_change_id}/reject", data={"reason": "not this way"}),
     # measures, lists, re-screening (D1, D3, D4)
     ConsoleRoute("GET", "/console/measures", REVIEWERS, ok(200)),

@@ -34,7 +34,7 @@ def for_console(console: Console) -> dict[str, Executor]:
         return changed.id
 
     def redress(payload: dict[str, Any], actor: Actor, maker: str) -> str:
-        answer = console.applications.review(payload["application_id"], "redress", payload["reason"], actor)
+        answer = console.applications.redress(payload["application_id"], payload["reason"], actor)
         return str(answer.get("state", "in_review"))
 
     return {"measure.record": record_measure, "measure.revoke": revoke_measure, "case.redress": redress}

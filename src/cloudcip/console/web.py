@@ -137,7 +137,7 @@ def purpose_error(purpose: str) -> str | None:
 
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Review queue", "/console/queue", ("application:decide", "screening:adjudicate")),
-    ("Four eyes", "/console/approvals", ("measures:write", "application:decide")),
+    ("Four eyes", "/console/approvals", ("measures:write", "application:redress")),
     ("Measures", "/console/measures", ("screening:read", "measures:write")),
     ("Lists", "/console/lists", ("screening:read",)),
     ("Ledger", "/console/ledger", ("ledger:read",)),

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from cloudcip import clock
-from cloudcip.domain.verification_case import REDRESS_STATES, CaseState
+from cloudcip.domain.verification_case import CaseState
 from cloudcip.errors import NotFound
 from cloudcip.storage.schema import account
 from cloudcip.verification.schema import application
@@ -130,17 +130,19 @@ def preview_review(conn: Connection, application_id: str, decision: str) -> Revi
                        .where(application.c.id == application_id)).first()
     if row is None:
         raise NotFound("no such case")
+    from cloudcip.verification.redress import REDRESSABLE
+
     current = CaseState(row.state)
     target = CaseState.in_review if decision == "redress" else CaseState(decision)
     refusal = None
     if decision == "redress":
-        if current not in REDRESS_STATES:
-            refusal = f"redress re-opens refused, closed, restricted or failed cases; this case is {current.value}"
+        if current not in REDRESSABLE:
+            refusal = f"redress re-opens refused, closed or restricted cases; this case is {current.value}"
     elif current is not CaseState.in_review:
         refusal = f"only a case in review can be decided; this case is {current.value}"
     from cloudcip.domain.verification_case import ALLOWED_TRANSITIONS
 
-    if refusal is None and target not in ALLOWED_TRANSITIONS[current]:
+    if refusal is None and decision != "redress" and target not in ALLOWED_TRANSITIONS[current]:
         refusal = f"a case may not go from {current.value} to {target.value}"
     return ReviewPreview(application_id, decision, current.value, target.value, row.account_state,
                          ACCOUNT_STATE.get(target.value), refusal is None, refusal,

@@ -14,6 +14,7 @@ from pydantic import StringConstraints
 from cloudcip.console import claims
 from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, PageError, allowed, render, text_of
+from cloudcip.records.roles import may
 from cloudcip.verification.queue import preview_review
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -30,7 +31,9 @@ MIN_REASON = 3
 def _case_context(console: ConsoleDep, session: Session, case_id: str) -> dict[str, Any]:
     case = console.applications.show(case_id, session.user.actor, purpose="case review")
     held = claims.holders(console.services.database, [f"case:{case_id}"]).get(f"case:{case_id}")
-    return {"case": case, "case_id": case_id, "claimed_by": held, "decisions": DECISIONS,
+    offered = {k: v for k, v in DECISIONS.items()
+               if k != "redress" or may(session.user.role, "application:redress")}
+    return {"case": case, "case_id": case_id, "claimed_by": held, "decisions": offered,
             "pending_redress": [c for c in console.four_eyes.changes() if c.subject == case_id]}
 
 
@@ -49,7 +52,7 @@ def review(request: Request, case_id: CaseId, console: ConsoleDep, session: Deci
     context = _case_context(console, session, case_id)
     current = context["case"]["state"]
     errors: dict[str, str] = {}
-    if decision not in DECISIONS:
+    if decision not in context["decisions"]:
         errors["decision"] = "choose a decision"
     if len(reason) < MIN_REASON:
         errors["reason"] = "a decision needs a reason (at least 3 characters)"
@@ -75,7 +78,10 @@ def review(request: Request, case_id: CaseId, console: ConsoleDep, session: Deci
                                   {"application_id": case_id, "reason": reason}, reason, session.user.actor,
                                   subject=case_id)
         return RedirectResponse(f"/console/cases/{case_id}?notice=proposed", status_code=303)
-    console.applications.review(case_id, decision, reason, session.user.actor)
+    if decision == "redress":
+        console.applications.redress(case_id, reason, session.user.actor)
+    else:
+        console.applications.review(case_id, decision, reason, session.user.actor)
     claims.clear(console.services.database, f"case:{case_id}")
     return RedirectResponse(f"/console/cases/{case_id}?notice=decided", status_code=303)
 
