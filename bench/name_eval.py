@@ -47,7 +47,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,6 +111,7 @@ class Case:
     kind: str
     half: Half
     schema: Any = None
+    facts: dict[str, str] = field(default_factory=dict)  # what a customer would also give (evidence)
     target_score: float = 0.0  # best score of the target party (positives and look-alikes)
     other_score: float = 0.0  # best score of any other party (not one listing the query's own name)
     hit_target: bool = False
@@ -163,8 +164,27 @@ def positive_cases(parties: list[DesignatedParty], index: ScreeningIndex) -> lis
             kept = [index.names[nid].name.original for nid in names if nid not in masked]
             this_group = group if group != "alias" or is_variant(query, kept) else "alias_other_name"
             cases.append(Case(query, pidx, pidx, masked, True, this_group, script_of(query), kind_of(party),
-                              half_of(party.source, party.source_id), schema))  # fmt: skip
+                              half_of(party.source, party.source_id), schema, party_facts(party)))  # fmt: skip
     return cases
+
+
+def party_facts(party: DesignatedParty) -> dict[str, str]:
+    """What the party would give of itself at signup, from its listing: a date of birth, a
+    nationality, a gender (persons); a jurisdiction (entities: first address or flag country)."""
+    facts: dict[str, str] = {}
+    if party.schema == "Person":
+        if party.birth_dates:
+            facts["birth_date"] = party.birth_dates[0]
+        country = next(iter((*party.nationalities, *party.citizenships)), None)
+        if country:
+            facts["nationality"] = country
+        if party.gender:
+            facts["gender"] = party.gender
+    else:
+        country = next(iter((*party.nationalities, *(a.country for a in party.addresses if a.country))), None)
+        if country:
+            facts["jurisdiction"] = country
+    return facts
 
 
 def _core_words(party: DesignatedParty) -> list[tuple[str, str]]:
@@ -221,7 +241,7 @@ def lookalike_cases(parties: list[DesignatedParty], index: ScreeningIndex, rng: 
         query = party.primary_name
         cases.append(Case(query, a, b, frozenset(by_party.get(a, [])), False, f"lookalike_{role}",
                           script_of(query), kind_of(party), half_of(party.source, party.source_id),
-                          _query_schema(party)))  # fmt: skip
+                          _query_schema(party), party_facts(party)))  # fmt: skip
     return cases
 
 
@@ -255,13 +275,25 @@ def faker_cases(index: ScreeningIndex, rng: random.Random, count: int = FAKER_NA
             continue
         digest = hashlib.sha256(f"{SPLIT_SEED}:faker:{name}".encode()).digest()
         half: Half = "tuning" if digest[0] & 1 == 0 else "reporting"
-        cases.append(Case(name, -1, None, frozenset(), False, "faker", script_of(name), "person", half, "Person"))
+        facts = {"birth_date": f"{rng.randint(1940, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"}
+        if "_" in locale:
+            facts["nationality"] = locale.split("_")[1]
+        cases.append(Case(name, -1, None, frozenset(), False, "faker", script_of(name), "person", half, "Person",
+                          facts))
     return cases
 
 
-def run_case(index: ScreeningIndex, case: Case, parties: list[DesignatedParty], thresholds: Thresholds) -> None:
-    """Screen one case (its masked names left out) and record the scores of the target and the rest."""
-    query = ScreeningQuery(name=case.query, schema=case.schema)
+def run_case(index: ScreeningIndex, case: Case, parties: list[DesignatedParty], thresholds: Thresholds,
+             evidence: bool = False) -> None:  # fmt: skip
+    """Screen one case (its masked names left out) and record the scores of the target and the rest.
+
+    ``evidence``: the query also carries the case's facts (date of birth, nationality, gender,
+    jurisdiction), as a signup would.
+    """
+    facts = case.facts if evidence else {}
+    query = ScreeningQuery(name=case.query, schema=case.schema, birth_date=facts.get("birth_date"),
+                           nationality=facts.get("nationality"), gender=facts.get("gender"),
+                           jurisdiction=facts.get("jurisdiction"))  # fmt: skip
     with index.masking(case.masked):
         hits = screen(index, query, thresholds=thresholds, limit=25, include_clear=True)
     own_key = normalise_name(case.query, case.schema).key
@@ -369,18 +401,24 @@ def plot_pr_curve(points: list[dict[str, float]], path: Path, threshold: float, 
 
 def evaluate(parties: list[DesignatedParty], index: ScreeningIndex, half: Half = "reporting",
              pr_curve_path: Path | None = None, thresholds: Thresholds | None = None,
-             examples: int = 12) -> dict[str, Any]:  # fmt: skip
-    """Build every case, run those of ``half``, and return the figures (see the module docstring)."""
+             examples: int = 12, evidence: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Build every case, run those of ``half``, and return the figures (see the module docstring).
+
+    ``evidence``: queries carry what a customer gives at signup besides the name (the party's own
+    date of birth, nationality, gender or jurisdiction from its listing; a date of birth and the
+    locale's country for Faker names); without it, names alone.
+    """
     thresholds = thresholds or Thresholds()
     rng = random.Random(SPLIT_SEED)
     started = time.perf_counter()
     all_cases = positive_cases(parties, index) + lookalike_cases(parties, index, rng) + faker_cases(index, rng)
     cases = [c for c in all_cases if c.half == half]
     for case in cases:
-        run_case(index, case, parties, thresholds)
+        run_case(index, case, parties, thresholds, evidence)
     t = thresholds.review
     figures: dict[str, Any] = {
         "half": half,
+        "evidence": evidence,
         "split_seed": SPLIT_SEED,
         "threshold": t,
         "cases_both_halves": len(all_cases),
@@ -442,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", choices=("tuning", "reporting"), default="reporting")
     parser.add_argument("--pr-curve", type=Path, default=None, help="write the precision-recall curve here (PNG)")
     parser.add_argument("--examples", type=int, default=12)
+    parser.add_argument("--evidence", action="store_true", help="queries also carry dates of birth, nationality ...")
     args = parser.parse_args(argv)
     from bench.screening import LISTS_DIR, load_real_parties
 
@@ -450,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parties, _ = load_real_parties()
     index = ScreeningIndex(parties)
-    figures = evaluate(parties, index, args.half, args.pr_curve, examples=args.examples)
+    figures = evaluate(parties, index, args.half, args.pr_curve, examples=args.examples, evidence=args.evidence)
     figures["targets"] = targets(figures)
     print(json.dumps(figures, ensure_ascii=False))
     return 0

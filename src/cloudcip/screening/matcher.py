@@ -11,10 +11,17 @@
   tokens left unmatched on one side cost less than tokens that conflict on both sides;
 * the name score is then adjusted: a weak alias counts less, a mismatching schema (a person against
   an entity) counts less, different legal forms of entities cost a little;
-  a date of birth, nationality or gender that agrees raises it, one that contradicts lowers it.
+  a date of birth, nationality or gender that agrees raises it, one that contradicts lowers it; for
+  entities, a limited-liability company against a joint-stock one, different numbers in the names
+  ("TONG HUNG 1" / "TONG HUNG 5") and a jurisdiction (country of registration, a vessel's flag) not
+  among the listed party's countries lower it, a jurisdiction among them raises it;
+* a name in a non-Latin script is screened under each of its readings (``romanise``): as written
+  (generic transliteration) and under every romanisation scheme of its script; the best counts.
 
 Bands come from ``Thresholds`` (``block`` >= 0.92, ``review`` >= 0.80 by default; configurable).
-Every hit carries its ``features`` and a human-readable ``explanation``.
+Every hit carries its ``features`` and a human-readable ``explanation``; a name hit also its
+``path`` (the reading that matched) and ``pairs`` (which tokens matched and how: exact, phonetic key,
+consonant skeleton, initial, joined tokens, spelling), also summarised in ``features["tokens"]``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from cloudcip.screening.index import (
     token_weight,
 )
 from cloudcip.screening.names import (
+    JOINT_STOCK_FORMS,
+    LIMITED_LIABILITY_FORMS,
     InvalidNameError,
     NormalisedName,
     normalise_name,
@@ -60,7 +69,11 @@ SCORED_AT_LEAST = 10  # candidates always given a full score...
 TAIL_SHARE = 0.5  # ...the rest only while their blocking score is at least this share of the best
 JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 SCHEMA_MISMATCH_FACTOR = 0.80
-LEGAL_FORM_MISMATCH_FACTOR = 0.97
+LEGAL_FORM_MISMATCH_FACTOR = 0.97  # different legal-form words that may name the same kind of company
+LEGAL_FORM_CONTRADICTION_FACTOR = 0.88  # a limited-liability company against a joint-stock company
+NUMBER_MISMATCH_FACTOR = 0.85  # "TONG HUNG 1" against "TONG HUNG 5"
+JURISDICTION_AGREES = 0.03
+JURISDICTION_CONTRADICTS = -0.06
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,8 @@ class ScreeningQuery:
     birth_date: str | None = None  # ISO "YYYY-MM-DD", "YYYY-MM" or "YYYY"
     nationality: str | None = None  # ISO 3166-1 alpha-2
     gender: str | None = None  # "male" | "female"
+    # an entity's country of incorporation or registration (ISO 3166-1 alpha-2); a vessel's flag
+    jurisdiction: str | None = None
     document_numbers: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     wallets: list[str] = field(default_factory=list)
@@ -171,8 +186,10 @@ def _align(
     uc = [j for j in range(len(c_texts)) if j not in used_c]
     wq = sum(q_weights[i] for i in uq)
     wc = sum(c_weights[j] for j in uc)
-    conflict = min(wq, wc)
-    extra = max(wq, wc) - conflict
+    extra = max(wq, wc) - min(wq, wc)
+    # tokens left on both sides contradict each other however common they are ("Miguel Trevino
+    # Morales" is not "Omar Trevino Morales"): they cost their full weight, not their rarity's
+    conflict = min(sum(token_weight(q_texts[i]) for i in uq), sum(token_weight(c_texts[j]) for j in uc))
     if len(pairs) >= 2:
         # one omitted middle name is common; each further one is less so
         longer_side = [q_weights[i] for i in uq] if wq > wc else [c_weights[j] for j in uc]
@@ -398,11 +415,35 @@ def _adjust(
         explanation.append(f"query is a {query.schema}, listed party is a {party.schema}")
     if qname.legal_forms or listed.name.legal_forms:
         features["legal_form"] = " ".join(qname.legal_forms) + " / " + " ".join(listed.name.legal_forms)
-        if qname.legal_forms and listed.name.legal_forms and not (
-            set(qname.legal_forms) & set(listed.name.legal_forms)
-        ):
-            score *= LEGAL_FORM_MISMATCH_FACTOR
-            explanation.append("legal forms differ (weak evidence)")
+        q_forms, l_forms = set(qname.legal_forms), set(listed.name.legal_forms)
+        if q_forms and l_forms and not q_forms & l_forms:
+            if _legal_families(q_forms) and _legal_families(l_forms) and not (
+                _legal_families(q_forms) & _legal_families(l_forms)
+            ):
+                score *= LEGAL_FORM_CONTRADICTION_FACTOR
+                features["legal_form_contradiction"] = 1.0
+                explanation.append("legal forms contradict (limited-liability against joint-stock company)")
+            else:
+                score *= LEGAL_FORM_MISMATCH_FACTOR
+                explanation.append("legal forms differ (weak evidence)")
+    q_numbers = {t for t in qname.texts if t.isdigit()}
+    l_numbers = {t for t in listed.name.texts if t.isdigit()}
+    if q_numbers and l_numbers and not q_numbers & l_numbers:
+        score *= NUMBER_MISMATCH_FACTOR
+        features["number_mismatch"] = 1.0
+        explanation.append("numbers in the names differ (another vessel or entity of a series)")
+    if query.jurisdiction and party.schema != "Person":
+        listed_countries = _party_countries(party)
+        if listed_countries:
+            country = query.jurisdiction.upper()
+            if country in listed_countries:
+                score += JURISDICTION_AGREES
+                features["jurisdiction"] = JURISDICTION_AGREES
+                explanation.append(f"jurisdiction {country} agrees with the list")
+            else:
+                score += JURISDICTION_CONTRADICTS
+                features["jurisdiction"] = JURISDICTION_CONTRADICTS
+                explanation.append(f"jurisdiction {country} not among listed {', '.join(sorted(listed_countries))}")
     if query.birth_date and party.birth_dates:
         delta, why = _date_evidence(query.birth_date, party.birth_dates)
         if why:
@@ -430,6 +471,22 @@ def _adjust(
             features["gender"] = -0.10
             explanation.append(f"gender {query.gender} contradicts listed {party.gender}")
     return min(max(score, 0.0), 1.0)
+
+
+def _legal_families(forms: set[str]) -> set[str]:
+    families = set()
+    if forms & LIMITED_LIABILITY_FORMS:
+        families.add("limited-liability")
+    if forms & JOINT_STOCK_FORMS:
+        families.add("joint-stock")
+    return families
+
+
+def _party_countries(party: DesignatedParty) -> set[str]:
+    """Countries an entity's listing ties it to: nationality (a vessel's flag) and its addresses."""
+    countries = {c.upper() for c in (*party.nationalities, *party.citizenships)}
+    countries.update(a.country.upper() for a in party.addresses if a.country)
+    return countries
 
 
 def _identifier_hits(index: ScreeningIndex, query: ScreeningQuery) -> dict[int, tuple[str, str]]:
@@ -500,7 +557,11 @@ def _screen_name(
         if alignment.score < 0.5 * thresholds.review and not include_clear:
             continue
         party = index.parties[listed.party]
-        features: dict[str, float | str] = {"name": round(alignment.score, 4), "path": path}
+        features: dict[str, float | str] = {
+            "name": round(alignment.score, 4),
+            "path": path,
+            "tokens": "; ".join(f"{q}~{c} {_how(q, c, s)}" for q, c, s in alignment.pairs),
+        }
         explanation = [
             f"name {alignment.score:.2f} via {path}: "
             + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)

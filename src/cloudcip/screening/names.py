@@ -142,6 +142,16 @@ LEGAL_PHRASES: tuple[tuple[str, ...], ...] = (
     ("aktsionernoe", "obshchestvo"),
     ("tovarystvo", "z", "obmezhenoiu", "vidpovidalnistiu"),
 )
+ROMAN_NUMERALS: dict[str, int] = {
+    "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
+    "xi": 11, "xii": 12,
+}  # fmt: skip
+# legal forms that contradict each other: a limited-liability company (no shares) is not a
+# joint-stock company; the others (Ltd, Inc, Co, Corp ...) may be either
+LIMITED_LIABILITY_FORMS: frozenset[str] = _wordset(
+    "llc ooo tov gmbh mbh sarl srl sro kft doo ood eood ltda eirl sl slu sll sp tzov pllc bhd")
+JOINT_STOCK_FORMS: frozenset[str] = _wordset(
+    "jsc ojsc cjsc pjsc ao oao zao pao pat prat ag sa nv spa sapa asa oyj zrt nyrt sas sau dd ad tbk kk")
 # Arabic theophoric compounds written glued: "Abdul" is "Abd" + article
 COMPOUND_ALTERNATIVES: dict[str, str] = {
     "abdul": "abd", "abdel": "abd", "abdal": "abd", "abdoul": "abd", "abdol": "abd", "abdoel": "abd",
@@ -522,6 +532,9 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         if schema == "Organization":
             kept = [t for t in tokens if t.text not in ORGANIZATION_STOPWORDS]
             tokens = kept or tokens
+    if entity and len(tokens) > 1 and tokens[-1].text in ROMAN_NUMERALS:
+        # "MARIE DE LOURDES V": the number of a vessel or company in a series, not an initial
+        tokens = [*tokens[:-1], NameToken(str(ROMAN_NUMERALS[tokens[-1].text]))]
     if schema != "Organization":
         # honorifics in front, generational suffixes at the end
         while len(tokens) > 1 and tokens[0].text in HONORIFICS:
@@ -650,6 +663,8 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     """
     if query == listed:
         return 1.0
+    if query.isdigit() or listed.isdigit():
+        return 0.0  # numbers ("HORMUZ 2" / "HORMUZ 22", "TONG HUNG 1" / "5") match only exactly
     if abjad:
         sq, sl = skeleton_key(query), skeleton_key(listed)
         if sq == sl:
