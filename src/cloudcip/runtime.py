@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 
@@ -22,6 +23,13 @@ from cloudcip.services import Services as Services  # re-exported: the wiring bu
 from cloudcip.settings import Settings
 from cloudcip.storage import migrate
 from cloudcip.storage.database import open_database
+
+if TYPE_CHECKING:
+    from cloudcip.legal.production import ProductionService
+    from cloudcip.records.legal_process import LegalProcessService
+    from cloudcip.records.lifecycle import AccountLifecycle
+    from cloudcip.records.preservation import HoldService
+    from cloudcip.records.retention import RetentionService
 
 
 class NotInitialised(Unavailable, RuntimeError):
@@ -80,4 +88,39 @@ def open_services(settings: Settings, *, schema: str | None = None) -> Services:
         signing_key=load_signing_key(settings.ledger_key_path),
         checkpoint=Checkpoint(settings.ledger_checkpoint_path, settings.witness_url),
     )
-    return Services(settings, database, keyring, ledger, CustomerStore(database, keyring, ledger))
+    services = Services(settings, database, keyring, ledger, CustomerStore(database, keyring, ledger))
+    services.customers.purge_guard = retention_service(services).early_purge_guard
+    return services
+
+
+# -- the records lifecycle's services (B1, B4, B5), built from the shared objects --------------------
+def account_lifecycle(services: Services) -> AccountLifecycle:
+    from cloudcip.records.lifecycle import AccountLifecycle
+
+    return AccountLifecycle(services.database, services.ledger, services.profile.retention.years)
+
+
+def retention_service(services: Services) -> RetentionService:
+    from cloudcip.records.retention import RetentionService
+    from cloudcip.resellers.retention import delete_sub_lessees
+
+    return RetentionService(services.database, services.ledger, services.customers,
+                            services.profile.retention.years, reseller_purge=delete_sub_lessees)
+
+
+def legal_processes(services: Services) -> LegalProcessService:
+    from cloudcip.records.legal_process import LegalProcessService
+
+    return LegalProcessService(services.database, services.ledger, services.keyring)
+
+
+def legal_holds(services: Services) -> HoldService:
+    from cloudcip.records.preservation import HoldService
+
+    return HoldService(services.database, services.ledger)
+
+
+def productions(services: Services) -> ProductionService:
+    from cloudcip.legal.production import ProductionService
+
+    return ProductionService(services.database, services.ledger, services.customers)

@@ -10,13 +10,18 @@ for the capabilities that already take it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.ledger.store import Ledger
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.settings import Settings
 from cloudcip.storage.database import Database
+
+if TYPE_CHECKING:
+    from cloudcip.verification.profile import RegulatoryProfile
 
 
 @dataclass
@@ -29,3 +34,10 @@ class Services:
 
     def close(self) -> None:
         self.database.dispose()
+
+    @functools.cached_property
+    def profile(self) -> RegulatoryProfile:
+        """The regulatory profile in force (``CLOUDCIP_PROFILE``: a shipped name or a YAML file)."""
+        from cloudcip.verification.profile import load_profile
+
+        return load_profile(self.settings.profile)

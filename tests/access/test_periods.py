@@ -18,7 +18,7 @@ from tests.access.signal_reference import _inputs_for_account
 from cloudcip.access.events import format_time_ms, ms_to_datetime
 from cloudcip.access.formats import parse_rows
 from cloudcip.access.queries import account_events, account_ips, accounts_from
-from cloudcip.access.retention import purge_access
+from cloudcip.access.retention import delete_access_history
 from cloudcip.access.schema import BUCKET_MS, access_event, bucket_of, buckets_between
 from cloudcip.access.signals import (
     SignalPolicy,
@@ -233,8 +233,8 @@ def test_set_based_signal_inputs_on_postgres_equal_the_per_account_reads(postgre
 
 def test_purge_by_period_removes_every_event_of_the_account(sqlite_db: Database) -> None:
     _spread(sqlite_db)
-    result = purge_access(sqlite_db, ["acct-2"])
-    assert result.events == 120
+    with sqlite_db.engine.begin() as connection:
+        assert delete_access_history(connection, ["acct-2"]) == 120
     with sqlite_db.engine.connect() as connection:
         left = dict(connection.execute(select(access_event.c.account_id, func.count())
                                        .group_by(access_event.c.account_id)).all())

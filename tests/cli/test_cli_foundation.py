@@ -61,8 +61,11 @@ def test_demo_apikeys_rotate_purge_and_ledger(cli, tmp_path: Path) -> None:  # t
     with engine.connect() as conn:
         customer_id = conn.execute(text("select id from customer order by created_at limit 1")).scalar_one()
     engine.dispose()
-    cli("customers", "purge", customer_id)
-    cli("customers", "purge", customer_id, code=6)  # already purged: gone
+    cli("customers", "purge", customer_id, code=4)  # B1: the retention period has not ended
+    order = cli("legal", "process", "add", "--kind", "court_order", "--authority", "U.S. District Court",
+                "--reference", "1:26-cv-9", "--customer", customer_id).strip().splitlines()[-1]
+    cli("customers", "purge", customer_id, "--legal-basis", order)
+    cli("customers", "purge", customer_id, "--legal-basis", order, code=6)  # already purged: gone
     cli("customers", "show", customer_id, code=6)
 
     (tmp_path / "proof.json").write_text(cli("ledger", "proof", "5"))

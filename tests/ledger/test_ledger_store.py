@@ -46,6 +46,7 @@ def test_every_read_create_and_purge_is_an_entry_with_its_purpose(services: Serv
     services.customers.read(cid, Actor("k1", "analyst"))
     services.customers.read(cid, Actor("k2", "compliance-officer"), purpose="case 17", unmask=True)
     services.customers.read(cid, Actor("k3", "admin"), break_glass="incident 4")
+    services.customers.purge_guard = None  # the shredding itself; the retention guard: tests/records
     services.customers.purge(cid, Actor("k3", "admin"), purpose="retention ended")
     entries = services.ledger.entries_for_record("customer", cid)
     assert [(e["action"], e["role"], e["purpose"]) for e in entries] == [

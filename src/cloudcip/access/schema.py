@@ -25,8 +25,10 @@
 - ``ipintel_dataset`` / ``ipintel_range``: versioned imports of IP intelligence (C4).
 - ``account_signal``: ongoing-verification signals raised from access (C4).
 - ``access_signal_cursor``: the last event the signal follower evaluated (``follower.py``).
-- ``legal_hold``: a minimal hold register (B1, B5), declared here only if no other capability
-  declared one first.
+
+Legal holds are the records capability's (``records/schema.py``); the retention purge of an
+account's access history (``access/retention.py``) is called by ``records/retention.py``, which
+checks the holds in the same transaction.
 """
 
 from __future__ import annotations
@@ -185,19 +187,6 @@ access_signal_cursor = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-if "legal_hold" in metadata.tables:
-    legal_hold = metadata.tables["legal_hold"]
-else:
-    legal_hold = Table(
-        "legal_hold",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("account_id", String(ACCOUNT), nullable=False, index=True),
-        Column("placed_at", DateTime(timezone=True), nullable=False),
-        Column("released_at", DateTime(timezone=True)),
-        Column("reason", Text),
-    )
-
 ACCESS_TABLES: tuple[Table, ...] = (
     access_event,
     access_ip_seen,
@@ -207,7 +196,6 @@ ACCESS_TABLES: tuple[Table, ...] = (
     ipintel_range,
     account_signal,
     access_signal_cursor,
-    legal_hold,
 )
 
 

@@ -9,13 +9,18 @@ from cloudcip.access.lookup import signup_ip_lookup
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
 from cloudcip.api.routers import (
     access,
+    accounts,
     apikeys,
     applications,
     customers,
+    holds,
     incidents,
     ledger,
+    legal,
     notices,
+    productions,
     resellers,
+    retention,
     screening,
 )
 from cloudcip.runtime import Services
@@ -23,7 +28,8 @@ from cloudcip.verification.applications import ApplicationService, build_applica
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router, apikeys.router, notices.router,
+    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
+    legal.router, holds.router, productions.router,
 ]
 
 

@@ -9,15 +9,19 @@ from typing import Annotated
 import typer
 
 from cloudcip.cli import access as access_cli
+from cloudcip.cli import accounts as accounts_cli
 from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import console as console_cli
 from cloudcip.cli import incidents as incidents_cli
 from cloudcip.cli import ledger as ledger_cli
+from cloudcip.cli import legal as legal_cli
 from cloudcip.cli import policy as policy_cli
+from cloudcip.cli import production as production_cli
 from cloudcip.cli import records as records_cli
 from cloudcip.cli import resellers as resellers_cli
+from cloudcip.cli import retention as retention_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
 from cloudcip.cli.context import CloudcipGroup
@@ -54,6 +58,10 @@ app.add_typer(compliance_cli.app, name="compliance")
 app.add_typer(resellers_cli.app, name="resellers")
 app.add_typer(incidents_cli.app, name="incidents")
 app.add_typer(console_cli.app, name="console")
+app.add_typer(accounts_cli.app, name="accounts")
+app.add_typer(retention_cli.app, name="retention")
+app.add_typer(legal_cli.app, name="legal")
+app.add_typer(production_cli.app, name="production")
 
 
 if __name__ == "__main__":

@@ -100,10 +100,14 @@ def customers_purge(
     ctx: typer.Context,
     customer_id: Annotated[str, typer.Argument(metavar="ID")],
     purpose: Annotated[str, typer.Option(help="Why (recorded on the ledger).")] = "retention period ended",
+    legal_basis: Annotated[str | None, typer.Option(
+        "--legal-basis", help="Before the retention period ends: the id of a registered court order or "
+                              "statutory deletion covering the customer.")] = None,
 ) -> None:
-    """Destroy a customer's data key (crypto-shredding); the ledger records the purge."""
+    """Destroy a customer's data key (crypto-shredding); the ledger records the purge. Refused under a
+    legal hold, and before the retention period ends without --legal-basis (B1)."""
     with services_of(ctx) as services:
-        services.customers.purge(customer_id, OPERATOR, purpose=purpose)
+        services.customers.purge(customer_id, OPERATOR, purpose=purpose, legal_basis=legal_basis)
     emit(f"purged {customer_id}")
 
 

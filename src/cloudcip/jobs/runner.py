@@ -1,7 +1,8 @@
 """The background job runner: periodic tasks in one daemon thread (A4, A6, D4).
 
 Served requirements: A4, A6, D4 (delivery of decision and measure notices through the webhook
-outbox); other modules append their periodic tasks (verification deadlines, re-screening, retention)
+outbox), B1 (the daily retention run and the account closures of the access-event stream); other
+modules append their periodic tasks (verification deadlines, re-screening, retention)
 to ``default_tasks()``'s list.
 
 ``JobRunner(services, tasks)`` runs each ``PeriodicTask`` when it is due (never run yet, or
@@ -132,8 +133,28 @@ def deliver_webhooks(services: Services, now: datetime) -> object:
     return deliver_due(services.database, settings, now)
 
 
+def run_retention(services: Services, now: datetime) -> object:
+    """B1: the daily retention run: purge what the retention period no longer keeps, never under a hold."""
+    from cloudcip.runtime import retention_service
+
+    return retention_service(services).run(now)
+
+
+def follow_account_closures(services: Services, _now: datetime) -> object:
+    """B1: close the accounts whose ``account.closed`` events arrived in the access-event stream."""
+    from cloudcip.runtime import account_lifecycle
+
+    return account_lifecycle(services).follow_closures()
+
+
+RETENTION_TASK = "retention"
+ACCOUNT_CLOSURES_TASK = "account-closures"
+
+
 def default_tasks() -> list[PeriodicTask]:
     """The periodic tasks every cloudcip process runs; other capabilities append theirs here."""
     return [
         PeriodicTask(WEBHOOK_DELIVERY_TASK, every_seconds=10.0, run=deliver_webhooks),
+        PeriodicTask(ACCOUNT_CLOSURES_TASK, every_seconds=10.0, run=follow_account_closures),
+        PeriodicTask(RETENTION_TASK, every_seconds=86_400.0, run=run_retention),
     ]

@@ -34,6 +34,7 @@ __all__ = [
     "ProofError",
     "consistency_proof",
     "inclusion_proof",
+    "inclusion_proofs",
     "leaf_hash",
     "node_hash",
     "root_from_leaf_hashes",
@@ -340,3 +341,38 @@ def verify_consistency(
         raise ProofError("the proof does not lead to the old root")
     if second_root != new_root:
         raise ProofError("the proof does not lead to the new root")
+
+
+def inclusion_proofs(leaf_hashes: Sequence[bytes], indices: Iterable[int],
+                     tree_size: int | None = None) -> dict[int, list[bytes]]:
+    """The audit paths of many leaves at once, as :func:`inclusion_proof` gives each (B3, B5).
+
+    The tree's levels are built once (an odd last node is carried up unchanged, which is the RFC
+    9162 tree), so each path costs ``O(log n)`` lookups instead of ``O(n)`` hashing: a production
+    proves thousands of entries of a ledger of millions this way.
+    """
+    size = _check_tree_size(leaf_hashes, tree_size)
+    wanted = sorted(set(indices))
+    for index in wanted:
+        if not 0 <= index < size:
+            raise ValueError(f"leaf index {index} out of range for a tree of size {size}")
+    levels: list[Sequence[bytes]] = [leaf_hashes[:size] if size != len(leaf_hashes) else leaf_hashes]
+    sha256 = _sha256
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        pairs = iter(level)
+        upper = [sha256(_NODE_PREFIX + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+        if len(level) & 1:
+            upper.append(level[-1])
+        levels.append(upper)
+    proofs: dict[int, list[bytes]] = {}
+    for index in wanted:
+        path: list[bytes] = []
+        position = index
+        for level in levels[:-1]:
+            sibling = position ^ 1
+            if sibling < len(level):
+                path.append(bytes(level[sibling]))
+            position >>= 1
+        proofs[index] = path
+    return proofs

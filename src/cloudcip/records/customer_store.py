@@ -33,6 +33,7 @@ from cloudcip.domain.customer import (
 )
 from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
+from cloudcip.records.holds import holds_on_customer
 from cloudcip.records.roles import BREAK_GLASS_HEADER, AccessRefused, Actor, check, may
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
@@ -101,6 +102,9 @@ class CustomerStore:
     keyring: Keyring
     ledger: Ledger
     clock: Clock = clocks.now
+    #: B1: called inside a purge's transaction with (connection, customer id, legal basis, now); raises
+    #: to refuse a purge before the retention period ends without a legal basis (records.retention)
+    purge_guard: Callable[[Connection, str, str | None, datetime], None] | None = None
 
     # -- create --------------------------------------------------------------------------------
     def create(self, records: Sequence[CustomerRecord], actor: Actor, purpose: str | None = None) -> list[str]:
@@ -244,10 +248,19 @@ class CustomerStore:
         else:
             check(actor, "customer:read", purpose=purpose, legal_basis=legal_basis)
         with self.ledger.unit_of_work() as work:
+            if legal_basis or actor.role == "legal":
+                from cloudcip.records.legal_process import LegalRead, check_legal_read
+
+                # B4: the basis names a registered, open legal process whose scope covers the customer
+                check_legal_read(work.conn, legal_basis, LegalRead(customer_id=customer_id))
             view = self._load(work.conn, customer_id, unmask)
             work.log(LedgerAction(actor.name, actor.role, action, "customer", customer_id,
                                   purpose=purpose, legal_basis=legal_basis))
         return view
+
+    def record_in(self, conn: Connection, customer_id: str, *, unmask: bool) -> dict[str, Any]:
+        """The record, masked or not, inside a transaction (the caller logs the access)."""
+        return self._load(conn, customer_id, unmask)
 
     def open_record(self, conn: Connection, customer_id: str) -> dict[str, Any]:
         """The unmasked record for internal use inside a transaction (the caller logs the access)."""
@@ -368,8 +381,13 @@ class CustomerStore:
         return ids
 
     # -- purge ---------------------------------------------------------------------------------
-    def purge(self, customer_id: str, actor: Actor, *, purpose: str) -> None:
-        """Destroy the customer's data key and blind indexes (crypto-shredding); on the ledger."""
+    def purge(self, customer_id: str, actor: Actor, *, purpose: str, legal_basis: str | None = None) -> None:
+        """Destroy the customer's data key and blind indexes (crypto-shredding); on the ledger.
+
+        Refused while a legal hold covers the customer or any of its accounts; before the retention
+        period ends, refused unless ``legal_basis`` names a legal process that allows it
+        (``purge_guard``, set where the service is wired).
+        """
         check(actor, "customer:purge", purpose=purpose)
         now = self.clock()
         with self.ledger.unit_of_work() as work:
@@ -379,39 +397,34 @@ class CustomerStore:
                 raise CustomerNotFound(customer_id)
             if row.status == "purged":
                 raise CustomerPurged(customer_id)
-            hold = legal_hold_reason(conn, customer_id)
-            if hold:
+            if holds_on_customer(conn, customer_id):
                 raise AccessRefused("a legal hold covers this customer; it cannot be purged")
-            conn.execute(update(customer).where(customer.c.id == customer_id).values(
+            if self.purge_guard is not None:
+                self.purge_guard(conn, customer_id, legal_basis, now)
+            self.purge_in(work, [customer_id], actor, purpose=purpose, legal_basis=legal_basis)
+
+    def purge_in(self, work: UnitOfWork, customer_ids: Sequence[str], actor: Actor, *, purpose: str,
+                 legal_basis: str | None = None) -> None:
+        """Crypto-shred ``customer_ids`` inside the caller's unit of work, which has checked holds and
+        retention; one ledger entry each."""
+        now = self.clock()
+        conn = work.conn
+        for start in range(0, len(customer_ids), 500):
+            chunk = list(customer_ids[start:start + 500])
+            conn.execute(update(customer).where(customer.c.id.in_(chunk)).values(
                 status="purged", purged_at=now, updated_at=now, kek_id=None, wrapped_data_key=None))
-            conn.execute(update(contact).where(contact.c.customer_id == customer_id).values(value_index=None))
-            conn.execute(update(identity_document).where(identity_document.c.customer_id == customer_id)
+            conn.execute(update(contact).where(contact.c.customer_id.in_(chunk)).values(value_index=None))
+            conn.execute(update(identity_document).where(identity_document.c.customer_id.in_(chunk))
                          .values(number_index=None))
-            conn.execute(update(payment_means).where(payment_means.c.customer_id == customer_id)
+            conn.execute(update(payment_means).where(payment_means.c.customer_id.in_(chunk))
                          .values(number_index=None, display=None))
-            work.log(LedgerAction(actor.name, actor.role, "purge", "customer", customer_id, purpose=purpose))
+        for customer_id in customer_ids:
+            work.log(LedgerAction(actor.name, actor.role, "purge", "customer", customer_id, purpose=purpose,
+                                  legal_basis=legal_basis))
 
     def count(self) -> int:
         with self.database.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(customer)).scalar_one())
-
-
-def legal_hold_reason(conn: Connection, customer_id: str) -> str | None:
-    """The reason of an active legal hold on the customer's accounts, when the holds table exists."""
-    from cloudcip.storage.metadata import metadata
-
-    hold = metadata.tables.get("legal_hold")
-    if hold is None:
-        return None
-    from cloudcip.storage.schema import account
-
-    row = conn.execute(
-        select(hold.c.reason).where(
-            hold.c.account_id.in_(select(account.c.id).where(account.c.customer_id == customer_id)),
-            hold.c.released_at.is_(None),
-        ).limit(1)
-    ).first()
-    return str(row.reason) if row is not None else None
 
 
 def find_by_index(conn: Connection, kind: IndexedKind, token: str) -> list[str]:

@@ -60,6 +60,19 @@ Permission = Literal[
     "taxii:read",
     "taxii:write",
     "links:read",
+    "account:close",
+    "account:read",
+    "retention:read",
+    "retention:run",
+    "legal_process:write",
+    "legal_process:read",
+    "legal_hold:place",
+    "legal_hold:release",
+    "production:create",
+    "certification:read",
+    "certification:file",
+    "reporting:write",
+    "roster:export",
 ]
 
 PURPOSE_HEADER = "X-Access-Purpose"
@@ -110,7 +123,9 @@ GRANTS: dict[Permission, Grant] = {
                                  "re-open a refused, closed or restricted case on redress"),
     "measures:write": Grant(_roles("compliance-officer"), "record, extend and revoke special measures"),
     "ledger:read": Grant(_roles("compliance-officer", "auditor"), "read the ledger: tree heads, proofs, public key"),
-    "customer:purge": Grant(_roles("admin"), "purge customer records", purpose=_roles("admin")),
+    "customer:purge": Grant(_roles("admin"), "purge customer records (before their retention ends only with "
+                            "`X-Legal-Basis` naming a registered court order or statutory deletion)",
+                            purpose=_roles("admin")),
     "break_glass": Grant(_roles("admin"),
                          f"break-glass read of a record (`{BREAK_GLASS_HEADER}: reason`), always on the ledger"),
     "apikeys:manage": Grant(_roles("admin"), "list, create and revoke API keys"),
@@ -129,6 +144,22 @@ GRANTS: dict[Permission, Grant] = {
                         "read the TAXII 2.1 collections (`/taxii2/`; a peer only those its grants name)"),
     "taxii:write": Grant(_roles("peer", "compliance-officer"),
                          "write to the TAXII 2.1 collections (a peer only those its grants name)"),
+    # B1, B4, B5: the records lifecycle, legal processes, holds and productions
+    "account:close": Grant(_roles("signup-service", "admin"), "close accounts (the retention clock starts)"),
+    "account:read": Grant(_roles("analyst", "compliance-officer", "legal"),
+                          "read an account's lifecycle: closure, last access, retention end, holds"),
+    "retention:read": Grant(_roles("compliance-officer", "admin"), "read the retention plan"),
+    "retention:run": Grant(_roles("admin"), "run the retention purge"),
+    "legal_process:write": Grant(_roles("legal"), "register and close legal processes"),
+    "legal_process:read": Grant(_roles("legal", "compliance-officer"), "read legal processes and holds"),
+    "legal_hold:place": Grant(_roles("legal", "compliance-officer"), "place preservation holds"),
+    "legal_hold:release": Grant(_roles("legal"), "release preservation holds, with a reason"),
+    "production:create": Grant(_roles("legal"), "make signed productions to a registered legal process"),
+    # H1, H2, H3: reporting to Commerce
+    "certification:read": Grant(_roles("compliance-officer"), "render the certification and the attestation"),
+    "certification:file": Grant(_roles("compliance-officer"), "file the certification and the attestation"),
+    "reporting:write": Grant(_roles("compliance-officer"), "set the CIP contact; log and answer CIP copy requests"),
+    "roster:export": Grant(_roles("compliance-officer"), "export the examiner's roster"),
 }
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {permission: grant.roles for permission, grant in GRANTS.items()}

@@ -20,6 +20,8 @@ SCHEMA_MODULES = (
     "cloudcip.incidents.schema",
     "cloudcip.console.schema",
     "cloudcip.approvals.schema",
+    "cloudcip.records.schema",
+    "cloudcip.legal.schema",
 )
 
 

@@ -19,6 +19,7 @@ from cloudcip.access.store import IngestResult, ingest
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
 from cloudcip.errors import InvalidInput
 from cloudcip.ledger.store import LedgerAction
+from cloudcip.records.legal_process import LegalRead, check_legal_read
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
 
@@ -34,6 +35,15 @@ def _log(services: Services, actor: Actor, action: str, record_type: str, record
     with services.ledger.unit_of_work() as work:
         work.log(LedgerAction(actor.name, actor.role, action, record_type, record_id, purpose=stated_purpose(request),
                               legal_basis=stated_legal_basis(request), detail=detail))
+
+
+def _check_legal(services: Services, actor: Actor, request: Request, read: LegalRead) -> None:
+    """B4: legal staff, and anyone reading under ``X-Legal-Basis``, read only what a registered, open
+    legal process covers (403 otherwise)."""
+    legal_basis = stated_legal_basis(request)
+    if legal_basis or actor.role == "legal":
+        with services.database.engine.connect() as conn:
+            check_legal_read(conn, legal_basis, read)
 
 
 def _store_batch(services: Services, body: bytes, fmt: str) -> IngestResult:
@@ -70,6 +80,7 @@ def get_account_access(
 ) -> dict[str, Any]:
     """Distinct IPs with first and last seen and counts, first and last access, and the raw events (paged)."""
     _window(start, end)
+    _check_legal(services, actor, request, LegalRead(account_id=account_id, window_from=start, window_to=end))
     ips = account_ips(services.database, account_id, start, end)
     page = account_events(services.database, account_id, start, end, limit=limit, cursor=cursor)
     activity = account_activity(services.database, account_id)
@@ -98,6 +109,7 @@ class AccessSearch(BaseModel):
 def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | None, end: datetime | None,
                    request: Request) -> dict[str, Any]:
     _window(start, end)
+    _check_legal(services, actor, request, LegalRead(network=ip, window_from=start, window_to=end))
     seen = accounts_from(services.database, ip, start, end)
     _log(services, actor, "search_access", "network", "query", request, detail={"accounts": len(seen)})
     return {"accounts": [{"account_id": item.account_id, "ip": str(item.ip), "first_seen": item.first_seen.isoformat(),
@@ -125,6 +137,7 @@ def search_accounts_seen(body: AccessSearch, request: Request, services: Service
 def get_account_signals(account_id: AccountId, request: Request, services: ServicesDep,
                         actor: Reader) -> dict[str, Any]:
     """Ongoing-verification signals raised from the account's access (C4)."""
+    _check_legal(services, actor, request, LegalRead(account_id=account_id))
     signals = account_signals(services.database, account_id)
     _log(services, actor, "read_signals", "account", account_id, request)
     return {"signals": [{"id": s.id, "kind": s.kind, "at": s.at.isoformat(), "detail": s.detail, "state": s.state}

@@ -79,4 +79,7 @@ def purge_customer(
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("customer:purge"))],
 ) -> None:
-    services.customers.purge(customer_id, actor, purpose=stated_purpose(request) or "")
+    """Crypto-shred the record. Refused (403) while a legal hold covers it, and before its retention
+    period ends unless ``X-Legal-Basis`` names a registered court order or statutory deletion covering it."""
+    services.customers.purge(customer_id, actor, purpose=stated_purpose(request) or "",
+                             legal_basis=stated_legal_basis(request))

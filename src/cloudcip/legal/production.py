@@ -1,0 +1,278 @@
+"""Productions: the signed package of exactly what a legal process covers (B3, B5).
+
+``ProductionService.create`` resolves the process's scope and writes, one record at a time, a zip of:
+the customer records (unmasked when the process allows it, else masked), their evidence (sealed
+details opened), their decisions (applications, case transitions, U.S./foreign determinations,
+screening hits), the access history of each account in scope within the process's window (only the
+access from the named networks, for an account in scope through a network alone), the ledger
+entries of all of those records with an inclusion proof of each against the newest signed tree head,
+a consistency proof from the tree head of when the process was registered, and a manifest of the
+SHA-256 of every file, signed with the ledger's Ed25519 key (``legal.package`` describes the format
+and verifies it). The production itself then goes on the ledger as a disclosure (one ``disclose``
+entry per customer and account, and one for the process with the manifest's hash), in the same
+transaction as its row in the register; only then is the package moved to where it was asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from cloudcip import clock
+from cloudcip.access.events import format_time_ms, ip_to_bytes
+from cloudcip.access.queries import account_events
+from cloudcip.errors import Conflict, Forbidden
+from cloudcip.ledger.merkle import consistency_proof, inclusion_proofs
+from cloudcip.ledger.schema import ledger_entry, ledger_tree_head
+from cloudcip.ledger.store import Ledger, LedgerAction
+from cloudcip.ledger.tree_head import SignedTreeHead
+from cloudcip.legal.package import CONSISTENCY, ENTRIES, FORMAT, PROOFS, TREE_HEAD, manifest_message
+from cloudcip.legal.schema import production
+from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged, CustomerStore
+from cloudcip.records.legal_process import ResolvedScope, process_row, resolve_scope
+from cloudcip.records.roles import Actor, may
+from cloudcip.screening.schema import screening_hit
+from cloudcip.storage.database import Database
+from cloudcip.storage.schema import beneficial_owner, evidence
+from cloudcip.verification.schema import application, case_transition, person_determination
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ProductionRecord:
+    id: str
+    process_id: str
+    path: Path
+    manifest_sha256: str
+    tree_size: int
+    files: int
+    customers: int
+    accounts: int
+    ledger_entries: int
+
+
+@dataclass
+class _Writer:
+    """Files written into the zip, each hashed as it goes in."""
+
+    archive: zipfile.ZipFile
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, path: str, data: bytes) -> None:
+        self.archive.writestr(path, data)
+        self.files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+
+    def add_json(self, path: str, document: Any) -> None:
+        self.add(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str).encode())
+
+    def add_lines(self, path: str, lines: Iterator[Any]) -> None:
+        self.add(path, b"".join(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str).encode() + b"\n"
+                                for line in lines))
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {key: clock.iso_ms(value) if isinstance(value, datetime) else value
+            for key, value in row._mapping.items() if not isinstance(value, bytes | memoryview)}
+
+
+@dataclass
+class ProductionService:
+    database: Database
+    ledger: Ledger
+    customers: CustomerStore
+    clock: Callable[[], datetime] = clock.now
+
+    def create(self, process_id: str, out: Path, actor: Actor) -> ProductionRecord:
+        """Build the package of ``process_id`` at ``out``; 404 for an unknown process, 409 for a closed one."""
+        if not may(actor.role, "production:create"):
+            raise Forbidden(f"role {actor.role} may not make productions")
+        production_id = str(uuid.uuid4())
+        with self.database.engine.connect() as conn:
+            process = process_row(conn, process_id)
+            if process.state != "open":
+                raise Conflict("the legal process is closed; nothing more is produced under it")
+            scope = resolve_scope(conn, process_id)
+            head = _newest_head(conn)
+            registered = _head_at_least(conn, int(process.registered_tree_size))
+        tmp = out.with_name(f".{out.name}.{production_id}.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+                writer = _Writer(archive)
+                record_ids = self._write_records(writer, process, scope)
+                entries = self._write_ledger(writer, head, registered, record_ids)
+                writer.add("public-key.pem", self.ledger.public_key_pem().encode())
+                manifest = {
+                    "format": FORMAT, "production_id": production_id, "created_at": clock.iso(self.clock()),
+                    "process": {"id": process.id, "kind": process.kind, "authority": process.authority,
+                                "reference": process.reference},
+                    "tree_head": head.to_json() if head else None, "files": writer.files,
+                }
+                manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
+                archive.writestr("manifest.json", manifest_bytes)
+                archive.writestr("manifest.sig", base64.b64encode(
+                    self.ledger.signing_key.sign(manifest_message(manifest_bytes))) + b"\n")
+            digest = hashlib.sha256(manifest_bytes).hexdigest()
+            with self.ledger.unit_of_work() as work:
+                work.conn.execute(insert(production).values(
+                    id=production_id, process_id=process_id, created_at=self.clock(), created_by=actor.name,
+                    manifest_sha256=digest, tree_size=head.tree_size if head else 0, files=len(writer.files),
+                    customers=len(scope.customers), accounts=len(scope.accounts), ledger_entries=entries))
+                for record_type, ids in (("customer", sorted(scope.customers)), ("account", sorted(scope.accounts))):
+                    for record_id in ids:
+                        work.log(LedgerAction(actor.name, actor.role, "disclose", record_type, record_id,
+                                              purpose="production to legal process", legal_basis=process_id,
+                                              detail={"production": production_id}))
+                work.log(LedgerAction(actor.name, actor.role, "production", "legal_process", process_id,
+                                      purpose="production to legal process", legal_basis=process_id,
+                                      detail={"production": production_id, "manifest_sha256": digest,
+                                              "files": len(writer.files)}))
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return ProductionRecord(production_id, process_id, out, digest, head.tree_size if head else 0,
+                                len(writer.files), len(scope.customers), len(scope.accounts), entries)
+
+    # -- the records ---------------------------------------------------------------------------
+    def _write_records(self, writer: _Writer, process: Any, scope: ResolvedScope) -> list[str]:
+        """Each customer's record, evidence and decisions, each account's access; the ids whose ledger
+        entries go in."""
+        writer.add_json("process.json", {
+            "id": process.id, "kind": process.kind, "authority": process.authority, "reference": process.reference,
+            "received": process.received_on.isoformat(), "due": process.due_on.isoformat() if process.due_on else None,
+            "window_from": clock.iso(process.window_from), "window_to": clock.iso(process.window_to),
+            "unmask": bool(process.unmask), "customers": len(scope.customers), "accounts": len(scope.accounts)})
+        record_ids: list[str] = [process.id]
+        for customer_id in sorted(scope.customers):
+            with self.database.engine.connect() as conn:
+                writer.add_json(f"records/{customer_id}.json", self._record(conn, customer_id, bool(process.unmask)))
+                writer.add_json(f"evidence/{customer_id}.json", self._evidence(conn, customer_id))
+                decisions = self._decisions(conn, customer_id)
+                writer.add_json(f"decisions/{customer_id}.json", decisions)
+            record_ids.append(customer_id)
+            record_ids.extend(a["id"] for a in decisions["applications"])
+        for account_id in sorted(scope.accounts):
+            networks = None if account_id in scope.accounts_in_full else scope.networks
+            writer.add_lines(f"access/{account_id}.jsonl", self._access(account_id, scope, networks))
+            record_ids.append(account_id)
+        return record_ids
+
+    def _record(self, conn: Connection, customer_id: str, unmask: bool) -> dict[str, Any]:
+        try:
+            return self.customers.record_in(conn, customer_id, unmask=unmask)
+        except CustomerPurged:
+            return {"id": customer_id, "status": "purged"}
+        except CustomerNotFound:
+            return {"id": customer_id, "status": "unknown"}
+
+    def _evidence(self, conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+        rows = conn.execute(select(evidence).where(evidence.c.customer_id == customer_id)
+                            .order_by(evidence.c.received_at, evidence.c.id)).all()
+        try:
+            sealer = self.customers.sealer_in(conn, customer_id) if rows else None
+        except (CustomerPurged, CustomerNotFound):
+            sealer = None
+        items = []
+        for row in rows:
+            item = _row(row)
+            if sealer is not None and row.detail_sealed is not None:
+                item["detail"] = json.loads(sealer.open(bytes(row.detail_sealed), table="evidence", column="detail",
+                                                        row_id=row.id))
+            items.append(item)
+        return items
+
+    @staticmethod
+    def _decisions(conn: Connection, customer_id: str) -> dict[str, Any]:
+        applications = []
+        for row in conn.execute(select(application).where(application.c.customer_id == customer_id)
+                                .order_by(application.c.created_at)):
+            item = _row(row)
+            item["response"] = json.loads(item.pop("response_json"))
+            item["transitions"] = [_row(t) for t in conn.execute(
+                select(case_transition).where(case_transition.c.application_id == row.id)
+                .order_by(case_transition.c.id))]
+            item["determinations"] = [_row(d) for d in conn.execute(
+                select(person_determination).where(person_determination.c.application_id == row.id))]
+            applications.append(item)
+        owners = [str(o) for o in conn.execute(select(beneficial_owner.c.id)
+                                               .where(beneficial_owner.c.customer_id == customer_id)).scalars()]
+        hits = [{k: v for k, v in _row(h).items() if k != "explanation_json"} for h in conn.execute(
+            select(screening_hit).where(screening_hit.c.subject_id.in_([customer_id, *owners]))
+            .order_by(screening_hit.c.created_at))]
+        return {"customer_id": customer_id, "applications": applications, "screening_hits": hits}
+
+    def _access(self, account_id: str, scope: ResolvedScope, networks: Sequence[Any] | None) -> Iterator[Any]:
+        cursor: str | None = None
+        while True:
+            page = account_events(self.database, account_id, scope.window_from, scope.window_to, limit=10_000,
+                                  cursor=cursor)
+            for stored in page.events:
+                event = stored.event
+                if networks is not None:
+                    raw = ip_to_bytes(event.ip)
+                    if not any(n.low <= raw <= n.high for n in networks):
+                        continue
+                yield {"id": event.id, "time": format_time_ms(int(event.time.timestamp() * 1000)),
+                       "ip": str(event.ip), "principal": event.principal, "action": event.action, "kind": event.kind,
+                       "user_agent": event.user_agent, "source": event.source, "country": stored.country}
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    # -- the ledger ----------------------------------------------------------------------------
+    def _write_ledger(self, writer: _Writer, head: SignedTreeHead | None, registered: SignedTreeHead | None,
+                      record_ids: Sequence[str]) -> int:
+        size = head.tree_size if head else 0
+        entries: dict[int, str] = {}
+        with self.database.engine.connect() as conn:
+            ids = sorted(set(record_ids))
+            for start in range(0, len(ids), _CHUNK):
+                entries.update((int(i), str(t)) for i, t in conn.execute(
+                    select(ledger_entry.c.idx, ledger_entry.c.leaf_input)
+                    .where(ledger_entry.c.record_id.in_(ids[start:start + _CHUNK]), ledger_entry.c.idx < size)))
+            hashes = [bytes(h) for h in conn.execute(select(ledger_entry.c.leaf_hash).where(ledger_entry.c.idx < size)
+                                                     .order_by(ledger_entry.c.idx)).scalars()] if size else []
+        proofs = inclusion_proofs(hashes, entries, size) if entries else {}
+        writer.add_json(TREE_HEAD, head.to_json() if head else None)
+        writer.add_lines(ENTRIES, ({"index": index, "leaf_input": entries[index]} for index in sorted(entries)))
+        writer.add_lines(PROOFS, ({"index": index, "leaf_hash": hashes[index].hex(),
+                                   "audit_path": [node.hex() for node in proofs[index]]} for index in sorted(entries)))
+        if registered is not None and head is not None:
+            writer.add_json(CONSISTENCY, {"from": registered.to_json(), "proof": [
+                node.hex() for node in consistency_proof(hashes, registered.tree_size, size)]})
+        else:
+            writer.add_json(CONSISTENCY, {"from": None, "proof": []})
+        return len(entries)
+
+
+def _head_from(row: Any) -> SignedTreeHead:
+    return SignedTreeHead(tree_size=int(row.tree_size), root_hash=bytes(row.root_hash),
+                          timestamp_ms=int(row.timestamp_ms), signature=bytes(row.signature))
+
+
+def _newest_head(conn: Connection) -> SignedTreeHead | None:
+    row = conn.execute(select(ledger_tree_head).order_by(ledger_tree_head.c.tree_size.desc()).limit(1)).first()
+    return _head_from(row) if row is not None else None
+
+
+def _head_at_least(conn: Connection, size: int) -> SignedTreeHead | None:
+    """The first signed tree head covering the ledger as it was at ``size`` entries (none for 0)."""
+    if size <= 0:
+        return None
+    row = conn.execute(select(ledger_tree_head).where(ledger_tree_head.c.tree_size >= size)
+                       .order_by(ledger_tree_head.c.tree_size).limit(1)).first()
+    return _head_from(row) if row is not None else None
+
+
+__all__ = ["ProductionRecord", "ProductionService"]

@@ -1,0 +1,33 @@
+"""The sub-lessees of Reseller Accounts whose retention ended (B1, E2).
+
+A sub-lessee's fields are sealed under the reseller customer's data key, so purging that customer
+shreds them; ``delete_sub_lessees`` then removes the rows and their screening hits. The records
+capability's retention run calls it (passed in by the wiring) inside the purge's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, select
+
+from cloudcip.resellers.schema import sub_lessee
+from cloudcip.screening.schema import screening_hit
+
+
+def delete_sub_lessees(conn: Connection, reseller_account_ids: Sequence[str]) -> int:
+    """Delete the sub-lessees of ``reseller_account_ids`` and their hits; the number of sub-lessees."""
+    deleted = 0
+    for start in range(0, len(reseller_account_ids), 500):
+        chunk = list(reseller_account_ids[start:start + 500])
+        ids = [str(i) for i in conn.execute(select(sub_lessee.c.id)
+                                            .where(sub_lessee.c.reseller_account_id.in_(chunk))).scalars()]
+        for begin in range(0, len(ids), 500):
+            conn.execute(delete(screening_hit).where(screening_hit.c.subject_type == "sub_lessee",
+                                                     screening_hit.c.subject_id.in_(ids[begin:begin + 500])))
+        result = conn.execute(delete(sub_lessee).where(sub_lessee.c.reseller_account_id.in_(chunk)))
+        deleted += max(0, result.rowcount or 0)
+    return deleted
+
+
+__all__ = ["delete_sub_lessees"]

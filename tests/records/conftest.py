@@ -1,0 +1,69 @@
+"""Fixtures of the records-lifecycle tests: the API over the engine-parametrised services, a key per
+role, and a helper that opens an account through ``POST /v1/applications`` as the signup service."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudcip.api.app import create_app
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+
+APPLICATION: dict[str, Any] = {
+    "kind": "individual",
+    "name": {"given": "Anna", "family": "Schmidt"},
+    "birth_date": "1984-03-09",
+    "nationality": "DE",
+    "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
+    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "email": "anna.schmidt@example.de",
+    "phone": "+4915123456789",
+    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
+    "account": {"type": "standard", "channel": "self_serve"},
+    "signup_ip": "192.0.2.10",
+    "notice_version": "notice-2024-01",
+}
+
+OpenAccount = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **{k.replace("_", "-"): v for k, v in extra.items()}}
+
+
+@pytest.fixture
+def open_account(client: TestClient, keys: dict[str, str]) -> OpenAccount:
+    """Open an account (the answer of ``POST /v1/applications``: ``customer_id``, ``account_id`` ...)."""
+    numbers = itertools.count(1)
+
+    def opened(**changes: Any) -> dict[str, Any]:
+        number = next(numbers)
+        body = copy.deepcopy(APPLICATION)
+        body["email"] = f"customer{number}@example.de"
+        body.update(changes)
+        response = client.post("/v1/applications", json=body,
+                               headers=auth(keys["signup-service"], Idempotency_Key=f"t-{number}"))
+        assert response.status_code == 201, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    return opened
