@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from cloudcip.records.lifecycle import AccountLifecycle
     from cloudcip.records.preservation import HoldService
     from cloudcip.records.retention import RetentionService
+    from cloudcip.reports.certification import CertificationService
+    from cloudcip.reports.contact import ContactService
+    from cloudcip.reports.roster import RosterService
+    from cloudcip.verification.applications import ApplicationService
+    from cloudcip.verification.policy import CipPolicy
 
 
 class NotInitialised(Unavailable, RuntimeError):
@@ -124,3 +129,39 @@ def productions(services: Services) -> ProductionService:
     from cloudcip.legal.production import ProductionService
 
     return ProductionService(services.database, services.ledger, services.customers)
+
+
+# -- reporting to Commerce (H1, H3) -------------------------------------------------------------------
+def policy_in_force(services: Services) -> CipPolicy:
+    from cloudcip.verification.policy import default_policy, load_policy
+
+    path = services.settings.policy_path
+    return load_policy(path) if path else default_policy()
+
+
+def certification_service(services: Services) -> CertificationService:
+    from cloudcip.reports.certification import CertificationService
+
+    return CertificationService(services.database, services.ledger, services.customers, policy_in_force(services))
+
+
+def roster_service(services: Services) -> RosterService:
+    from cloudcip.reports.roster import RosterService
+
+    return RosterService(services.database, services.ledger, services.profile.retention.years)
+
+
+def reporting_contacts(services: Services) -> ContactService:
+    from cloudcip.reports.contact import ContactService
+
+    return ContactService(services.ledger)
+
+
+def gate_applications(services: Services, applications: ApplicationService) -> ApplicationService:
+    """H1: with the certification gate on (``CLOUDCIP_CERTIFICATION_GATE``, on by default), the signup
+    decision asks whether a CIP certification is filed before granting a foreign customer access."""
+    if services.settings.certification_gate:
+        from cloudcip.reports.certification import certification_gate
+
+        applications.approval_gate = certification_gate(services.database)
+    return applications

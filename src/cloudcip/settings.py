@@ -26,6 +26,10 @@ class Settings:
     veriff_secret: str | None = None
     console_idle_minutes: int = 15  # a console session ends after this long without a request
     console_session_hours: int = 12  # and after this long in all
+    #: H1: no foreign customer is granted access before a CIP certification is filed. On unless
+    #: CLOUDCIP_CERTIFICATION_GATE=off (a provider whose certification is filed elsewhere); off in a
+    #: Settings built by hand (tests of other controls), on in every process started from the environment.
+    certification_gate: bool = False
 
     @property
     def keyring_path(self) -> Path:
@@ -60,4 +64,6 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         veriff_secret=os.environ.get("CLOUDCIP_VERIFF_SECRET") or None,
         console_idle_minutes=int(os.environ.get("CLOUDCIP_CONSOLE_IDLE_MINUTES", 15)),
         console_session_hours=int(os.environ.get("CLOUDCIP_CONSOLE_SESSION_HOURS", 12)),
+        certification_gate=os.environ.get("CLOUDCIP_CERTIFICATION_GATE", "on").strip().lower()
+        not in ("off", "0", "false", "no"),
     )

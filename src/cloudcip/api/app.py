@@ -19,17 +19,18 @@ from cloudcip.api.routers import (
     legal,
     notices,
     productions,
+    reporting,
     resellers,
     retention,
     screening,
 )
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, gate_applications
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
     resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
-    legal.router, holds.router, productions.router,
+    legal.router, holds.router, productions.router, reporting.router,
 ]
 
 
@@ -40,8 +41,8 @@ def create_app(services: Services, applications_service: ApplicationService | No
         description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
     )
     app.state.services = services
-    app.state.applications = applications_service or build_application_service(
-        services, ip_lookup=signup_ip_lookup(services.database))
+    app.state.applications = gate_applications(services, applications_service or build_application_service(
+        services, ip_lookup=signup_ip_lookup(services.database)))
     # one screening service (one in-memory index) per process: decisions and the screening router share it
     app.state.screening = app.state.applications.screening
     if app.state.applications.screening is not None:  # signals are raised by the follower (``cloudcip serve``)

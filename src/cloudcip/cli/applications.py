@@ -14,6 +14,7 @@ from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.records.roles import Actor
+from cloudcip.runtime import gate_applications
 
 app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
 OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")
@@ -36,7 +37,7 @@ def submit(
             FieldIssue(".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body",
                        error["msg"]) for error in exc.errors()]) from None
     with services_of(ctx) as services:
-        answer = build_application_service(services).submit(request, OPERATOR_SIGNUP,
+        answer = gate_applications(services, build_application_service(services)).submit(request, OPERATOR_SIGNUP,
                                                              idempotency_key=idempotency_key)
     emit(json.dumps(answer, indent=2))
 

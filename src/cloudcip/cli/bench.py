@@ -121,3 +121,18 @@ def console_pages(
     """Server-side render time (p50, p99) of each main console page with N customers stored (SQLite)."""
     module = _bench_module("console")
     _print(module.run(customers=customers, openings=openings, repeat=repeat), as_json)
+
+
+@app.command("reporting")
+def reporting(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    customers: Annotated[int, typer.Option(help="Generated customers (with accounts and access history).")
+                         ] = 100_000,
+    events_per_account: Annotated[int, typer.Option(help="Access events per account.")] = 3,
+    production_accounts: Annotated[int, typer.Option(help="Accounts a production covers.")] = 1_000,
+) -> None:
+    """Roster export, certification, a production of 1,000 accounts and its verification, a retention
+    run over every record (H1, H3, B5, B1); SQLite."""
+    module = _bench_module("reporting")
+    _print(module.run(customers=customers, events_per_account=events_per_account,
+                      production_accounts=production_accounts), as_json)

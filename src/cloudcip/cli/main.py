@@ -20,6 +20,7 @@ from cloudcip.cli import legal as legal_cli
 from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import production as production_cli
 from cloudcip.cli import records as records_cli
+from cloudcip.cli import reporting as reporting_cli
 from cloudcip.cli import resellers as resellers_cli
 from cloudcip.cli import retention as retention_cli
 from cloudcip.cli import screening as screening_cli
@@ -48,6 +49,7 @@ def main(
 
 service_cli.register(app)
 records_cli.register(app)
+reporting_cli.register(app)
 policy_cli.register(app)
 access_cli.register(app)
 screening_cli.register(app)

@@ -11,7 +11,7 @@ from rich.progress import Progress
 from cloudcip import clock
 from cloudcip.cli.context import console, emit, services_of, settings_of
 from cloudcip.records.roles import Actor, create_api_key
-from cloudcip.runtime import initialise
+from cloudcip.runtime import gate_applications, initialise
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,8 @@ def serve(
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
-        applications = build_application_service(services, ip_lookup=signup_ip_lookup(services.database))
+        applications = gate_applications(services, build_application_service(
+            services, ip_lookup=signup_ip_lookup(services.database)))
         tasks = [*default_tasks(),
                  PeriodicTask("verification-deadlines", every_seconds=60.0,
                               run=lambda _services, now: applications.enforce_deadlines(now)),
@@ -116,7 +117,7 @@ def demo(
     with services_of(ctx) as services:
         designated = generate_demo_list()
         import_publication(services, designated, Actor("demo:admin", "admin"))
-        applications = build_application_service(services)
+        applications = gate_applications(services, build_application_service(services))
         generator = SyntheticCustomers()
         decisions: dict[str, int] = {}
         with Progress(console=console, transient=True) as progress:

@@ -27,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, func, insert, select
 
 from cloudcip import clock
-from cloudcip.access.events import format_time_ms, ip_to_bytes
-from cloudcip.access.queries import account_events
+from cloudcip.access.events import bytes_to_ip, format_time_ms
+from cloudcip.access.queries import period_condition
+from cloudcip.access.schema import access_account_activity, access_event
 from cloudcip.errors import Conflict, Forbidden
 from cloudcip.ledger.merkle import consistency_proof, inclusion_proofs
 from cloudcip.ledger.schema import ledger_entry, ledger_tree_head
@@ -154,18 +155,24 @@ class ProductionService:
             "window_from": clock.iso(process.window_from), "window_to": clock.iso(process.window_to),
             "unmask": bool(process.unmask), "customers": len(scope.customers), "accounts": len(scope.accounts)})
         record_ids: list[str] = [process.id]
-        for customer_id in sorted(scope.customers):
-            with self.database.engine.connect() as conn:
+        with self.database.engine.connect() as conn:  # one read transaction: the records as of one moment
+            for customer_id in sorted(scope.customers):
                 writer.add_json(f"records/{customer_id}.json", self._record(conn, customer_id, bool(process.unmask)))
                 writer.add_json(f"evidence/{customer_id}.json", self._evidence(conn, customer_id))
                 decisions = self._decisions(conn, customer_id)
                 writer.add_json(f"decisions/{customer_id}.json", decisions)
-            record_ids.append(customer_id)
-            record_ids.extend(a["id"] for a in decisions["applications"])
-        for account_id in sorted(scope.accounts):
-            networks = None if account_id in scope.accounts_in_full else scope.networks
-            writer.add_lines(f"access/{account_id}.jsonl", self._access(account_id, scope, networks))
-            record_ids.append(account_id)
+                record_ids.append(customer_id)
+                record_ids.extend(a["id"] for a in decisions["applications"])
+            accounts = sorted(scope.accounts)
+            for start in range(0, len(accounts), _CHUNK):
+                chunk = accounts[start:start + _CHUNK]
+                events = self._access(conn, chunk, scope)
+                for account_id in chunk:
+                    networks = None if account_id in scope.accounts_in_full else scope.networks
+                    writer.add_lines(f"access/{account_id}.jsonl", (
+                        line for raw, line in events.get(account_id, [])
+                        if networks is None or any(n.low <= raw <= n.high for n in networks)))
+                    record_ids.append(account_id)
         return record_ids
 
     def _record(self, conn: Connection, customer_id: str, unmask: bool) -> dict[str, Any]:
@@ -212,23 +219,31 @@ class ProductionService:
             .order_by(screening_hit.c.created_at))]
         return {"customer_id": customer_id, "applications": applications, "screening_hits": hits}
 
-    def _access(self, account_id: str, scope: ResolvedScope, networks: Sequence[Any] | None) -> Iterator[Any]:
-        cursor: str | None = None
-        while True:
-            page = account_events(self.database, account_id, scope.window_from, scope.window_to, limit=10_000,
-                                  cursor=cursor)
-            for stored in page.events:
-                event = stored.event
-                if networks is not None:
-                    raw = ip_to_bytes(event.ip)
-                    if not any(n.low <= raw <= n.high for n in networks):
-                        continue
-                yield {"id": event.id, "time": format_time_ms(int(event.time.timestamp() * 1000)),
-                       "ip": str(event.ip), "principal": event.principal, "action": event.action, "kind": event.kind,
-                       "user_agent": event.user_agent, "source": event.source, "country": stored.country}
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+    def _access(self, conn: Connection, accounts: Sequence[str],
+                scope: ResolvedScope) -> dict[str, list[tuple[bytes, dict[str, Any]]]]:
+        """The events of ``accounts`` within the process's window, per account in time order, each
+        with its address's 16-byte form (to keep only the named networks' where that applies)."""
+        event = access_event.c
+        low = int(scope.window_from.timestamp() * 1000) if scope.window_from else -(1 << 62)
+        high = int(scope.window_to.timestamp() * 1000) if scope.window_to else 1 << 62
+        span = conn.execute(select(func.min(access_account_activity.c.first_access_ms),
+                                   func.max(access_account_activity.c.last_access_ms))
+                            .where(access_account_activity.c.account_id.in_(accounts))).first()
+        if span is None or span[0] is None:
+            return {}
+        low, high = max(low, int(span[0])), min(high, int(span[1]))
+        condition = and_(event.account_id.in_(accounts), event.time_ms >= low, event.time_ms <= high)
+        period = period_condition(self.database, low, high)
+        if period is not None:
+            condition = and_(period, condition)
+        found: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
+        for row in conn.execute(select(access_event).where(condition)
+                                .order_by(event.account_id, event.time_ms, event.id)):
+            found.setdefault(row.account_id, []).append((bytes(row.ip), {
+                "id": row.event_id, "time": format_time_ms(int(row.time_ms)), "ip": str(bytes_to_ip(bytes(row.ip))),
+                "principal": row.principal, "action": row.action, "kind": row.kind, "user_agent": row.user_agent,
+                "source": row.source, "country": row.country}))
+        return found
 
     # -- the ledger ----------------------------------------------------------------------------
     def _write_ledger(self, writer: _Writer, head: SignedTreeHead | None, registered: SignedTreeHead | None,

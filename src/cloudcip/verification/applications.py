@@ -22,7 +22,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +115,9 @@ class ApplicationService:
     screening: ScreeningService | None = None
     bin_table: BinTable | None = None
     ip_lookup: SignupIpLookup | None = None  # hosting/VPN/Tor facts of a signup address (access.ipintel)
+    #: H1: asked before a foreign customer is granted access; a reason (no certification filed) keeps
+    #: the case in ``pending_evidence``. Passed in by the wiring (``reports.certification``).
+    approval_gate: Callable[[], str | None] | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -140,7 +143,7 @@ class ApplicationService:
                            fields_present=frozenset(present_fields(request)),
                            notice_version=request.notice_version, satisfied=brought.satisfied(),
                            problems=tuple(brought.problems))
-        decision = decide(facts, self.policy, now)
+        decision = self._gated(decide(facts, self.policy, now), facts)
         application_id = str(uuid.uuid4())
         case = open_case(application_id, facts, decision, now, actor=actor.name)
         for item in brought.records(now):
@@ -177,6 +180,22 @@ class ApplicationService:
             measures=measures, validation_problems=problems, notice_version=notice_version,
             notes=tuple(notes + assessment.risk.reasons),
         )
+
+    def _gate_reason(self, subjects: list[str]) -> str | None:
+        """Why a foreign customer may not be granted access now (H1 certification gate), or None."""
+        if self.approval_gate is None or all(status == "us_person" for status in subjects):
+            return None
+        return self.approval_gate()
+
+    def _gated(self, decision: Decision, facts: ApplicationFacts) -> Decision:
+        if decision.decision != "approved":
+            return decision
+        reason = self._gate_reason([s.status for s in facts.subjects])
+        if reason is None:
+            return decision
+        rule = self.policy.rule_by_id(decision.policy_rule) if decision.policy_rule != "none" else None
+        return replace(decision, decision="pending_evidence", reasons=[*decision.reasons, reason], deadline=None,
+                       restrictions=list(rule.pending.restrictions) if rule is not None else decision.restrictions)
 
     def _check_reseller(self, reseller_account_id: str) -> None:
         """A sub-lessee's account hangs under an existing Reseller Account (E2)."""
@@ -445,6 +464,13 @@ class ApplicationService:
                 answer = successors.redetermine(self, work, row, case, subject, checked.citizenship, actor, now)
             moves = apply_evidence(case, method, checked.outcome, self.policy, now,  # type: ignore[arg-type]
                                    subject=subject, actor=actor.name, reference=reference, why=checked.why)
+            gate = self._gate_reason(list(case.subjects.values())) if case.state is CaseState.approved else None
+            if gate is not None:  # H1: the evidence is kept, the case waits for the certification
+                row, case = self.load(conn, application_id)
+                waiting = self.save(work, row, case, [], actor, now, f"verification evidence {method}: "
+                                    f"{checked.outcome}; approval waits for the CIP certification", answer=answer)
+                waiting["reasons"] = [*waiting.get("reasons", []), gate]
+                return waiting
             return self.save(work, row, case, moves, actor, now, f"verification evidence {method}: {checked.outcome}",
                              answer=answer)
 

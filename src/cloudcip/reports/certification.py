@@ -1,0 +1,278 @@
+"""The CIP certification to Commerce, generated from live data, and its filing (H1).
+
+The form holds the eight items of H1: the verification procedures (from the CIP policy in force),
+the resources used to detect malicious activity (the lists, measures, access signals and IP
+intelligence actually configured), the reseller oversight procedures (from the reseller controls
+that exist and their figures), the CIP contact, the number and locations of customers, the number
+and locations of foreign beneficial owners, the list of foreign resellers, and the number of foreign
+customers' accounts whose identity is not verified. Every figure carries the SQL that produced it.
+
+A person counts as foreign unless a determination says U.S. person (A2: undetermined counts as
+foreign). Filing stores the form's canonical JSON with its SHA-256 and puts the filing on the ledger.
+``certification_gate`` is the hook the signup decision asks: while no certification is filed, a
+foreign customer is not granted access (its case waits in ``pending_evidence`` with the reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, insert, literal, select
+
+from cloudcip import clock
+from cloudcip.access.schema import ipintel_dataset
+from cloudcip.access.signals import SIGNAL_KINDS
+from cloudcip.errors import Forbidden, Refused
+from cloudcip.ledger.store import Ledger, LedgerAction
+from cloudcip.records.customer_store import CustomerStore
+from cloudcip.records.roles import Actor, may
+from cloudcip.reports.schema import certification_filing, cip_contact
+from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
+from cloudcip.screening.schema import list_snapshot, special_measure
+from cloudcip.storage.database import Database
+from cloudcip.storage.schema import account, beneficial_owner, customer
+from cloudcip.verification.policy import CipPolicy, describe_requirement
+from cloudcip.verification.schema import application, person_determination
+
+FORM = "cloudcip-cip-certification-v1"
+
+
+def us_determined(subject: ColumnElement[Any], customer_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Some determination of an application of ``customer_id`` says ``subject`` is a U.S. person."""
+    return exists(select(literal(1)).select_from(
+        person_determination.join(application, application.c.id == person_determination.c.application_id))
+        .where(application.c.customer_id == customer_id, person_determination.c.subject == subject,
+               person_determination.c.status == "us_person"))
+
+
+FOREIGN_CUSTOMER = ~us_determined(literal("customer"), customer.c.id)
+LIVE_CUSTOMER = customer.c.status != "purged"
+
+
+@dataclass
+class CertificationService:
+    database: Database
+    ledger: Ledger
+    customers: CustomerStore
+    policy: CipPolicy
+    clock: Callable[[], datetime] = clock.now
+
+    # -- the form ------------------------------------------------------------------------------
+    def render(self, actor: Actor, as_of: date | None = None) -> dict[str, Any]:
+        """The certification form as of ``as_of`` (default today), from the live records."""
+        if not may(actor.role, "certification:read"):
+            raise Forbidden(f"role {actor.role} may not read the certification")
+        day = as_of or self.clock().date()
+        with self.ledger.unit_of_work() as work:
+            conn = work.conn
+            resellers = self._foreign_resellers(conn)
+            for item in resellers["value"]:
+                work.log(LedgerAction(actor.name, actor.role, "read", "customer", item["customer_id"],
+                                      purpose="CIP certification: list of foreign resellers"))
+            form = {
+                "form": FORM, "as_of": day.isoformat(), "generated_at": clock.iso(self.clock()),
+                "policy": {"id": self.policy.policy_id, "version": self.policy.version},
+                "items": {
+                    "verification_procedures": self._procedures(),
+                    "detection_resources": self._detection(conn, day),
+                    "reseller_oversight": self._oversight(conn),
+                    "cip_contact": self._contact(conn),
+                    "customers": self._grouped(conn, select(customer.c.residence_country, func.count())
+                                               .where(LIVE_CUSTOMER).group_by(customer.c.residence_country)),
+                    "foreign_beneficial_owners": self._grouped(conn, self._foreign_owners_query()),
+                    "foreign_resellers": resellers,
+                    "unverified_foreign_accounts": self._figure(conn, self._unverified_query()),
+                },
+            }
+            work.log(LedgerAction(actor.name, actor.role, "render_certification", "certification", day.isoformat(),
+                                  purpose="CIP certification (H1)"))
+        return form
+
+    @staticmethod
+    def _sql(conn: Connection, statement: Select[Any]) -> str:
+        return str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+    def _figure(self, conn: Connection, statement: Select[Any]) -> dict[str, Any]:
+        return {"value": int(conn.execute(statement).scalar_one()), "query": self._sql(conn, statement)}
+
+    def _grouped(self, conn: Connection, statement: Select[Any]) -> dict[str, Any]:
+        """A count by location: ``{"total", "by_country": {CC: n}, "query"}`` (no country: ``unknown``)."""
+        by_country = {str(country or "unknown"): int(count) for country, count in conn.execute(statement)}
+        return {"total": sum(by_country.values()), "by_country": dict(sorted(by_country.items())),
+                "query": self._sql(conn, statement)}
+
+    def _procedures(self) -> dict[str, Any]:
+        rules = []
+        for rule in self.policy.rules:
+            rules.append({
+                "rule": rule.id, "applies_to": rule.match.label(), "description": rule.description,
+                "verification": describe_requirement(rule.verification),
+                "methods": list(rule.verification.methods),
+                "pending_restrictions": [r.label for r in rule.pending.restrictions],
+                "deadline_days": rule.deadline.days, "failure_action": rule.failure_action,
+                "reverification_interval_days": rule.reverification_interval_days})
+        return {"source": f"CIP policy {self.policy.policy_id} version {self.policy.version}", "rules": rules}
+
+    def _detection(self, conn: Connection, day: date) -> dict[str, Any]:
+        newest = select(list_snapshot.c.source, func.max(list_snapshot.c.version).label("version")) \
+            .group_by(list_snapshot.c.source).subquery()
+        lists = select(list_snapshot.c.source, list_snapshot.c.version, list_snapshot.c.parties,
+                       list_snapshot.c.imported_at).join(newest, and_(
+                           list_snapshot.c.source == newest.c.source, list_snapshot.c.version == newest.c.version)) \
+            .order_by(list_snapshot.c.source)
+        measures = select(func.count()).select_from(special_measure).where(
+            special_measure.c.revoked_at.is_(None), special_measure.c.effective_date <= day,
+            special_measure.c.expires_on >= day)
+        intel = select(ipintel_dataset.c.kind, func.count()).group_by(ipintel_dataset.c.kind)
+        return {
+            "screening_lists": {"value": [{"source": r.source, "version": int(r.version), "parties": int(r.parties),
+                                           "imported_at": clock.iso(r.imported_at)} for r in conn.execute(lists)],
+                                "query": self._sql(conn, lists)},
+            "special_measures_in_force": self._figure(conn, measures),
+            "access_signals": {"value": list(SIGNAL_KINDS),
+                               "source": "raised from every access event by the signal follower (C4)"},
+            "ip_intelligence_datasets": {"value": {str(k): int(n) for k, n in conn.execute(intel)},
+                                         "query": self._sql(conn, intel)},
+            "linkage": {"value": importlib.util.find_spec("cloudcip.linkage") is not None,
+                        "source": "the shared-identifier graph (G1), where installed"},
+        }
+
+    def _oversight(self, conn: Connection) -> dict[str, Any]:
+        resellers = select(func.count()).select_from(account).where(account.c.type == "reseller")
+        active = select(func.count()).select_from(sub_lessee).where(sub_lessee.c.status == "active")
+        runs = select(func.count()).select_from(sub_lessee_rescreen_run).where(
+            sub_lessee_rescreen_run.c.finished_at.is_not(None))
+        return {
+            "procedures": [
+                "Reseller Accounts share their sub-lessees through the API; each is sealed, screened on arrival "
+                "against the designated-person lists and special measures, and re-screened when a list or "
+                "measure changes (E2, D3, D4).",
+                "Special measures that cover Reseller Accounts reach through to the sub-lessees (D1, D4).",
+            ],
+            "reseller_accounts": self._figure(conn, resellers),
+            "active_sub_lessees": self._figure(conn, active),
+            "sub_lessee_rescreening_runs": self._figure(conn, runs),
+        }
+
+    @staticmethod
+    def _contact(conn: Connection) -> dict[str, Any] | None:
+        row = conn.execute(select(cip_contact).order_by(cip_contact.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return {"name": row.name, "title": row.title, "email": row.email, "phone": row.phone,
+                "since": clock.iso(row.set_at)}
+
+    @staticmethod
+    def _foreign_owners_query() -> Select[Any]:
+        subject = literal("beneficial_owner:") + func.cast(beneficial_owner.c.position, customer.c.id.type)
+        return (select(beneficial_owner.c.residence_country, func.count())
+                .select_from(beneficial_owner.join(customer, customer.c.id == beneficial_owner.c.customer_id))
+                .where(LIVE_CUSTOMER, ~us_determined(subject, beneficial_owner.c.customer_id))
+                .group_by(beneficial_owner.c.residence_country))
+
+    @staticmethod
+    def _unverified_query() -> Select[Any]:
+        """Open accounts of foreign customers whose newest case is not approved (or that have none)."""
+        case, later = application.alias("newest_case"), application.alias("later_case")
+        approved = exists(select(literal(1)).select_from(case).where(
+            case.c.account_id == account.c.id, case.c.state == "approved",
+            ~exists(select(literal(1)).select_from(later).where(later.c.account_id == account.c.id,
+                                                                later.c.created_at > case.c.created_at))))
+        return (select(func.count()).select_from(account.join(customer, customer.c.id == account.c.customer_id))
+                .where(LIVE_CUSTOMER, FOREIGN_CUSTOMER, account.c.closed_at.is_(None),
+                       account.c.state.not_in(("closed", "refused")), ~approved))
+
+    def _foreign_resellers(self, conn: Connection) -> dict[str, Any]:
+        statement = (select(account.c.id, account.c.customer_id, customer.c.residence_country)
+                     .select_from(account.join(customer, customer.c.id == account.c.customer_id))
+                     .where(account.c.type == "reseller", LIVE_CUSTOMER, FOREIGN_CUSTOMER)
+                     .order_by(account.c.id))
+        items = []
+        for row in conn.execute(statement):
+            record = self.customers.record_in(conn, row.customer_id, unmask=True)
+            name = record.get("legal_name") or " ".join(
+                part for part in (record.get("name") or {}).values() if isinstance(part, str))
+            items.append({"account_id": row.id, "customer_id": row.customer_id, "name": name,
+                          "country": row.residence_country})
+        return {"value": items, "query": self._sql(conn, statement)}
+
+    # -- filing --------------------------------------------------------------------------------
+    def file(self, actor: Actor, as_of: date | None = None) -> dict[str, Any]:
+        """File the certification: its form stored with its SHA-256, and on the ledger."""
+        if not may(actor.role, "certification:file"):
+            raise Forbidden(f"role {actor.role} may not file the certification")
+        form = self.render(actor, as_of)
+        if form["items"]["cip_contact"] is None:
+            raise Refused.field("cip_contact", "set the CIP contact before filing (cloudcip reporting contact set)")
+        return self._store(form, "certification", actor)
+
+    def _store(self, form: dict[str, Any], kind: str, actor: Actor) -> dict[str, Any]:
+        text = json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        filing_id = str(uuid.uuid4())
+        with self.ledger.unit_of_work() as work:
+            work.conn.execute(insert(certification_filing).values(
+                id=filing_id, kind=kind, as_of=date.fromisoformat(form["as_of"]), filed_at=self.clock(),
+                filed_by=actor.name, sha256=digest, document_json=text))
+            work.log(LedgerAction(actor.name, actor.role, f"file_{kind}", kind, filing_id,
+                                  purpose=f"{kind.replace('_', ' ')} filed", detail={"sha256": digest}))
+        return {"id": filing_id, "kind": kind, "as_of": form["as_of"], "sha256": digest}
+
+
+def filed_certification(conn: Connection) -> Any:
+    """The newest filed certification (None when none is)."""
+    return conn.execute(select(certification_filing.c.id, certification_filing.c.filed_at,
+                               certification_filing.c.sha256)
+                        .where(certification_filing.c.kind == "certification")
+                        .order_by(certification_filing.c.filed_at.desc()).limit(1)).first()
+
+
+GATE_REASON = ("certification_not_filed: no CIP certification is filed with Commerce (H1); a foreign "
+               "customer is granted access once one is")
+
+
+def certification_gate(database: Database) -> Callable[[], str | None]:
+    """The hook the signup decision asks before granting a foreign customer access: the reason to
+    wait, or None once a certification is filed."""
+
+    def reason() -> str | None:
+        with database.engine.connect() as conn:
+            return None if filed_certification(conn) is not None else GATE_REASON
+
+    return reason
+
+
+__all__ = ["FORM", "GATE_REASON", "CertificationService", "certification_gate", "filed_certification"]
+
+
+def form_queries(form: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every figure's key and the SQL that produced it, in the form's order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("query"), str):
+                found.append((key, value["query"]))
+            for name, inner in value.items():
+                if name != "query":
+                    walk(name, inner)
+
+    walk("items", form["items"])
+    return found
+
+
+def render_html(form: dict[str, Any]) -> str:
+    """The form as HTML, each figure linked to its query (listed at the end)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(loader=PackageLoader("cloudcip.reports", "templates"),
+                              autoescape=select_autoescape(enabled_extensions=("html.j2",)),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template("certification.html.j2").render(form=form, queries=form_queries(form))

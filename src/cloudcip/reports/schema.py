@@ -1,0 +1,37 @@
+"""Tables of the reporting to Commerce (H1, H2, H3).
+
+- ``cip_contact``: the CIP contact named in the certification, one row per change (the newest is in
+  force); a change flags an out-of-cycle update (H2).
+- ``certification_filing``: each filed certification, attestation or out-of-cycle update: its
+  document (JSON), the SHA-256 of that document, when and by whom; each filing is also a ledger entry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, Integer, String, Table, Text
+
+from cloudcip.storage.metadata import metadata
+
+cip_contact = Table(
+    "cip_contact",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("title", String(200)),
+    Column("email", String(254), nullable=False),
+    Column("phone", String(40)),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("set_by", String(64), nullable=False),
+)
+
+certification_filing = Table(
+    "certification_filing",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(24), nullable=False),  # certification | attestation | out_of_cycle_update
+    Column("as_of", Date, nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+    Column("filed_by", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("document_json", Text, nullable=False),
+)
