@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from cloudcip.records.lifecycle import AccountLifecycle
     from cloudcip.records.preservation import HoldService
     from cloudcip.records.retention import RetentionService
+    from cloudcip.reports.attestation import AttestationService
     from cloudcip.reports.certification import CertificationService
+    from cloudcip.reports.cip_requests import CipCopyRequests
     from cloudcip.reports.contact import ContactService
     from cloudcip.reports.roster import RosterService
     from cloudcip.verification.applications import ApplicationService
@@ -165,3 +167,16 @@ def gate_applications(services: Services, applications: ApplicationService) -> A
 
         applications.approval_gate = certification_gate(services.database)
     return applications
+
+
+def attestation_service(services: Services) -> AttestationService:
+    from cloudcip.reports.attestation import AttestationService
+
+    return AttestationService(services.database, services.ledger, certification_service(services),
+                              policy_in_force(services), services.profile.certification.attestation_interval_days)
+
+
+def cip_copy_requests(services: Services) -> CipCopyRequests:
+    from cloudcip.reports.cip_requests import CipCopyRequests
+
+    return CipCopyRequests(services.database, services.ledger, policy_in_force(services), services.profile)

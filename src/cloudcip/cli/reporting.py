@@ -15,7 +15,13 @@ from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 from cloudcip.reports.certification import render_html
 from cloudcip.reports.roster import RosterFilter
-from cloudcip.runtime import certification_service, reporting_contacts, roster_service
+from cloudcip.runtime import (
+    attestation_service,
+    certification_service,
+    cip_copy_requests,
+    reporting_contacts,
+    roster_service,
+)
 
 OFFICER = Actor("cli:operator", "compliance-officer")
 
@@ -32,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(certification, name="certification")
     app.add_typer(roster, name="roster")
     app.add_typer(reporting, name="reporting")
+    app.add_typer(attestation, name="attestation")
 
 
 @certification.command("render")
@@ -105,3 +112,66 @@ def contact_set(
     with services_of(ctx) as services:
         reporting_contacts(services).set(name=name, email=email, title=title, phone=phone, actor=OFFICER)
     emit("CIP contact set")
+
+
+attestation = typer.Typer(help="The annual attestation and out-of-cycle updates (H2).", no_args_is_help=True)
+request = typer.Typer(help="Requests for copies of the written CIP, on their clock (H3).", no_args_is_help=True)
+reporting.add_typer(request, name="request")
+
+
+@attestation.command("render")
+def attestation_render(ctx: typer.Context, as_of: AsOf = None) -> None:
+    """The five points of the attestation with their evidence from cloudcip's records (one JSON object)."""
+    day = clock.parse_date(as_of, "as-of") if as_of else None
+    with services_of(ctx) as services:
+        emit(json.dumps(attestation_service(services).render(OFFICER, day), ensure_ascii=False))
+
+
+@attestation.command("file")
+def attestation_file(
+    ctx: typer.Context, as_of: AsOf = None,
+    out_of_cycle: Annotated[bool, typer.Option("--out-of-cycle", help="File it as an out-of-cycle update.")] = False,
+) -> None:
+    """File the attestation (or an out-of-cycle update): stored hashed and on the ledger."""
+    day = clock.parse_date(as_of, "as-of") if as_of else None
+    with services_of(ctx) as services:
+        emit(json.dumps(attestation_service(services).file(OFFICER, day, out_of_cycle=out_of_cycle)))
+
+
+@reporting.command("due")
+def reporting_due(ctx: typer.Context, as_of: AsOf = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """What reporting is owed and when: certification, attestation, CIP copy requests, out-of-cycle updates."""
+    day = clock.parse_date(as_of, "as-of") if as_of else None
+    with services_of(ctx) as services:
+        items = attestation_service(services).due(day)
+    for item in items:
+        emit(json.dumps(item) if as_json else
+             f"{item['due']}\t{'OVERDUE' if item['overdue'] else 'due'}\t{item['item']}\t{item['why']}")
+    if not items:
+        console.print("nothing is due")
+
+
+@request.command("add")
+def request_add(
+    ctx: typer.Context,
+    requester: Annotated[str, typer.Option(help="Who asked (e.g. Department of Commerce, BIS).")],
+    received: Annotated[str | None, typer.Option(help="When it was received (default today).")] = None,
+) -> None:
+    """Log a request for copies of the written CIP; its id is the last line of standard output."""
+    day = clock.parse_date(received, "received") if received else None
+    with services_of(ctx) as services:
+        logged = cip_copy_requests(services).log(requester, OFFICER, day)
+    console.print(f"due {logged['due']}")
+    emit(logged["id"])
+
+
+@request.command("answer")
+def request_answer(
+    ctx: typer.Context,
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="The folder to write the documents to.")],
+) -> None:
+    """Answer a request: the written CIP written to the folder, its SHA-256 kept, the disclosure on the ledger."""
+    with services_of(ctx) as services:
+        emit(json.dumps(cip_copy_requests(services).answer(request_id, out, OFFICER)))

@@ -147,7 +147,15 @@ def follow_account_closures(services: Services, _now: datetime) -> object:
     return account_lifecycle(services).follow_closures()
 
 
+def send_reporting_reminders(services: Services, now: datetime) -> object:
+    """H2, H3: a ``reporting.due`` webhook for each reporting item due within 14 days or overdue."""
+    from cloudcip.runtime import attestation_service
+
+    return attestation_service(services).send_reminders(now.date())
+
+
 RETENTION_TASK = "retention"
+REPORTING_REMINDERS_TASK = "reporting-reminders"
 ACCOUNT_CLOSURES_TASK = "account-closures"
 
 
@@ -157,4 +165,5 @@ def default_tasks() -> list[PeriodicTask]:
         PeriodicTask(WEBHOOK_DELIVERY_TASK, every_seconds=10.0, run=deliver_webhooks),
         PeriodicTask(ACCOUNT_CLOSURES_TASK, every_seconds=10.0, run=follow_account_closures),
         PeriodicTask(RETENTION_TASK, every_seconds=86_400.0, run=run_retention),
+        PeriodicTask(REPORTING_REMINDERS_TASK, every_seconds=86_400.0, run=send_reporting_reminders),
     ]

@@ -156,13 +156,19 @@ class ProductionService:
             "unmask": bool(process.unmask), "customers": len(scope.customers), "accounts": len(scope.accounts)})
         record_ids: list[str] = [process.id]
         with self.database.engine.connect() as conn:  # one read transaction: the records as of one moment
-            for customer_id in sorted(scope.customers):
-                writer.add_json(f"records/{customer_id}.json", self._record(conn, customer_id, bool(process.unmask)))
-                writer.add_json(f"evidence/{customer_id}.json", self._evidence(conn, customer_id))
-                decisions = self._decisions(conn, customer_id)
-                writer.add_json(f"decisions/{customer_id}.json", decisions)
-                record_ids.append(customer_id)
-                record_ids.extend(a["id"] for a in decisions["applications"])
+            customers = sorted(scope.customers)
+            for start in range(0, len(customers), _CHUNK):
+                chunk = customers[start:start + _CHUNK]
+                evidence_of = self._evidence(conn, chunk)
+                decisions_of = self._decisions(conn, chunk)
+                for customer_id in chunk:
+                    writer.add_json(f"records/{customer_id}.json",
+                                    self._record(conn, customer_id, bool(process.unmask)))
+                    writer.add_json(f"evidence/{customer_id}.json", evidence_of.get(customer_id, []))
+                    decisions = decisions_of[customer_id]
+                    writer.add_json(f"decisions/{customer_id}.json", decisions)
+                    record_ids.append(customer_id)
+                    record_ids.extend(a["id"] for a in decisions["applications"])
             accounts = sorted(scope.accounts)
             for start in range(0, len(accounts), _CHUNK):
                 chunk = accounts[start:start + _CHUNK]
@@ -183,41 +189,60 @@ class ProductionService:
         except CustomerNotFound:
             return {"id": customer_id, "status": "unknown"}
 
-    def _evidence(self, conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-        rows = conn.execute(select(evidence).where(evidence.c.customer_id == customer_id)
-                            .order_by(evidence.c.received_at, evidence.c.id)).all()
-        try:
-            sealer = self.customers.sealer_in(conn, customer_id) if rows else None
-        except (CustomerPurged, CustomerNotFound):
-            sealer = None
-        items = []
-        for row in rows:
+    def _evidence(self, conn: Connection, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Each customer's evidence, the sealed details opened with its data key."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        sealers: dict[str, Any] = {}
+        for row in conn.execute(select(evidence).where(evidence.c.customer_id.in_(customer_ids))
+                                .order_by(evidence.c.customer_id, evidence.c.received_at, evidence.c.id)):
             item = _row(row)
-            if sealer is not None and row.detail_sealed is not None:
-                item["detail"] = json.loads(sealer.open(bytes(row.detail_sealed), table="evidence", column="detail",
-                                                        row_id=row.id))
-            items.append(item)
-        return items
+            if row.detail_sealed is not None:
+                if row.customer_id not in sealers:
+                    try:
+                        sealers[row.customer_id] = self.customers.sealer_in(conn, row.customer_id)
+                    except (CustomerPurged, CustomerNotFound):
+                        sealers[row.customer_id] = None
+                sealer = sealers[row.customer_id]
+                if sealer is not None:
+                    item["detail"] = json.loads(sealer.open(bytes(row.detail_sealed), table="evidence",
+                                                            column="detail", row_id=row.id))
+            found.setdefault(row.customer_id, []).append(item)
+        return found
 
     @staticmethod
-    def _decisions(conn: Connection, customer_id: str) -> dict[str, Any]:
-        applications = []
-        for row in conn.execute(select(application).where(application.c.customer_id == customer_id)
-                                .order_by(application.c.created_at)):
+    def _decisions(conn: Connection, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each customer's cases (with transitions and determinations) and screening hits."""
+        found: dict[str, dict[str, Any]] = {c: {"customer_id": c, "applications": [], "screening_hits": []}
+                                            for c in customer_ids}
+        cases: dict[str, dict[str, Any]] = {}
+        for row in conn.execute(select(application).where(application.c.customer_id.in_(customer_ids))
+                                .order_by(application.c.created_at, application.c.id)):
             item = _row(row)
             item["response"] = json.loads(item.pop("response_json"))
-            item["transitions"] = [_row(t) for t in conn.execute(
-                select(case_transition).where(case_transition.c.application_id == row.id)
-                .order_by(case_transition.c.id))]
-            item["determinations"] = [_row(d) for d in conn.execute(
-                select(person_determination).where(person_determination.c.application_id == row.id))]
-            applications.append(item)
-        owners = [str(o) for o in conn.execute(select(beneficial_owner.c.id)
-                                               .where(beneficial_owner.c.customer_id == customer_id)).scalars()]
-        hits = [{k: v for k, v in _row(h).items() if k != "explanation_json"} for h in conn.execute(
-            select(screening_hit).where(screening_hit.c.subject_id.in_([customer_id, *owners]))
-            .order_by(screening_hit.c.created_at))]
-        return {"customer_id": customer_id, "applications": applications, "screening_hits": hits}
+            item["transitions"], item["determinations"] = [], []
+            cases[row.id] = item
+            found[row.customer_id]["applications"].append(item)
+        ids = sorted(cases)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            for t in conn.execute(select(case_transition).where(case_transition.c.application_id.in_(chunk))
+                                  .order_by(case_transition.c.id)):
+                cases[t.application_id]["transitions"].append(_row(t))
+            for d in conn.execute(select(person_determination)
+                                  .where(person_determination.c.application_id.in_(chunk))
+                                  .order_by(person_determination.c.id)):
+                cases[d.application_id]["determinations"].append(_row(d))
+        owners = {str(o.id): str(o.customer_id) for o in conn.execute(
+            select(beneficial_owner.c.id, beneficial_owner.c.customer_id)
+            .where(beneficial_owner.c.customer_id.in_(customer_ids)))}
+        subjects = [*customer_ids, *owners]
+        for start in range(0, len(subjects), _CHUNK):
+            for hit in conn.execute(select(screening_hit).where(screening_hit.c.subject_id.in_(
+                    subjects[start:start + _CHUNK])).order_by(screening_hit.c.created_at)):
+                holder = owners.get(hit.subject_id, hit.subject_id)
+                found[holder]["screening_hits"].append(
+                    {k: v for k, v in _row(hit).items() if k != "explanation_json"})
+        return found
 
     def _access(self, conn: Connection, accounts: Sequence[str],
                 scope: ResolvedScope) -> dict[str, list[tuple[bytes, dict[str, Any]]]]:

@@ -44,6 +44,14 @@ from cloudcip.verification.schema import application, person_determination
 FORM = "cloudcip-cip-certification-v1"
 
 
+def policy_fingerprint(policy: CipPolicy) -> dict[str, str]:
+    """The policy's id and version, and the SHA-256 of what it makes happen (its rules and review
+    triggers): a change of that hash is a material change (H2: an out-of-cycle update)."""
+    material = policy.model_dump(mode="json", include={"rules", "review_triggers"})
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return {"id": policy.policy_id, "version": policy.version, "rules_sha256": digest}
+
+
 def us_determined(subject: ColumnElement[Any], customer_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """Some determination of an application of ``customer_id`` says ``subject`` is a U.S. person."""
     return exists(select(literal(1)).select_from(
@@ -78,7 +86,7 @@ class CertificationService:
                                       purpose="CIP certification: list of foreign resellers"))
             form = {
                 "form": FORM, "as_of": day.isoformat(), "generated_at": clock.iso(self.clock()),
-                "policy": {"id": self.policy.policy_id, "version": self.policy.version},
+                "policy": policy_fingerprint(self.policy),
                 "items": {
                     "verification_procedures": self._procedures(),
                     "detection_resources": self._detection(conn, day),
@@ -211,9 +219,10 @@ class CertificationService:
         form = self.render(actor, as_of)
         if form["items"]["cip_contact"] is None:
             raise Refused.field("cip_contact", "set the CIP contact before filing (cloudcip reporting contact set)")
-        return self._store(form, "certification", actor)
+        return self.store_filing(form, "certification", actor)
 
-    def _store(self, form: dict[str, Any], kind: str, actor: Actor) -> dict[str, Any]:
+    def store_filing(self, form: dict[str, Any], kind: str, actor: Actor) -> dict[str, Any]:
+        """Store a filed form (certification, attestation, out-of-cycle update) hashed, and on the ledger."""
         text = json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         digest = hashlib.sha256(text.encode()).hexdigest()
         filing_id = str(uuid.uuid4())

@@ -4,6 +4,8 @@
   force); a change flags an out-of-cycle update (H2).
 - ``certification_filing``: each filed certification, attestation or out-of-cycle update: its
   document (JSON), the SHA-256 of that document, when and by whom; each filing is also a ledger entry.
+- ``cip_copy_request``: a request for copies of the written CIP, its due date and the hashed answer.
+- ``reporting_reminder``: the reminders the daily job already sent (one per item and day).
 """
 
 from __future__ import annotations
@@ -34,4 +36,27 @@ certification_filing = Table(
     Column("filed_by", String(64), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("document_json", Text, nullable=False),
+)
+
+# H3: requests for copies of the written CIP, each with its clock (the profile's days) and its answer
+cip_copy_request = Table(
+    "cip_copy_request",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("requester", String(300), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("logged_at", DateTime(timezone=True), nullable=False),
+    Column("logged_by", String(64), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("documents_json", Text),  # [{"name", "sha256", "bytes"}] of what was sent
+)
+
+# H2, H3: the reminders already sent, one per item and day, so the daily job sends each once
+reporting_reminder = Table(
+    "reporting_reminder",
+    metadata,
+    Column("item", String(80), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
 )
