@@ -34,6 +34,7 @@ RECORD_READERS = frozenset({"analyst", "compliance-officer", "legal"})
 LEDGER_READERS = frozenset({"compliance-officer", "auditor"})
 ADMIN = frozenset({"admin"})
 APPLICATION_READERS = frozenset({"signup-service", "analyst", "compliance-officer"})
+LEGAL = frozenset({"legal"})
 
 CUSTOMER: dict[str, Any] = {
     "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
@@ -138,6 +139,30 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/apikeys", ADMIN, 200),
     Route("POST", "/v1/apikeys", ADMIN, 201, body={"role": "analyst", "label": "matrix"}),
     Route("DELETE", "/v1/apikeys/{key_id}", ADMIN, 200, url="/v1/apikeys/{fresh_key_id}"),
+    # accounts, retention, legal processes, holds and productions (B1, B4, B5)
+    Route("POST", "/v1/accounts/{account_id}/close", SIGNUP | ADMIN, 200,
+          url="/v1/accounts/{fresh_open_account_id}/close", body={}),
+    Route("GET", "/v1/accounts/{account_id}", RECORD_READERS, 200, url="/v1/accounts/{open_account_id}"),
+    Route("GET", "/v1/retention/plan", OFFICER | ADMIN, 200),
+    Route("POST", "/v1/retention/run", ADMIN, 200, body={}),
+    Route("POST", "/v1/legal/processes", LEGAL, 201,
+          body={"kind": "subpoena", "authority": "Grand jury", "reference": "GJ-1", "customers": ["c-1"]}),
+    Route("GET", "/v1/legal/processes", LEGAL | OFFICER, 200),
+    Route("GET", "/v1/legal/processes/{process_id}", LEGAL | OFFICER, 200),
+    Route("POST", "/v1/legal/processes/{process_id}/close", LEGAL, 200,
+          url="/v1/legal/processes/{fresh_process_id}/close"),
+    Route("POST", "/v1/legal/processes/{process_id}/productions", LEGAL, 200),
+    Route("POST", "/v1/legal/holds", LEGAL | OFFICER, 201, body={"process_id": "{process_id}"}),
+    Route("GET", "/v1/legal/holds", LEGAL | OFFICER, 200),
+    Route("GET", "/v1/legal/holds/{hold_id}", LEGAL | OFFICER, 200),
+    Route("POST", "/v1/legal/holds/{hold_id}/release", LEGAL, 200, url="/v1/legal/holds/{fresh_hold_id}/release",
+          body={"reason": "case closed"}),
+    # reporting to Commerce (H1, H3)
+    Route("GET", "/v1/certification", OFFICER, 200),
+    Route("POST", "/v1/certification/filings", OFFICER, 422, body={},
+          why="authorised, but no CIP contact is set, which filing needs"),
+    Route("PUT", "/v1/reporting/contact", OFFICER, 204, body={"name": "Dana Reyes", "email": "cip@provider.example"}),
+    Route("POST", "/v1/roster/export", OFFICER, 200, body={"format": "csv"}),
     # service routes without personal data
     Route("GET", "/healthz", PUBLIC, 200),
     Route("GET", "/openapi.json", PUBLIC, 200),

@@ -98,7 +98,13 @@ def _reseller_with_sub_lessee(services: Services, client: TestClient, keys: dict
 
 def test_a_purged_record_is_gone_for_everyone(client: TestClient, keys: dict[str, str]) -> None:
     customer_id = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"])).json()["id"]
-    purged = client.delete(f"/v1/customers/{customer_id}", headers=auth(keys["admin"], **{"X-Access-Purpose": "x"}))
+    early = client.delete(f"/v1/customers/{customer_id}", headers=auth(keys["admin"], **{"X-Access-Purpose": "x"}))
+    assert early.status_code == 403  # B1: before its retention ends, only under a court order
+    order = client.post("/v1/legal/processes", json={"kind": "court_order", "authority": "U.S. District Court",
+                                                     "reference": "1:26-cv-3", "customers": [customer_id]},
+                        headers=auth(keys["legal"])).json()["id"]
+    purged = client.delete(f"/v1/customers/{customer_id}",
+                           headers=auth(keys["admin"], **{"X-Access-Purpose": "x", "X-Legal-Basis": order}))
     assert purged.status_code == 204
     assert client.get(f"/v1/customers/{customer_id}", headers=auth(keys["analyst"])).status_code == 410
 

@@ -52,6 +52,8 @@ class Fixtures:
             "customer_id": self._customer, "measure_id": self._measure, "hit_id": self._hit,
             "application_id": self._application, "reseller_account_id": self._reseller_account,
             "sub_lessee_id": self._sub_lessee, "key_id": self._key, "incident_id": self._incident,
+            "open_account_id": self._open_account, "process_id": self._process, "hold_id": self._hold,
+            "legal_basis": self._legal_basis,
         }
 
     def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
@@ -98,6 +100,26 @@ class Fixtures:
     def _incident(self) -> str:
         body = {"account_id": self.get("reseller_account_id"), "summary": "abuse seen"}
         return str(self._post("analyst", "/v1/incidents", body, 201)["id"])
+
+    def _open_account(self) -> str:
+        from tests.api.authorization_table import APPLICATION
+
+        return str(self._post("signup-service", "/v1/applications", APPLICATION, 201)["account_id"])
+
+    def _process(self) -> str:
+        body = {"kind": "subpoena", "authority": "Grand jury", "reference": "GJ-matrix", "customers": ["c-1"]}
+        return str(self._post("legal", "/v1/legal/processes", body, 201)["id"])
+
+    def _hold(self) -> str:
+        return str(self._post("legal", "/v1/legal/holds", {"process_id": self.get("process_id")}, 201)["id"])
+
+    def _legal_basis(self) -> str:
+        """B4: legal reads name a registered process whose scope covers them: a court order naming the
+        fixtures' customers (by their e-mail, so every fixture customer is covered), accounts and network."""
+        body = {"kind": "court_order", "authority": "U.S. District Court", "reference": "1:26-cv-matrix",
+                "identifiers": [{"kind": "email", "value": CUSTOMER["email"]}],
+                "accounts": ["acct-m", self.get("reseller_account_id")], "networks": ["198.51.100.0/24"]}
+        return str(self._post("legal", "/v1/legal/processes", body, 201)["id"])
 
     def _key(self) -> str:
         with self.services.database.engine.begin() as conn:
@@ -172,6 +194,8 @@ def _declared(client: TestClient) -> set[tuple[str, str]]:
 
 def _call(client: TestClient, fixtures: Fixtures, row: Route, headers: dict[str, str]) -> int:
     url, body = fixtures.url(row.url or row.path), fixtures.body(row.body)
+    if headers.get("X-Legal-Basis") == STATED["X-Legal-Basis"]:  # a registered process covering the fixtures
+        headers = {**headers, "X-Legal-Basis": fixtures.get("legal_basis")}
     if row.raw:
         return client.request(row.method, url, content=json.dumps(body), headers=headers).status_code
     return client.request(row.method, url, json=body, headers=headers).status_code
