@@ -38,7 +38,7 @@ LEGAL = frozenset({"legal"})
 
 CUSTOMER: dict[str, Any] = {
     "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
-    "nationality": "DE", "national_id": {"country": "DE", "number": "T22000129"},
+    "nationality": "DE", "national_id": {"country": "DE", "number": "T22000129", "kind": "id_card"},
     "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
     "email": "anna.schmidt@example.de", "phone": "+4930901820",
     "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],

@@ -27,6 +27,8 @@ def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
 
+@pytest.mark.requirement("C1", "C2")
+@pytest.mark.control("access.recorded")
 def test_intake_is_idempotent_and_all_or_nothing(client: TestClient, keys: dict[str, str]) -> None:
     ingest = auth(keys["event-ingest"])
     first = client.post("/v1/access-events", content=json.dumps(_events()), headers=ingest)
@@ -44,6 +46,8 @@ def test_intake_is_idempotent_and_all_or_nothing(client: TestClient, keys: dict[
     assert view["ips"] == [] and view["first_access"] is None  # nothing of the rejected batch stored
 
 
+@pytest.mark.requirement("C3")
+@pytest.mark.control("access.recorded")
 def test_queries_answer_ips_accounts_and_networks(client: TestClient, keys: dict[str, str],
                                                   services: Services) -> None:
     client.post("/v1/access-events", content=json.dumps(_events()), headers=auth(keys["event-ingest"]))
@@ -67,6 +71,7 @@ def test_queries_answer_ips_accounts_and_networks(client: TestClient, keys: dict
     assert entries and entries[-1]["action"] == "read_access" and entries[-1]["purpose"] == "court order 12"
 
 
+@pytest.mark.requirement("C2")
 def test_intake_names_line_and_field_lists_every_error_and_stores_nothing(client: TestClient,
                                                                           keys: dict[str, str]) -> None:
     """C2: the fast intake path (orjson, no model per event) still names each bad line and field."""
@@ -103,6 +108,8 @@ def test_intake_refuses_a_gzip_bomb() -> None:
     assert parse_rows(gzip.compress(b"\n") + gzip.compress(b"\n")) == []  # several members, all blank
 
 
+@pytest.mark.requirement("C4")
+@pytest.mark.control("access.signals")
 def test_signals_use_the_verified_identity_of_the_account(client: TestClient, keys: dict[str, str],
                                                          services: Services) -> None:
     """C4 end to end: an account opened for a person living in Portugal, then accessed from the

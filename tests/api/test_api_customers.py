@@ -16,7 +16,7 @@ INDIVIDUAL: dict[str, Any] = {
     "name": {"given": "Anna", "family": "Schmidt"},
     "birth_date": "1984-03-09",
     "nationality": "DE",
-    "national_id": {"country": "DE", "number": "T22000129"},
+    "national_id": {"country": "DE", "number": "T22000129", "kind": "id_card"},
     "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
     "email": "anna.schmidt@example.de",
     "phone": "+4930901820",
@@ -39,6 +39,7 @@ def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
 
+@pytest.mark.requirement("A3", "B2", "B4")
 def test_create_and_read_masked_then_unmasked(client: TestClient, keys: dict[str, str]) -> None:
     created = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"]))
     assert created.status_code == 201, created.text
@@ -65,6 +66,7 @@ def test_create_and_read_masked_then_unmasked(client: TestClient, keys: dict[str
     assert legal_without_basis.status_code == 403
 
 
+@pytest.mark.requirement("A3")
 def test_entity_with_beneficial_owners(client: TestClient, keys: dict[str, str]) -> None:
     created = client.post("/v1/customers", json=ENTITY, headers=auth(keys["signup-service"]))
     assert created.status_code == 201, created.text
@@ -109,6 +111,7 @@ def test_a_purged_record_is_gone_for_everyone(client: TestClient, keys: dict[str
     assert client.get(f"/v1/customers/{customer_id}", headers=auth(keys["analyst"])).status_code == 410
 
 
+@pytest.mark.requirement("B4")
 def test_purge_without_purpose_is_refused(client: TestClient, keys: dict[str, str]) -> None:
     customer_id = client.post("/v1/customers", json=INDIVIDUAL, headers=auth(keys["signup-service"])).json()["id"]
     response = client.delete(f"/v1/customers/{customer_id}", headers=auth(keys["admin"]))
@@ -129,6 +132,7 @@ def test_purge_without_purpose_is_refused(client: TestClient, keys: dict[str, st
          ["address.country", "phone"]),
     ],
 )
+@pytest.mark.requirement("A3")
 def test_bad_fields_are_named_and_never_echoed(client: TestClient, keys: dict[str, str], mutate: Any,
                                                fields: list[str]) -> None:
     body = json.loads(json.dumps(INDIVIDUAL))

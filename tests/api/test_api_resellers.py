@@ -52,6 +52,7 @@ def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
 
+@pytest.mark.requirement("E2")
 def test_share_list_page_and_remove(services: Services, client: TestClient, keys: dict[str, str]) -> None:
     account_id = open_account(services)
     path = f"/v1/resellers/{account_id}/sub-lessees"
@@ -88,6 +89,7 @@ def test_share_list_page_and_remove(services: Services, client: TestClient, keys
     assert entries[2]["purpose"] == "reseller review"
 
 
+@pytest.mark.requirement("E2")
 def test_unknown_and_non_reseller_accounts_are_404(services: Services, client: TestClient,
                                                   keys: dict[str, str]) -> None:
     standard = open_account(services, "standard")
@@ -123,6 +125,7 @@ def test_unknown_and_non_reseller_accounts_are_404(services: Services, client: T
     ([], ["body"]),
     ("text", ["body"]),
 ])
+@pytest.mark.requirement("E2")
 def test_bad_fields_are_named_and_never_echoed(services: Services, client: TestClient, keys: dict[str, str],
                                                body: Any, fields: list[str]) -> None:
     account_id = open_account(services)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,8 @@ def publish(services: Services) -> None:
                        OFFICER)
 
 
+@pytest.mark.requirement("D1")
+@pytest.mark.control("measure.register")
 def test_measures_register_over_http(client: TestClient, keys: dict[str, str]) -> None:
     officer = auth(keys["compliance-officer"])
     created = client.post("/v1/measures", json=MEASURE, headers=officer)
@@ -68,6 +71,8 @@ def test_measures_register_over_http(client: TestClient, keys: dict[str, str]) -
     assert listed.status_code == 200 and len(listed.json()["measures"]) == 2
 
 
+@pytest.mark.requirement("D3", "D5")
+@pytest.mark.control("hits.adjudicated")
 def test_screen_and_adjudicate(services: Services, client: TestClient, keys: dict[str, str]) -> None:
     publish(services)
     analyst = auth(keys["analyst"])

@@ -33,6 +33,7 @@ def cli(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
     return run
 
 
+@pytest.mark.requirement("B2")
 def test_init_is_safe_twice_and_keys_are_private(cli) -> None:  # type: ignore[no-untyped-def]
     cli("init")
     keyring = (cli.data_dir / "keyring.json").read_bytes()
@@ -46,6 +47,7 @@ def test_commands_before_init_say_so(cli) -> None:  # type: ignore[no-untyped-de
     cli("ledger", "verify", code=2)
 
 
+@pytest.mark.requirement("B2", "B3")
 def test_demo_apikeys_rotate_purge_and_ledger(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("demo", "--customers", "30", "--no-serve")
     key = cli("apikeys", "create", "--role", "analyst").strip().splitlines()[-1]

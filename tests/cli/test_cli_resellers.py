@@ -62,6 +62,7 @@ def reseller_account(cli: Any, account_type: str = "reseller") -> str:
     return account_id
 
 
+@pytest.mark.requirement("E2", "D4")
 def test_add_list_remove_rescreen(cli: Any, tmp_path: Path) -> None:
     account_id = reseller_account(cli)
     shared = tmp_path / "sub-lessees.json"
@@ -93,6 +94,7 @@ def test_add_list_remove_rescreen(cli: Any, tmp_path: Path) -> None:
     assert [v["reference"] for v in only_removed["sub_lessees"]] == ["r-2"]
 
 
+@pytest.mark.requirement("E2")
 def test_bad_input_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
     account_id = reseller_account(cli)
     standard = reseller_account(cli, "standard")

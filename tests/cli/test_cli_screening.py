@@ -49,6 +49,7 @@ def own_list(path: Path, *rows: str) -> Path:
     return path
 
 
+@pytest.mark.requirement("D3")
 def test_lists_import_show_diff(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     first = own_list(tmp_path / "v1.csv", "A1,Person,Viktor Bout,,1967-01-13,RU,,,,,,",
                      "A2,Person,Ali Hassan,,,,,,,,,", "A3,Organization,Acme Trading LLC,,,,,,,,,")
@@ -72,6 +73,7 @@ def test_lists_import_show_diff(cli, tmp_path: Path) -> None:  # type: ignore[no
     cli("lists", "diff", "--source", "own", "1", "9", code=3)  # no such snapshot
 
 
+@pytest.mark.requirement("D3")
 def test_screen_name_batch_and_compare(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("lists", "import", "--format", "own-csv",
         str(own_list(tmp_path / "l.csv", "A1,Person,Viktor Bout,,1967-01-13,RU,,,,,,")))
@@ -104,6 +106,8 @@ def test_screen_name_batch_and_compare(cli, tmp_path: Path) -> None:  # type: ig
     assert "missing column" in cli.output("screen", "batch", str(pairs), code=1)
 
 
+@pytest.mark.requirement("D1", "D4", "D5")
+@pytest.mark.control("measure.register", "rescreen.on_change", "hits.adjudicated")
 def test_measures_rescreen_and_hits(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     added = json.loads(cli("measures", "add", "--kind", "jurisdiction", "--target", "IR", "--measure", "prohibit",
                            "--determination-date", "2026-01-15", "--json"))

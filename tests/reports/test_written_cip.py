@@ -1,4 +1,4 @@
-"""The written CIP generated from the policy and the profile (A1-A8, B1): every section and every rule
+"""The written CIP generated from the policy and the profile (A1-A8): every section and every rule
 appears in both formats, each rule with its methods, restrictions, deadline, failure action,
 re-verification interval and notice version; free text is escaped in HTML and made inert in Markdown."""
 
@@ -71,7 +71,7 @@ def test_every_section_and_every_rule_is_there(format: str) -> None:
         rule_headings = [ref.removeprefix("rule-") for ref in outline.h3_ids]
     for section in SECTIONS:
         assert any(heading.startswith(f"{section}. ") for heading in headings), (section, headings)
-    assert any(heading.startswith("B1. ") for heading in headings)
+    assert not any(heading.startswith("B1. ") for heading in headings)  # no retention control has landed
     assert [heading.startswith(f"{section}. ") for section, heading in zip(SECTIONS, headings, strict=False)] == \
         [True] * len(SECTIONS)  # A1..A8 in order
     assert rule_headings == [rule.id for rule in policy.rules]
@@ -103,22 +103,23 @@ def test_each_rule_is_described_in_full() -> None:
     assert "at most 2 instances (max_instances=2)" in trial
 
 
-def test_profile_figures_drive_the_retention_section(tmp_path: object) -> None:
+def test_profile_figures_drive_the_statements(tmp_path: object) -> None:
     document = render_written_cip(default_policy(), default_profile())
-    b1 = document[document.index("## B1."):]
-    assert "2 years after the account is closed or last accessed, whichever is later" in b1
-    assert "within 10 days of a request" in document
-    assert "180 days after determination" in document
+    assert "no earlier than 180 days after the determination" in document
+    assert "lasts 365 days unless extended" in document
+    assert "between 1 and 30 days" in document
 
     from pathlib import Path
 
     source = yaml.safe_load((Path(__file__).parents[2] / "src/cloudcip/profiles/eo13984-nprm-2024.yaml").read_text())
     source["id"] = "bank-cip"
-    source["retention"]["years"] = 5
+    source["special_measures"]["lead_time_days"] = 90
+    source["verification"]["max_deadline_days"] = 45
     path = Path(str(tmp_path)) / "bank.yaml"
     path.write_text(yaml.safe_dump(source))
     bank = render_written_cip(default_policy(), load_profile(path), format="html")
-    assert "5 years after the account is closed or last accessed" in bank and "bank-cip" in bank
+    assert "no earlier than 90 days after the determination" in bank and "bank-cip" in bank
+    assert "between 1 and 45 days" in bank
 
 
 def _hostile_policy() -> CipPolicy:

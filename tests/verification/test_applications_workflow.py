@@ -86,6 +86,8 @@ def _outbox(services: Services, event_type: str) -> list[dict[str, Any]]:
     return [json.loads(r) for r in rows]
 
 
+@pytest.mark.requirement("A2", "A4", "A6")
+@pytest.mark.control("status.determined_with_basis", "pending.restrictions", "verify.foreign_customer")
 def test_foreign_individual_opens_restricted_pending_evidence(client: TestClient, keys: dict[str, str],
                                                               services: Services) -> None:
     response = client.post("/v1/applications", json=APPLICATION, headers=auth(keys["signup-service"]))
@@ -105,6 +107,8 @@ def test_foreign_individual_opens_restricted_pending_evidence(client: TestClient
     assert "anna" not in json.dumps(entries).lower()
 
 
+@pytest.mark.requirement("A3", "A4")
+@pytest.mark.control("field.national_id", "field.phone", "field.card", "field.birth_date")
 def test_every_bad_field_is_named_at_once_and_nothing_is_stored(client: TestClient, keys: dict[str, str],
                                                                 services: Services) -> None:
     body = copy.deepcopy(APPLICATION)
@@ -153,6 +157,9 @@ def test_concurrent_retries_store_nothing_twice(client: TestClient, keys: dict[s
     assert _count(services, application) == 1 and _count(services, customer) == 1
 
 
+@pytest.mark.requirement("A4", "A5", "A6")
+@pytest.mark.control("method.email_otp", "method.vendor_idv", "vendor.generic_adapter", "verify.foreign_customer",
+                     "case.resolution_recorded")
 def test_codes_vendor_result_and_payment_check_approve_the_case(client: TestClient, keys: dict[str, str],
                                                                 services: Services) -> None:
     signup = auth(keys["signup-service"])
@@ -193,6 +200,8 @@ def test_codes_vendor_result_and_payment_check_approve_the_case(client: TestClie
     assert "C01X00T47" not in json.dumps(shown)
 
 
+@pytest.mark.requirement("A4")
+@pytest.mark.control("method.phone_otp")
 def test_otp_attempts_are_limited(client: TestClient, keys: dict[str, str]) -> None:
     signup = auth(keys["signup-service"])
     app_id = client.post("/v1/applications", json=APPLICATION, headers=signup).json()["id"]
@@ -202,6 +211,8 @@ def test_otp_attempts_are_limited(client: TestClient, keys: dict[str, str]) -> N
     assert "too many attempts" in reasons[-1]
 
 
+@pytest.mark.requirement("A6")
+@pytest.mark.control("pending.deadline", "case.resolution_recorded", "redress.reopens")
 def test_deadline_fails_the_case_and_applies_the_failure_action(client: TestClient, keys: dict[str, str],
                                                                 services: Services, clock: Clock) -> None:
     signup = auth(keys["signup-service"])
@@ -236,6 +247,8 @@ def test_deadline_fails_the_case_and_applies_the_failure_action(client: TestClie
     assert illegal.status_code == 409
 
 
+@pytest.mark.requirement("A2", "A4")
+@pytest.mark.control("status.us_entity", "verify.foreign_customer")
 def test_entity_with_us_formation_and_foreign_owner(client: TestClient, keys: dict[str, str]) -> None:
     body = {
         "kind": "entity", "legal_name": "Blue Harbor Compute LLC",
@@ -258,6 +271,8 @@ def test_entity_with_us_formation_and_foreign_owner(client: TestClient, keys: di
     assert any(item.startswith("beneficial_owner:0") for item in response.json()["evidence_required"])
 
 
+@pytest.mark.requirement("A5")
+@pytest.mark.control("vendor.veriff_webhook")
 def test_veriff_decision_webhook_needs_its_signature(services: Services, keys: dict[str, str], clock: Clock) -> None:
     from dataclasses import replace
 
@@ -296,6 +311,8 @@ FOREIGN_OWNER = {"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1
                  "ownership_percent": 30, "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}}
 
 
+@pytest.mark.requirement("A7")
+@pytest.mark.control("bo.addition", "field.beneficial_owner")
 def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, keys: dict[str, str],
                                                           services: Services, clock: Clock) -> None:
     """A7: an approved entity notifies a new foreign beneficial owner: a successor case owes that
@@ -323,6 +340,8 @@ def test_new_beneficial_owner_reopens_an_approved_account(client: TestClient, ke
     assert bad.status_code == 422 and "ownership_percent" in bad.text
 
 
+@pytest.mark.requirement("A7")
+@pytest.mark.control("bo.addition")
 def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClient, keys: dict[str, str],
                                                                services: Services,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,6 +373,8 @@ def test_beneficial_owner_and_its_reevaluation_commit_together(client: TestClien
     assert stored.status_code == 200, stored.text
     assert _count(services, beneficial_owner) == owners_before + 1
 
+@pytest.mark.requirement("A7")
+@pytest.mark.control("reverification.periodic")
 def test_periodic_reverification_opens_a_successor_case(client: TestClient, keys: dict[str, str],
                                                         clock: Clock) -> None:
     signup = auth(keys["signup-service"])
@@ -366,6 +387,7 @@ def test_periodic_reverification_opens_a_successor_case(client: TestClient, keys
     assert applications.reverify_due_cases(clock.now + timedelta(days=2000)) == 0  # the old case is done
 
 
+@pytest.mark.requirement("E2")
 def test_unknown_reseller_account_is_a_422_not_a_500(client: TestClient, keys: dict[str, str]) -> None:
     body = {**APPLICATION, "account": {"type": "standard", "channel": "via_reseller"},
             "reseller_account_id": "00000000-0000-0000-0000-000000000000"}
@@ -374,6 +396,7 @@ def test_unknown_reseller_account_is_a_422_not_a_500(client: TestClient, keys: d
     assert [p["field"] for p in response.json()["fields"]] == ["reseller_account_id"]
 
 
+@pytest.mark.requirement("D3")
 def test_a_name_too_long_to_screen_is_a_422(client: TestClient, keys: dict[str, str]) -> None:
     body = {**APPLICATION, "name": {"given": "A" * 200, "middle": "B" * 200, "family": "C" * 200}}
     response = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"]))

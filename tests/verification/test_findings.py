@@ -375,6 +375,7 @@ def test_finding_6_evidence_counted_once_compared_and_checked(client: TestClient
 
 
 # -- 7. source of funds (A3) ------------------------------------------------------------------------------------
+@pytest.mark.control("collect.source_of_funds")
 @pytest.mark.requirement("A3", "B2")
 def test_finding_7_source_of_funds_and_payment_source_are_real_fields(client: TestClient, keys: dict[str, str],
                                                                       services: Services) -> None:

@@ -76,8 +76,10 @@ def render(
     """The written CIP, generated from the policy in force and the regulatory profile."""
     if output_format not in ("md", "html"):
         raise fail("--format is md or html")
-    profile = load_profile(settings_of(ctx).profile)
-    document = render_written_cip(_policy_in_force(ctx), profile, format=output_format)  # type: ignore[arg-type]
+    settings = settings_of(ctx)
+    profile = load_profile(settings.profile)
+    document = render_written_cip(_policy_in_force(ctx), profile, format=output_format,  # type: ignore[arg-type]
+                                  settings=settings)
     if output is not None:
         output.write_text(document, encoding="utf-8")
         console.print(f"written CIP ({output_format}) saved to {output}")

@@ -7,6 +7,9 @@ checks come from python-stdnum: each issuing country maps to the stdnum modules 
 valid under any of them passes. A country without such a module gets a format check only and
 the flag ``no_checksum_scheme``.
 
+Identity documents: :func:`validate_document_number` (the number printed on a passport or an
+identity card, checked for form; the Netherlands' scheme by stdnum).
+
 Entities: :func:`validate_ein` (U.S. Employer Identification Number) and
 :func:`validate_registration` (company register, business and VAT numbers per country).
 """
@@ -77,6 +80,13 @@ NATIONAL_ID_SCHEMES: dict[str, tuple[str, ...]] = {
     "UA": ("ua.rntrc",),
     "US": ("us.ssn", "us.itin"),
     "ZA": ("za.idnr",),
+}
+
+#: Country -> stdnum modules for the numbers of identity documents (passports and identity cards).
+#: Elsewhere a document number gets a format check only (the check digit of a passport or card
+#: number lives in its machine-readable zone, not in the number).
+DOCUMENT_NUMBER_SCHEMES: dict[str, tuple[str, ...]] = {
+    "NL": ("nl.identiteitskaartnummer",),
 }
 
 #: Country -> stdnum modules for entity registration, business and VAT numbers.
@@ -190,6 +200,7 @@ SCHEMES_WITHOUT_CHECK_DIGIT: frozenset[str] = frozenset(
 _SEPARATORS = re.compile(r"[\s\-./]+")
 _FALLBACK_NATIONAL_ID = re.compile(r"[A-Z0-9]{3,20}")
 _FALLBACK_REGISTRATION = re.compile(r"[A-Z0-9]{3,30}")
+_DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{5,20}")
 _MAX_INPUT_LENGTH = 64
 
 
@@ -325,6 +336,26 @@ def validate_national_id(country: str, number: str, field: str, scheme: str | No
     verified = matched not in SCHEMES_WITHOUT_CHECK_DIGIT
     flags = [] if verified else ["no_check_digit"]
     return NationalIdCheck(compacted, matched, verified, flags, _birth_date_from(matched, compacted))
+
+
+def validate_document_number(country: str, number: str, field: str) -> NationalIdCheck:
+    """Check the number of an identity document (passport, identity card, residence permit) issued
+    by ``country``: the country's stdnum scheme where one exists (``DOCUMENT_NUMBER_SCHEMES``), else
+    5 to 20 letters or digits with the flag ``no_checksum_scheme``. A German identity card number
+    (``T22000129``) is a document number, not the tax IdNr a ``national_id`` of Germany is."""
+    parent = field.rsplit(".", 1)[0] if "." in field else field
+    alpha2 = normalize_country(country, f"{parent}.country" if "." in field else "country")
+    text = _prepare(number, field)
+    schemes = DOCUMENT_NUMBER_SCHEMES.get(alpha2, ())
+    if schemes:
+        result = _try_schemes(schemes, text)
+        if isinstance(result, _Outcome):
+            raise fail(field, result.reason(alpha2, "document number"))
+        return NationalIdCheck(result[1], result[0], result[0] not in SCHEMES_WITHOUT_CHECK_DIGIT)
+    compact = _SEPARATORS.sub("", text).replace("<", "").upper()
+    if not _DOCUMENT_NUMBER.fullmatch(compact):
+        raise fail(field, "must be 5 to 20 letters or digits")
+    return NationalIdCheck(compact, None, False, ["no_checksum_scheme"])
 
 
 def validate_ein(number: str, field: str) -> RegistrationCheck:

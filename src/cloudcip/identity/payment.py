@@ -390,6 +390,9 @@ _SOLANA_RE = re.compile(f"[{_BASE58}]{{32,44}}")
 _GENERIC_WALLET_RE = re.compile(r"[A-Za-z0-9:_\-]{20,128}")
 #: Networks cloudcip recognises by name; any other name is checked by format only.
 WALLET_NETWORKS: frozenset[str] = frozenset({"bitcoin", "ethereum", "litecoin", "dogecoin", "tron", "monero", "solana"})
+#: Currency tickers a payment means names (``"currency": "BTC"``) and the network each means.
+WALLET_TICKERS: dict[str, str] = {"btc": "bitcoin", "eth": "ethereum", "ltc": "litecoin", "doge": "dogecoin",
+                                  "trx": "tron", "xmr": "monero", "sol": "solana"}
 
 
 @dataclass(frozen=True)
@@ -523,7 +526,8 @@ def _detect(text: str, field: str) -> WalletCheck:
 def validate_wallet(address: str, field: str, network: str | None = None) -> WalletCheck:
     """Check a crypto-wallet address and return its normalised form.
 
-    Without ``network`` the network is detected. Verified checksums: Bitcoin, Litecoin and
+    Without ``network`` the network is detected; a network may be named or given by its currency
+    ticker (``BTC``, ``ETH`` ...). Verified checksums: Bitcoin, Litecoin and
     Dogecoin base58check and segwit (bech32 v0, bech32m v1+), Tron base58check. By format only
     (flag ``format_only``): Monero, Solana. Ethereum: the EIP-55 mixed-case checksum is not
     verified (flag ``checksum_not_verified``); all-lower/upper addresses carry no checksum (flag
@@ -534,6 +538,7 @@ def validate_wallet(address: str, field: str, network: str | None = None) -> Wal
     if len(text) > 128:
         raise fail(field, "is longer than 128 characters")
     wanted = network.strip().lower() if isinstance(network, str) and network.strip() else None
+    wanted = WALLET_TICKERS.get(wanted, wanted) if wanted is not None else None
     if wanted is not None and wanted not in WALLET_NETWORKS:
         if not _GENERIC_WALLET_RE.fullmatch(text):
             raise fail(field, "must be 20 to 128 letters, digits or : _ -")

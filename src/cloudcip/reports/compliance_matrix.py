@@ -1,5 +1,13 @@
-"""The requirement coverage matrix: which modules serve each requirement id and which tests check it
-(A1-H3), built from module docstrings and test docstrings, so it cannot drift from the code."""
+"""The requirement coverage matrix (A1-H3): for each requirement id, the tests that drive it through
+the HTTP API or the CLI, and from that its status (all ids; ``cloudcip compliance matrix``).
+
+A requirement counts as **served** only when at least one test carries
+``@pytest.mark.requirement("<id>")`` (tests that drive the behaviour as a provider would, through
+the API or the CLI; ``reports.markers`` reads the markers from the test files). A docstring that
+cites an id proves nothing: the modules citing it are listed to help a reader find the code, and a
+requirement with no marked test is shown as **not yet served**, whatever the docstrings say. The
+controls the written CIP may state for the id (``reports.controls``) are listed beside it.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +16,32 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cloudcip.reports.controls import all_controls
+from cloudcip.reports.markers import marked_tests
 from cloudcip.reports.requirement_ids import REQUIREMENTS
 
 _ID = re.compile(r"\b([A-H][1-8])\b")
 _RANGE = re.compile(r"\b([A-H])([1-8])\s*[-\u2013]\s*([A-H])([1-8])\b")
 # modules that speak of every id without serving it
-_ABOUT_IDS = {"requirement_ids.py", "compliance_matrix.py", "compliance.py"}
+_ABOUT_IDS = {"requirement_ids.py", "compliance_matrix.py", "compliance.py", "markers.py"}
+
+SERVED = "served"
+NOT_YET_SERVED = "not yet served"
 
 
 @dataclass
 class Coverage:
     requirement: str
     title: str
-    modules: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    controls: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        if self.modules and self.tests:
-            return "served and tested"
-        if self.modules:
-            return "served, untested"
-        return "not yet served"
+        """``served`` when a test drives the requirement through the API or the CLI, else
+        ``not yet served``."""
+        return SERVED if self.tests else NOT_YET_SERVED
 
 
 def _ids_in(text: str | None) -> set[str]:
@@ -44,39 +56,41 @@ def _ids_in(text: str | None) -> set[str]:
     return {rid for rid in found if rid in REQUIREMENTS}
 
 
-def _docstrings(path: Path) -> list[tuple[str | None, str]]:
-    """(qualifier, docstring) for the module and each function or class in ``path``."""
+def _module_docstring(path: Path) -> str:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     except (SyntaxError, UnicodeDecodeError):
-        return []
-    found: list[tuple[str | None, str]] = [(None, ast.get_docstring(tree) or "")]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.append((node.name, ast.get_docstring(node) or ""))
-    return found
+        return ""
 
 
 def build_matrix(package_dir: Path, tests_dir: Path | None) -> list[Coverage]:
+    """One row per requirement id: the tests marked with it (sorted node ids), the modules citing it
+    in their docstring, the controls of the written CIP serving it."""
     rows = {rid: Coverage(rid, title) for rid, title in REQUIREMENTS.items()}
     for path in sorted(package_dir.rglob("*.py")):
-        if "migrations" in path.parts:
+        if "migrations" in path.parts or path.name in _ABOUT_IDS:
             continue
-        module = ".".join(path.relative_to(package_dir.parent).with_suffix("").parts)
-        module = module.removesuffix(".__init__")
-        docstrings = _docstrings(path)
-        for rid in _ids_in(docstrings[0][1] if docstrings else None):
-            if path.name not in _ABOUT_IDS:
-                rows[rid].modules.append(module)
+        module = ".".join(path.relative_to(package_dir.parent).with_suffix("").parts).removesuffix(".__init__")
+        for rid in _ids_in(_module_docstring(path)):
+            rows[rid].modules.append(module)
     if tests_dir is not None and tests_dir.is_dir():
-        for path in sorted(tests_dir.rglob("test_*.py")):
-            name = str(path.relative_to(tests_dir.parent))
-            cited: set[str] = set()
-            for _qualifier, docstring in _docstrings(path):
-                cited |= _ids_in(docstring)
-            for rid in cited:
-                rows[rid].tests.append(name)
+        for test in marked_tests(tests_dir):
+            for rid in test.requirements:
+                if rid in rows:
+                    rows[rid].tests.append(test.nodeid)
+    for control in all_controls():
+        for rid in control.served:
+            if rid in rows:
+                rows[rid].controls.append(control.id)
+    for row in rows.values():
+        row.tests.sort()
     return list(rows.values())
+
+
+def unknown_requirement_markers(tests_dir: Path) -> list[str]:
+    """``nodeid: id`` for each ``requirement`` marker naming an id that ``REQUIREMENTS`` does not have."""
+    return [f"{test.nodeid}: {rid}" for test in marked_tests(tests_dir) for rid in sorted(test.requirements)
+            if rid not in REQUIREMENTS]
 
 
 def default_locations() -> tuple[Path, Path | None]:
@@ -86,10 +100,24 @@ def default_locations() -> tuple[Path, Path | None]:
 
 
 def render_markdown(matrix: list[Coverage]) -> str:
-    lines = ["| id | requirement | status | modules | tests |", "|---|---|---|---|---|"]
+    served = sum(1 for row in matrix if row.status == SERVED)
+    lines = [
+        "# Requirement coverage",
+        "",
+        "Generated by `cloudcip compliance matrix` from the tests' `@pytest.mark.requirement(...)` markers: a "
+        "requirement is **served** only when a test drives it through the HTTP API or the CLI. Modules that "
+        "cite an id in their docstring are listed to help find the code; they prove nothing by themselves. "
+        "Controls are those the written CIP may state for the id (`cloudcip.reports.controls`).",
+        "",
+        f"{served} of {len(matrix)} requirements served.",
+        "",
+        "| id | requirement | status | tests through the API or CLI | controls | modules citing it |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in matrix:
-        lines.append(
-            f"| {row.requirement} | {row.title} | {row.status} | "
-            f"{', '.join(f'`{m}`' for m in row.modules) or '—'} | {', '.join(f'`{t}`' for t in row.tests) or '—'} |"
-        )
+        tests = "<br>".join(f"`{nodeid}`" for nodeid in row.tests) or "—"
+        controls = ", ".join(f"`{control}`" for control in row.controls) or "—"
+        modules = ", ".join(f"`{module}`" for module in row.modules) or "—"
+        status = f"**{row.status}** ({len(row.tests)})" if row.tests else f"**{row.status}**"
+        lines.append(f"| {row.requirement} | {row.title} | {status} | {tests} | {controls} | {modules} |")
     return "\n".join(lines) + "\n"

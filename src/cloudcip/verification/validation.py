@@ -29,7 +29,8 @@ from cloudcip.identity import (
     validate_national_id,
     validate_phone,
 )
-from cloudcip.identity.national_id import validate_ein, validate_registration
+from cloudcip.identity.address import normalize_country
+from cloudcip.identity.national_id import validate_document_number, validate_ein, validate_registration
 from cloudcip.identity.payment import (
     BinTable,
     validate_bic,
@@ -72,23 +73,38 @@ class CheckedRecord:
     flags: list[str]
 
 
+def _check_country(collector: ProblemCollector, country: str | None, path: str) -> None:
+    """An ISO 3166 country code that exists (``XX`` has the right form and names no country)."""
+    if country is None:
+        return
+    try:
+        normalize_country(country, path)
+    except IdentityFieldError as error:
+        collector.absorb(error)
+
+
 def _check_document(collector: ProblemCollector, document: NationalId, path: str, today: date,
                     person: PersonFields) -> None:
     person.document_countries.append(document.country)
     person.document_kinds.append(document.kind)
-    if document.kind == "passport":
-        if len(document.number) < 5 or not document.number.replace("<", "").isalnum():
-            collector.add(f"{path}.number", f"not a {document.country} passport number")
-        if document.country == "US":
+    if document.kind in ("passport", "id_card", "residence_permit"):
+        # the number printed on the document; its check digit lives in the machine-readable zone
+        try:
+            validate_document_number(document.country, document.number, f"{path}.number")
+        except IdentityFieldError as error:
+            collector.absorb(error)
+        if document.kind == "passport" and document.country == "US":
             person.us_passport = True
-    elif document.kind == "residence_permit" and document.country == "US":
-        person.permanent_resident_card = True
-    elif document.kind in ("national_id", "id_card", "tax_id"):
+        if document.kind == "residence_permit" and document.country == "US":
+            person.permanent_resident_card = True
+    elif document.kind in ("national_id", "tax_id"):
         try:
             checked = validate_national_id(document.country, document.number, f"{path}.number")
             person.flags += [f"national_id:{flag}" for flag in checked.flags]
         except IdentityFieldError as error:
             collector.absorb(error)
+    else:
+        _check_country(collector, document.country, f"{path}.country")
     if document.expires_on is not None and document.expires_on < today:
         collector.add(f"{path}.expires_on", "the document has expired")
 
@@ -108,6 +124,7 @@ def _check_address(collector: ProblemCollector, address: Address, path: str) -> 
 def _check_owner(collector: ProblemCollector, owner: BeneficialOwnerInput, position: int,
                  today: date) -> PersonFields:
     path = f"beneficial_owners.{position}"
+    _check_country(collector, owner.nationality, f"{path}.nationality")
     person = PersonFields(subject=f"beneficial_owner:{position}", kind="individual", nationality=owner.nationality,
                           address_country=owner.address.country if owner.address else None,
                           address_subdivision=owner.address.subdivision if owner.address else None)
@@ -139,6 +156,7 @@ def check_record(record: CustomerRecord, today: date, bin_table: BinTable | None
     persons = [customer]
     _check_address(collector, record.address, "address")
     if isinstance(record, IndividualCustomer):
+        _check_country(collector, record.nationality, "nationality")
         try:
             validate_birth_date(record.birth_date, "birth_date", today, minimum_age=MINIMUM_AGE)
         except IdentityFieldError as error:
@@ -179,6 +197,7 @@ def check_record(record: CustomerRecord, today: date, bin_table: BinTable | None
     iban_countries: list[str] = []
     for position, means in enumerate(record.payment_means):
         path = f"payment_means.{position}"
+        _check_country(collector, getattr(means, "country", None), f"{path}.country")
         try:
             if isinstance(means, Card):
                 card = validate_card_number(means.number, f"{path}.number", bin_table)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
 from cloudcip.domain.customer import CustomerRecord
 from cloudcip.records.roles import Actor
+from cloudcip.verification.validation import check_record
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -36,6 +37,7 @@ def create_customer(
     services: ServicesDep,
     actor: Annotated[Actor, Depends(require("customer:create"))],
 ) -> Created:
+    check_record(record, services.customers.clock().date())  # the one validator, as POST /v1/applications (A3, A4)
     [customer_id] = services.customers.create([record], actor, purpose=stated_purpose(request))
     return Created(id=customer_id)
 
