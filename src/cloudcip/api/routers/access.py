@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from cloudcip.access.events import format_time_ms
@@ -17,6 +17,7 @@ from cloudcip.access.queries import account_activity, account_events, account_ip
 from cloudcip.access.signals import account_signals
 from cloudcip.access.store import IngestResult, ingest
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
+from cloudcip.api.params import INSTANT_HELP, Instant
 from cloudcip.errors import InvalidInput
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.legal_process import LegalRead, check_legal_read
@@ -73,8 +74,8 @@ def _window(start: datetime | None, end: datetime | None) -> None:
 @router.get("/v1/accounts/{account_id}/access")
 def get_account_access(
     account_id: AccountId, request: Request, services: ServicesDep, actor: Reader,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description=INSTANT_HELP)] = None,
+    end: Annotated[Instant | None, Query(alias="to", description=INSTANT_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -100,10 +101,13 @@ def get_account_access(
 
 
 class AccessSearch(BaseModel):
+    """The accounts seen from ``ip`` (an address or CIDR network) between ``from`` and ``to``, the
+    names the query parameters and the CLI's options use too."""
+
     model_config = ConfigDict(extra="forbid")
     ip: Annotated[str, StringConstraints(min_length=2, max_length=64)]
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Annotated[Instant | None, Field(alias="from", description=INSTANT_HELP)] = None
+    end: Annotated[Instant | None, Field(alias="to", description=INSTANT_HELP)] = None
 
 
 def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | None, end: datetime | None,
@@ -120,8 +124,8 @@ def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | 
 def get_accounts_seen(
     request: Request, services: ServicesDep, actor: Reader,
     ip: Annotated[str, Query(min_length=2, max_length=64, description="an IP address or CIDR network")],
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description=INSTANT_HELP)] = None,
+    end: Annotated[Instant | None, Query(alias="to", description=INSTANT_HELP)] = None,
 ) -> dict[str, Any]:
     """Accounts seen from an IP or network in a window. ``POST /v1/access/search`` takes the same in a
     body, which keeps the address out of URLs and proxy logs."""
