@@ -9,6 +9,11 @@ intake is idempotent on the event ``id`` (producers must set ids for exactly-onc
 
 A message that fails validation is rejected whole (``term``: never redelivered) and logged with its
 stream sequence and the reasons, never its content.
+
+When the NATS servers do not answer, the consumer does not wait silently: connecting gives up after
+``connect_timeout`` seconds and each of ``connect_attempts`` tries with :class:`NatsUnavailable` (a
+503 kind: the CLI exits 7 saying so); a lost connection is reported through ``notify`` while the
+client reconnects, and ends the run the same way once it gives up.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from cloudcip.access.events import AccessBatchError, EventRow
 from cloudcip.access.formats import parse_rows, row_parser
 from cloudcip.access.store import DEFAULT_ENRICHMENT, IngestResult, ingest
+from cloudcip.errors import Unavailable
 from cloudcip.storage.database import Database
 
 DEFAULT_SUBJECT = "cloudcip.access"
@@ -30,6 +36,10 @@ DEFAULT_DURABLE = "cloudcip-access"
 DEFAULT_SERVERS = "nats://127.0.0.1:4222"
 
 log = logging.getLogger(__name__)
+
+
+class NatsUnavailable(Unavailable):
+    """The NATS servers did not answer, or the connection was lost for good (503; CLI exit 7)."""
 
 
 @dataclass
@@ -78,10 +88,16 @@ async def consume(
     enrich: Any = DEFAULT_ENRICHMENT,
     signal_policy: Any = None,
     store: Callable[[list[EventRow]], IngestResult] | None = None,
+    connect_timeout: float = 5.0,
+    connect_attempts: int = 3,
+    notify: Callable[[str], None] | None = None,
 ) -> ConsumeStats:
     """Pull, store and acknowledge until ``stop`` is set, ``max_messages`` were handled, or (with
-    ``exit_when_idle``) a fetch comes back empty. ``store`` replaces the default ``ingest`` call."""
+    ``exit_when_idle``) a fetch comes back empty. ``store`` replaces the default ``ingest`` call;
+    ``notify`` hears of a lost and a regained connection. :class:`NatsUnavailable` when the servers do
+    not answer."""
     import nats
+    from nats.errors import ConnectionClosedError, NoServersError
     from nats.errors import TimeoutError as NatsTimeoutError
     from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -92,7 +108,27 @@ async def consume(
         return ingest(database, rows, enrich=enrich, signal_policy=signal_policy)
 
     write = store if store is not None else default_store
-    connection = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=3)
+    tell = notify or (lambda message: log.warning("%s", message))
+    closing = False
+
+    async def disconnected() -> None:
+        if not closing:
+            tell("the connection to NATS was lost; reconnecting")
+
+    async def reconnected() -> None:
+        tell("reconnected to NATS")
+
+    async def quiet(_error: Exception) -> None:
+        """Errors are reported once, as ``NatsUnavailable``, not as the client's traceback per attempt."""
+
+    unavailable = (f"NATS does not answer at the servers given ({connect_attempts} attempt(s) of "
+                   f"{connect_timeout:g} s); is it running, with JetStream enabled?")
+    try:
+        connection = await nats.connect(servers, connect_timeout=connect_timeout,
+                                        max_reconnect_attempts=max(0, connect_attempts - 1), reconnect_time_wait=1,
+                                        error_cb=quiet, disconnected_cb=disconnected, reconnected_cb=reconnected)
+    except (NoServersError, OSError, TimeoutError, NatsTimeoutError) as exc:
+        raise NatsUnavailable(unavailable) from exc
     try:
         js = connection.jetstream()
         await ensure_stream(js, stream, subject)
@@ -109,9 +145,13 @@ async def consume(
             try:
                 messages = await subscription.fetch(want, timeout=fetch_timeout)
             except (TimeoutError, NatsTimeoutError):  # nats-py raises either when nothing came
+                if connection.is_closed:
+                    raise NatsUnavailable("the connection to NATS was lost and could not be made again") from None
                 if exit_when_idle:
                     break
                 continue
+            except ConnectionClosedError:
+                raise NatsUnavailable("the connection to NATS was lost and could not be made again") from None
             good: list[Any] = []
             rows: list[EventRow] = []
             for message in messages:
@@ -142,8 +182,12 @@ async def consume(
                 stats.accepted += result.accepted
                 stats.duplicates += result.duplicates
                 stats.batches += 1
+    except NatsTimeoutError as exc:  # JetStream did not answer a request (stream info, consumer)
+        raise NatsUnavailable("NATS answered but JetStream did not; is JetStream enabled?") from exc
     finally:
-        await connection.drain()
+        closing = True
+        if not connection.is_closed:
+            await connection.drain()
     return stats
 
 

@@ -36,7 +36,7 @@ def import_events(
         help="Lines per committed batch (default: 250,000 on SQLite, 50,000 on PostgreSQL).", min=1)] = None,
 ) -> None:
     """Import a file of events; a killed import resumes where it stopped (nothing lost, nothing doubled)."""
-    from cloudcip.access.store import import_file
+    from cloudcip.access.store import ImportProgress, import_file
 
     if fmt not in ("jsonl", "ocsf", "cloudtrail"):
         raise fail("--format is jsonl, ocsf or cloudtrail")
@@ -47,9 +47,10 @@ def import_events(
     ) as progress:
         task = progress.add_task("import", total=total, events=0)
 
-        def advance(state: object) -> None:
-            progress.update(task, completed=getattr(state, "byte_offset", 0),
-                            events=getattr(state, "events_accepted", 0))
+        def advance(state: ImportProgress) -> None:
+            """After each committed batch: the bytes of the file read so far, the events stored."""
+            progress.update(task, completed=state.bytes_read, total=state.total_bytes or total,
+                            events=state.accepted)
 
         # a rejected batch (AccessBatchError) names every bad line; earlier batches stay imported and
         # a rerun resumes after them
@@ -117,13 +118,19 @@ def consume(
     subject: Annotated[str, typer.Option(help="JetStream subject of access events.")] = "cloudcip.access",
     fmt: Annotated[str, typer.Option("--format", help="jsonl, ocsf or cloudtrail")] = "jsonl",
     exit_when_idle: Annotated[bool, typer.Option(help="Stop when the stream has nothing more.")] = False,
+    connect_timeout: Annotated[float, typer.Option(help="Seconds to wait for NATS on each attempt.", min=0.1)] = 5.0,
+    connect_attempts: Annotated[int, typer.Option(help="Attempts to connect (and to reconnect) before giving up.",
+                                                  min=1)] = 3,
 ) -> None:
-    """A durable JetStream consumer: acknowledges each batch only after its commit."""
+    """A durable JetStream consumer: acknowledges each batch only after its commit. When NATS does not
+    answer it says so and exits 7 after the attempts; a lost connection is reported while it reconnects."""
     from cloudcip.access.consumer import run_consumer
 
     with services_of(ctx) as services:
         stats = run_consumer(services.database, servers=servers, subject=subject, fmt=fmt,
-                             exit_when_idle=exit_when_idle)
+                             exit_when_idle=exit_when_idle, connect_timeout=connect_timeout,
+                             connect_attempts=connect_attempts,
+                             notify=lambda message: console.print(f"[yellow]{message}[/yellow]"))
     emit(json.dumps(asdict(stats), default=str))
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cloudcip import __version__
 from cloudcip.cli import access as access_cli
 from cloudcip.cli import accounts as accounts_cli
 from cloudcip.cli import applications as applications_cli
@@ -34,7 +35,15 @@ app = typer.Typer(
     help="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # plain help, wrapped to the terminal: Rich's panels cut long option names and values at 80 columns
+    rich_markup_mode=None,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"cloudcip {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -42,6 +51,8 @@ def main(
     ctx: typer.Context,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="CLOUDCIP_DATA_DIR",
                                                   help="Data directory (keys, SQLite database, checkpoint).")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     os.umask(0o077)  # keys, database and checkpoint are the operator's alone
     ctx.obj = {"settings": load_settings(data_dir)}

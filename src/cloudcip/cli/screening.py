@@ -65,8 +65,13 @@ def lists_import(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="The files of one publication.")],
     format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")],
     source: Annotated[str | None, typer.Option(help="Name the list source (default: from the format).")] = None,
+    partial: Annotated[bool, typer.Option(
+        "--partial", help="Import a publication given without some of its files (an OFAC SDN file without "
+                          "its ALT, ADD and COMMENTS files), knowing its aliases or addresses are lost.")] = False,
 ) -> None:
-    """Import one publication of a list as a new snapshot; the previous one stays in force on any error."""
+    """Import one publication of a list as a new snapshot; the previous one stays in force on any error.
+    All the files of one publication go together (OFAC: SDN, ALT, ADD, COMMENTS); a snapshot that drops
+    more than a tenth of the names in force is imported with a warning."""
     if format not in FORMATS:
         raise fail(f"unknown format {format!r}; one of {', '.join(FORMATS)}")
     with services_of(ctx) as services, _progress() as progress:
@@ -80,15 +85,17 @@ def lists_import(
             raise InvalidInput(f"list refused, nothing imported: {exc}") from exc
         storing = progress.add_task("storing", total=len(publication.parties))
         result = import_publication(
-            services, publication, OPERATOR,
+            services, publication, OPERATOR, partial=partial,
             progress=lambda done, total: progress.update(storing, completed=done, total=total),
         )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     if result.unchanged:
         emit(f"unchanged: {result.source} version {result.version} ({result.parties} parties) has the same "
              f"sha256; nothing imported")
     else:
-        emit(f"imported {result.source} version {result.version}: {result.parties} parties "
-             f"(snapshot {result.snapshot_id})")
+        emit(f"imported {result.source} version {result.version}: {result.parties} parties, {result.names} names "
+             f"(snapshot {result.snapshot_id})" + (" [partial publication]" if publication.missing_parts else ""))
 
 
 @lists.command("show")

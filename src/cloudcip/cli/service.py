@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
 from cloudcip import clock
-from cloudcip.cli.context import console, emit, services_of, settings_of
-from cloudcip.records.roles import Actor, create_api_key
+from cloudcip.cli.context import console, emit, fail, services_of, settings_of
+from cloudcip.records.roles import ROLES, Actor, create_api_key
 from cloudcip.runtime import gate_applications, initialise
 
 
@@ -41,17 +42,23 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="API worker processes (background jobs run once, here).")] = 1,
 ) -> None:
-    """Run the API and its background jobs."""
+    """Run the API and its background jobs. The address is bound first: a port in use is an error
+    before anything starts, and "listening" is said only once it is true."""
     import uvicorn
 
     from cloudcip.access.history import access_history_by_customer
     from cloudcip.access.lookup import signup_ip_lookup
     from cloudcip.api.app import create_app
     from cloudcip.jobs.runner import JobRunner, PeriodicTask, default_tasks
+    from cloudcip.jobs.webhooks import webhook_settings_from_env
     from cloudcip.screening.rescreen import rescreen_if_changed
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
+        if webhook_settings_from_env(services.settings.data_dir).url is None:
+            console.print("[yellow]warning:[/yellow] CLOUDCIP_WEBHOOK_URL is not set: decision webhooks and one-time "
+                          "codes (event otp.deliver) stay in the outbox and reach no one until it is")
+        listener = _listen(host, port)
         applications = gate_applications(services, build_application_service(
             services, ip_lookup=signup_ip_lookup(services.database)))
         tasks = [*default_tasks(),
@@ -85,14 +92,34 @@ def serve(
                 os.environ["CLOUDCIP_DATA_DIR"] = str(services.settings.data_dir)
                 os.environ["CLOUDCIP_DATABASE_URL"] = services.settings.database_url
                 uvicorn.run("cloudcip.api.app:create_app_from_environment", factory=True, workers=workers,
-                            host=host, port=port, log_level="warning", access_log=False)
+                            fd=listener.fileno(), log_level="warning", access_log=False)
             else:
-                uvicorn.run(create_app(services, applications), host=host, port=port, log_level="warning",
+                uvicorn.run(create_app(services, applications), fd=listener.fileno(), log_level="warning",
                             access_log=False)
         finally:
             checkpointer.stop()
             follower.stop()
             runner.stop()
+            listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket of ``serve``, bound before anything starts; a clear error when it cannot be."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, protocol, _name, address = infos[0]
+        listener = socket.socket(family, kind, protocol)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(address)
+            listener.listen(2048)
+        except OSError:
+            listener.close()
+            raise
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def demo(
@@ -134,7 +161,7 @@ def demo(
         now = clock.now()
         keys = {}
         with services.database.engine.begin() as conn:
-            for role in ("signup-service", "analyst", "compliance-officer", "legal", "auditor", "admin"):
+            for role in ROLES:
                 keys[role] = create_api_key(conn, role, "demo", now)
         summary = ", ".join(f"{count} {decision}" for decision, count in sorted(decisions.items()))
         console.print(f"decided {customers} demo account openings ({summary}); ledger size {services.ledger.size()}")

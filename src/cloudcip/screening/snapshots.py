@@ -3,8 +3,11 @@
 ``import_publication`` stores one loaded publication (``cloudcip.screening.loaders``) as a new
 snapshot of its source, in one transaction with its ledger entry: a failure stores nothing and the
 previous snapshot stays in force; a publication whose SHA-256 equals the in-force snapshot's is a
-no-op. The in-force snapshot of a source is its highest version. ``diff_snapshots`` tells which
-parties were added, removed or changed (by ``source_id`` and the hash of the party's document).
+no-op. A publication given without some of its files (an OFAC SDN file alone) is refused unless
+imported as partial on purpose, and a snapshot that drops more than a tenth of the parties or
+names in force is imported with a warning. The in-force snapshot of a source is its highest
+version. ``diff_snapshots`` tells which parties were added, removed or changed (by ``source_id``
+and the hash of the party's document).
 
 ``generate_demo_list`` makes a small list of invented designated persons (Faker) so screening shows
 on a fresh machine without shipping any real list.
@@ -33,7 +36,7 @@ from cloudcip.domain.designated import (
     ListedName,
     PartySchema,
 )
-from cloudcip.errors import InvalidInput, NotFound
+from cloudcip.errors import InvalidInput, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor
 from cloudcip.screening.loaders import ListPublication
@@ -96,6 +99,16 @@ def party_from_document(document: dict[str, Any]) -> DesignatedParty:
 # --- import -------------------------------------------------------------------------------------
 
 
+#: A new snapshot holding this share fewer parties or names than the one in force is imported with a
+#: warning: a truncated file or a partial publication drops designated persons from screening.
+DROP_WARNING_SHARE = 0.10
+
+
+class IncompletePublication(Refused):
+    """A publication given without some of its files (an OFAC SDN file without its ALT, ADD and
+    COMMENTS files): refused unless imported as partial on purpose (422)."""
+
+
 @dataclass(frozen=True)
 class ImportResult:
     snapshot_id: str
@@ -104,6 +117,27 @@ class ImportResult:
     parties: int
     unchanged: bool  # the publication equals the in-force snapshot: nothing was stored
     previous_snapshot_id: str | None
+    names: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def _names(parties: Sequence[DesignatedParty]) -> int:
+    return sum(len(party.names) for party in parties)
+
+
+def _stored_names(conn: Connection, snapshot_id: str) -> int:
+    documents = conn.execute(select(list_party.c.document_json).where(list_party.c.snapshot_id == snapshot_id))
+    return sum(len(json.loads(document).get("names") or []) for document in documents.scalars())
+
+
+def _drop_warnings(source: str, previous: Any, previous_names: int, parties: int, names: int) -> list[str]:
+    warnings = []
+    for what, before, after in (("parties", int(previous.parties), parties), ("names", previous_names, names)):
+        if before and after < before * (1 - DROP_WARNING_SHARE):
+            warnings.append(f"the new snapshot of {source} has {before - after:,} fewer {what} than the one in force "
+                            f"({after:,} instead of {before:,}, -{(before - after) / before:.0%}): those designated "
+                            "persons are no longer screened against")
+    return warnings
 
 
 def _file_name(item: Any) -> str:
@@ -144,16 +178,32 @@ def import_publication(
     *,
     clock: Clock = clocks.now,
     progress: Progress | None = None,
+    partial: bool = False,
 ) -> ImportResult:
-    """Store ``publication`` as the new in-force snapshot of its source; all or nothing, on the ledger."""
+    """Store ``publication`` as the new in-force snapshot of its source; all or nothing, on the ledger.
+
+    A publication missing some of its files (``missing_parts``) is refused with
+    :class:`IncompletePublication` unless ``partial``. A snapshot with more than
+    ``DROP_WARNING_SHARE`` fewer parties or names than the one in force is stored with a warning in
+    the result (and on the ledger)."""
     source = publication.source
     if not source or len(source) > 64:
         raise ValueError("a publication needs a source name of 1 to 64 characters")
+    if publication.missing_parts and not partial:
+        from cloudcip.screening.loaders.ofac import PARTS
+
+        missing = ", ".join(PARTS.get(part, part) for part in publication.missing_parts)
+        raise IncompletePublication.field(
+            "paths", f"an incomplete publication: no {missing} file given; import all the files of one "
+                     "publication together, or import it as partial on purpose (--partial)")
     parties = list(publication.parties)
+    names = _names(parties)
     with services.ledger.unit_of_work() as work:
         previous = in_force_snapshot(work.conn, source)
         if previous is not None and previous.sha256 == publication.sha256:
-            return ImportResult(previous.id, source, previous.version, previous.parties, True, previous.id)
+            return ImportResult(previous.id, source, previous.version, previous.parties, True, previous.id, names)
+        warnings = [] if previous is None else _drop_warnings(source, previous, _stored_names(work.conn, previous.id),
+                                                               len(parties), names)
         snapshot_id = str(uuid.uuid4())
         version = (previous.version if previous is not None else 0) + 1
         files = [_file_name(f) for f in publication.files]
@@ -180,10 +230,11 @@ def import_publication(
         work.log(LedgerAction(
             actor.name, actor.role, "import_list", "list_snapshot", snapshot_id, purpose="list import",
             detail={"source": source, "format": publication.format, "version": version,
-                    "sha256": publication.sha256, "parties": len(parties), "files": files},
+                    "sha256": publication.sha256, "parties": len(parties), "names": names, "files": files,
+                    "missing_parts": publication.missing_parts, "warnings": warnings},
         ))
     return ImportResult(snapshot_id, source, version, len(parties), False,
-                        previous.id if previous is not None else None)
+                        previous.id if previous is not None else None, names, tuple(warnings))
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class ListPublication:
     files: list[str] = field(default_factory=list)  # basenames, in the order given
     sha256: str = ""  # over the input files' bytes, in order
     published: str | None = None  # publication date or timestamp when the file says so
+    missing_parts: list[str] = field(default_factory=list)  # files of the publication not given (OFAC)
 
 
 def read_list_text(path: Path) -> str:
@@ -95,10 +96,11 @@ def load_publication(
     for path in files:
         if not path.is_file():
             raise ListFormatError(path.name, "file", "not found or not a regular file")
+    missing: list[str] = []
     if format == "ofac-csv":
-        from cloudcip.screening.loaders.ofac import load as load_ofac
+        from cloudcip.screening.loaders.ofac import load_parts as load_ofac
 
-        parties, src, published = load_ofac(files, source=source, progress=progress)
+        parties, src, published, missing = load_ofac(files, source=source, progress=progress)
     elif format == "un-xml":
         from cloudcip.screening.loaders.un import load as load_un
 
@@ -126,6 +128,7 @@ def load_publication(
         files=[p.name for p in files],
         sha256=files_sha256(files),
         published=published,
+        missing_parts=missing,
     )
 
 

@@ -21,6 +21,8 @@ from cloudcip.screening.loaders.countries import country_code
 from cloudcip.screening.loaders.remarks import parse_remarks
 
 _ROLE_BY_COLUMNS = {12: "main", 5: "alt", 6: "add", 2: "comments"}
+#: The files of a complete publication besides the main one, and what each carries.
+PARTS: dict[str, str] = {"alt": "ALT (aliases)", "add": "ADD (addresses)", "comments": "COMMENTS (remarks continued)"}
 _TYPES: dict[str, PartySchema] = {
     "individual": "Person",
     "vessel": "Vessel",
@@ -127,6 +129,16 @@ def load(
     paths: Sequence[Path], *, source: str | None = None, progress: Progress | None = None
 ) -> tuple[list[DesignatedParty], str, str | None]:
     """Parties of one OFAC legacy CSV publication; (parties, source, published date or None)."""
+    parties, src, published, _missing = load_parts(paths, source=source, progress=progress)
+    return parties, src, published
+
+
+def load_parts(
+    paths: Sequence[Path], *, source: str | None = None, progress: Progress | None = None
+) -> tuple[list[DesignatedParty], str, str | None, list[str]]:
+    """As :func:`load`, plus the parts of the publication that were not given (``alt``, ``add``,
+    ``comments``): OFAC publishes the four files together, and a main file alone drops every alias,
+    address and continued remark of the list."""
     files = [_read_rows(p) for p in paths]
     mains = [f for f in files if f.role == "main"]
     if len(mains) != 1:
@@ -168,7 +180,8 @@ def load(
         parties.append(_party(src, ent_num, cells, comments, aliases, addresses))
         if progress is not None and (done % 500 == 0 or done == total):
             progress(done, total)
-    return parties, src, None
+    given = {f.role for f in files}
+    return parties, src, None, [part for part in PARTS if part not in given]
 
 
 def _party(
