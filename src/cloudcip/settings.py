@@ -30,6 +30,9 @@ class Settings:
     #: CLOUDCIP_CERTIFICATION_GATE=off (a provider whose certification is filed elsewhere); off in a
     #: Settings built by hand (tests of other controls), on in every process started from the environment.
     certification_gate: bool = False
+    # G3: the name under which this provider shares (its STIX identity), and the peers it pulls from
+    sharing_provider_name: str = "cloudcip provider"
+    sharing_peers_path: Path | None = None
 
     @property
     def keyring_path(self) -> Path:
@@ -66,4 +69,6 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         console_session_hours=int(os.environ.get("CLOUDCIP_CONSOLE_SESSION_HOURS", 12)),
         certification_gate=os.environ.get("CLOUDCIP_CERTIFICATION_GATE", "on").strip().lower()
         not in ("off", "0", "false", "no"),
+        sharing_provider_name=os.environ.get("CLOUDCIP_SHARING_PROVIDER_NAME") or "cloudcip provider",
+        sharing_peers_path=Path(peers) if (peers := os.environ.get("CLOUDCIP_SHARING_PEERS")) else None,
     )

@@ -26,6 +26,7 @@ from cloudcip.cli import resellers as resellers_cli
 from cloudcip.cli import retention as retention_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
+from cloudcip.cli import sharing as sharing_cli
 from cloudcip.cli.context import CloudcipGroup
 from cloudcip.settings import load_settings
 
@@ -75,6 +76,7 @@ app.add_typer(accounts_cli.app, name="accounts")
 app.add_typer(retention_cli.app, name="retention")
 app.add_typer(legal_cli.app, name="legal")
 app.add_typer(production_cli.app, name="production")
+app.add_typer(sharing_cli.app, name="sharing")
 
 
 if __name__ == "__main__":
