@@ -59,6 +59,12 @@ def create_app(services: Services, applications_service: ApplicationService | No
     mount_console(app, services, app.state.applications,
                   app.state.applications.screening or ScreeningService(services))
 
+    # G3: the TAXII 2.1 server of the sharing package, with its own media type and error objects
+    from cloudcip.sharing.taxii import create_taxii_app
+
+    app.mount("/taxii2", create_taxii_app(services.database, services.ledger,
+                                          max_content_length=services.settings.max_request_bytes))
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

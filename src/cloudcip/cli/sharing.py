@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -33,3 +34,93 @@ def export(
                                purpose="sharing export (CLI)")
     console.print(f"bundle at TLP:{level.upper()} recorded as disclosed to {recipient}")
     emit(text)
+
+
+collections_app = typer.Typer(help="TAXII 2.1 collections served at /taxii2/.", no_args_is_help=True)
+peers_app = typer.Typer(help="Peers: API keys of role peer, each with its grants per collection.",
+                        no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+app.add_typer(peers_app, name="peers")
+
+
+@collections_app.command("add")
+def collections_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option(help="The collection's title.")],
+    description: Annotated[str | None, typer.Option(help="What it holds.")] = None,
+) -> None:
+    """Add a TAXII collection; its id is the last line of stdout."""
+    from cloudcip.sharing.store import SharingStore
+
+    with services_of(ctx) as services:
+        emit(SharingStore(services.database).add_collection(title, description))
+
+
+@peers_app.command("add")
+def peers_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="The peer organisation's name (named recipient of TLP:RED).")],
+) -> None:
+    """Make an API key of role peer for a peer provider or agency; the key is the last line of stdout."""
+    from cloudcip.ledger.store import LedgerAction
+    from cloudcip.records.roles import create_api_key
+    from cloudcip.sharing.store import SharingStore
+
+    with services_of(ctx) as services, services.ledger.unit_of_work() as work:
+        key = create_api_key(work.conn, "peer", f"peer {name}"[:200], datetime.now(UTC))
+        SharingStore(services.database).add_peer(work.conn, key.split("_")[1], name)
+        work.log(LedgerAction("cli:operator", "admin", "create_api_key", "api_key", key.split("_")[1],
+                              detail={"role": "peer"}))
+    console.print(f"peer key {key.split('_')[1]} for {name}; grant it collections with `sharing peers grant`")
+    emit(key)
+
+
+@peers_app.command("grant")
+def peers_grant(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Option("--key-id", help="The peer key's id (the part after ccip_).")],
+    collection: Annotated[str, typer.Option(help="Collection id.")],
+    read: Annotated[bool, typer.Option("--read/--no-read")] = True,
+    write: Annotated[bool, typer.Option("--write/--no-write")] = False,
+) -> None:
+    """What one peer key may do in one collection (replaces its earlier grant there)."""
+    from cloudcip.sharing.store import SharingStore
+
+    with services_of(ctx) as services:
+        SharingStore(services.database).grant(key_id, collection, read=read, write=write)
+    emit("granted")
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    incident: Annotated[str, typer.Option("--incident", help="Incident id.")],
+    tlp: Annotated[str, typer.Option("--tlp", help="clear|green|amber|amber+strict|red")],
+    collection: Annotated[str, typer.Option(help="The TAXII collection to add the objects to.")],
+    recipient: Annotated[str | None, typer.Option(help="TLP:RED: the one peer (by name) it may go to.")] = None,
+) -> None:
+    """Add the incident's scrubbed STIX objects to a TAXII collection, served to the peers granted it
+    (TLP:RED only to the named recipient); recorded as a disclosure."""
+    import json as json_module
+
+    from cloudcip.errors import InvalidInput
+    from cloudcip.sharing.store import SharingStore
+
+    level = parse_level(tlp, "--tlp")
+    if level == "red" and not recipient:
+        raise InvalidInput.field("--recipient", "TLP:RED needs the one peer it goes to")
+    with services_of(ctx) as services:
+        text = export_incident(incident_service(services), incident, level, OPERATOR_OFFICER,
+                               provider_name=services.settings.sharing_provider_name,
+                               recipient=recipient or f"collection {collection}", channel="taxii",
+                               purpose="sharing publish (CLI)")
+        objects = json_module.loads(text)["objects"]
+        store = SharingStore(services.database)
+        with services.database.write_gate(), services.database.engine.begin() as conn:
+            store.collection_row(conn, collection)
+            from cloudcip.sharing.envelope import check_objects
+
+            checked = check_objects(objects)
+            outcomes = store.add_objects(conn, collection, checked.valid, source="local", tlp_of=checked.tlp_of,
+                                         recipient=recipient)
+    emit(f"published {sum(1 for o in outcomes if o['stored'])} objects")

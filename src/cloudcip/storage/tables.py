@@ -22,6 +22,7 @@ SCHEMA_MODULES = (
     "cloudcip.approvals.schema",
     "cloudcip.records.schema",
     "cloudcip.legal.schema",
+    "cloudcip.sharing.schema",
 )
 
 

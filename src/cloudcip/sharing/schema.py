@@ -1,0 +1,74 @@
+"""Tables of sharing: TAXII collections, peers and their grants, the objects served, POST statuses (G3).
+
+- ``sharing_collection``: a TAXII 2.1 collection.
+- ``sharing_peer``: the peer (an organisation's name) an API key of role ``peer`` stands for; a
+  TLP:RED object is served only to the peer it names as recipient.
+- ``sharing_grant``: per peer key and collection, may it read, may it write.
+- ``sharing_object``: one row per version of a STIX object in a collection, with the date it was added
+  (microseconds since the epoch), its source (``local`` or the peer it came from), its TLP level and,
+  for TLP:RED, its named recipient; ``is_first``/``is_latest`` serve ``match[version]``.
+- ``sharing_status``: the status resource of each POSTed envelope, with per-object outcomes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+
+from cloudcip.storage.metadata import metadata
+
+sharing_collection = Table(
+    "sharing_collection",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sharing_peer = Table(
+    "sharing_peer",
+    metadata,
+    Column("api_key_id", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sharing_grant = Table(
+    "sharing_grant",
+    metadata,
+    Column("api_key_id", String(16), primary_key=True),
+    Column("collection_id", String(36), primary_key=True),
+    Column("can_read", Boolean, nullable=False),
+    Column("can_write", Boolean, nullable=False),
+)
+
+sharing_object = Table(
+    "sharing_object",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("collection_id", String(36), nullable=False),
+    Column("object_id", String(128), nullable=False),
+    Column("object_type", String(64), nullable=False),
+    Column("version", String(32), nullable=False),  # modified (or created), %Y-%m-%dT%H:%M:%S.%fZ
+    Column("spec_version", String(8), nullable=False),
+    Column("date_added_us", BigInteger, nullable=False),
+    Column("source", String(200), nullable=False),  # local | the peer's name
+    Column("tlp", String(16)),
+    Column("recipient", String(200)),  # TLP:RED: the one peer it may go to
+    Column("is_first", Boolean, nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("collection_id", "object_id", "version", name="uq_sharing_object_version"),
+    Index("ix_sharing_object_added", "collection_id", "date_added_us", "seq"),
+)
+
+sharing_status = Table(
+    "sharing_status",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("collection_id", String(36), nullable=False),
+    Column("api_key_id", String(16), nullable=False),
+    Column("request_timestamp", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # complete | pending
+    Column("detail", Text, nullable=False),  # JSON: successes, failures, pendings
+)
