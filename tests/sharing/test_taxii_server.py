@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -31,6 +32,9 @@ from cloudcip.sharing.store import SharingStore
 from cloudcip.sharing.taxii import MEDIA_TYPE
 
 HEADERS = {"Accept": MEDIA_TYPE}
+# generous: the suite may share a busy machine
+get = partial(httpx.get, timeout=120.0)
+post = partial(httpx.post, timeout=120.0)
 
 
 def free_port() -> int:
@@ -110,7 +114,7 @@ def test_taxii2_client_reads_pages_and_posts(services: Services, server: str) ->
     assert status.status == "complete" and status.success_count == 1 and status.failure_count == 1
     assert status.failures[0]["id"] == bad["id"] and "pattern" in status.failures[0]["message"]
     assert status.pending_count == 0
-    versions = httpx.get(f"{server}/taxii2/api1/collections/{shared}/objects/{good['id']}/versions/",
+    versions = get(f"{server}/taxii2/api1/collections/{shared}/objects/{good['id']}/versions/",
                          headers=HEADERS, auth=("peer", key)).json()
     assert versions["versions"] == ["2026-04-01T00:00:00.000000Z"]
     forbidden = Collection(f"{server}/taxii2/api1/collections/{private}/", user="peer", password=key)
@@ -129,37 +133,37 @@ def test_paging_filters_headers_and_media_types(services: Services, server: str)
     objects = publish(services, store, shared, "clear")
     url = f"{server}/taxii2/api1/collections/{shared}/objects/"
     auth = ("peer", key)
-    first = httpx.get(url, params={"limit": 2, "match[type]": "indicator"}, headers=HEADERS, auth=auth)
+    first = get(url, params={"limit": 2, "match[type]": "indicator"}, headers=HEADERS, auth=auth)
     assert first.status_code == 200 and first.headers["content-type"].startswith("application/taxii+json")
     body = first.json()
     assert body["more"] is True and all(o["type"] == "indicator" for o in body["objects"])
     assert first.headers["X-TAXII-Date-Added-First"].endswith("Z") and "." in first.headers["X-TAXII-Date-Added-Last"]
     # the next token keeps the filter: only indicators on the next page, even when the client omits it
-    second = httpx.get(url, params={"next": body["next"], "limit": 2}, headers=HEADERS, auth=auth).json()
+    second = get(url, params={"next": body["next"], "limit": 2}, headers=HEADERS, auth=auth).json()
     assert all(o["type"] == "indicator" for o in second.get("objects", []))
-    changed = httpx.get(url, params={"next": body["next"], "match[type]": "sighting"}, headers=HEADERS, auth=auth)
+    changed = get(url, params={"next": body["next"], "match[type]": "sighting"}, headers=HEADERS, auth=auth)
     assert changed.status_code == 400 and "filters changed" in changed.json()["description"]
     last_added = first.headers["X-TAXII-Date-Added-Last"]
     for after in (last_added, last_added.split(".")[0] + "Z", "2026-01-01T00:00:00+00:00"):
-        answer = httpx.get(url, params={"added_after": after}, headers=HEADERS, auth=auth)
+        answer = get(url, params={"added_after": after}, headers=HEADERS, auth=auth)
         assert answer.status_code == 200, after
-    empty = httpx.get(url, params={"added_after": "2999-01-01T00:00:00.123456Z"}, headers=HEADERS, auth=auth)
+    empty = get(url, params={"added_after": "2999-01-01T00:00:00.123456Z"}, headers=HEADERS, auth=auth)
     assert empty.json() == {"more": False}
     assert empty.headers["X-TAXII-Date-Added-First"] == "2999-01-01T00:00:00.123456Z"
     assert empty.headers["X-TAXII-Date-Added-Last"] == "2999-01-01T00:00:00.123456Z"
-    assert httpx.get(url, params={"added_after": "yesterday"}, headers=HEADERS, auth=auth).status_code == 400
-    assert httpx.get(url, headers={"Accept": "application/json"}, auth=auth).status_code == 406
-    assert httpx.get(url, headers={"Accept": "application/taxii+json;version=2.0"}, auth=auth).status_code == 406
-    posted = httpx.post(url, content=b'{"objects": []}', headers={**HEADERS, "Content-Type": "application/json"},
+    assert get(url, params={"added_after": "yesterday"}, headers=HEADERS, auth=auth).status_code == 400
+    assert get(url, headers={"Accept": "application/json"}, auth=auth).status_code == 406
+    assert get(url, headers={"Accept": "application/taxii+json;version=2.0"}, auth=auth).status_code == 406
+    posted = post(url, content=b'{"objects": []}', headers={**HEADERS, "Content-Type": "application/json"},
                         auth=auth)
     assert posted.status_code == 415
-    huge = httpx.post(url, content=b"{" + b" " * 2_000_000 + b"}", headers={**HEADERS, "Content-Type": MEDIA_TYPE},
+    huge = post(url, content=b"{" + b" " * 2_000_000 + b"}", headers={**HEADERS, "Content-Type": MEDIA_TYPE},
                       auth=auth)
     assert huge.status_code == 413
     # this key may read but not write
-    refused = httpx.post(url, content=b'{"objects": []}', headers={**HEADERS, "Content-Type": MEDIA_TYPE}, auth=auth)
+    refused = post(url, content=b'{"objects": []}', headers={**HEADERS, "Content-Type": MEDIA_TYPE}, auth=auth)
     assert refused.status_code == 403
-    assert httpx.get(url, headers=HEADERS).status_code == 401
+    assert get(url, headers=HEADERS).status_code == 401
     assert len(objects) > 4
 
 
@@ -178,12 +182,12 @@ def test_red_goes_only_to_its_named_recipient_and_amber_from_a_peer_is_not_resha
              "pattern": "[ipv4-addr:value = '192.0.2.55']", "pattern_type": "stix",
              "valid_from": "2026-04-01T00:00:00Z",
              "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]}
-    posted = httpx.post(f"{server}/taxii2/api1/collections/{shared}/objects/", content=json.dumps({"objects": [amber]}),
+    posted = post(f"{server}/taxii2/api1/collections/{shared}/objects/", content=json.dumps({"objects": [amber]}),
                         headers={**HEADERS, "Content-Type": MEDIA_TYPE}, auth=("peer", key_b))
     assert posted.status_code == 202 and posted.json()["success_count"] == 1
 
     def indicators(key: str) -> set[str]:
-        page = httpx.get(f"{server}/taxii2/api1/collections/{shared}/objects/", params={"match[type]": "indicator"},
+        page = get(f"{server}/taxii2/api1/collections/{shared}/objects/", params={"match[type]": "indicator"},
                          headers=HEADERS, auth=("peer", key)).json()
         return {o["pattern"] for o in page.get("objects", [])}
 
@@ -191,6 +195,46 @@ def test_red_goes_only_to_its_named_recipient_and_amber_from_a_peer_is_not_resha
     assert "[ipv4-addr:value = '203.0.113.7']" not in indicators(key_b)
     assert "[ipv4-addr:value = '192.0.2.55']" not in indicators(key_a)  # B's AMBER is not re-shared to A
     assert "[ipv4-addr:value = '192.0.2.55']" in indicators(key_b)  # B sees its own
-    status = httpx.get(f"{server}/taxii2/api1/status/{posted.json()['id']}/", headers=HEADERS,
+    status = get(f"{server}/taxii2/api1/status/{posted.json()['id']}/", headers=HEADERS,
                        auth=("peer", key_a))
     assert status.status_code == 404  # a peer sees only its own POSTs' statuses
+
+
+@pytest.mark.requirement("G3")
+def test_an_indicator_posted_by_a_peer_flags_the_account_for_a_person(services: Services, server: str) -> None:
+    store = SharingStore(services.database)
+    shared = store.add_collection("abuse indicators")
+    key, key_id = peer(services, store, "Peer Cloud B")
+    store.grant(key_id, shared, read=True, write=True)
+    _, flagged = store_account(services, person(), accesses=[("203.0.113.77", datetime(2026, 3, 10, tzinfo=UTC))])
+    _, later = store_account(services, person(card=None), accesses=[("203.0.113.77", datetime(2027, 3, 10,
+                                                                                              tzinfo=UTC))])
+    posted = {"type": "indicator", "spec_version": "2.1", "id": "indicator--2e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+              "created": "2026-03-01T00:00:00.000Z", "modified": "2026-03-01T00:00:00.000Z",
+              "pattern": "[ipv4-addr:value = '203.0.113.77']", "pattern_type": "stix",
+              "valid_from": "2026-03-01T00:00:00Z", "valid_until": "2026-04-01T00:00:00Z",
+              "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}
+    url = f"{server}/taxii2/api1/collections/{shared}/objects/"
+    answer = post(url, content=json.dumps({"objects": [posted]}),
+                        headers={**HEADERS, "Content-Type": MEDIA_TYPE}, auth=("peer", key))
+    assert answer.status_code == 202
+    with services.database.engine.begin() as conn:
+        analyst = create_api_key(conn, "analyst", "t", datetime.now(UTC))
+        signup = create_api_key(conn, "signup-service", "t", datetime.now(UTC))
+    listed = get(f"{server}/v1/sharing/matches", headers={"Authorization": f"Bearer {analyst}"}).json()
+    assert [(m["subject_type"], m["subject_id"], m["source"], m["tlp"]) for m in listed] == [
+        ("account", flagged, "Peer Cloud B", "green")]
+    assert later not in json.dumps(listed)
+    assert get(f"{server}/v1/sharing/matches", headers={"Authorization": f"Bearer {signup}"}).status_code == 403
+    decided = post(f"{server}/v1/sharing/matches/{listed[0]['id']}/decision",
+                         json={"decision": "false_positive", "reason": "shared office NAT"},
+                         headers={"Authorization": f"Bearer {analyst}"})
+    assert decided.status_code == 200 and decided.json()["state"] == "false_positive"
+    bad = post(f"{server}/v1/sharing/matches/{listed[0]['id']}/decision", json={"decision": "maybe",
+                     "reason": "x"}, headers={"Authorization": f"Bearer {analyst}"})
+    assert bad.status_code == 422 and "decision" in bad.text
+    # a malformed envelope is refused whole with a TAXII error object
+    broken = post(f"{server}/taxii2/api1/collections/{shared}/objects/", content=b'{"objects": 5}',
+                        headers={**HEADERS, "Content-Type": MEDIA_TYPE}, auth=("peer", key))
+    assert broken.status_code == 400 and broken.json()["http_status"] == "400"
+    assert "objects" in broken.json()["description"]

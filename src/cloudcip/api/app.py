@@ -23,14 +23,14 @@ from cloudcip.api.routers import (
     resellers,
     retention,
     screening,
+    sharing,
 )
 from cloudcip.runtime import Services, gate_applications
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
-    legal.router, holds.router, productions.router, reporting.router,
+    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router, legal.router, holds.router, productions.router, reporting.router, sharing.router,
 ]
 
 
@@ -60,9 +60,11 @@ def create_app(services: Services, applications_service: ApplicationService | No
                   app.state.applications.screening or ScreeningService(services))
 
     # G3: the TAXII 2.1 server of the sharing package, with its own media type and error objects
+    from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.sharing.taxii import create_taxii_app
 
-    app.mount("/taxii2", create_taxii_app(services.database, services.ledger,
+    intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+    app.mount("/taxii2", create_taxii_app(services.database, services.ledger, intake=intake,
                                           max_content_length=services.settings.max_request_bytes))
 
     @app.get("/healthz", tags=["health"])

@@ -71,6 +71,10 @@ def serve(
                               run=lambda services_, now: rescreen_if_changed(
                                   services_, now, applications.screening, access_history=access_history_by_customer,
                                   account_effect=applications.measure_acted))]
+        from cloudcip.cli.sharing import scheduled_pull_task
+
+        if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
+            tasks.append(pull_task)
         runner = JobRunner(services, tasks)
         runner.start()
         # C4: one signal follower, here in the main process, apart from the API workers

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cloudcip.cli.context import console, emit, services_of
 from cloudcip.cli.incidents import incident_service
 from cloudcip.records.roles import Actor
+from cloudcip.runtime import Services
 from cloudcip.sharing.export import export_incident
 from cloudcip.sharing.tlp import parse_level
+
+if TYPE_CHECKING:
+    from cloudcip.jobs.runner import PeriodicTask
 
 app = typer.Typer(help="Sharing with peers: STIX 2.1 over TAXII 2.1, marked with TLP 2.0.", no_args_is_help=True)
 
@@ -124,3 +128,87 @@ def publish(
             outcomes = store.add_objects(conn, collection, checked.valid, source="local", tlp_of=checked.tlp_of,
                                          recipient=recipient)
     emit(f"published {sum(1 for o in outcomes if o['stored'])} objects")
+
+
+@app.command("pull")
+def pull(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Option(help="A peer's TAXII 2.1 collection URL (else CLOUDCIP_SHARING_PEERS).")]
+    = None,
+    peer: Annotated[str | None, typer.Option(help="The peer's name, recorded as the source.")] = None,
+    user: Annotated[str | None, typer.Option(help="HTTP Basic user at the peer.")] = None,
+    password_env: Annotated[str | None, typer.Option(help="Environment variable holding the password.")] = None,
+) -> None:
+    """Take what peers added since the last pull: indicators are validated, stored with their source
+    and TLP, and matched against the customers and the access ledger (one JSON line per peer)."""
+    import json as json_module
+
+    from cloudcip.errors import InvalidInput
+    from cloudcip.sharing.ingest import IndicatorIntake
+    from cloudcip.sharing.pull import PeerSource, load_peers, pull_peer
+
+    with services_of(ctx) as services:
+        if url:
+            if not peer:
+                raise InvalidInput.field("--peer", "name the peer the indicators come from")
+            peers = [PeerSource(peer, url, user, password_env)]
+        elif services.settings.sharing_peers_path is not None:
+            peers = load_peers(services.settings.sharing_peers_path)
+        else:
+            raise InvalidInput.field("--url", "give a collection URL or set CLOUDCIP_SHARING_PEERS")
+        intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+        for source in peers:
+            emit(json_module.dumps(pull_peer(intake, source).as_json()))
+
+
+matches_app = typer.Typer(help="Matches of shared indicators, for a person to adjudicate.", no_args_is_help=True)
+app.add_typer(matches_app, name="matches")
+OPERATOR_ANALYST = Actor("cli:operator", "analyst")
+
+
+@matches_app.command("list")
+def matches_list(
+    ctx: typer.Context,
+    state: Annotated[str, typer.Option(help="open, confirmed, false_positive or all.")] = "open",
+) -> None:
+    """Accounts and customers flagged by shared indicators: JSON lines, newest first."""
+    import json as json_module
+
+    from cloudcip.sharing.ingest import list_matches
+
+    with services_of(ctx) as services:
+        for row in list_matches(services.database, OPERATOR_ANALYST, state=None if state == "all" else state):
+            emit(json_module.dumps(row))
+
+
+@matches_app.command("decide")
+def matches_decide(
+    ctx: typer.Context,
+    match_id: Annotated[str, typer.Argument(help="Match id.")],
+    decision: Annotated[str, typer.Option(help="confirmed or false_positive.")],
+    reason: Annotated[str, typer.Option(help="Why (no personal data needed).")],
+) -> None:
+    """A person's adjudication of one match, on the ledger."""
+    import json as json_module
+
+    from cloudcip.sharing.ingest import decide_match
+
+    with services_of(ctx) as services:
+        emit(json_module.dumps(decide_match(services.ledger, match_id, decision, reason, OPERATOR_ANALYST)))
+
+
+def scheduled_pull_task(services: Services) -> PeriodicTask | None:
+    """``cloudcip serve``: pull from the peers of ``CLOUDCIP_SHARING_PEERS`` every 15 minutes (none if unset)."""
+    from cloudcip.jobs.runner import PeriodicTask
+    from cloudcip.sharing.ingest import IndicatorIntake
+    from cloudcip.sharing.pull import load_peers, pull_peer
+
+    path = services.settings.sharing_peers_path
+    if path is None:
+        return None
+
+    def run(services_: Services, _now: object) -> list[dict[str, object]]:
+        intake = IndicatorIntake(services_.database, services_.ledger, services_.keyring.blind_index_key())
+        return [pull_peer(intake, peer).as_json() for peer in load_peers(path)]
+
+    return PeriodicTask("sharing-pull", every_seconds=900.0, run=run)

@@ -72,3 +72,51 @@ sharing_status = Table(
     Column("status", String(16), nullable=False),  # complete | pending
     Column("detail", Text, nullable=False),  # JSON: successes, failures, pendings
 )
+
+# -- taken in from peers (``ingest``) ----------------------------------------------------------------
+shared_indicator = Table(
+    "shared_indicator",
+    metadata,
+    Column("id", String(128), primary_key=True),  # the STIX id
+    Column("source", String(200), primary_key=True),  # the peer it came from
+    Column("version", String(32), nullable=False),
+    Column("tlp", String(16)),
+    Column("pattern", Text, nullable=False),
+    Column("valid_from_ms", BigInteger, nullable=False),
+    Column("valid_until_ms", BigInteger),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("terms", Text, nullable=False),  # JSON: the observables matched (kind, value) and those not matchable
+    Column("revoked", Boolean, nullable=False),
+)
+
+shared_indicator_match = Table(
+    "shared_indicator_match",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("indicator_id", String(128), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("tlp", String(16)),
+    Column("subject_type", String(24), nullable=False),  # account | customer
+    Column("subject_id", String(36), nullable=False),
+    Column("matched_on", String(24), nullable=False),  # access_ip | wallet
+    Column("first_seen", DateTime(timezone=True)),
+    Column("last_seen", DateTime(timezone=True)),
+    Column("state", String(16), nullable=False),  # open | confirmed | false_positive
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(64)),
+    Column("reason", Text),
+    UniqueConstraint("indicator_id", "source", "subject_type", "subject_id", "matched_on",
+                     name="uq_shared_indicator_match_subject"),
+    Index("ix_shared_indicator_match_state", "state", "created_at"),
+    Index("ix_shared_indicator_match_subject", "subject_type", "subject_id"),
+)
+
+sharing_pull_state = Table(
+    "sharing_pull_state",
+    metadata,
+    Column("collection_url", String(500), primary_key=True),
+    Column("peer", String(200), nullable=False),
+    Column("added_after", String(32)),  # the peer's X-TAXII-Date-Added-Last of the last page taken
+    Column("pulled_at", DateTime(timezone=True), nullable=False),
+)

@@ -37,6 +37,7 @@ from cloudcip.errors import CloudcipError, Forbidden, InvalidInput, NotFound, Un
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, authenticate, may
 from cloudcip.sharing.envelope import check_objects, read_envelope
+from cloudcip.sharing.ingest import IndicatorIntake
 from cloudcip.sharing.store import EPOCH_US, Filters, SharingStore, format_us, parse_timestamp, timestamp_us
 from cloudcip.storage.database import Database
 
@@ -85,7 +86,8 @@ def _error(status: int, title: str, description: str, headers: dict[str, str] | 
 
 
 def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: int,
-                     title: str = "cloudcip TAXII 2.1") -> FastAPI:
+                     intake: IndicatorIntake | None = None, title: str = "cloudcip TAXII 2.1") -> FastAPI:
+    """The TAXII sub-application; ``intake`` (when given) stores and matches the indicators peers POST."""
     store = SharingStore(database)
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None,
                   dependencies=[Depends(accepts_taxii)], default_response_class=TaxiiResponse)
@@ -268,6 +270,8 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
                                          {"successes": successes, "failures": failures, "pendings": []})
             work.log(LedgerAction(actor.name, actor.role, "receive", "sharing_collection", collection_id,
                                   detail={"status": status_id, "stored": len(successes), "failed": len(failures)}))
+        if intake is not None and source != "local":
+            intake.take(checked.valid, checked.tlp_of, source, actor)
         return TaxiiResponse(_status_body(store, database, actor, status_id), status_code=202)
 
     @app.get(f"/{API_ROOT}/status/{{status_id}}/")

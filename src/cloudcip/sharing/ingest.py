@@ -1,0 +1,223 @@
+"""Indicators taken in from peers: stored with their source and TLP, matched, flagged for a person (G3).
+
+``IndicatorIntake.take`` receives checked STIX objects (from a POSTed envelope or a pulled page).
+Each ``indicator`` is stored (``shared_indicator``: source, TLP, pattern, window of validity and the
+observables its pattern compares) and matched:
+
+- an IPv4/IPv6 address or network is matched against the **access ledger**: the accounts seen from
+  it *within the indicator's window* (``valid_from`` to ``valid_until``, or to now), exactly, from the
+  events (``access.queries.accounts_from``), so an account that used the address a year later is not
+  flagged;
+- a crypto-wallet address is matched against the customers' payment means through the wallet's
+  **blind index** (no plaintext compared);
+- e-mail domains, card BINs and other observables are kept (and re-shared under their TLP) but not
+  matched: cloudcip holds no index of them.
+
+Each match is a row of ``shared_indicator_match`` in state ``open`` for a person to adjudicate
+(``confirmed`` or ``false_positive`` with a reason), and, for an account, an ``account_signal`` of kind
+``shared_indicator`` beside the access signals (C4). Each pattern's comparisons are taken one by one
+(a match on any of them is worth a person's look); a pattern that does not parse never gets here
+(``envelope.check_objects`` refuses it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from cloudcip import clock
+from cloudcip.access.events import EventError, datetime_to_ms
+from cloudcip.access.queries import accounts_from
+from cloudcip.access.schema import account_signal
+from cloudcip.crypto.blind_index import blind_index
+from cloudcip.errors import Conflict, Forbidden, InvalidInput, NotFound
+from cloudcip.ledger.store import Ledger, LedgerAction
+from cloudcip.records.roles import Actor, may
+from cloudcip.sharing.schema import shared_indicator, shared_indicator_match
+from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
+from cloudcip.sharing.tlp import TlpLevel
+from cloudcip.storage.database import Database
+from cloudcip.storage.schema import payment_means
+
+MATCH_STATES = ("open", "confirmed", "false_positive")
+
+
+def pattern_terms(pattern: str) -> list[dict[str, str]]:
+    """The observables a STIX pattern compares, each as ``{"kind", "value", "op"}``."""
+    from stix2patterns.pattern import Pattern
+
+    terms: list[dict[str, str]] = []
+    for object_type, items in Pattern(pattern).inspect().comparisons.items():
+        for path, operator, value in items:
+            head = str(path[0]) if path else ""
+            text = str(value).strip("'")
+            if object_type in ("ipv4-addr", "ipv6-addr") and head == "value" and operator in ("=", "ISSUBSET"):
+                terms.append({"kind": "ip", "value": text, "op": operator})
+            elif object_type == "x-cloudcip-crypto-wallet" and head == "address" and operator == "=":
+                terms.append({"kind": "wallet", "value": text, "op": operator})
+            elif object_type == "email-addr" and head == "value" and operator == "LIKE" and text.startswith("%@"):
+                terms.append({"kind": "email_domain", "value": text[2:].lower(), "op": operator})
+            elif object_type == "domain-name" and head == "value" and operator == "=":
+                terms.append({"kind": "domain", "value": text.lower(), "op": operator})
+            elif object_type == "x-cloudcip-payment-card" and head == "bin":
+                terms.append({"kind": "card_bin", "value": text, "op": operator})
+            else:
+                terms.append({"kind": "other", "value": f"{object_type}:{head}", "op": operator})
+    return terms
+
+
+@dataclass
+class IntakeReport:
+    indicators: int = 0
+    matches: int = 0
+    matched_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IndicatorIntake:
+    """Stores and matches the indicators of peers (one per process; used by TAXII POST and pull)."""
+
+    database: Database
+    ledger: Ledger
+    blind_index_key: bytes
+
+    def take(self, objects: Sequence[dict[str, Any]], tlp_of: dict[str, TlpLevel | None], source: str,
+             actor: Actor) -> IntakeReport:
+        report = IntakeReport()
+        now = clock.now()
+        for item in objects:
+            if item.get("type") != "indicator" or item.get("pattern_type", "stix") != "stix":
+                continue
+            report.indicators += 1
+            start = parse_timestamp(str(item.get("valid_from") or item.get("created")), "valid_from")
+            end = parse_timestamp(str(item["valid_until"]), "valid_until") if item.get("valid_until") else None
+            terms = pattern_terms(str(item["pattern"]))
+            level = tlp_of.get(str(item["id"]))
+            revoked = bool(item.get("revoked"))
+            with self.ledger.unit_of_work() as work:
+                self._store(work.conn, item, source, level, start, end, terms, revoked, now)
+                if not revoked:
+                    found = self._match(work.conn, item, source, level, start, end or now, terms, now)
+                    report.matches += len(found)
+                    report.matched_ids += found
+                    if found:
+                        work.log(LedgerAction(actor.name, actor.role, "match_shared_indicator", "shared_indicator",
+                                              str(item["id"])[:64], detail={"source": source[:64],
+                                                                             "matches": len(found)}))
+        return report
+
+    def _store(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,
+               end: datetime | None, terms: list[dict[str, str]], revoked: bool, now: datetime) -> None:
+        version = version_of(item, timestamp_us(now))
+        row = {"version": version, "tlp": level, "pattern": str(item["pattern"]),
+               "valid_from_ms": datetime_to_ms(start), "valid_until_ms": datetime_to_ms(end) if end else None,
+               "received_at": now, "terms": json.dumps(terms), "revoked": revoked}
+        key = (shared_indicator.c.id == str(item["id"])) & (shared_indicator.c.source == source)
+        existing = conn.execute(select(shared_indicator.c.version).where(key)).first()
+        if existing is None:
+            conn.execute(insert(shared_indicator).values(id=str(item["id"]), source=source, **row))
+        elif version >= existing.version:
+            conn.execute(update(shared_indicator).where(key).values(**row))
+
+    def _match(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,
+               end: datetime, terms: list[dict[str, str]], now: datetime) -> list[str]:
+        found: list[str] = []
+        for term in terms:
+            if term["kind"] == "ip":
+                try:
+                    seen = accounts_from(self.database, term["value"], start, end)
+                except EventError:
+                    continue
+                for account in seen:
+                    match_id = self._record(conn, item, source, level, "account", account.account_id, "access_ip",
+                                            account.first_seen, account.last_seen, now)
+                    if match_id:
+                        found.append(match_id)
+            elif term["kind"] == "wallet":
+                token = blind_index(self.blind_index_key, "wallet", term["value"])
+                for customer_id in conn.execute(select(payment_means.c.customer_id).distinct()
+                                                .where(payment_means.c.number_index == token)).scalars():
+                    match_id = self._record(conn, item, source, level, "customer", str(customer_id), "wallet",
+                                            None, None, now)
+                    if match_id:
+                        found.append(match_id)
+        return found
+
+    def _record(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None,
+                subject_type: str, subject_id: str, matched_on: str, first: datetime | None, last: datetime | None,
+                now: datetime) -> str | None:
+        column = shared_indicator_match.c
+        exists = conn.execute(select(column.id).where(
+            column.indicator_id == str(item["id"]), column.source == source, column.subject_type == subject_type,
+            column.subject_id == subject_id, column.matched_on == matched_on)).first()
+        if exists is not None:
+            return None
+        match_id = str(uuid.uuid4())
+        conn.execute(insert(shared_indicator_match).values(
+            id=match_id, indicator_id=str(item["id"]), source=source, tlp=level, subject_type=subject_type,
+            subject_id=subject_id, matched_on=matched_on, first_seen=first, last_seen=last, state="open",
+            created_at=now))
+        if subject_type == "account":
+            dedupe = hashlib.sha256(f"{source}|{item['id']}".encode()).hexdigest()
+            conn.execute(insert(account_signal).values(
+                id=str(uuid.uuid4()), account_id=subject_id, kind="shared_indicator", at=now, state="open",
+                dedupe_key=dedupe, detail_json=json.dumps({"match": match_id, "indicator": str(item["id"]),
+                                                           "source": source, "tlp": level,
+                                                           "matched_on": matched_on})))
+        return match_id
+
+
+def list_matches(database: Database, actor: Actor, *, state: str | None = "open",
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """Matches of shared indicators for a person to adjudicate, newest first."""
+    if not may(actor.role, "sharing:adjudicate"):
+        raise Forbidden(f"role {actor.role} may not read matches of shared indicators")
+    if state is not None and state not in MATCH_STATES:
+        raise InvalidInput.field("state", f"one of {', '.join(MATCH_STATES)}")
+    column = shared_indicator_match.c
+    query = select(shared_indicator_match).order_by(column.created_at.desc()).limit(limit)
+    if state is not None:
+        query = query.where(column.state == state)
+    with database.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [match_view(row) for row in rows]
+
+
+def match_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "indicator_id": row.indicator_id, "source": row.source, "tlp": row.tlp,
+            "subject_type": row.subject_type, "subject_id": row.subject_id, "matched_on": row.matched_on,
+            "first_seen": clock.iso(clock.utc_or_none(row.first_seen)),
+            "last_seen": clock.iso(clock.utc_or_none(row.last_seen)), "state": row.state,
+            "decided_by": row.decided_by, "reason": row.reason}
+
+
+def decide_match(ledger: Ledger, match_id: str, decision: str, reason: str, actor: Actor) -> dict[str, Any]:
+    """A person's adjudication of one match: ``confirmed`` or ``false_positive``, with a reason."""
+    if not may(actor.role, "sharing:adjudicate"):
+        raise Forbidden(f"role {actor.role} may not adjudicate matches of shared indicators")
+    if decision not in ("confirmed", "false_positive"):
+        raise InvalidInput.field("decision", "confirmed or false_positive")
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput.field("reason", "between 1 and 500 characters")
+    with ledger.unit_of_work() as work:
+        column = shared_indicator_match.c
+        row = work.conn.execute(select(shared_indicator_match).where(column.id == match_id)).first()
+        if row is None:
+            raise NotFound("no such match")
+        if row.state != "open":
+            raise Conflict(f"the match is already {row.state}")
+        work.conn.execute(update(shared_indicator_match).where(column.id == match_id).values(
+            state=decision, reason=reason, decided_by=actor.name[:64], decided_at=clock.now()))
+        work.log(LedgerAction(actor.name, actor.role, "adjudicate", "shared_indicator_match", match_id,
+                              detail={"decision": decision}))
+        row = work.conn.execute(select(shared_indicator_match).where(column.id == match_id)).one()
+    return match_view(row)
+
