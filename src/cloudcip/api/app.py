@@ -17,6 +17,7 @@ from cloudcip.api.routers import (
     incidents,
     ledger,
     legal,
+    links,
     notices,
     productions,
     reporting,
@@ -30,7 +31,7 @@ from cloudcip.verification.applications import ApplicationService, build_applica
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router, legal.router, holds.router, productions.router, reporting.router, sharing.router,
+    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router, legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
 ]
 
 

@@ -136,3 +136,14 @@ def reporting(
     module = _bench_module("reporting")
     _print(module.run(customers=customers, events_per_account=events_per_account,
                       production_accounts=production_accounts), as_json)
+@app.command("linkage")
+def linkage(
+    customers: Annotated[int, typer.Option(help="Customers stored.")] = 1_000_000,
+    checks: Annotated[int, typer.Option(help="Signup link checks measured.")] = 2000,
+    shows: Annotated[int, typer.Option(help="links show calls measured.")] = 1000,
+    postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
+                                                     envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
+    """G1: the links and ban-evasion check added to a signup (p50/p99), links show (p50/p99), a full
+    cluster rebuild, over N stored customers."""
+    module = _bench_module("linkage")
+    _print(module.run(customers=customers, checks=checks, shows=shows, postgres_url=postgres_url), as_json)

@@ -18,6 +18,7 @@ from cloudcip.cli import console as console_cli
 from cloudcip.cli import incidents as incidents_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import legal as legal_cli
+from cloudcip.cli import links as links_cli
 from cloudcip.cli import policy as policy_cli
 from cloudcip.cli import production as production_cli
 from cloudcip.cli import records as records_cli
@@ -77,6 +78,7 @@ app.add_typer(retention_cli.app, name="retention")
 app.add_typer(legal_cli.app, name="legal")
 app.add_typer(production_cli.app, name="production")
 app.add_typer(sharing_cli.app, name="sharing")
+app.add_typer(links_cli.app, name="links")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ SCHEMA_MODULES = (
     "cloudcip.records.schema",
     "cloudcip.legal.schema",
     "cloudcip.sharing.schema",
+    "cloudcip.linkage.schema",
 )
 
 

@@ -1,0 +1,277 @@
+"""Recording identifiers and keeping clusters (G1): incrementally as records arrive, or rebuilt.
+
+- ``identifiers_of`` turns a customer record as submitted (with its signup IP and device id) into the
+  identifiers of each subject: the customer and each beneficial owner;
+- ``record`` stores them in the caller's transaction and merges the clusters the new subject's
+  strong identifiers reach (the largest cluster keeps its id);
+- ``backfill`` adds the identifiers of records stored before linkage existed: the blind indexes the
+  customer store keeps (no plaintext), and the normalised e-mail, which needs the sealed address
+  opened once under the customer's key;
+- ``rebuild_clusters`` recomputes every cluster from the stored strong identifiers (union-find).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from cloudcip import clock
+from cloudcip.crypto.blind_index import blind_index
+from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
+from cloudcip.crypto.keyring import Keyring
+from cloudcip.domain.customer import BankAccount, Card, CryptoWallet, CustomerRecord, IndividualCustomer
+from cloudcip.linkage.identifiers import (
+    STRONG_KINDS,
+    Identifier,
+    card_identifier,
+    device_identifier,
+    email_identifier,
+    signup_ip_identifiers,
+    stored_identifier,
+)
+from cloudcip.linkage.schema import link_cluster, link_identifier
+from cloudcip.records.customer_store import card_display, mask_tail
+from cloudcip.storage.bulk import insert_rows
+from cloudcip.storage.database import Database
+from cloudcip.storage.schema import beneficial_owner, contact, customer, identity_document, payment_means
+
+Subject = tuple[str, str]  # (subject_type, subject_id)
+PAYMENT_KINDS = {"card": "card", "bank_account": "bank_account", "crypto_wallet": "wallet"}
+
+
+def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None = None,
+                   device_id: str | None = None, asn: int | None = None,
+                   hosting: bool = False) -> dict[str, list[Identifier]]:
+    """The identifiers of a record as submitted, by subject: ``customer`` and ``beneficial_owner:<n>``."""
+    found: list[Identifier] = [email_identifier(key, record.email)] if record.email else []
+    if record.phone:
+        found.append(stored_identifier("phone", blind_index(key, "phone", record.phone), mask_tail(record.phone)))
+    national_id = getattr(record, "national_id", None)
+    if isinstance(record, IndividualCustomer) and national_id is not None:
+        found.append(stored_identifier("national_id", blind_index(key, "national_id", national_id.number,
+                                                                  scope=national_id.country),
+                                       f"{national_id.country} {mask_tail(national_id.number)}"))
+    for means in record.payment_means:
+        if isinstance(means, Card):
+            digits = "".join(ch for ch in means.number if ch.isdigit())
+            found.append(card_identifier(key, digits, card_display(digits)))
+        elif isinstance(means, BankAccount):
+            number = means.iban or means.number or ""
+            found.append(stored_identifier("bank_account", blind_index(key, "iban", number), mask_tail(number)))
+        elif isinstance(means, CryptoWallet):
+            found.append(stored_identifier("wallet", blind_index(key, "wallet", means.address),
+                                           mask_tail(means.address)))
+    if device_id:
+        found.append(device_identifier(key, device_id))
+    if signup_ip:
+        found += signup_ip_identifiers(key, signup_ip, asn=asn, hosting=hosting)
+    subjects: dict[str, list[Identifier]] = {"customer": found}
+    for position, owner in enumerate(getattr(record, "beneficial_owners", []) or []):
+        if owner.national_id is not None:
+            subjects[f"beneficial_owner:{position}"] = [stored_identifier(
+                "national_id", blind_index(key, "national_id", owner.national_id.number,
+                                           scope=owner.national_id.country),
+                f"{owner.national_id.country} {mask_tail(owner.national_id.number)}")]
+    return subjects
+
+
+@dataclass
+class LinkGraph:
+    """Writes the graph: identifiers and clusters."""
+
+    database: Database
+    keyring: Keyring
+    now: Callable[[], datetime] = clock.now
+
+    @property
+    def key(self) -> bytes:
+        return self.keyring.blind_index_key()
+
+    def record(self, conn: Connection, subject: Subject, customer_id: str, identifiers: Sequence[Identifier]) -> str:
+        """Store ``subject``'s identifiers and merge the clusters its strong ones reach; its cluster id."""
+        now = self.now()
+        existing = {(row.kind, row.token) for row in conn.execute(
+            select(link_identifier.c.kind, link_identifier.c.token)
+            .where(link_identifier.c.subject_type == subject[0], link_identifier.c.subject_id == subject[1]))}
+        fresh = [item for item in {(i.kind, i.token): i for i in identifiers}.values()
+                 if (item.kind, item.token) not in existing]
+        insert_rows(conn, link_identifier, [
+            {"subject_type": subject[0], "subject_id": subject[1], "customer_id": customer_id, "kind": item.kind,
+             "token": item.token, "display": item.display[:80], "created_at": now} for item in fresh])
+        strong = [item.token for item in identifiers if item.kind in STRONG_KINDS]
+        reached: set[str] = set()
+        if strong:
+            reached = set(conn.execute(
+                select(link_cluster.c.cluster_id).distinct()
+                .select_from(link_identifier.join(link_cluster, (link_cluster.c.subject_type
+                                                                  == link_identifier.c.subject_type)
+                                                  & (link_cluster.c.subject_id == link_identifier.c.subject_id)))
+                .where(link_identifier.c.token.in_(strong), link_identifier.c.kind.in_(STRONG_KINDS))).scalars())
+        own = conn.execute(select(link_cluster.c.cluster_id).where(link_cluster.c.subject_type == subject[0],
+                                                                   link_cluster.c.subject_id == subject[1])).first()
+        if own is not None:
+            reached.add(str(own.cluster_id))
+        if not reached:
+            cluster_id = str(uuid.uuid4())
+        else:
+            sizes: dict[str, int] = dict(conn.execute(select(link_cluster.c.cluster_id, func.count())
+                                      .where(link_cluster.c.cluster_id.in_(reached))
+                                      .group_by(link_cluster.c.cluster_id)).all())
+            cluster_id = max(reached, key=lambda cid: (sizes.get(cid, 0), cid))
+            others = reached - {cluster_id}
+            if others:
+                conn.execute(update(link_cluster).where(link_cluster.c.cluster_id.in_(others))
+                             .values(cluster_id=cluster_id, updated_at=now))
+        if own is None:
+            conn.execute(insert(link_cluster).values(subject_type=subject[0], subject_id=subject[1],
+                                                     customer_id=customer_id, cluster_id=cluster_id, updated_at=now))
+        elif own.cluster_id != cluster_id:
+            conn.execute(update(link_cluster).where(link_cluster.c.subject_type == subject[0],
+                                                    link_cluster.c.subject_id == subject[1])
+                         .values(cluster_id=cluster_id, updated_at=now))
+        return cluster_id
+
+    def record_customer(self, conn: Connection, customer_id: str, record: CustomerRecord, *,
+                        signup_ip: str | None = None, device_id: str | None = None, asn: int | None = None,
+                        hosting: bool = False) -> str:
+        """A stored customer (and its beneficial owners) into the graph, in the caller's transaction."""
+        by_subject = identifiers_of(self.key, record, signup_ip=signup_ip, device_id=device_id, asn=asn,
+                                    hosting=hosting)
+        owners = {int(row.position): str(row.id) for row in conn.execute(
+            select(beneficial_owner.c.id, beneficial_owner.c.position).where(beneficial_owner.c.customer_id
+                                                                              == customer_id))}
+        cluster_id = self.record(conn, ("customer", customer_id), customer_id, by_subject.pop("customer"))
+        for name, found in by_subject.items():
+            position = int(name.split(":")[1])
+            if position in owners:
+                self.record(conn, ("beneficial_owner", owners[position]), customer_id, found)
+        return cluster_id
+
+    # -- records stored before linkage ------------------------------------------------------------
+    def stored_identifiers(self, conn: Connection, customer_ids: Sequence[str]) -> dict[Subject, tuple[str, list[
+            Identifier]]]:
+        """The identifiers of stored customers: their blind indexes, and the normalised e-mail (opened)."""
+        found: dict[Subject, tuple[str, list[Identifier]]] = {
+            ("customer", cid): (cid, []) for cid in customer_ids}
+        for row in conn.execute(select(payment_means.c.customer_id, payment_means.c.type, payment_means.c.number_index,
+                                       payment_means.c.display)
+                                .where(payment_means.c.customer_id.in_(customer_ids),
+                                       payment_means.c.number_index.is_not(None))):
+            kind = PAYMENT_KINDS.get(row.type)
+            if kind:
+                found[("customer", row.customer_id)][1].append(stored_identifier(kind, row.number_index, row.display))
+        for doc in conn.execute(select(identity_document.c.customer_id, identity_document.c.beneficial_owner_id,
+                                       identity_document.c.kind, identity_document.c.country,
+                                       identity_document.c.number_index)
+                                .where(identity_document.c.customer_id.in_(customer_ids),
+                                       identity_document.c.kind != "registration",
+                                       identity_document.c.number_index.is_not(None))):
+            subject: Subject = ("beneficial_owner", doc.beneficial_owner_id) if doc.beneficial_owner_id else (
+                "customer", doc.customer_id)
+            found.setdefault(subject, (doc.customer_id, []))[1].append(
+                stored_identifier("national_id", doc.number_index, f"{doc.country} document"))
+        keys = {row.id: row for row in conn.execute(
+            select(customer.c.id, customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
+            .where(customer.c.id.in_(customer_ids)))}
+        for item in conn.execute(select(contact.c.id, contact.c.customer_id, contact.c.kind, contact.c.value_index,
+                                       contact.c.value_sealed).where(contact.c.customer_id.in_(customer_ids))):
+            if item.kind == "phone":
+                found[("customer", item.customer_id)][1].append(stored_identifier("phone", item.value_index, "phone"))
+                continue
+            owner = keys.get(item.customer_id)
+            if owner is None or owner.status == "purged" or owner.wrapped_data_key is None:
+                continue
+            sealer = FieldSealer(unwrap_data_key(self.keyring, item.customer_id,
+                                                 WrappedDataKey(owner.kek_id, bytes(owner.wrapped_data_key))))
+            address = sealer.open(bytes(item.value_sealed), table="contact", column="value", row_id=item.id)
+            found[("customer", item.customer_id)][1].append(email_identifier(self.key, address))
+        return found
+
+    def backfill(self, batch: int = 1000, progress: Callable[[int], None] | None = None) -> int:
+        """Identifiers of every stored customer not yet in the graph; how many customers were added."""
+        added = 0
+        after = ""
+        while True:
+            with self.database.engine.connect() as conn:
+                ids = [str(cid) for cid in conn.execute(
+                    select(customer.c.id).where(customer.c.id > after, customer.c.status != "purged")
+                    .order_by(customer.c.id).limit(batch)).scalars()]
+                if not ids:
+                    return added
+                known = set(conn.execute(select(link_cluster.c.subject_id).where(
+                    link_cluster.c.subject_type == "customer", link_cluster.c.subject_id.in_(ids))).scalars())
+                todo = [cid for cid in ids if cid not in known]
+                found = self.stored_identifiers(conn, todo) if todo else {}
+            if found:
+                with self.database.write_gate(), self.database.engine.begin() as conn:
+                    for subject, (customer_id, identifiers) in found.items():
+                        self.record(conn, subject, customer_id, identifiers)
+            added += len(todo)
+            after = ids[-1]
+            if progress is not None:
+                progress(len(ids))
+
+    def rebuild_clusters(self) -> dict[str, int]:
+        """Every cluster recomputed from the stored strong identifiers (union-find); counts."""
+        parent: dict[Subject, Subject] = {}
+
+        def find(item: Subject) -> Subject:
+            root = item
+            while parent[root] != root:
+                root = parent[root]
+            while parent[item] != root:
+                parent[item], item = root, parent[item]
+            return root
+
+        owners: dict[Subject, str] = {}
+        first_of_token: dict[tuple[str, str], Subject] = {}
+        with self.database.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=50_000).execute(
+                select(link_identifier.c.subject_type, link_identifier.c.subject_id, link_identifier.c.customer_id,
+                       link_identifier.c.kind, link_identifier.c.token))
+            for subject_type, subject_id, customer_id, kind, token in rows:
+                subject = (subject_type, subject_id)
+                if subject not in parent:
+                    parent[subject] = subject
+                    owners[subject] = customer_id
+                if kind not in STRONG_KINDS:
+                    continue
+                other = first_of_token.setdefault((kind, token), subject)
+                if other != subject:
+                    a, b = find(subject), find(other)
+                    if a != b:
+                        parent[a] = b
+        members: dict[Subject, list[Subject]] = defaultdict(list)
+        for subject in parent:
+            members[find(subject)].append(subject)
+        now = self.now()
+        with self.database.write_gate(), self.database.engine.begin() as conn:
+            conn.execute(delete(link_cluster))
+            rows_out: list[dict[str, Any]] = []
+            for group in members.values():
+                cluster_id = str(uuid.uuid4())
+                rows_out += [{"subject_type": s[0], "subject_id": s[1], "customer_id": owners[s],
+                              "cluster_id": cluster_id, "updated_at": now} for s in group]
+                if len(rows_out) >= 50_000:
+                    insert_rows(conn, link_cluster, rows_out)
+                    rows_out = []
+            insert_rows(conn, link_cluster, rows_out)
+        return {"subjects": len(parent), "clusters": len(members),
+                "largest": max((len(g) for g in members.values()), default=0)}
+
+
+def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
