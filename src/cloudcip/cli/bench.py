@@ -147,3 +147,16 @@ def linkage(
     cluster rebuild, over N stored customers."""
     module = _bench_module("linkage")
     _print(module.run(customers=customers, checks=checks, shows=shows, postgres_url=postgres_url), as_json)
+
+
+@app.command("sharing")
+def sharing(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    indicators: Annotated[int, typer.Option(help="Shared indicators taken in and matched.")] = 100_000,
+    customers: Annotated[int, typer.Option(help="Customers stored (wallets matched by blind index).")] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Access events stored (addresses matched in windows).")] = 10_000_000,
+    objects: Annotated[int, typer.Option(help="Objects in the collection paged through.")] = 20_000,
+) -> None:
+    """G3: a TAXII page of 1,000 objects (p50/p99) and the ingest of shared indicators with matching."""
+    module = _bench_module("sharing")
+    _print(module.run(indicators_count=indicators, customers=customers, events=events, objects=objects), as_json)

@@ -1,7 +1,8 @@
 """Objects coming in (a POSTed TAXII envelope, a pulled page): validated as STIX 2.1, TLP read (G3).
 
-Each object is parsed by ``stix2`` (which also checks an indicator's STIX pattern); one that does not
-parse is a failure naming its id and the reason, never its content. The TLP level of each object is
+Each object is parsed by ``stix2``, an indicator's STIX pattern by ``stix2-patterns`` (once: the same
+parse gives the observables it compares); one that does not parse is a failure naming its id and the
+reason, never its content. The TLP level of each object is
 the strictest of its markings: TLP 2.0 (by id or by the OASIS extension of a marking definition in the
 same envelope) or TLP 1.0 (WHITE read as CLEAR).
 """
@@ -16,6 +17,7 @@ from typing import Any
 import stix2
 
 from cloudcip.errors import InvalidInput
+from cloudcip.sharing.patterns import InvalidPattern, inspect_pattern, terms_of
 from cloudcip.sharing.tlp import LEVEL_OF_ID, TlpLevel, level_of_definition, strictest
 
 MAX_OBJECTS = 10_000
@@ -26,6 +28,7 @@ class CheckedObjects:
     valid: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     tlp_of: dict[str, TlpLevel | None] = field(default_factory=dict)
+    terms: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # an indicator's observables
 
 
 def read_envelope(body: bytes) -> list[Any]:
@@ -70,9 +73,19 @@ def check_objects(objects: Sequence[Any]) -> CheckedObjects:
         if item.get("spec_version", "2.1") != "2.1" and item["type"] != "bundle":
             checked.failures.append({"id": object_id, "message": "spec_version: only STIX 2.1 is taken"})
             continue
+        structure = item
+        if item["type"] == "indicator" and item.get("pattern_type") == "stix":
+            # the pattern is parsed once, here (stix2 would parse it again to validate it)
+            try:
+                checked.terms[object_id] = terms_of(inspect_pattern(str(item.get("pattern", ""))))
+            except InvalidPattern as exc:
+                checked.failures.append({"id": object_id, "message": str(exc)})
+                continue
+            structure = {**item, "pattern_type": "x-cloudcip-pattern-checked"}
         try:
-            stix2.parse(item, allow_custom=True, version="2.1")
+            stix2.parse(structure, allow_custom=True, version="2.1")
         except Exception as exc:
+            checked.terms.pop(object_id, None)
             checked.failures.append({"id": object_id, "message": _reason(exc)})
             continue
         refs = [str(ref) for ref in item.get("object_marking_refs", []) or []]

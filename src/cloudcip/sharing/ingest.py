@@ -40,6 +40,7 @@ from cloudcip.crypto.blind_index import blind_index
 from cloudcip.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, may
+from cloudcip.sharing.patterns import pattern_terms
 from cloudcip.sharing.schema import shared_indicator, shared_indicator_match
 from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
 from cloudcip.sharing.tlp import TlpLevel
@@ -47,30 +48,6 @@ from cloudcip.storage.database import Database
 from cloudcip.storage.schema import payment_means
 
 MATCH_STATES = ("open", "confirmed", "false_positive")
-
-
-def pattern_terms(pattern: str) -> list[dict[str, str]]:
-    """The observables a STIX pattern compares, each as ``{"kind", "value", "op"}``."""
-    from stix2patterns.pattern import Pattern
-
-    terms: list[dict[str, str]] = []
-    for object_type, items in Pattern(pattern).inspect().comparisons.items():
-        for path, operator, value in items:
-            head = str(path[0]) if path else ""
-            text = str(value).strip("'")
-            if object_type in ("ipv4-addr", "ipv6-addr") and head == "value" and operator in ("=", "ISSUBSET"):
-                terms.append({"kind": "ip", "value": text, "op": operator})
-            elif object_type == "x-cloudcip-crypto-wallet" and head == "address" and operator == "=":
-                terms.append({"kind": "wallet", "value": text, "op": operator})
-            elif object_type == "email-addr" and head == "value" and operator == "LIKE" and text.startswith("%@"):
-                terms.append({"kind": "email_domain", "value": text[2:].lower(), "op": operator})
-            elif object_type == "domain-name" and head == "value" and operator == "=":
-                terms.append({"kind": "domain", "value": text.lower(), "op": operator})
-            elif object_type == "x-cloudcip-payment-card" and head == "bin":
-                terms.append({"kind": "card_bin", "value": text, "op": operator})
-            else:
-                terms.append({"kind": "other", "value": f"{object_type}:{head}", "op": operator})
-    return terms
 
 
 @dataclass
@@ -89,28 +66,29 @@ class IndicatorIntake:
     blind_index_key: bytes
 
     def take(self, objects: Sequence[dict[str, Any]], tlp_of: dict[str, TlpLevel | None], source: str,
-             actor: Actor) -> IntakeReport:
+             actor: Actor, terms: dict[str, list[dict[str, str]]] | None = None) -> IntakeReport:
+        """Store and match the indicators among ``objects`` (one transaction, one ledger entry)."""
         report = IntakeReport()
         now = clock.now()
-        for item in objects:
-            if item.get("type") != "indicator" or item.get("pattern_type", "stix") != "stix":
-                continue
-            report.indicators += 1
-            start = parse_timestamp(str(item.get("valid_from") or item.get("created")), "valid_from")
-            end = parse_timestamp(str(item["valid_until"]), "valid_until") if item.get("valid_until") else None
-            terms = pattern_terms(str(item["pattern"]))
-            level = tlp_of.get(str(item["id"]))
-            revoked = bool(item.get("revoked"))
-            with self.ledger.unit_of_work() as work:
-                self._store(work.conn, item, source, level, start, end, terms, revoked, now)
+        indicators = [item for item in objects
+                      if item.get("type") == "indicator" and item.get("pattern_type", "stix") == "stix"]
+        if not indicators:
+            return report
+        with self.ledger.unit_of_work() as work:
+            for item in indicators:
+                report.indicators += 1
+                start = parse_timestamp(str(item.get("valid_from") or item.get("created")), "valid_from")
+                end = parse_timestamp(str(item["valid_until"]), "valid_until") if item.get("valid_until") else None
+                found_terms = (terms or {}).get(str(item["id"])) or pattern_terms(str(item["pattern"]))
+                level = tlp_of.get(str(item["id"]))
+                revoked = bool(item.get("revoked"))
+                self._store(work.conn, item, source, level, start, end, found_terms, revoked, now)
                 if not revoked:
-                    found = self._match(work.conn, item, source, level, start, end or now, terms, now)
+                    found = self._match(work.conn, item, source, level, start, end or now, found_terms, now)
                     report.matches += len(found)
                     report.matched_ids += found
-                    if found:
-                        work.log(LedgerAction(actor.name, actor.role, "match_shared_indicator", "shared_indicator",
-                                              str(item["id"])[:64], detail={"source": source[:64],
-                                                                             "matches": len(found)}))
+            work.log(LedgerAction(actor.name, actor.role, "take_shared_indicators", "sharing_source", source[:64],
+                                  detail={"indicators": report.indicators, "matches": report.matches}))
         return report
 
     def _store(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,

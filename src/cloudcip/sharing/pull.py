@@ -108,7 +108,7 @@ def pull_peer(intake: IndicatorIntake, peer: PeerSource, actor: Actor = PULL_ACT
             checked = check_objects(objects)
             report.objects += len(objects)
             report.failures += len(checked.failures)
-            taken = intake.take(checked.valid, checked.tlp_of, peer.name, actor)
+            taken = intake.take(checked.valid, checked.tlp_of, peer.name, actor, checked.terms)
             report.indicators += taken.indicators
             report.matches += taken.matches
     except requests.RequestException as exc:

@@ -21,8 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from stix2patterns.pattern import Pattern
-
+from cloudcip.sharing.patterns import InvalidPattern, inspect_pattern
 from cloudcip.sharing.tlp import TlpLevel, rank
 
 COMMON = frozenset({"type", "spec_version", "id", "created", "modified", "created_by_ref", "object_marking_refs",
@@ -74,8 +73,8 @@ def _pattern_allowed(pattern: str, personal: Iterable[str]) -> bool:
     if any(len(value) >= 3 and value.casefold() in lowered for value in personal):
         return False
     try:
-        comparisons = Pattern(pattern).inspect().comparisons
-    except Exception:
+        comparisons = inspect_pattern(pattern)
+    except InvalidPattern:
         return False
     for object_type, items in comparisons.items():
         for path, operator, value in items:

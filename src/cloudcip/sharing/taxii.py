@@ -271,7 +271,7 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
             work.log(LedgerAction(actor.name, actor.role, "receive", "sharing_collection", collection_id,
                                   detail={"status": status_id, "stored": len(successes), "failed": len(failures)}))
         if intake is not None and source != "local":
-            intake.take(checked.valid, checked.tlp_of, source, actor)
+            intake.take(checked.valid, checked.tlp_of, source, actor, checked.terms)
         return TaxiiResponse(_status_body(store, database, actor, status_id), status_code=202)
 
     @app.get(f"/{API_ROOT}/status/{{status_id}}/")

@@ -1,0 +1,147 @@
+"""Benchmark of sharing (G3): ``cloudcip bench sharing --json``.
+
+- ``page_ms_p50/p99``: a TAXII 2.1 page of 1,000 objects (``GET .../objects/?limit=1000``, in process
+  through the ASGI app: authentication, the page query, scrubbing, JSON), walking a collection of
+  ``--objects`` indicators page by page;
+- ``ingest_s``: ``--indicators`` shared indicators (addresses, networks and wallets, with windows)
+  taken in and matched against ``--customers`` customers (wallets by blind index) and
+  ``--events`` access events (addresses within each indicator's window), with the matches found.
+
+Defaults are the issue's figures (100,000 indicators, 1,000,000 customers, 10,000,000 events); the
+stores are filled with bulk inserts of generated rows before anything is timed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from cloudcip.access.events import AccessEvent
+from cloudcip.access.store import ingest
+from cloudcip.api.app import create_app
+from cloudcip.crypto.blind_index import blind_index
+from cloudcip.records.roles import Actor, create_api_key
+from cloudcip.runtime import initialise, open_services
+from cloudcip.settings import Settings
+from cloudcip.sharing.envelope import check_objects
+from cloudcip.sharing.ingest import IndicatorIntake
+from cloudcip.sharing.store import SharingStore
+from cloudcip.sharing.taxii import MEDIA_TYPE
+from cloudcip.storage.bulk import insert_rows
+from cloudcip.storage.schema import customer, payment_means
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+PEER = Actor("bench:peer-intake", "compliance-officer")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _ip(n: int) -> str:
+    return str(ipaddress.IPv4Address(0x0A000000 + n))  # 10.0.0.0/8: documentation of a bench, never contacted
+
+
+def _indicator(n: int, pattern: str, start: datetime) -> dict[str, Any]:
+    return {"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.UUID(int=n + 1, version=4)}",
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "pattern": pattern,
+            "pattern_type": "stix", "valid_from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "valid_until": (start + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "object_marking_refs": [GREEN]}
+
+
+def indicators(count: int, customers: int, events_accounts: int) -> list[dict[str, Any]]:
+    found = []
+    for n in range(count):
+        start = T0 + timedelta(days=n % 300)
+        if n % 10 == 0:
+            pattern = f"[x-cloudcip-crypto-wallet:address = '0x{(n * 7919) % max(customers, 1):040x}']"
+        elif n % 10 == 1:
+            pattern = f"[ipv4-addr:value ISSUBSET '{_ip((n * 31) % max(events_accounts, 1) * 4)}/30']"
+        else:
+            pattern = f"[ipv4-addr:value = '{_ip((n * 31) % max(events_accounts * 4, 1))}']"
+        found.append(_indicator(n, pattern, start))
+    return found
+
+
+def fill(services: Any, customers: int, events: int, batch: int = 100_000) -> dict[str, float]:
+    key = services.keyring.blind_index_key()
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for low in range(0, customers, batch):
+        rows, wallets = [], []
+        for i in range(low, min(customers, low + batch)):
+            cid = str(uuid.UUID(int=i + 1))
+            rows.append({"id": cid, "kind": "individual", "status": "active", "created_at": now, "updated_at": now})
+            wallets.append({"id": str(uuid.UUID(int=10**12 + i)), "customer_id": cid, "type": "crypto_wallet",
+                            "number_index": blind_index(key, "wallet", f"0x{i:040x}")})
+        with services.database.engine.begin() as conn:
+            insert_rows(conn, customer, rows)
+            insert_rows(conn, payment_means, wallets)
+    customers_s = time.perf_counter() - started
+    started = time.perf_counter()
+    accounts = max(1, events // 100)
+    for low in range(0, events, batch):
+        ingest(services.database, [
+            AccessEvent(account_id=f"acct-{n % accounts}", principal="root",
+                        time=T0 + timedelta(minutes=n * 37 % (400 * 24 * 60)),
+                        ip=ipaddress.ip_address(_ip((n % accounts) * 4 + n % 3)), action="api.call",
+                        id=f"e{n}") for n in range(low, min(events, low + batch))], enrich=None)
+    return {"fill_customers_s": round(customers_s, 1), "fill_events_s": round(time.perf_counter() - started, 1)}
+
+
+def run(indicators_count: int = 100_000, customers: int = 1_000_000, events: int = 10_000_000,
+        objects: int = 20_000) -> dict[str, Any]:
+    figures: dict[str, Any] = {"indicators": indicators_count, "customers": customers, "events": events,
+                               "collection_objects": objects}
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(data_dir=Path(scratch) / "data", database_url=f"sqlite:///{scratch}/bench.db")
+        initialise(settings)
+        services = open_services(settings)
+        try:
+            # a TAXII page of 1,000 objects
+            store = SharingStore(services.database)
+            collection = store.add_collection("bench")
+            shared = indicators(objects, 1000, 1000)
+            checked = check_objects(shared)
+            with services.database.engine.begin() as conn:
+                store.add_objects(conn, collection, checked.valid, source="local", tlp_of=checked.tlp_of)
+                key = create_api_key(conn, "analyst", "bench", datetime.now(UTC))
+            page_ms: list[float] = []
+            with TestClient(create_app(services)) as client:
+                headers = {"Accept": MEDIA_TYPE, "Authorization": f"Bearer {key}"}
+                url = f"/taxii2/api1/collections/{collection}/objects/"
+                for _ in range(3):
+                    params: dict[str, Any] = {"limit": 1000}
+                    while True:
+                        started = time.perf_counter()
+                        page = client.get(url, params=params, headers=headers).json()
+                        page_ms.append((time.perf_counter() - started) * 1000)
+                        if not page.get("more"):
+                            break
+                        params = {"limit": 1000, "next": page["next"]}
+            figures.update({"page_ms_p50": round(statistics.median(page_ms), 2),
+                            "page_ms_p99": round(_percentile(page_ms, 0.99), 2), "pages": len(page_ms)})
+            figures.update(fill(services, customers, events))
+            intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+            pulled = indicators(indicators_count, customers, max(1, events // 100))
+            started = time.perf_counter()
+            matches = 0
+            for low in range(0, len(pulled), 1000):
+                page_checked = check_objects(pulled[low:low + 1000])
+                matches += intake.take(page_checked.valid, page_checked.tlp_of, "bench peer", PEER,
+                                       page_checked.terms).matches
+            figures.update({"ingest_s": round(time.perf_counter() - started, 1), "matches": matches})
+        finally:
+            services.close()
+    return figures
