@@ -51,12 +51,15 @@ def cluster(ctx: typer.Context, cluster_id: Annotated[str, typer.Argument(help="
 
 @app.command("backfill")
 def backfill(ctx: typer.Context) -> None:
-    """Add the customers stored before linkage to the graph (their blind indexes; the e-mail is opened
-    once to normalise it). Safe to run again: customers already in the graph are skipped."""
+    """Add the customers (and sub-lessees) stored before linkage, or outside the signup, to the graph
+    (their blind indexes; e-mails and sub-lessees' documents are opened once to compute theirs). Safe to
+    run again: subjects already in the graph are skipped."""
     with services_of(ctx) as services, Progress(console=console, transient=True) as progress:
         task = progress.add_task("linking stored customers", total=services.customers.count())
-        added = linkage_service(services).graph.backfill(progress=lambda n: progress.advance(task, n))
-    emit(json.dumps({"customers_added": added}))
+        graph = linkage_service(services).graph
+        added = graph.backfill(progress=lambda n: progress.advance(task, n))
+        sub_lessees = graph.backfill_sub_lessees()
+    emit(json.dumps({"customers_added": added, "sub_lessees_added": sub_lessees}))
 
 
 @app.command("rebuild")

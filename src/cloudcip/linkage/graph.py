@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,9 +38,10 @@ from cloudcip.linkage.identifiers import (
 )
 from cloudcip.linkage.schema import link_cluster, link_identifier
 from cloudcip.records.customer_store import card_display, mask_tail
+from cloudcip.resellers.schema import sub_lessee
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
-from cloudcip.storage.schema import beneficial_owner, contact, customer, identity_document, payment_means
+from cloudcip.storage.schema import account, beneficial_owner, contact, customer, identity_document, payment_means
 
 Subject = tuple[str, str]  # (subject_type, subject_id)
 PAYMENT_KINDS = {"card": "card", "bank_account": "bank_account", "crypto_wallet": "wallet"}
@@ -216,6 +218,51 @@ class LinkGraph:
             after = ids[-1]
             if progress is not None:
                 progress(len(ids))
+
+    def backfill_sub_lessees(self, batch: int = 1000) -> int:
+        """Identifiers of sub-lessees not yet in the graph (e-mail and documents, opened under the
+        reseller's customer key); how many were added. The subject's customer is the reseller's."""
+        added = 0
+        after = ""
+        while True:
+            with self.database.engine.connect() as conn:
+                rows = conn.execute(
+                    select(sub_lessee.c.id, sub_lessee.c.email_sealed, sub_lessee.c.documents_sealed,
+                           account.c.customer_id, customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
+                    .join(account, account.c.id == sub_lessee.c.reseller_account_id)
+                    .join(customer, customer.c.id == account.c.customer_id)
+                    .where(sub_lessee.c.id > after).order_by(sub_lessee.c.id).limit(batch)).all()
+                if not rows:
+                    return added
+                known = set(conn.execute(select(link_cluster.c.subject_id).where(
+                    link_cluster.c.subject_type == "sub_lessee",
+                    link_cluster.c.subject_id.in_([row.id for row in rows]))).scalars())
+            found: list[tuple[Subject, str, list[Identifier]]] = []
+            sealers: dict[str, FieldSealer] = {}
+            for row in rows:
+                if row.id in known or row.status == "purged" or row.wrapped_data_key is None:
+                    continue
+                sealer = sealers.get(row.customer_id) or FieldSealer(unwrap_data_key(
+                    self.keyring, row.customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key))))
+                sealers[row.customer_id] = sealer
+                identifiers: list[Identifier] = []
+                if row.email_sealed is not None:
+                    identifiers.append(email_identifier(self.key, sealer.open(
+                        bytes(row.email_sealed), table="sub_lessee", column="email", row_id=row.id)))
+                if row.documents_sealed is not None:
+                    for document in json.loads(sealer.open(bytes(row.documents_sealed), table="sub_lessee",
+                                                           column="documents", row_id=row.id)):
+                        identifiers.append(stored_identifier(
+                            "national_id", blind_index(self.key, "national_id", document["number"],
+                                                       scope=document["country"]),
+                            f"{document['country']} {mask_tail(document['number'])}"))
+                found.append((("sub_lessee", row.id), row.customer_id, identifiers))
+            if found:
+                with self.database.write_gate(), self.database.engine.begin() as conn:
+                    for subject, customer_id, identifiers in found:
+                        self.record(conn, subject, customer_id, identifiers)
+            added += len(found)
+            after = rows[-1].id
 
     def rebuild_clusters(self) -> dict[str, int]:
         """Every cluster recomputed from the stored strong identifiers (union-find); counts."""

@@ -27,6 +27,7 @@ from cloudcip.errors import NotFound
 from cloudcip.incidents.schema import incident_report
 from cloudcip.linkage.identifiers import ACCESS_WINDOW, STRONG_KINDS, Identifier, strength_of
 from cloudcip.linkage.schema import link_cluster, link_identifier
+from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening.schema import screening_hit
 from cloudcip.sharing.schema import shared_indicator_match
 from cloudcip.storage.database import Database
@@ -102,16 +103,23 @@ class LinkReader:
         tokens = {item.token: item for item in identifiers}
         if not tokens:
             return []
-        rows = conn.execute(select(link_identifier.c.customer_id, link_identifier.c.kind, link_identifier.c.token)
+        rows = conn.execute(select(link_identifier.c.subject_type, link_identifier.c.subject_id,
+                                   link_identifier.c.customer_id, link_identifier.c.kind, link_identifier.c.token)
                             .where(link_identifier.c.token.in_(list(tokens))).limit(MAX_LINKS)).all()
         rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind]
-        flags = flags_of(conn, [row.customer_id for row in rows])
+        flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])
+        linked_sub_lessees = [row.subject_id for row in rows if row.subject_type == "sub_lessee"]
+        refused_sub_lessees = set(conn.execute(select(sub_lessee.c.id).where(
+            sub_lessee.c.id.in_(linked_sub_lessees), sub_lessee.c.status == "refused")).scalars()) \
+            if linked_sub_lessees else set()
         findings: dict[tuple[str, str], LinkFinding] = {}
         for row in rows:
-            if flags.get(row.customer_id):
-                findings[(row.kind, row.customer_id)] = LinkFinding(
-                    row.kind, strength_of(row.kind), row.customer_id, tuple(flags[row.customer_id]),
-                    tokens[row.token].display)
+            # a sub-lessee is flagged by its own refusal, never by its reseller's standing
+            reasons = (["a refused sub-lessee"] if row.subject_id in refused_sub_lessees else []) \
+                if row.subject_type == "sub_lessee" else flags.get(row.customer_id, [])
+            if reasons:
+                findings[(row.kind, row.subject_id)] = LinkFinding(
+                    row.kind, strength_of(row.kind), row.customer_id, tuple(reasons), tokens[row.token].display)
         return sorted(findings.values(), key=lambda f: (f.strength != "strong", f.kind, f.other_customer_id))
 
     def links_of_customer(self, customer_id: str) -> dict[str, Any]:
