@@ -35,6 +35,8 @@ LEDGER_READERS = frozenset({"compliance-officer", "auditor"})
 ADMIN = frozenset({"admin"})
 APPLICATION_READERS = frozenset({"signup-service", "analyst", "compliance-officer"})
 LEGAL = frozenset({"legal"})
+TAXII_READERS = frozenset({"peer", "analyst", "compliance-officer"})
+TAXII = {"Accept": "application/taxii+json;version=2.1"}
 
 CUSTOMER: dict[str, Any] = {
     "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
@@ -67,6 +69,7 @@ class Route:
     body: Any = None  # placeholders in its string values are filled too
     raw: bool = False  # send ``body`` as JSON text in the request body (not as ``json=``)
     why: str = ""  # why ``ok`` is not a plain success
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every call of the row
 
 
 ROUTES: list[Route] = [
@@ -135,6 +138,17 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/incidents/{incident_id}/document", RECORD_READERS, 200),
     Route("GET", "/v1/incidents/{incident_id}/disclosures", RECORD_READERS, 200),
     Route("GET", "/v1/incidents/{incident_id}/verify", RECORD_READERS, 200),
+    # linked accounts (G1)
+    Route("GET", "/v1/customers/{customer_id}/links", RECORD_READERS, 200),
+    Route("GET", "/v1/clusters/{cluster_id}", RECORD_READERS, 200),
+    Route("POST", "/v1/links/explain", RECORD_READERS, 200, body={"first": "{customer_id}", "second": "{customer_id}"}),
+    # indicators peers share (G3): their matches, and the TAXII 2.1 server (a sub-application whose
+    # discovery answers per key; its collections' own grants are tested in tests/sharing)
+    Route("GET", "/v1/sharing/matches", ANALYSTS, 200),
+    Route("POST", "/v1/sharing/matches/{match_id}/decision", ANALYSTS, 200,
+          url="/v1/sharing/matches/{fresh_match_id}/decision", body={"decision": "false_positive", "reason": "NAT"}),
+    Route("MOUNT", "/taxii2", TAXII_READERS, 200, url="/taxii2/", headers=TAXII,
+          why="the TAXII 2.1 server: its discovery resource, with the TAXII media type"),
     # API keys (B4)
     Route("GET", "/v1/apikeys", ADMIN, 200),
     Route("POST", "/v1/apikeys", ADMIN, 201, body={"role": "analyst", "label": "matrix"}),

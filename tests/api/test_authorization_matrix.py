@@ -54,6 +54,7 @@ class Fixtures:
             "sub_lessee_id": self._sub_lessee, "key_id": self._key, "incident_id": self._incident,
             "open_account_id": self._open_account, "process_id": self._process, "hold_id": self._hold,
             "legal_basis": self._legal_basis,
+            "cluster_id": self._cluster, "match_id": self._match,
         }
 
     def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
@@ -120,6 +121,22 @@ class Fixtures:
                 "identifiers": [{"kind": "email", "value": CUSTOMER["email"]}],
                 "accounts": ["acct-m", self.get("reseller_account_id")], "networks": ["198.51.100.0/24"]}
         return str(self._post("legal", "/v1/legal/processes", body, 201)["id"])
+    def _cluster(self) -> str:
+        from sqlalchemy import select
+        from cloudcip.linkage.graph import LinkGraph
+        from cloudcip.linkage.schema import link_cluster
+        LinkGraph(self.services.database, self.services.keyring).backfill()
+        with self.services.database.engine.connect() as conn:
+            return str(conn.execute(select(link_cluster.c.cluster_id)
+                                    .where(link_cluster.c.subject_id == self.get("customer_id"))).scalar_one())
+    def _match(self) -> str:
+        from cloudcip.sharing.schema import shared_indicator_match
+        match_id = str(uuid.uuid4())
+        with self.services.database.engine.begin() as conn:
+            conn.execute(insert(shared_indicator_match).values(
+                id=match_id, indicator_id="indicator--1", source="peer", subject_type="account",
+                subject_id=str(uuid.uuid4()), matched_on="access_ip", state="open", created_at=datetime.now(UTC)))
+        return match_id
 
     def _key(self) -> str:
         with self.services.database.engine.begin() as conn:
@@ -196,6 +213,9 @@ def _call(client: TestClient, fixtures: Fixtures, row: Route, headers: dict[str,
     url, body = fixtures.url(row.url or row.path), fixtures.body(row.body)
     if headers.get("X-Legal-Basis") == STATED["X-Legal-Basis"]:  # a registered process covering the fixtures
         headers = {**headers, "X-Legal-Basis": fixtures.get("legal_basis")}
+    headers = {**headers, **row.headers}
+    if row.method == "MOUNT":  # a mounted application: its entry resource
+        return client.request("GET", url, headers=headers).status_code
     if row.raw:
         return client.request(row.method, url, content=json.dumps(body), headers=headers).status_code
     return client.request(row.method, url, json=body, headers=headers).status_code

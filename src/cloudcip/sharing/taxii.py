@@ -35,7 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cloudcip import clock
 from cloudcip.errors import CloudcipError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from cloudcip.ledger.store import Ledger, LedgerAction
-from cloudcip.records.roles import Actor, authenticate, may
+from cloudcip.records.api_keys import authenticate
+from cloudcip.records.roles import Actor, may
 from cloudcip.sharing.envelope import check_objects, read_envelope
 from cloudcip.sharing.ingest import IndicatorIntake
 from cloudcip.sharing.store import EPOCH_US, Filters, SharingStore, format_us, parse_timestamp, timestamp_us
@@ -122,9 +123,9 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
         if not presented:
             raise Unauthenticated("an API key is required (Bearer, or Basic with the key as password)")
         with database.engine.connect() as conn:
-            actor = authenticate(conn, presented)
+            actor = authenticate(conn, presented, clock.now())
         if actor is None:
-            raise Unauthenticated("the API key is unknown or revoked")
+            raise Unauthenticated("the API key is unknown, expired or revoked")
         if not may(actor.role, "taxii:read") and not may(actor.role, "taxii:write"):
             raise Forbidden(f"role {actor.role} has no access to the TAXII server")
         return actor
