@@ -167,3 +167,13 @@ def test_backfill_links_customers_stored_before_linkage(services: Services, link
 
 
 SIGNUP_ANALYST = __import__("cloudcip.records.roles", fromlist=["Actor"]).Actor("test:analyst", "analyst")
+
+
+def test_the_serve_task_links_records_stored_outside_the_signup(services: Services) -> None:
+    from cloudcip.cli.links import scheduled_links_task
+
+    services.customers.create([ADAPTER.validate_python(person())], SIGNUP)
+    task = scheduled_links_task()
+    assert task.name == "links-backfill"
+    assert task.run(services, datetime.now(UTC)) == {"customers_added": 1, "sub_lessees_added": 0}
+    assert task.run(services, datetime.now(UTC)) == {"customers_added": 0, "sub_lessees_added": 0}

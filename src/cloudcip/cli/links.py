@@ -4,7 +4,7 @@ rebuild of the graph (G1)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -13,6 +13,9 @@ from cloudcip.cli.context import console, emit, services_of
 from cloudcip.linkage.service import LinkageService
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
+
+if TYPE_CHECKING:
+    from cloudcip.jobs.runner import PeriodicTask
 
 app = typer.Typer(help="Linked accounts: shared identifiers (blind indexes), clusters, ban evasion.",
                   no_args_is_help=True)
@@ -67,3 +70,15 @@ def rebuild(ctx: typer.Context) -> None:
     """Recompute every cluster from the stored strong identifiers."""
     with services_of(ctx) as services:
         emit(json.dumps(linkage_service(services).graph.rebuild_clusters()))
+
+
+def scheduled_links_task() -> PeriodicTask:
+    """``cloudcip serve``: customers stored outside the signup (``POST /v1/customers``) and sub-lessees
+    shared by resellers join the graph within 15 minutes (signups join it in their own transaction)."""
+    from cloudcip.jobs.runner import PeriodicTask
+
+    def run(services: Services, _now: object) -> dict[str, int]:
+        graph = linkage_service(services).graph
+        return {"customers_added": graph.backfill(), "sub_lessees_added": graph.backfill_sub_lessees()}
+
+    return PeriodicTask("links-backfill", every_seconds=900.0, run=run)

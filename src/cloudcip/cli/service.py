@@ -71,7 +71,10 @@ def serve(
                               run=lambda services_, now: rescreen_if_changed(
                                   services_, now, applications.screening, access_history=access_history_by_customer,
                                   account_effect=applications.measure_acted))]
+        from cloudcip.cli.links import scheduled_links_task
         from cloudcip.cli.sharing import scheduled_pull_task
+
+        tasks.append(scheduled_links_task())  # G1: records stored outside the signup join the graph
 
         if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
             tasks.append(pull_task)
