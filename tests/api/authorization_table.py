@@ -142,6 +142,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/customers/{customer_id}/links", RECORD_READERS, 200),
     Route("GET", "/v1/clusters/{cluster_id}", RECORD_READERS, 200),
     Route("POST", "/v1/links/explain", RECORD_READERS, 200, body={"first": "{customer_id}", "second": "{customer_id}"}),
+    Route("GET", "/v1/accounts/{account_id}/risk", ANALYSTS, 200, url="/v1/accounts/{reseller_account_id}/risk"),
     # indicators peers share (G3): their matches, and the TAXII 2.1 server (a sub-application whose
     # discovery answers per key; its collections' own grants are tested in tests/sharing)
     Route("GET", "/v1/sharing/matches", ANALYSTS, 200),

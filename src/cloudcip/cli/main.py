@@ -25,6 +25,7 @@ from cloudcip.cli import records as records_cli
 from cloudcip.cli import reporting as reporting_cli
 from cloudcip.cli import resellers as resellers_cli
 from cloudcip.cli import retention as retention_cli
+from cloudcip.cli import risk as risk_cli
 from cloudcip.cli import screening as screening_cli
 from cloudcip.cli import service as service_cli
 from cloudcip.cli import sharing as sharing_cli
@@ -79,6 +80,7 @@ app.add_typer(legal_cli.app, name="legal")
 app.add_typer(production_cli.app, name="production")
 app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(links_cli.app, name="links")
+app.add_typer(risk_cli.app, name="risk")
 
 
 if __name__ == "__main__":

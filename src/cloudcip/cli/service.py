@@ -75,6 +75,9 @@ def serve(
         from cloudcip.cli.sharing import scheduled_pull_task
 
         tasks.append(scheduled_links_task())  # G1: records stored outside the signup join the graph
+        from cloudcip.cli.risk import scheduled_risk_task
+
+        tasks.append(scheduled_risk_task())  # G2: scores follow evidence, links, signals, hits, matches
 
         if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
             tasks.append(pull_task)

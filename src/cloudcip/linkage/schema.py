@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
 from cloudcip.storage.metadata import metadata
 
@@ -40,4 +40,16 @@ link_cluster = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_link_cluster_cluster", "cluster_id"),
     Index("ix_link_cluster_customer", "customer_id"),
+)
+
+# G2: the last risk score of each account, with its factors (value, weight, contribution, why)
+risk_score = Table(
+    "risk_score",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("factors_json", Text, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_risk_score_computed", "computed_at"),
 )

@@ -73,6 +73,7 @@ Permission = Literal[
     "certification:file",
     "reporting:write",
     "roster:export",
+    "risk:read",
 ]
 
 PURPOSE_HEADER = "X-Access-Purpose"
@@ -137,6 +138,7 @@ GRANTS: dict[Permission, Grant] = {
     "incident:disclose": Grant(_roles("compliance-officer"), "disclose incident reports"),
     "links:read": Grant(_roles("analyst", "compliance-officer", "legal"), "read the linkage graph",
                         legal_basis=_roles("legal")),
+    "risk:read": Grant(_roles("analyst", "compliance-officer"), "read an account's risk score and its factors"),
     "sharing:export": Grant(_roles("compliance-officer"), "export and share STIX bundles"),
     "sharing:manage": Grant(_roles("compliance-officer", "admin"), "manage the sharing peers and their grants"),
     "sharing:adjudicate": Grant(_roles("analyst", "compliance-officer"), "adjudicate indicators peers share"),

@@ -129,3 +129,34 @@ def explain(body: ExplainInput, request: Request, services: ServicesDep, actor: 
                        path=[PathStep(source=step["from"], target=step["to"], kind=step["kind"],
                                       strength=step["strength"], identifier=step["identifier"])
                              for step in answer["path"]])
+
+
+RiskReader = Annotated[Actor, Depends(require("risk:read"))]
+
+
+class RiskFactorView(BaseModel):
+    name: str
+    value: float
+    weight: float
+    contribution: float
+    why: str
+
+
+class RiskView(BaseModel):
+    account_id: str
+    score: int
+    tier: str
+    factors: list[RiskFactorView]
+
+
+@router.get("/v1/accounts/{account_id}/risk", responses=ERRORS)
+def account_risk(account_id: Annotated[str, StringConstraints(min_length=1, max_length=64)],
+                 services: ServicesDep, actor: RiskReader) -> RiskView:
+    """G2: the account's risk score now, in [0, 100], its tier, and each factor's value, weight and
+    contribution."""
+    from cloudcip.linkage.risk import DEFAULT_BANDS, DEFAULT_WEIGHTS, RiskScorer
+
+    scorer = RiskScorer(services.database, DEFAULT_WEIGHTS, DEFAULT_BANDS)
+    with services.database.engine.connect() as conn:
+        scored = scorer.score_account(conn, account_id)
+    return RiskView(account_id=account_id, **scored.as_json())
