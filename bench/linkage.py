@@ -8,7 +8,9 @@ NAT; 1 % of customers share a card with another), then measures:
 - ``check_ms_p50/p99``: the links and ban-evasion check a signup decision adds (tokens of a new
   record, one indexed lookup, the flags of the customers found); a tenth of the checks hit a stored card;
 - ``show_ms_p50/p99``: ``links show`` of a stored customer (its identifiers, linked subjects, access
-  links, flags, cluster).
+  links, flags, cluster);
+- ``risk_score_distribution`` and ``risk_tiers``: the scores of a sample of accounts by band of ten
+  points and by tier under the default weights, so a provider can set its bands.
 
 Figures are of the machine it runs on; note the load when quoting them.
 """
@@ -29,6 +31,7 @@ from pydantic import TypeAdapter
 from cloudcip.crypto.blind_index import blind_index
 from cloudcip.domain.customer import CustomerRecord
 from cloudcip.linkage.identifiers import _token
+from cloudcip.linkage.risk import DEFAULT_BANDS, DEFAULT_WEIGHTS, RiskScorer
 from cloudcip.linkage.schema import link_identifier
 from cloudcip.linkage.service import LinkageService
 from cloudcip.runtime import initialise, open_services
@@ -108,7 +111,22 @@ def measure(services: Any, count: int, checks: int, shows: int) -> dict[str, Any
         started = time.perf_counter()
         linkage.reader.links_of_customer(cid)
         show_ms.append((time.perf_counter() - started) * 1000)
-    return {"rebuild_s": round(rebuild_s, 2), "clusters": clusters["clusters"],
+    scorer = RiskScorer(services.database, DEFAULT_WEIGHTS, DEFAULT_BANDS)
+    distribution = {f"{low}-{low + 9}": 0 for low in range(0, 100, 10)}
+    tiers: dict[str, int] = {}
+    score_ms: list[float] = []
+    with services.database.engine.connect() as conn:
+        for _ in range(min(shows, 1000)):
+            account_id = str(uuid.UUID(int=10**12 + rng.randrange(count)))
+            started = time.perf_counter()
+            scored = scorer.score_account(conn, account_id)
+            score_ms.append((time.perf_counter() - started) * 1000)
+            bucket = min(90, scored.score // 10 * 10)
+            distribution[f"{bucket}-{bucket + 9}"] += 1
+            tiers[scored.tier] = tiers.get(scored.tier, 0) + 1
+    return {"risk_score_distribution": distribution, "risk_tiers": tiers,
+            "score_ms_p99": round(_percentile(score_ms, 0.99), 3),
+            "rebuild_s": round(rebuild_s, 2), "clusters": clusters["clusters"],
             "largest_cluster": clusters["largest"], "check_ms_p50": round(statistics.median(check_ms), 3),
             "check_ms_p99": round(_percentile(check_ms, 0.99), 3), "checks": checks,
             "checks_with_evasion": evasions, "show_ms_p50": round(statistics.median(show_ms), 3),
