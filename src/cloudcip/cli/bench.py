@@ -138,11 +138,13 @@ def reporting(
                       production_accounts=production_accounts), as_json)
 @app.command("linkage")
 def linkage(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
     customers: Annotated[int, typer.Option(help="Customers stored.")] = 1_000_000,
     checks: Annotated[int, typer.Option(help="Signup link checks measured.")] = 2000,
     shows: Annotated[int, typer.Option(help="links show calls measured.")] = 1000,
     postgres_url: Annotated[str | None, typer.Option(help="Also measure on this PostgreSQL URL.",
                                                      envvar="CLOUDCIP_BENCH_POSTGRES_URL")] = None,
+) -> None:
     """G1: the links and ban-evasion check added to a signup (p50/p99), links show (p50/p99), a full
     cluster rebuild, over N stored customers."""
     module = _bench_module("linkage")
