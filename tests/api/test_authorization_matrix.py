@@ -123,6 +123,7 @@ class Fixtures:
         return str(self._post("legal", "/v1/legal/processes", body, 201)["id"])
     def _cluster(self) -> str:
         from sqlalchemy import select
+
         from cloudcip.linkage.graph import LinkGraph
         from cloudcip.linkage.schema import link_cluster
         LinkGraph(self.services.database, self.services.keyring).backfill()

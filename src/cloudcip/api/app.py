@@ -31,7 +31,8 @@ from cloudcip.verification.applications import ApplicationService, build_applica
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
-    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router, legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
+    resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
+    legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
 ]
 
 
