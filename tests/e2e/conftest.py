@@ -75,6 +75,7 @@ class LiveConsole:
     services: Services
     app: Any
     seeded: Any
+    legal_process: str  # a registered legal process whose scope covers the first seeded customer
 
     @property
     def console(self) -> Any:
@@ -113,6 +114,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
         AccessEvent(account_id=accounts[0], principal="root", time=base + dt.timedelta(hours=i * 7),
                     ip=ipaddress.ip_address(addresses[i % len(addresses)]), action="console.login",
                     id=f"e2e-{i}") for i in range(18)])
+    from cloudcip.records.legal_process import LegalProcessInput
+    from cloudcip.records.roles import Actor
+    from cloudcip.runtime import legal_processes
+
+    process = legal_processes(services).register(LegalProcessInput.model_validate({
+        "kind": "subpoena", "authority": "District Court", "reference": "2026-17",
+        "customers": [seeded.customers[0]]}), Actor("e2e:legal", "legal"))
     cert, key = _self_signed(root)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -126,7 +134,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
         time.sleep(0.05)
     assert server.started, "the console server did not start"
     try:
-        yield LiveConsole(f"https://127.0.0.1:{port}", services, app, seeded)
+        yield LiveConsole(f"https://127.0.0.1:{port}", services, app, seeded, process.id)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -27,12 +27,12 @@ def axe_check(page: Any, name: str) -> None:
     assert not bad, f"{name}: " + "; ".join(f"{v['id']} ({v['impact']}): {v['help']}" for v in bad)
 
 
-def open_record(page: Any, customer_id: str, purpose: str) -> None:
+def open_record(page: Any, customer_id: str, purpose: str, legal_process: str = "") -> None:
     page.goto(f"/console/accounts/{customer_id}")
     if page.get_by_label("Purpose").count():
         page.get_by_label("Purpose").fill(purpose)
         if page.locator("#legal_basis").count():
-            page.locator("#legal_basis").fill("subpoena 2026-17")
+            page.locator("#legal_basis").fill(legal_process)
         page.get_by_role("button", name="Open the record").click()
     page.wait_for_selector("h2#rec-h")
 
@@ -55,7 +55,7 @@ def test_each_role_sees_only_what_it_may(new_page: Any, live: LiveConsole) -> No
         heading = page.locator("h1").inner_text()
         assert (heading == "Not allowed") == (username in ("aud", "adm", "lee")), (username, heading)
         if username in ("ana", "carol", "lee"):
-            open_record(page, customer, f"role check {username}")
+            open_record(page, customer, f"role check {username}", live.legal_process)
             unmask = page.locator("#unmask-button")
             assert unmask.count() == (1 if username in ("carol", "lee") else 0), username
         if username == "ana":
