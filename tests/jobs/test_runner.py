@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cloudcip.jobs.runner import WEBHOOK_DELIVERY_TASK, JobRunner, PeriodicTask, default_tasks
+from cloudcip.jobs.runner import WEBHOOK_DELIVERY_TASK, JobRunner, PeriodicTask
 from cloudcip.jobs.webhooks import DeliveryReport, enqueue, outbox_entry
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, default_tasks
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

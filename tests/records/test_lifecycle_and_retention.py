@@ -19,8 +19,8 @@ from cloudcip.access.events import AccessEvent
 from cloudcip.access.schema import access_event
 from cloudcip.access.store import ingest
 from cloudcip.cli.main import app as cli
-from cloudcip.jobs.runner import JobRunner, default_tasks
-from cloudcip.runtime import Services
+from cloudcip.jobs.runner import JobRunner
+from cloudcip.runtime import Services, default_tasks
 from cloudcip.storage.schema import customer
 
 from .conftest import OpenAccount, auth

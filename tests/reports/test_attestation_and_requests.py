@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from cloudcip import clock
 from cloudcip.cli.main import app as cli
-from cloudcip.jobs.runner import JobRunner, default_tasks
+from cloudcip.jobs.runner import JobRunner
 from cloudcip.jobs.schema import webhook_outbox
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, default_tasks
 from cloudcip.verification.policy import default_policy, policy_to_yaml
 
 runner = CliRunner()

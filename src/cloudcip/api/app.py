@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cloudcip import __version__
-from cloudcip.access.lookup import signup_ip_lookup
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
 from cloudcip.api.routers import (
     access,
@@ -26,7 +25,7 @@ from cloudcip.api.routers import (
     screening,
     sharing,
 )
-from cloudcip.runtime import Services, gate_applications
+from cloudcip.runtime import Services, gate_applications, service_signal_policy, signup_ip_lookup
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
@@ -48,8 +47,6 @@ def create_app(services: Services, applications_service: ApplicationService | No
     # one screening service (one in-memory index) per process: decisions and the screening router share it
     app.state.screening = app.state.applications.screening
     if app.state.applications.screening is not None:  # signals are raised by the follower (``cloudcip serve``)
-        from cloudcip.access.wiring import service_signal_policy
-
         app.state.signal_policy = service_signal_policy(services, app.state.applications.screening)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -144,7 +144,7 @@ def signals(
     import time
 
     from cloudcip.access.follower import catch_up, cursor_position, newest_event_id
-    from cloudcip.access.wiring import service_signal_policy
+    from cloudcip.runtime import service_signal_policy
     from cloudcip.screening.service import ScreeningService
 
     with services_of(ctx) as services:

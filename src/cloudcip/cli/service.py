@@ -12,7 +12,13 @@ from rich.progress import Progress
 from cloudcip import clock
 from cloudcip.cli.context import console, emit, fail, services_of, settings_of
 from cloudcip.records.roles import ROLES, Actor, create_api_key
-from cloudcip.runtime import gate_applications, initialise
+from cloudcip.runtime import (
+    default_tasks,
+    gate_applications,
+    initialise,
+    service_signal_policy,
+    signup_ip_lookup,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,9 +53,8 @@ def serve(
     import uvicorn
 
     from cloudcip.access.history import access_history_by_customer
-    from cloudcip.access.lookup import signup_ip_lookup
     from cloudcip.api.app import create_app
-    from cloudcip.jobs.runner import JobRunner, PeriodicTask, default_tasks
+    from cloudcip.jobs.runner import JobRunner, PeriodicTask
     from cloudcip.jobs.webhooks import webhook_settings_from_env
     from cloudcip.screening.rescreen import rescreen_if_changed
     from cloudcip.verification.applications import build_application_service
@@ -85,7 +90,6 @@ def serve(
         runner.start()
         # C4: one signal follower, here in the main process, apart from the API workers
         from cloudcip.access.follower import SignalFollower
-        from cloudcip.access.wiring import service_signal_policy
         from cloudcip.screening.service import ScreeningService
 
         screening = applications.screening or ScreeningService(services)

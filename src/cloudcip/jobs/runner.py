@@ -1,9 +1,10 @@
 """The background job runner: periodic tasks in one daemon thread (A4, A6, D4).
 
 Served requirements: A4, A6, D4 (delivery of decision and measure notices through the webhook
-outbox), B1 (the daily retention run and the account closures of the access-event stream); other
-modules append their periodic tasks (verification deadlines, re-screening, retention)
-to ``default_tasks()``'s list.
+outbox). The tasks that need the wiring (B1: the daily retention run and the account closures of the
+access-event stream; the reporting reminders) are built in ``cloudcip.runtime.default_tasks``,
+which every cloudcip process runs; ``cloudcip serve`` appends the others (verification deadlines,
+re-screening, links, risk scores).
 
 ``JobRunner(services, tasks)`` runs each ``PeriodicTask`` when it is due (never run yet, or
 ``every_seconds`` have passed since it last started). A task that raises is logged by name and
@@ -131,39 +132,3 @@ def deliver_webhooks(services: Services, now: datetime) -> object:
     """The webhook delivery task: settings read afresh each pass (URL from ``CLOUDCIP_WEBHOOK_URL``)."""
     settings = webhook_settings_from_env(services.settings.data_dir)
     return deliver_due(services.database, settings, now)
-
-
-def run_retention(services: Services, now: datetime) -> object:
-    """B1: the daily retention run: purge what the retention period no longer keeps, never under a hold."""
-    from cloudcip.runtime import retention_service
-
-    return retention_service(services).run(now)
-
-
-def follow_account_closures(services: Services, _now: datetime) -> object:
-    """B1: close the accounts whose ``account.closed`` events arrived in the access-event stream."""
-    from cloudcip.runtime import account_lifecycle
-
-    return account_lifecycle(services).follow_closures()
-
-
-def send_reporting_reminders(services: Services, now: datetime) -> object:
-    """H2, H3: a ``reporting.due`` webhook for each reporting item due within 14 days or overdue."""
-    from cloudcip.runtime import attestation_service
-
-    return attestation_service(services).send_reminders(now.date())
-
-
-RETENTION_TASK = "retention"
-REPORTING_REMINDERS_TASK = "reporting-reminders"
-ACCOUNT_CLOSURES_TASK = "account-closures"
-
-
-def default_tasks() -> list[PeriodicTask]:
-    """The periodic tasks every cloudcip process runs; other capabilities append theirs here."""
-    return [
-        PeriodicTask(WEBHOOK_DELIVERY_TASK, every_seconds=10.0, run=deliver_webhooks),
-        PeriodicTask(ACCOUNT_CLOSURES_TASK, every_seconds=10.0, run=follow_account_closures),
-        PeriodicTask(RETENTION_TASK, every_seconds=86_400.0, run=run_retention),
-        PeriodicTask(REPORTING_REMINDERS_TASK, every_seconds=86_400.0, run=send_reporting_reminders),
-    ]
