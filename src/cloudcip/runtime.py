@@ -167,12 +167,24 @@ def reporting_contacts(services: Services) -> ContactService:
 
 
 def gate_applications(services: Services, applications: ApplicationService) -> ApplicationService:
-    """H1: with the certification gate on (``CLOUDCIP_CERTIFICATION_GATE``, on by default), the signup
-    decision asks whether a CIP certification is filed before granting a foreign customer access."""
+    """The signup decision's hooks into other capabilities (the API, the CLI and ``serve`` all build the
+    application service through here):
+
+    - H1: with the certification gate on (``CLOUDCIP_CERTIFICATION_GATE``, on by default), the decision
+      asks whether a CIP certification is filed before granting a foreign customer access;
+    - G1: the signup asks the linkage graph for links to flagged accounts (a strong one is a ban-evasion
+      signal the policy's ``ban_evasion_link`` trigger sends to review) and records the newcomer in it.
+    """
     if services.settings.certification_gate:
         from cloudcip.reports.certification import certification_gate
 
         applications.approval_gate = certification_gate(services.database)
+    if applications.signup_links is None:
+        from cloudcip.linkage.hook import LinkageSignupHook
+        from cloudcip.linkage.service import LinkageService
+
+        applications.signup_links = LinkageSignupHook(LinkageService(
+            services.database, services.keyring, services.ledger, now=lambda: services.ledger.clock()))
     return applications
 
 

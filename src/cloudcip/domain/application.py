@@ -70,6 +70,9 @@ class _ApplicationFields(BaseModel):
     reseller_account_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")] | None = None
     notice_version: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
     evidence: Annotated[list[EvidenceItemIn], Field(max_length=10)] = []
+    #: G1: the provider's device id of the signup (browser or hardware fingerprint), optional; kept only as
+    #: a blind index that links accounts opened from one device
+    device_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")] | None = None
 
     @field_validator("signup_ip")
     @classmethod
@@ -90,7 +93,7 @@ class EntityApplication(EntityCustomer, _ApplicationFields):
 
 ApplicationRequest = Annotated[IndividualApplication | EntityApplication, Field(discriminator="kind")]
 
-_APPLICATION_ONLY = {"account", "signup_ip", "reseller_account_id", "notice_version", "evidence"}
+_APPLICATION_ONLY = {"account", "signup_ip", "reseller_account_id", "notice_version", "evidence", "device_id"}
 
 
 def customer_record_of(application: IndividualApplication | EntityApplication) -> CustomerRecord:

@@ -54,9 +54,13 @@ class LinkFinding:
         return self.strength == "strong"
 
     def reason(self) -> str:
+        """``ban_evasion_link:card: linked by card 411111••••••1111 (strong link) to a flagged customer
+        (closed)``: the kind, the masked identifier of a strong link (the network of a weak one is left
+        out), never a value in the clear nor the other customer."""
         what = "ban_evasion_link" if self.evasion else "weak_link"
-        return (f"{what}:{self.kind}: linked by {self.kind.replace('_', ' ')} ({self.strength} link) to a customer "
-                f"whose account is {' and '.join(self.flags)}")
+        shown = f" {self.display}" if self.evasion and self.display else ""
+        return (f"{what}:{self.kind}: linked by {self.kind.replace('_', ' ')}{shown} ({self.strength} link) to a "
+                f"flagged customer ({'; '.join(self.flags)})")
 
 
 def flags_of(conn: Connection, customer_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -65,6 +65,9 @@ SECTION_TITLES: dict[str, str] = {
     "D3": "Screening against designated persons",
     "D4": "Re-screening",
     "D5": "Adjudication of possible matches",
+    "G1": "Linked accounts and ban evasion",
+    "G2": "Risk score",
+    "G3": "Sharing indicators with peers",
 }
 
 

@@ -73,6 +73,7 @@ from cloudcip.verification.errors import (
 from cloudcip.verification.measures_in_force import account_state, measure_facts, prohibited
 from cloudcip.verification.policy import CipPolicy, Restriction, default_policy, load_policy
 from cloudcip.verification.schema import application, case_transition, person_determination
+from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
 from cloudcip.verification.validation import check_record
 from cloudcip.verification.vendors import VendorResult
 
@@ -118,6 +119,8 @@ class ApplicationService:
     #: H1: asked before a foreign customer is granted access; a reason (no certification filed) keeps
     #: the case in ``pending_evidence``. Passed in by the wiring (``reports.certification``).
     approval_gate: Callable[[], str | None] | None = None
+    #: G1: links of the signup to flagged accounts (``verification.signup_links``), passed in by the wiring
+    signup_links: SignupLinks | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -139,10 +142,11 @@ class ApplicationService:
         brought = evidence_checks.signup_evidence(request, checked, now.date())
         assessment = assess(applicant_of(request), checked, self.screening, self.ip_lookup, now.date(),
                             brought.citizenship)
+        links = self._links(record, request)
         facts = self.facts(request.account.type, request.account.channel, request.kind, assessment,
                            fields_present=frozenset(present_fields(request)),
                            notice_version=request.notice_version, satisfied=brought.satisfied(),
-                           problems=tuple(brought.problems))
+                           problems=tuple(brought.problems), links=links)
         decision = self._gated(decide(facts, self.policy, now), facts)
         application_id = str(uuid.uuid4())
         case = open_case(application_id, facts, decision, now, actor=actor.name)
@@ -151,6 +155,7 @@ class ApplicationService:
                 case.record_evidence(item)
         answer = self._answer(application_id, case, decision, assessment)
         answer["fields_present"] = sorted(facts.fields_present)  # what a later re-evaluation starts from
+        answer["links"] = [link.as_json() for link in links]
         try:
             with self.services.ledger.unit_of_work() as work:
                 self._store(work, case, request, record, decision, assessment, answer, body_hash, idempotency_key,
@@ -166,8 +171,8 @@ class ApplicationService:
 
     def facts(self, account_type: str, channel: str, customer_kind: str, assessment: Assessment, *,
               fields_present: frozenset[str], notice_version: str | None,
-              satisfied: dict[str, frozenset[str]] | None = None, problems: tuple[str, ...] = ()
-              ) -> ApplicationFacts:
+              satisfied: dict[str, frozenset[str]] | None = None, problems: tuple[str, ...] = (),
+              links: Sequence[SignupLink] = ()) -> ApplicationFacts:
         """The facts ``decide`` takes, from an assessment (signup, re-evaluation, re-verification)."""
         subjects = [SubjectFacts(p.subject, p.status.status, p.status.basis,
                                  (satisfied or {}).get(p.subject, frozenset())) for p in assessment.persons]
@@ -178,8 +183,15 @@ class ApplicationService:
             risk_tier=assessment.risk.tier, fields_present=fields_present, customer=subjects[0],
             beneficial_owners=tuple(subjects[1:]), screening_band=assessment.band,  # type: ignore[arg-type]
             measures=measures, validation_problems=problems, notice_version=notice_version,
-            notes=tuple(notes + assessment.risk.reasons),
+            notes=(*notes, *link_notes(links), *assessment.risk.reasons), links=review_reasons(links),
         )
+
+    def _links(self, record: CustomerRecord, request: ApplicationInput) -> Sequence[SignupLink]:
+        """G1: the signup's links to flagged accounts (none without the hook)."""
+        if self.signup_links is None:
+            return ()
+        with self.services.database.engine.connect() as conn:
+            return self.signup_links.check(conn, record, signup_ip=request.signup_ip, device_id=request.device_id)
 
     def _gate_reason(self, subjects: list[str]) -> str | None:
         """Why a foreign customer may not be granted access now (H1 certification gate), or None."""
@@ -279,6 +291,9 @@ class ApplicationService:
         self._record_determinations(conn, case.case_id, customer_id, owners, assessment.statuses, now)
         evidence_checks.store_signup_evidence(conn, sealer, customer_id, case.case_id, brought, now)
         self._store_transitions(conn, case.case_id, case.history)
+        if self.signup_links is not None:  # G1: the newcomer joins the graph with the signup
+            self.signup_links.record(conn, customer_id, record, signup_ip=request.signup_ip,
+                                     device_id=request.device_id)
         enqueue(conn, "application.decision", {"application_id": case.case_id, "account_id": account_id,
                                                "decision": answer["decision"]})
         work.log(LedgerAction(actor.name, actor.role, "create", "application", case.case_id,

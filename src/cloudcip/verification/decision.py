@@ -91,6 +91,9 @@ class ApplicationFacts:
     validation_problems: tuple[str, ...] = ()
     notice_version: str | None = None  # the version the customer saw (A8)
     notes: tuple[str, ...] = ()  # reasons that explain without deciding (measures not applied, risk factors)
+    #: G1: the reasons of strong links to flagged accounts (ban evasion), each naming the link, masked;
+    #: the policy's ``ban_evasion_link`` trigger decides what they do (review by default, never a refusal)
+    links: tuple[str, ...] = ()
 
     @property
     def subjects(self) -> tuple[SubjectFacts, ...]:
@@ -210,6 +213,9 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
         escalate(triggers.screening_block, "screening_block: a designated-person match blocks this application")
     elif application.screening_band == "review":
         escalate(triggers.screening_review, "screening_review: a possible designated-person match awaits review")
+
+    for link in application.links:
+        escalate(triggers.ban_evasion_link, link)
 
     if application.validation_problems:
         escalate(triggers.validation_problems, f"validation_problems: {len(application.validation_problems)} "

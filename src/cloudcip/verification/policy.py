@@ -411,11 +411,18 @@ class ReviewTriggers(_Strict):
     validation_problems: TriggerOutcome = "in_review"
     missing_fields: TriggerOutcome = "in_review"
     evidence_failed: TriggerOutcome = "in_review"
+    #: G1: a strong link (card, bank account, wallet, national ID, phone, e-mail, device) to a refused,
+    #: closed or restricted account or a confirmed hit: ``in_review`` (the default) or ``proceed`` (the
+    #: link is only a note); never ``refused``: a person decides. A weak link is always a note only.
+    ban_evasion_link: TriggerOutcome = "in_review"
 
     @model_validator(mode="after")
     def _block_never_proceeds(self) -> ReviewTriggers:
         if self.screening_block == "proceed":
             raise ValueError("@screening_block: a screening block never proceeds (in_review or refused)")
+        if self.ban_evasion_link == "refused":
+            raise ValueError("@ban_evasion_link: a link to a flagged account is never refused by itself "
+                             "(in_review or proceed)")
         return self
 
 

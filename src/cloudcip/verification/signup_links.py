@@ -1,17 +1,20 @@
 """The hook through which a signup asks about linked accounts (G1): a Protocol the wiring fills.
 
-``verification`` does not import ``linkage``; ``runtime.build_applications`` passes the linkage
-package's implementation in. Before the decision, ``check`` names the links of the new record to
-flagged customers: a link with ``review`` set sends the application to a person, with its ``reason``
-(which names the link); the others are notes. In the signup's transaction, ``record`` adds the new
-customer's identifiers to the graph.
+``verification`` does not import ``linkage``; ``runtime.gate_applications`` passes the linkage
+package's implementation in (``linkage.hook.LinkageSignupHook``). Before the decision, ``check`` names
+the links of the new record to flagged customers (an account refused, closed or restricted, a confirmed
+hit): a link with ``review`` set (a strong one: card, bank account, wallet, national ID, phone, e-mail,
+device) is a **ban-evasion signal**: the policy's ``ban_evasion_link`` trigger sends the application to
+a person with its ``reason`` (which names the link, masked); the others (a shared /24 or /64, a hosting
+ASN) are notes and never decide. In the signup's transaction, ``record`` adds the new customer's
+identifiers to the graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -28,6 +31,9 @@ class SignupLink:
     review: bool
     reason: str
 
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "strength": self.strength, "review": self.review, "reason": self.reason}
+
 
 class SignupLinks(Protocol):
     def check(self, conn: Connection, record: CustomerRecord, *, signup_ip: str | None,
@@ -35,3 +41,19 @@ class SignupLinks(Protocol):
 
     def record(self, conn: Connection, customer_id: str, record: CustomerRecord, *, signup_ip: str | None,
                device_id: str | None) -> None: ...
+
+
+def links_of_answer(items: Iterable[dict[str, Any]]) -> list[SignupLink]:
+    """The links a stored answer carries (a re-evaluation decides with them again)."""
+    return [SignupLink(str(item["kind"]), str(item["strength"]), bool(item["review"]), str(item["reason"]))
+            for item in items]
+
+
+def review_reasons(links: Sequence[SignupLink]) -> tuple[str, ...]:
+    """The reasons of the ban-evasion links (the decision's ``links``)."""
+    return tuple(link.reason for link in links if link.review)
+
+
+def link_notes(links: Sequence[SignupLink]) -> tuple[str, ...]:
+    """The reasons of the weak links: notes that explain, never decide."""
+    return tuple(link.reason for link in links if not link.review)

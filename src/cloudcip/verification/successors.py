@@ -44,6 +44,7 @@ from cloudcip.verification.measures_in_force import account_state, measure_facts
 from cloudcip.verification.revalidation import revalidate
 from cloudcip.verification.risk import RiskAssessment
 from cloudcip.verification.schema import application, person_determination
+from cloudcip.verification.signup_links import link_notes, links_of_answer, review_reasons
 from cloudcip.verification.validation import check_record_owner
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _facts_of_answer(service: ApplicationService, row: Any, case: VerificationCa
                              case.satisfied_methods(s) if carry_evidence else frozenset())
                 for s, st in case.subjects.items()]
     measures, notes = measure_facts(answer["screening"].get("measures", []))
+    links = links_of_answer(answer.get("links", []))  # G1: the signup's links still count
     return ApplicationFacts(
         account_type=row.account_type, channel=row.channel,
         customer_kind="entity" if any(s.subject.startswith("beneficial_owner") for s in subjects) else "individual",
@@ -84,7 +86,7 @@ def _facts_of_answer(service: ApplicationService, row: Any, case: VerificationCa
         customer=next(s for s in subjects if s.subject == "customer"),
         beneficial_owners=tuple(s for s in subjects if s.subject != "customer"),
         screening_band=answer["screening"]["band"], measures=measures, notice_version=row.notice_version,
-        notes=tuple(notes),
+        notes=(*notes, *link_notes(links)), links=review_reasons(links),
     )
 
 
