@@ -184,6 +184,7 @@ ROUTES: list[Route] = [
     Route("GET", "/docs", PUBLIC, 200),
     Route("GET", "/docs/oauth2-redirect", PUBLIC, 200),
     Route("GET", "/redoc", PUBLIC, 200),
+    Route("MOUNT", "/docs/assets", PUBLIC, 200, url="/docs/assets/swagger-ui.css"),
 ]
 
 

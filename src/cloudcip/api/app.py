@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cloudcip import __version__
+from cloudcip.api.docs import install_offline_docs
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
 from cloudcip.api.routers import (
     access,
@@ -40,7 +41,9 @@ def create_app(services: Services, applications_service: ApplicationService | No
         title="cloudcip",
         version=__version__,
         description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
+        docs_url=None, redoc_url=None,  # served from local assets by install_offline_docs: no CDN
     )
+    install_offline_docs(app)
     app.state.services = services
     app.state.applications = gate_applications(services, applications_service or build_application_service(
         services, ip_lookup=signup_ip_lookup(services.database)))
