@@ -63,7 +63,8 @@ def load_lists(services: Services) -> dict[str, int]:
     else:
         publications = [generate_demo_list()]
     for publication in publications:
-        result = import_publication(services, publication, ADMIN)
+        # the shared folder holds the consolidated list's primary and alias files only: partial on purpose
+        result = import_publication(services, publication, ADMIN, partial=publication.source == "ofac-cons")
         loaded[publication.source] = result.parties
     return loaded
 

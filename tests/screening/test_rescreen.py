@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from faker import Faker
 from pydantic import TypeAdapter
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from cloudcip.domain.customer import CustomerRecord
 from cloudcip.domain.designated import DesignatedParty, ListedName
@@ -246,3 +246,26 @@ def test_the_periodic_task_runs_only_when_lists_or_measures_change(services: Ser
     assert applied is not None and {e["action"] for e in applied.effects} == {"closed", "recorded"}
     assert account_states(services)[closing] == "closed"
     assert rescreen_if_changed(services, effective + timedelta(days=1)) is None
+
+
+@pytest.mark.requirement("D1", "D2", "A2")
+def test_a_jurisdiction_measure_never_closes_a_us_person_living_there(services: Services) -> None:
+    """D1: a jurisdiction measure reaches foreign persons; the determination verification kept on the
+    record (a U.S. citizen living in Tehran) decides, not the facts re-read from the address and phone."""
+    from cloudcip.storage.schema import customer
+
+    iran = add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
+                       determination_date=date(2026, 1, 1))
+    citizen, resident = services.customers.create([
+        individual("Sara", "Rahimi", nationality="IR", country="IR", phone="+982123456789"),
+        individual("Reza", "Ahmadi", nationality="IR", country="IR", phone="+982123456788"),
+    ], SIGNUP)
+    with services.database.engine.begin() as conn:
+        conn.execute(update(customer).where(customer.c.id == citizen).values(
+            person_status="us_person", person_basis="us_citizen"))
+    [citizen_account] = open_accounts(services, citizen, "standard")
+    [resident_account] = open_accounts(services, resident, "standard")
+    effective = datetime.combine(iran.effective_date, datetime.min.time(), UTC) + timedelta(hours=1)
+    report = rescreen_all(services, "measure effective", clock=lambda: effective)
+    assert account_states(services) == {citizen_account: "active", resident_account: "closed"}
+    assert {e["customer_id"] for e in report.effects} == {resident}

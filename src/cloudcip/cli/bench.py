@@ -79,11 +79,15 @@ def rescreen(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
     customers: Annotated[int, typer.Option(help="Generated customers to re-screen.")] = 100_000,
     workers: Annotated[int, typer.Option(help="Re-screening worker processes.")] = 2,
+    measure_share: Annotated[float, typer.Option(
+        help="Share of the customers planted in the jurisdiction measure's four groups.", min=0.0, max=0.5)] = 0.02,
 ) -> None:
     """Re-screening every customer (D4): a full run, then the delta run a list update starts; customers/s,
-    the planted matches found, the 1,000,000-customer time (measured or extrapolated); all real lists."""
+    the planted matches found, the 1,000,000-customer time (measured or extrapolated); all real lists.
+    Then a jurisdiction measure (IR) comes into effect over customers holding accounts: the accounts
+    closed per planted group, and those closed wrongly (U.S. persons, nationals living elsewhere: D1, D2)."""
     module = _bench_module("rescreen")
-    _print(module.run(customers=customers, workers=workers), as_json)
+    _print(module.run(customers=customers, workers=workers, measure_share=measure_share), as_json)
 
 
 @app.command("access")

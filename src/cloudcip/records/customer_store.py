@@ -589,7 +589,7 @@ def screening_material(conn: Connection, keyring: Keyring, after: str | None, la
 
     columns = [customer.c.id, customer.c.kind, customer.c.nationality, customer.c.kek_id,
                customer.c.wrapped_data_key, customer.c.name_sealed, customer.c.birth_date_sealed,
-               customer.c.updated_at]
+               customer.c.updated_at, customer.c.person_status, customer.c.person_basis]
     if full:
         columns += [customer.c.address_sealed, customer.c.registration_sealed]
     rows = conn.execute(select(*columns).where(in_range(customer.c.id) & (customer.c.status != "purged")
@@ -609,6 +609,8 @@ def screening_material(conn: Connection, keyring: Keyring, after: str | None, la
                           if row.name_sealed is not None else "{}")
         record: dict[str, Any] = {"id": customer_id, "kind": row.kind, "updated_at": row.updated_at,
                                   "documents": [], "payment_means": []}
+        if row.person_status:  # the determination verification keeps (A2): measures reach by it (D1)
+            record["person_status"] = {"status": row.person_status, "basis": row.person_basis}
         if row.kind == "individual":
             record["name"] = name
             record["nationality"] = row.nationality
@@ -639,7 +641,8 @@ def screening_material(conn: Connection, keyring: Keyring, after: str | None, la
     if entities:
         for owner in children(beneficial_owner, beneficial_owner.c.id, beneficial_owner.c.customer_id,
                               beneficial_owner.c.position, beneficial_owner.c.nationality,
-                              beneficial_owner.c.name_sealed, beneficial_owner.c.birth_date_sealed):
+                              beneficial_owner.c.name_sealed, beneficial_owner.c.birth_date_sealed,
+                              beneficial_owner.c.person_status, beneficial_owner.c.person_basis):
             holder = records[owner.customer_id]
             if "beneficial_owners" not in holder:
                 continue
@@ -651,6 +654,8 @@ def screening_material(conn: Connection, keyring: Keyring, after: str | None, la
                 "birth_date": sealer.open(bytes(owner.birth_date_sealed), table="beneficial_owner",
                                           column="birth_date", row_id=owner.id)
                 if owner.birth_date_sealed is not None else None,
+                **({"person_status": {"status": owner.person_status, "basis": owner.person_basis}}
+                   if owner.person_status else {}),
             })
         for record in records.values():
             if "beneficial_owners" in record:
