@@ -5,6 +5,12 @@ and beneficial owners against all lists loaded (the real lists of ../shared/data
 else the demo list) and the measures in force, applies the policy and stores the sealed record, the
 case, the ledger entries and the webhook. Figures: decision latency in process (p50/p99), and over
 HTTP against ``cloudcip serve`` (p50/p99 and decisions per second with concurrent clients).
+
+The applications mix what a provider sees: the generated customers of 20 countries (most open
+restricted pending evidence, some go to review), customers located in Iran while a prohibition of Iran
+is in force (refused), customers named and born as persons on the loaded lists (their hits go to the
+register: review or refused), and U.S. residents who then confirm their e-mail code (approved: the
+confirmation is a decision too, timed with the others). ``decisions`` reports the mix.
 """
 
 from __future__ import annotations
@@ -26,18 +32,22 @@ from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
+from sqlalchemy import select
 
 from cloudcip.domain.application import ApplicationRequest
+from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.records.roles import Actor, create_api_key
 from cloudcip.records.synthetic import SyntheticCustomers
 from cloudcip.runtime import Services, initialise, open_services
 from cloudcip.screening.loaders import load_publication
+from cloudcip.screening.measures import add_measure
 from cloudcip.screening.snapshots import generate_demo_list, import_publication
 from cloudcip.settings import Settings
 from cloudcip.verification.applications import build_application_service
 
 LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
 ADMIN = Actor("bench:admin", "admin")
+OFFICER = Actor("bench:officer", "compliance-officer")
 SIGNUP = Actor("bench:signup", "signup-service")
 
 
@@ -72,6 +82,72 @@ def load_lists(services: Services) -> dict[str, int]:
 def applications(count: int, seed: int = 2024) -> list[dict[str, Any]]:
     generator = SyntheticCustomers(seed=seed)
     return [generator.application_json() for _ in range(count)]
+
+
+def _individual(generator: SyntheticCustomers) -> dict[str, Any]:
+    body = generator.application_json()
+    while body["kind"] != "individual":
+        body = generator.application_json()
+    return body
+
+
+def _listed_persons(services: Services, count: int) -> list[tuple[str, str, str]]:
+    """(given, family, birth date) of listed persons with a two-part name and a full birth date."""
+    from cloudcip.screening.service import ScreeningService
+
+    found: list[tuple[str, str, str]] = []
+    for party in ScreeningService(services).state().index.parties:
+        if party.schema != "Person" or not party.birth_dates or len(party.birth_dates[0]) != 10:
+            continue
+        parts = party.names[0].full.split()
+        if len(parts) == 2 and all(p.isascii() and p.isalpha() for p in parts):
+            found.append((parts[0].title(), parts[1].title(), party.birth_dates[0]))
+        if len(found) >= count:
+            break
+    return found
+
+
+def mixed_applications(services: Services, count: int, seed: int = 2024) -> list[tuple[str, dict[str, Any]]]:
+    """``count`` applications, each with its kind: generated, located in Iran, a listed person, a U.S.
+    resident who confirms the e-mail code."""
+    generator = SyntheticCustomers(seed=seed)
+    listed = _listed_persons(services, max(1, count // 25))
+    mixed: list[tuple[str, dict[str, Any]]] = []
+    for number in range(count):
+        if number % 20 == 7:
+            body = _individual(generator)
+            body.update({"address": {"line1": "12 Vali Asr Ave", "city": "Tehran", "country": "IR"},
+                         "phone": f"+98212345{number % 10000:04d}", "nationality": "IR"})
+            body.pop("national_id", None)
+            body["payment_means"] = []
+            mixed.append(("located_in_ir", body))
+        elif number % 25 == 11 and listed:
+            body = _individual(generator)
+            given, family, birth = listed[number % len(listed)]
+            body.update({"name": {"given": given, "family": family}, "birth_date": birth})
+            mixed.append(("listed_person", body))
+        elif number % 10 == 3:
+            body = SyntheticCustomers(seed=seed * 100_000 + number, entity_share=0.0).application_json()
+            while body.get("address", {}).get("country") != "US":
+                body = generator.application_json()
+            mixed.append(("us_resident_confirms", body))
+        else:
+            mixed.append(("generated", generator.application_json()))
+    return mixed
+
+
+def _delivered_code(services: Services, application_id: str) -> str:
+    """The code the provider's webhook delivers (the bench stands in for the customer's inbox)."""
+    import json as _json
+
+    with services.database.engine.connect() as conn:
+        for payload in conn.execute(select(webhook_outbox.c.payload_json).where(
+                webhook_outbox.c.event_type == "otp.deliver").order_by(webhook_outbox.c.created_at.desc())).scalars():
+            data = _json.loads(payload)
+            data = data.get("data", data)
+            if data.get("application_id") == application_id:
+                return str(data["code"])
+    raise LookupError("no code delivered")
 
 
 def _free_port() -> int:
@@ -187,26 +263,39 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
             started = time.perf_counter()
             figures["lists_loaded"] = load_lists(services)
             figures["lists_load_s"] = round(time.perf_counter() - started, 1)
+            add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
+                        determination_date=datetime.now(UTC).date().replace(year=2025))
             service = build_application_service(services)
             adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
-            requests = [adapter.validate_python(body) for body in applications(decisions + 20)]
             started = time.perf_counter()
-            service.submit(requests[0], SIGNUP)  # builds the screening index
+            service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP)  # builds the index
             figures["screening_index_build_s"] = round(time.perf_counter() - started, 1)
-            for request in requests[1:20]:
-                service.submit(request, SIGNUP)
+            mixed = mixed_applications(services, decisions + 20)
+            for _, body in mixed[:20]:
+                service.submit(adapter.validate_python(body), SIGNUP)
             latencies = []
             outcomes: dict[str, int] = {}
-            for request in requests[20:]:
+            by_kind: dict[str, dict[str, int]] = {}
+            for kind, body in mixed[20:]:
+                request = adapter.validate_python(body)
                 began = time.perf_counter()
                 answer = service.submit(request, SIGNUP)
                 latencies.append((time.perf_counter() - began) * 1000)
+                if kind == "us_resident_confirms" and answer["decision"] == "pending_evidence":
+                    service.issue_otp(answer["id"], "email", SIGNUP)
+                    code = _delivered_code(services, answer["id"])
+                    began = time.perf_counter()
+                    answer = service.confirm_otp(answer["id"], "email", code, SIGNUP)
+                    latencies.append((time.perf_counter() - began) * 1000)
                 outcomes[answer["decision"]] = outcomes.get(answer["decision"], 0) + 1
+                kinds = by_kind.setdefault(kind, {})
+                kinds[answer["decision"]] = kinds.get(answer["decision"], 0) + 1
             figures.update({
                 "in_process_decisions": len(latencies),
                 "in_process_p50_ms": round(statistics.median(latencies), 2),
                 "in_process_p99_ms": round(_percentile(latencies, 0.99), 2),
                 "decisions": outcomes,
+                "decisions_by_application_kind": by_kind,
             })
             with services.database.engine.begin() as conn:
                 key = create_api_key(conn, "signup-service", "bench", datetime.now(UTC))
