@@ -127,8 +127,9 @@ class SignalFollower:
     retried after a second; the cursor has not moved."""
 
     def __init__(self, database: Database, policy: SignalPolicy, *, idle_seconds: float = 0.25,
-                 max_events: int = ROUND_EVENTS) -> None:
+                 max_events: int = ROUND_EVENTS, may_run: Callable[[], bool] | None = None) -> None:
         self.database = database
+        self.may_run = may_run  # several nodes: rounds only on the one that leads the jobs
         self.policy = policy
         self.idle_seconds = idle_seconds
         self.max_events = max_events
@@ -154,6 +155,9 @@ class SignalFollower:
 
         log = structlog.get_logger("cloudcip.access")
         while not self._stop.is_set():
+            if self.may_run is not None and not self.may_run():
+                self._stop.wait(1.0)
+                continue
             try:
                 done = follow_round(self.database, self.policy, max_events=self.max_events)
             except Exception as exc:  # the thread must outlive a failed round; the cursor did not move

@@ -86,14 +86,19 @@ def serve(
 
         if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
             tasks.append(pull_task)
-        runner = JobRunner(services, tasks)
+        # several nodes on one PostgreSQL: the jobs and the follower run on the one holding the lock
+        from cloudcip.jobs.leadership import JobLeadership
+
+        leadership = JobLeadership(services.database)
+        runner = JobRunner(services, tasks, leadership=leadership)
         runner.start()
         # C4: one signal follower, here in the main process, apart from the API workers
         from cloudcip.access.follower import SignalFollower
         from cloudcip.screening.service import ScreeningService
 
         screening = applications.screening or ScreeningService(services)
-        follower = SignalFollower(services.database, service_signal_policy(services, screening))
+        follower = SignalFollower(services.database, service_signal_policy(services, screening),
+                                  may_run=leadership.held)
         follower.start()
         from cloudcip.storage.database import WalCheckpointer
 
@@ -114,6 +119,7 @@ def serve(
             checkpointer.stop()
             follower.stop()
             runner.stop()
+            leadership.release()
             listener.close()
 
 

@@ -6,6 +6,9 @@ access-event stream; the reporting reminders) are built in ``cloudcip.runtime.de
 which every cloudcip process runs; ``cloudcip serve`` appends the others (verification deadlines,
 re-screening, links, risk scores).
 
+On several nodes sharing PostgreSQL, ``JobRunner(..., leadership=JobLeadership(database))`` runs
+its passes only on the node holding the jobs' lock (``jobs/leadership.py``).
+
 ``JobRunner(services, tasks)`` runs each ``PeriodicTask`` when it is due (never run yet, or
 ``every_seconds`` have passed since it last started). A task that raises is logged by name and
 exception class only (no message, which might carry personal data) and the runner carries on; it
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
+from cloudcip.jobs.leadership import JobLeadership
 from cloudcip.jobs.webhooks import deliver_due, webhook_settings_from_env
 from cloudcip.services import Services
 
@@ -63,6 +67,7 @@ class JobRunner:
         *,
         clock: Clock = clocks.now,
         tick_seconds: float = 1.0,
+        leadership: JobLeadership | None = None,
     ) -> None:
         names = [task.name for task in tasks]
         if len(set(names)) != len(names):
@@ -71,6 +76,7 @@ class JobRunner:
         self.tasks = list(tasks)
         self.clock = clock
         self.tick_seconds = tick_seconds
+        self.leadership = leadership
         self._last_started: dict[str, datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,8 +92,11 @@ class JobRunner:
         ]
 
     def run_once(self, now: datetime) -> list[TaskOutcome]:
-        """Run every due task once at ``now``, in order; errors are logged and reported, never raised."""
+        """Run every due task once at ``now``, in order; errors are logged and reported, never raised.
+        With a ``leadership``, only while this node holds it (one node of many runs the jobs)."""
         outcomes: list[TaskOutcome] = []
+        if self.leadership is not None and not self.leadership.held():
+            return outcomes
         with self._lock:
             for task in self.due(now):
                 self._last_started[task.name] = now
