@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from cloudcip.reports.cip_requests import CipCopyRequests
     from cloudcip.reports.contact import ContactService
     from cloudcip.reports.roster import RosterService
+    from cloudcip.resellers.services import ResellerService
     from cloudcip.screening.service import ScreeningService
     from cloudcip.storage.database import Database
     from cloudcip.verification.applications import ApplicationService
@@ -320,3 +321,23 @@ def service_signal_policy(services: Services, screening: ScreeningService, ttl_s
 
     return SignalPolicy(special_measure_countries=measure_covers, identity_countries=identity_countries,
                         identity_countries_many=identity_countries_many)
+
+
+def reseller_service(services: Services) -> ResellerService:
+    """E1, E3, G4: the reseller register with the profile's termination days; a finding of
+    non-compliance or malicious activity reports through the incident service."""
+    from typing import Any
+
+    from cloudcip.incidents.service import IncidentService
+    from cloudcip.records.roles import Actor
+    from cloudcip.resellers.services import ResellerService
+
+    incidents = IncidentService(services.database, services.ledger, services.customers)
+
+    def report(account_id: str, summary: str, kind: str, findings: dict[str, Any], actor: Actor) -> str:
+        return incidents.create(account_id, summary, actor, kind=kind, findings=findings,
+                                actions_taken=["reseller termination clock started"],
+                                purpose="reseller oversight finding").id
+
+    return ResellerService(services.database, services.ledger, services.customers,
+                           termination_days=services.profile.resellers.termination_days, reporter=report)

@@ -55,6 +55,9 @@ class Fixtures:
             "open_account_id": self._open_account, "process_id": self._process, "hold_id": self._hold,
             "legal_basis": self._legal_basis,
             "cluster_id": self._cluster, "match_id": self._match,
+            "reseller_id": self._reseller, "cip_reseller_id": self._cip_reseller,
+            "terminating_reseller_id": self._terminating_reseller, "review_id": self._review,
+            "review_sub_lessee_id": self._review_sub_lessee,
         }
 
     def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
@@ -138,6 +141,48 @@ class Fixtures:
                 id=match_id, indicator_id="indicator--1", source="peer", subject_type="account",
                 subject_id=str(uuid.uuid4()), matched_on="access_ip", state="open", created_at=datetime.now(UTC)))
         return match_id
+
+    def _reseller(self) -> str:
+        """E1: a reseller of the register: a new customer with a Reseller Account, registered."""
+        customer_id = self._customer()
+        with self.services.database.engine.begin() as conn:
+            conn.execute(insert(account).values(id=str(uuid.uuid4()), customer_id=customer_id, type="reseller",
+                                                channel="sales_assisted", state="active",
+                                                opened_at=datetime.now(UTC)))
+        body = {"customer_id": customer_id, "contact": "cip@reseller.example"}
+        return str(self._post("compliance-officer", "/v1/resellers", body, 201)["id"])
+
+    def _cip_reseller(self) -> str:
+        reseller_id = self._reseller()
+        response = self.client.post(f"/v1/resellers/{reseller_id}/cip-documents", content=b"our written CIP",
+                                    headers=auth(self.keys["compliance-officer"], **STATED))
+        assert response.status_code == 201, response.text
+        return reseller_id
+
+    def _terminating_reseller(self) -> str:
+        reseller_id = self._reseller()
+        self._post("compliance-officer", f"/v1/resellers/{reseller_id}/findings",
+                   {"kind": "non_compliant", "reason": "evidence missing"}, 201)
+        return reseller_id
+
+    def _review(self) -> str:
+        """An open review of ``reseller_id`` whose sample holds a sub-lessee shared for it."""
+        reseller_id = self.get("reseller_id")
+        reseller = self.client.get(f"/v1/resellers/{reseller_id}",
+                                   headers=auth(self.keys["compliance-officer"], **STATED)).json()
+        [account_id] = [a["id"] for a in reseller["accounts"] if a["type"] == "reseller"]
+        shared = self._post("signup-service", f"/v1/resellers/{account_id}/sub-lessees",
+                            {"reference": "r-review", "kind": "entity", "legal_name": "Review Hosting",
+                             "country": "DE"}, 201)
+        self.values["review_sub_lessee_id"] = str(shared["sub_lessees"][0]["id"])
+        review_id = str(self._post("compliance-officer", f"/v1/resellers/{reseller_id}/reviews", {}, 201)["id"])
+        self._post("compliance-officer", f"/v1/resellers/{reseller_id}/reviews/{review_id}/sample",
+                   {"size": 10, "seed": 1}, 200)
+        return review_id
+
+    def _review_sub_lessee(self) -> str:
+        self.get("review_id")
+        return self.values["review_sub_lessee_id"]
 
     def _key(self) -> str:
         with self.services.database.engine.begin() as conn:

@@ -21,6 +21,7 @@ from cloudcip.api.routers import (
     notices,
     productions,
     reporting,
+    reseller_register,
     resellers,
     retention,
     screening,
@@ -33,6 +34,7 @@ ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
     resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
     legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
+    reseller_register.router,
 ]
 
 
@@ -73,7 +75,8 @@ def create_app(services: Services, applications_service: ApplicationService | No
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes,
+                       path_limits=[(reseller_register.CIP_UPLOAD_PATH, reseller_register.CIP_UPLOAD_LIMIT)])
     return app
 
 

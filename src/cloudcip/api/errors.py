@@ -7,6 +7,8 @@ routers and services raise those and never catch them to build an ``HTTPExceptio
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -78,23 +80,31 @@ def _reason(status: int) -> str:
 
 
 class BodySizeLimit:
-    """Refuse request bodies larger than ``limit`` bytes with 413, before they are read whole."""
+    """Refuse request bodies larger than ``limit`` bytes with 413, before they are read whole.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    ``path_limits`` gives some paths (a regular expression each) a limit of their own: the uploads
+    of documents (a reseller's CIP, E1) are larger than any JSON request."""
+
+    def __init__(self, app: ASGIApp, limit: int, path_limits: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.path_limits = [(re.compile(pattern), size) for pattern, size in path_limits]
+
+    def limit_for(self, path: str) -> int:
+        return next((size for pattern, size in self.path_limits if pattern.match(path)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = self.limit + 1
-                if declared > self.limit:
+                    declared = limit + 1
+                if declared > limit:
                     await _too_large(send)
                     return
         seen = 0
@@ -104,7 +114,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _BodyTooLarge
             return message
 

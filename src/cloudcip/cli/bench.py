@@ -166,3 +166,21 @@ def sharing(
     """G3: a TAXII page of 1,000 objects (p50/p99) and the ingest of shared indicators with matching."""
     module = _bench_module("sharing")
     _print(module.run(indicators_count=indicators, customers=customers, events=events, objects=objects), as_json)
+
+
+@app.command("resellers")
+def resellers(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    resellers_count: Annotated[int, typer.Option("--resellers", help="Resellers on the register.")] = 1000,
+    sub_lessees: Annotated[int, typer.Option(help="Sub-lessees spread over them.")] = 1_000_000,
+    scale: Annotated[float, typer.Option(min=0.0001, max=10.0, help="Multiply both counts (0.01 for a quick run).")
+                     ] = 1.0,
+    samples: Annotated[int, typer.Option(help="Samples drawn and timed.")] = 20,
+    sample_size: Annotated[int, typer.Option(help="Sub-lessees per sample.")] = 100,
+) -> None:
+    """E3: drawing a review's sample of a reseller's sub-lessees (p50/p99/max) and the daily termination
+    clock job, over R resellers and S sub-lessees (targets: sample <= 1 s, clock job <= 5 s)."""
+    module = _bench_module("resellers")
+    _print(module.run(resellers=resellers_count, sub_lessees=sub_lessees, scale=scale, samples=samples,
+                      sample_size=sample_size), as_json)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,6 +50,31 @@ def show(
     with services_of(ctx) as services:
         report = incident_service(services).read(incident_id, OPERATOR_OFFICER, purpose="incident report (CLI)")
     emit(json.dumps(report.content, indent=2) if output_format == "json" else render_markdown(report))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="Incident id.")],
+    output_format: Annotated[str, typer.Option("--format", help="json (the report as kept) or pdf.")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (a PDF needs it; JSON goes to stdout).")] = None,
+) -> None:
+    """Export the report as its kept JSON or as a PDF document; the read is on the ledger (G4)."""
+    from cloudcip.errors import InvalidInput
+    from cloudcip.incidents.document import render_pdf
+
+    if output_format not in ("json", "pdf"):
+        raise InvalidInput.field("format", "json or pdf")
+    if output_format == "pdf" and out is None:
+        raise InvalidInput.field("out", "a file to write the PDF to")
+    with services_of(ctx) as services:
+        report = incident_service(services).read(incident_id, OPERATOR_OFFICER, purpose="incident report export (CLI)")
+    data = render_pdf(report) if output_format == "pdf" else (json.dumps(report.content, indent=2) + "\n").encode()
+    if out is None:
+        emit(data.decode().rstrip("\n"))
+        return
+    out.write_bytes(data)
+    console.print(f"incident report written to {out} ({len(data)} bytes, report sha256 {report.sha256})")
 
 
 @app.command("list")

@@ -12,12 +12,15 @@ from rich.progress import Progress
 
 from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
+from cloudcip.cli.reseller_register import install as install_register
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 
-app = typer.Typer(help="Reseller Accounts and their sub-lessees.", no_args_is_help=True)
+app = typer.Typer(help="The reseller register, its oversight and termination clocks, and the sub-lessees of "
+                       "Reseller Accounts.", no_args_is_help=True)
 sub_lessees = typer.Typer(help="Sub-lessees shared by a Reseller Account (E2).", no_args_is_help=True)
 app.add_typer(sub_lessees, name="sub-lessees")
+install_register(app)  # E1, E3: add, list, show, certify, finding, remediate, terminate, clock, cip, review
 
 OPERATOR_SHARING = Actor("cli:operator", "signup-service")
 OPERATOR_READING = Actor("cli:operator", "analyst")

@@ -74,6 +74,8 @@ Permission = Literal[
     "reporting:write",
     "roster:export",
     "risk:read",
+    "reseller:read",
+    "reseller:write",
 ]
 
 PURPOSE_HEADER = "X-Access-Purpose"
@@ -113,6 +115,12 @@ GRANTS: dict[Permission, Grant] = {
                              "read customer records and hit explanations unmasked",
                              purpose=_roles("compliance-officer"), legal_basis=_roles("legal")),
     "sub_lessee:read": Grant(_roles("analyst", "compliance-officer"), "read sub-lessees masked"),
+    # E1, E3: the reseller register, its oversight and the termination clock
+    "reseller:read": Grant(_roles("analyst", "compliance-officer"),
+                           "read the reseller register, its CIPs on file, reviews, findings and termination clocks"),
+    "reseller:write": Grant(_roles("compliance-officer"),
+                            "register resellers, file their CIPs and certifications, review them, record findings, "
+                            "remediate or terminate"),
     "access:read": Grant(_roles("analyst", "compliance-officer", "legal"),
                          "read an account's access history and signals, and the accounts seen from an IP",
                          purpose=_roles("analyst", "compliance-officer"), legal_basis=_roles("legal")),

@@ -34,6 +34,8 @@ from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.records.roles import Actor, may
 from cloudcip.reports.schema import certification_filing, cip_contact
+from cloudcip.resellers.register import foreign_resellers
+from cloudcip.resellers.register_schema import reseller_finding, reseller_review, reseller_termination_clock
 from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
 from cloudcip.screening.schema import list_snapshot, special_measure
 from cloudcip.storage.database import Database
@@ -163,10 +165,22 @@ class CertificationService:
                 "against the designated-person lists and special measures, and re-screened when a list or "
                 "measure changes (E2, D3, D4).",
                 "Special measures that cover Reseller Accounts reach through to the sub-lessees (D1, D4).",
+                "Each reseller is on a register with its own written CIP, contract attestation and certification "
+                "dates; reviews draw a reproducible random sample of its sub-lessees and record each item's "
+                "verification evidence; a finding of non-compliance starts a termination clock that restricts "
+                "the reseller's accounts on its last day unless remediated with evidence (E1, E3).",
             ],
             "reseller_accounts": self._figure(conn, resellers),
             "active_sub_lessees": self._figure(conn, active),
             "sub_lessee_rescreening_runs": self._figure(conn, runs),
+            # E3: the register's oversight: reviews with a drawn sample, findings, terminations
+            "reseller_reviews_sampled": self._figure(conn, select(func.count()).select_from(reseller_review)
+                                                     .where(reseller_review.c.sampled_at.is_not(None))),
+            "reseller_findings_of_non_compliance": self._figure(
+                conn, select(func.count()).select_from(reseller_finding)
+                .where(reseller_finding.c.kind.in_(("non_compliant", "malicious_activity")))),
+            "resellers_terminated": self._figure(conn, select(func.count()).select_from(reseller_termination_clock)
+                                                 .where(reseller_termination_clock.c.state == "terminated")),
         }
 
     @staticmethod
@@ -209,7 +223,8 @@ class CertificationService:
                 part for part in (record.get("name") or {}).values() if isinstance(part, str))
             items.append({"account_id": row.id, "customer_id": row.customer_id, "name": name,
                           "country": row.residence_country})
-        return {"value": items, "query": self._sql(conn, statement)}
+        # E1: the reseller register's foreign resellers, with their certification dates and CIP on file
+        return {"value": items, "query": self._sql(conn, statement), "register": foreign_resellers(conn)}
 
     # -- filing --------------------------------------------------------------------------------
     def file(self, actor: Actor, as_of: date | None = None) -> dict[str, Any]:

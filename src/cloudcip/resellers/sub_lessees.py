@@ -42,6 +42,7 @@ from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.customer_store import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.chain import ChainEffect, measure_reviews, reach_through
+from cloudcip.resellers.register import refuse_if_terminated
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening import location
 from cloudcip.screening.hits import record_hits, subject_hash
@@ -381,6 +382,7 @@ def share_sub_lessees(services: Services, screening: ScreeningService, reseller_
     checked = check_sub_lessees(items, today, many)
     with services.database.engine.connect() as conn:
         reseller = reseller_account(conn, reseller_account_id)
+        refuse_if_terminated(conn, reseller.customer_id)  # E3: a terminated reseller shares no more (409)
     if reseller.state in CLOSED_ACCOUNT_STATES:
         raise ResellerAccountClosed(reseller_account_id)
     results = [screen_sub_lessee(screening, one, today, f"{position}." if many else "")

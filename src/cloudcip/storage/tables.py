@@ -17,6 +17,7 @@ SCHEMA_MODULES = (
     "cloudcip.jobs.schema",
     "cloudcip.verification.schema",
     "cloudcip.resellers.schema",
+    "cloudcip.resellers.register_schema",
     "cloudcip.incidents.schema",
     "cloudcip.console.schema",
     "cloudcip.approvals.schema",
