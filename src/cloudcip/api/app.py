@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from cloudcip import __version__
+from cloudcip.api.auth import current_actor
 from cloudcip.api.docs import install_offline_docs
+from cloudcip.api.error_models import declare_common_errors
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
 from cloudcip.api.routers import (
     access,
@@ -55,6 +59,7 @@ def create_app(services: Services, applications_service: ApplicationService | No
         app.state.signal_policy = service_signal_policy(services, app.state.applications.screening)
     install_error_handlers(app)
     for router in ROUTERS:
+        declare_common_errors(router, current_actor)  # 401/403/413/422 where they are sent, as ErrorBody
         app.include_router(router)
     from cloudcip.console.app import mount as mount_console
     from cloudcip.screening.service import ScreeningService
@@ -71,6 +76,8 @@ def create_app(services: Services, applications_service: ApplicationService | No
     app.mount("/taxii2", create_taxii_app(services.database, services.ledger, intake=intake,
                                           max_content_length=services.settings.max_request_bytes))
 
+    _add_component_schemas(app, resellers.COMPONENT_SCHEMAS)
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -78,6 +85,20 @@ def create_app(services: Services, applications_service: ApplicationService | No
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes,
                        path_limits=[(reseller_register.CIP_UPLOAD_PATH, reseller_register.CIP_UPLOAD_LIMIT)])
     return app
+
+
+def _add_component_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Define in ``/openapi.json`` the models a route's hand-written schema (``openapi_extra``) refers to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        defined = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in schemas.items():
+            defined.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_environment() -> FastAPI:

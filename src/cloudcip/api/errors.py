@@ -70,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=500, content={"error": "internal error"})
+        return JSONResponse(status_code=500, content={"error": "internal error",
+                                                          "detail": "an operator must look at the logs"})
 
 
 def _reason(status: int) -> str:
@@ -129,7 +130,8 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    response = JSONResponse(status_code=413, content={"error": "payload too large"})
+    response = JSONResponse(status_code=413, content={"error": "payload too large",
+                                                      "detail": "the body is larger than the service takes"})
     await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
 

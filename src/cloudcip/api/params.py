@@ -7,7 +7,7 @@ Anything else is a 422 naming the parameter (``from``, ``to``), never a 500 and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
@@ -35,3 +35,22 @@ Instant = Annotated[
     WithJsonSchema({"type": "string", "description": INSTANT_HELP,
                     "examples": ["2026-01-01", "2026-01-01T08:00:00Z"]}),
 ]
+
+
+def _read_day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("not a date (YYYY-MM-DD)")
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_read_day),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-01-01"]}),
+]
+"""A calendar day as ``YYYY-MM-DD`` and nothing else (pydantic alone would take a number as a Unix time)."""

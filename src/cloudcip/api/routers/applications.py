@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import require, stated_purpose
+from cloudcip.api.error_models import error_response
 from cloudcip.domain.application import ApplicationRequest, DocumentClaimIn, Subject
 from cloudcip.domain.customer import BeneficialOwnerInput
 from cloudcip.errors import InvalidInput, NotFound
 from cloudcip.records.roles import Actor
+from cloudcip.verification.answer import ApplicationAnswer
 from cloudcip.verification.applications import ApplicationService
 from cloudcip.verification.evidence_checks import DocumentClaim
 from cloudcip.verification.vendors import from_generic, from_veriff
@@ -63,12 +65,23 @@ class RedressIn(BaseModel):
     reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
 
 
+class CodeIssued(BaseModel):
+    """A one-time code was issued; it travels to the customer through the webhook, never in this answer."""
+
+    challenge_id: str
+    channel: Literal["email", "phone"]
+    expires_at: str | None = Field(description="ISO 8601")
+
+
 class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=None, responses={
+    201: {"model": ApplicationAnswer, "description": "a new decision"},
+    200: {"model": ApplicationAnswer, "description": "the stored answer to a retried Idempotency-Key"},
+    409: error_response(409, "the Idempotency-Key was used with a different body")})
 async def submit_application(
     body: Annotated[ApplicationRequest, Body()],
     applications: Applications,
@@ -84,13 +97,13 @@ async def submit_application(
     return JSONResponse(answer, status_code=200 if answer.get("replayed") else 201)
 
 
-@router.get("/{application_id}")
+@router.get("/{application_id}", response_model=ApplicationAnswer)
 def show_application(application_id: ApplicationId, request: Request, applications: Applications,
                      actor: Reader) -> dict[str, Any]:
     return applications.show(application_id, actor, purpose=stated_purpose(request))
 
 
-@router.post("/{application_id}/evidence")
+@router.post("/{application_id}/evidence", response_model=ApplicationAnswer, responses={409: error_response(409)})
 def add_evidence(application_id: ApplicationId, body: EvidenceIn, applications: Applications,
                  actor: Signup) -> dict[str, Any]:
     if body.vendor_result is not None:
@@ -103,7 +116,7 @@ def add_evidence(application_id: ApplicationId, body: EvidenceIn, applications: 
                                      document=DocumentClaim.of(body.document) if body.document else None)
 
 
-@router.post("/{application_id}/review")
+@router.post("/{application_id}/review", response_model=ApplicationAnswer, responses={409: error_response(409)})
 def review_case(application_id: ApplicationId, body: ReviewIn, applications: Applications,
                 actor: Annotated[Actor, Depends(require("application:decide"))]) -> dict[str, Any]:
     """A6: approve, refuse or ask for more evidence on a case in review (409 naming the state otherwise:
@@ -111,9 +124,9 @@ def review_case(application_id: ApplicationId, body: ReviewIn, applications: App
     return applications.review(application_id, body.to_state, body.reason, actor)
 
 
-@router.post("/{application_id}/redress", responses={404: {"description": "no such application"},
-                                                     409: {"description": "the case is not refused, closed or "
-                                                                          "restricted (the detail names its state)"}})
+@router.post("/{application_id}/redress", response_model=ApplicationAnswer, responses={
+    404: error_response(404, "no such application"),
+    409: error_response(409, "the case is not refused, closed or restricted (the detail names its state)")})
 def redress_case(application_id: ApplicationId, body: RedressIn, applications: Applications,
                  actor: Annotated[Actor, Depends(require("application:redress"))]) -> dict[str, Any]:
     """A6: a compliance officer re-opens a refused, closed or restricted case for review, with a reason
@@ -121,7 +134,8 @@ def redress_case(application_id: ApplicationId, body: RedressIn, applications: A
     return applications.redress(application_id, body.reason, actor)
 
 
-@router.post("/{application_id}/beneficial-owners")
+@router.post("/{application_id}/beneficial-owners", response_model=ApplicationAnswer,
+             responses={409: error_response(409)})
 def add_beneficial_owner(application_id: ApplicationId, owner: BeneficialOwnerInput, applications: Applications,
                          actor: Signup) -> dict[str, Any]:
     """A7: the customer notifies a new beneficial owner; the case is re-evaluated (a settled case is
@@ -129,20 +143,24 @@ def add_beneficial_owner(application_id: ApplicationId, owner: BeneficialOwnerIn
     return applications.add_beneficial_owner(application_id, owner, actor)
 
 
-@router.post("/{application_id}/otp/{channel}", status_code=202)
+@router.post("/{application_id}/otp/{channel}", status_code=202, response_model=CodeIssued,
+             responses={409: error_response(409, "the case takes no code now")})
 def issue_code(application_id: ApplicationId, channel: Literal["email", "phone"], applications: Applications,
                actor: Signup) -> dict[str, Any]:
     """Issue a one-time code; it is delivered through the provider's webhook (event ``otp.deliver``)."""
     return applications.issue_otp(application_id, channel, actor)
 
 
-@router.post("/{application_id}/otp/{channel}/confirm")
+@router.post("/{application_id}/otp/{channel}/confirm", response_model=ApplicationAnswer, responses={
+    409: error_response(409, "no code was issued on this channel, or it expired, or too many attempts")})
 def confirm_code(application_id: ApplicationId, channel: Literal["email", "phone"], body: CodeIn,
                  applications: Applications, actor: Signup) -> dict[str, Any]:
     return applications.confirm_otp(application_id, channel, body.code, actor)
 
 
-@vendor_router.post("/veriff/decision")
+@vendor_router.post("/veriff/decision", response_model=ApplicationAnswer, responses={
+    404: error_response(404, "no Veriff integration is configured, or no such application"),
+    401: error_response(401, "the signature does not match")})
 async def veriff_decision(request: Request, applications: Applications,
                           x_hmac_signature: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Veriff's decision webhook, authenticated by its HMAC signature (shared secret in the settings)."""

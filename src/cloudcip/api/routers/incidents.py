@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.error_models import ErrorBody
 from cloudcip.incidents.document import render_markdown
 from cloudcip.incidents.service import IncidentService
 from cloudcip.records.roles import Actor
@@ -26,11 +27,6 @@ router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 IncidentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 Creator = Annotated[Actor, Depends(require("incident:create"))]
 Reader = Annotated[Actor, Depends(require("incident:read"))]
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: Any
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

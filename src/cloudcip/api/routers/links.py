@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.error_models import ErrorBody
 from cloudcip.linkage.service import LinkageService
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
@@ -19,11 +20,6 @@ from cloudcip.runtime import Services
 router = APIRouter(tags=["links"])
 Reader = Annotated[Actor, Depends(require("links:read"))]
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: Any
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

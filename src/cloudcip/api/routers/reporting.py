@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.api.error_models import errors
+from cloudcip.api.params import Day
 from cloudcip.records.roles import Actor
 from cloudcip.reports.certification import render_html
 from cloudcip.reports.roster import RosterFilter
@@ -46,7 +46,7 @@ class Filing(BaseModel):
 
 class FilingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class Contact(BaseModel):
@@ -72,7 +72,7 @@ class RosterRequest(BaseModel):
 @router.get("/v1/certification", response_model=CertificationForm, responses={
     200: {"content": {"text/html": {}}}, **errors(403, 422)})
 def render_certification(services: ServicesDep, actor: Annotated[Actor, Depends(require("certification:read"))],
-                         format: Literal["json", "html"] = "json", as_of: date | None = None) -> Any:
+                         format: Literal["json", "html"] = "json", as_of: Day | None = None) -> Any:
     form = certification_service(services).render(actor, as_of)
     if format == "html":
         return HTMLResponse(render_html(form))

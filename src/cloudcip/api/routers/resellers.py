@@ -39,6 +39,8 @@ _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"appl
     "description": "one sub-lessee, or a JSON array of up to 500",
     "oneOf": _SCHEMA.get("anyOf", [_SCHEMA]),
 }}}}}
+#: the models the body's schema refers to, added to the document's components by ``api.app``
+COMPONENT_SCHEMAS: dict[str, Any] = _SCHEMA.get("$defs", {})
 
 
 @router.post("/{account_id}/sub-lessees", response_model=None, openapi_extra=_BODY_DOC)

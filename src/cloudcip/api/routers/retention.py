@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.api.error_models import errors
+from cloudcip.api.params import Instant
 from cloudcip.records.retention import CustomerRetention
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import retention_service
@@ -58,7 +59,7 @@ class Plan(BaseModel):
 
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: datetime | None = None
+    as_of: Instant | None = None
 
 
 class RunAnswer(BaseModel):
@@ -72,7 +73,7 @@ class RunAnswer(BaseModel):
 
 @router.get("/plan", response_model=Plan, responses=errors(403, 422))
 def retention_plan(services: ServicesDep, _actor: Annotated[Actor, Depends(require("retention:read"))],
-                   as_of: datetime | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+                   as_of: Instant | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
                    after: Annotated[str | None, Query(max_length=36)] = None) -> Plan:
     moment = clock.utc(as_of) if as_of is not None else clock.now()
     items = list(islice(retention_service(services).plan(after=after or ""), limit + 1))

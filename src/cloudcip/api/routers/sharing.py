@@ -13,16 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require
+from cloudcip.api.error_models import ErrorBody
 from cloudcip.records.roles import Actor
 from cloudcip.sharing.ingest import decide_match, list_matches
 
 router = APIRouter(prefix="/v1/sharing", tags=["sharing"])
 Adjudicator = Annotated[Actor, Depends(require("sharing:adjudicate"))]
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: Any
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
