@@ -199,7 +199,8 @@ def attestation_service(services: Services) -> AttestationService:
 def cip_copy_requests(services: Services) -> CipCopyRequests:
     from cloudcip.reports.cip_requests import CipCopyRequests
 
-    return CipCopyRequests(services.database, services.ledger, policy_in_force(services), services.profile)
+    return CipCopyRequests(services.database, services.ledger, policy_in_force(services), services.profile,
+                           reseller_cips=lambda actor: reseller_service(services).foreign_cip_documents(actor))
 
 
 # -- the periodic tasks every cloudcip process runs (A6, B1, H2, H3) ---------------------------------

@@ -124,3 +124,17 @@ def test_a_malicious_activity_finding_makes_a_report_exported_as_json_and_pdf(cl
     assert data.startswith(b"%PDF-") and b"%%EOF" in data[-32:]
     cli("incidents", "export", incident_id, "--format", "pdf", code=2)  # a PDF needs --out
     cli("incidents", "export", incident_id, "--format", "docx", code=2)
+
+
+@pytest.mark.requirement("E1", "H3")
+def test_a_foreign_resellers_cip_goes_with_the_answer_to_a_request_for_copies(cli: Any, tmp_path: Path) -> None:
+    customer_id, _ = make_reseller_customer(cli)
+    reseller_id = cli("resellers", "add", customer_id, "--contact", "cip@nordlicht.example").stdout.splitlines()[-1]
+    document = tmp_path / "their-cip.html"
+    document.write_bytes(b"<html><body>Nordlicht written CIP</body></html>")
+    cli("resellers", "cip", "upload", reseller_id, str(document))
+    request_id = cli("reporting", "request", "add", "--requester", "Department of Commerce").stdout.splitlines()[-1]
+    answer = json.loads(cli("reporting", "request", "answer", request_id, "-o", str(tmp_path / "sent")).stdout)
+    names = [d["name"] for d in answer["documents"]]
+    assert names[0].startswith("written-cip-") and names[1:] == [f"reseller-{reseller_id}-cip-v1.html"]
+    assert (tmp_path / "sent" / names[1]).read_bytes() == document.read_bytes()

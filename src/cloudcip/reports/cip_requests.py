@@ -4,7 +4,8 @@ A request (from Commerce or an examiner) is logged with the day it was received;
 profile's ``cip_copies.days`` later (10 in the default profile). Answering it renders the written CIP
 of the policy in force, keeps the SHA-256 of each document sent and puts the disclosure on the ledger.
 Open requests are listed by ``cloudcip reporting due`` and reminded by the daily job until answered.
-(Foreign resellers' own CIPs join the answer once the reseller register keeps them.)
+The latest CIP on file of each foreign reseller of the register joins the answer (E1), through the
+``reseller_cips`` hook ``runtime`` wires to the reseller register (each read on the ledger there).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class CipCopyRequests:
     policy: CipPolicy
     profile: RegulatoryProfile
     clock: Callable[[], datetime] = clock.now
+    #: the foreign resellers' CIPs to send with the provider's own: (file name, bytes) each (E1, H3)
+    reseller_cips: Callable[[Actor], list[tuple[str, bytes]]] | None = None
 
     def log(self, requester: str, actor: Actor, received: date | None = None) -> dict[str, Any]:
         """Log a request; its due date is the profile's days after it was received."""
@@ -77,9 +80,11 @@ class CipCopyRequests:
             raise Conflict("the CIP copy request is already answered")
         out_dir.mkdir(parents=True, exist_ok=True)
         documents = []
-        for name, text in ((f"written-cip-{self.policy.policy_id}-{self.policy.version}.md",
-                            render_written_cip(self.policy, self.profile, "md")),):
-            data = text.encode()
+        sent = [(f"written-cip-{self.policy.policy_id}-{self.policy.version}.md",
+                 render_written_cip(self.policy, self.profile, "md").encode())]
+        if self.reseller_cips is not None:
+            sent += self.reseller_cips(actor)
+        for name, data in sent:
             (out_dir / name).write_bytes(data)
             documents.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
         now = self.clock()

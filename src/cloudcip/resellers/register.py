@@ -262,6 +262,22 @@ class ResellerRegister:
         with self.database.engine.connect() as conn:
             return foreign_resellers(conn)
 
+    def foreign_cip_documents(self, actor: Actor) -> list[tuple[str, bytes]]:
+        """H3: the latest CIP on file of each foreign reseller, to send with the provider's own when
+        copies are requested: ``(file name, bytes)``; each read is on the ledger."""
+        require(actor, "reseller:read")
+        documents = []
+        for item in self.foreign_resellers():
+            if item["cip"] is None:
+                continue
+            try:
+                meta, content = self.cip_document(item["reseller_id"], item["cip"]["version"], actor,
+                                                  purpose="copies of the foreign resellers' CIPs requested (H3)")
+            except Gone:
+                continue  # the reseller's customer record was purged: nothing left to send
+            documents.append((f"reseller-{item['reseller_id']}-cip-v{meta['version']}.{meta['file_type']}", content))
+        return documents
+
     def record_certification(self, reseller_id: str, certified_on: date, actor: Actor, *,
                              attestation: bool | None = None) -> dict[str, Any]:
         """The reseller certified (annually): the date, the next one due, the determination refreshed."""
