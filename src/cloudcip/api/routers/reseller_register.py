@@ -19,7 +19,6 @@ Reads for analysts and compliance officers; every change for compliance officers
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -28,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.error_models import ErrorBody
+from cloudcip.api.params import Day
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 from cloudcip.resellers.register import MAX_CIP_BYTES
@@ -40,11 +41,6 @@ Reader = Annotated[Actor, Depends(require("reseller:read"))]
 Writer = Annotated[Actor, Depends(require("reseller:write"))]
 CIP_UPLOAD_PATH = r"^/v1/resellers/[^/]+/cip-documents$"
 CIP_UPLOAD_LIMIT = MAX_CIP_BYTES + 1_000_000  # the document plus a multipart envelope
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: Any
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -66,17 +62,17 @@ class ResellerInput(_Input):
     contact: Annotated[str, StringConstraints(min_length=3, max_length=320)]
     contract_reference: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     attestation: bool = False
-    certified_on: date | None = None
+    certified_on: Day | None = None
 
 
 class CertificationInput(_Input):
-    certified_on: date
+    certified_on: Day
     attestation: bool | None = None
 
 
 class ReviewInput(_Input):
     kind: Literal["scheduled", "ad_hoc"] = "ad_hoc"
-    scheduled_for: date | None = None
+    scheduled_for: Day | None = None
 
 
 class SampleInput(_Input):
@@ -105,7 +101,7 @@ class TerminationInput(_Input):
 
 
 class ClockRunInput(_Input):
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class AccountRef(BaseModel):
@@ -360,7 +356,7 @@ def termination_state(reseller_id: Id, services: ServicesDep, actor: Reader) -> 
 
 @router.get("/v1/reseller-clocks", responses=ERRORS)
 def running_clocks(services: ServicesDep, actor: Reader,
-                   as_of: Annotated[date | None, Query()] = None) -> list[Clock]:
+                   as_of: Annotated[Day | None, Query()] = None) -> list[Clock]:
     """E3: every running termination clock and its days left (on ``as_of``, default today)."""
     return [Clock(**row) for row in reseller_service(services).running_clocks(as_of, actor)]
 
