@@ -10,7 +10,8 @@ NAT; 1 % of customers share a card with another), then measures:
 - ``show_ms_p50/p99``: ``links show`` of a stored customer (its identifiers, linked subjects, access
   links, flags, cluster);
 - ``risk_score_distribution`` and ``risk_tiers``: the scores of a sample of accounts by band of ten
-  points and by tier under the default weights, so a provider can set its bands.
+  points and by tier under the weights and bands of the policy in force (``CLOUDCIP_POLICY``'s
+  ``risk_score``, else the defaults), so a provider can set its bands.
 
 Figures are of the machine it runs on; note the load when quoting them.
 """
@@ -31,10 +32,10 @@ from pydantic import TypeAdapter
 from cloudcip.crypto.blind_index import blind_index
 from cloudcip.domain.customer import CustomerRecord
 from cloudcip.linkage.identifiers import _token
-from cloudcip.linkage.risk import DEFAULT_BANDS, DEFAULT_WEIGHTS, RiskScorer
+from cloudcip.linkage.risk import RiskScorer
 from cloudcip.linkage.schema import link_identifier
 from cloudcip.linkage.service import LinkageService
-from cloudcip.runtime import initialise, open_services
+from cloudcip.runtime import initialise, open_services, policy_in_force
 from cloudcip.settings import Settings
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.schema import account, customer
@@ -111,7 +112,7 @@ def measure(services: Any, count: int, checks: int, shows: int) -> dict[str, Any
         started = time.perf_counter()
         linkage.reader.links_of_customer(cid)
         show_ms.append((time.perf_counter() - started) * 1000)
-    scorer = RiskScorer(services.database, DEFAULT_WEIGHTS, DEFAULT_BANDS)
+    scorer = RiskScorer.of_policy(services.database, policy_in_force(services).risk_score)
     distribution = {f"{low}-{low + 9}": 0 for low in range(0, 100, 10)}
     tiers: dict[str, int] = {}
     score_ms: list[float] = []

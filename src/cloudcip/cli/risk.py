@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cloudcip.cli.context import emit, services_of
-from cloudcip.linkage.risk import DEFAULT_BANDS, DEFAULT_WEIGHTS, RiskScorer
-from cloudcip.runtime import Services
+from cloudcip.linkage.risk import RiskScorer
+from cloudcip.runtime import Services, policy_in_force
 
 if TYPE_CHECKING:
     from cloudcip.jobs.runner import PeriodicTask
@@ -18,7 +18,8 @@ app = typer.Typer(help="Risk scores of accounts from named, weighted factors.", 
 
 
 def risk_scorer(services: Services) -> RiskScorer:
-    return RiskScorer(services.database, DEFAULT_WEIGHTS, DEFAULT_BANDS)
+    """The scorer of the policy in force (``CLOUDCIP_POLICY``): its ``risk_score`` weights and bands."""
+    return RiskScorer.of_policy(services.database, policy_in_force(services).risk_score)
 
 
 @app.command("show")

@@ -46,13 +46,13 @@ from cloudcip.sharing.schema import shared_indicator_match
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 from cloudcip.storage.schema import account, evidence
+from cloudcip.verification.risk_policy import DEFAULT_WEIGHTS as RISK_DEFAULT_WEIGHTS
+from cloudcip.verification.risk_policy import RISK_FACTORS, RiskScorePolicy
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "ban_evasion_link": 40, "weak_link_to_flagged": 10, "cluster_size": 10, "access_signals": 15,
-    "shared_indicator": 25, "screening_hit": 30, "incident_report": 40, "evidence_failed": 15,
-}
-DEFAULT_BANDS: tuple[tuple[int, str], ...] = ((29, "low"), (59, "standard"), (100, "high"))
-FACTORS: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
+# the defaults the policy's ``risk_score`` starts from (``verification.risk_policy``)
+DEFAULT_WEIGHTS: Mapping[str, float] = RISK_DEFAULT_WEIGHTS
+DEFAULT_BANDS: tuple[tuple[int, str], ...] = RiskScorePolicy().band_pairs
+FACTORS: tuple[str, ...] = RISK_FACTORS
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,12 @@ class RiskScorer:
     weights: Mapping[str, float]
     bands: Sequence[tuple[int, str]]
     now: Callable[[], datetime] = clock.now
+
+    @classmethod
+    def of_policy(cls, database: Database, scoring: RiskScorePolicy, now: Callable[[], datetime] = clock.now
+                  ) -> RiskScorer:
+        """The scorer of the policy in force: its ``risk_score`` weights and bands (G2)."""
+        return cls(database, dict(scoring.weights), scoring.band_pairs, now)
 
     def score_account(self, conn: Connection, account_id: str) -> RiskScore:
         return combine(account_values(conn, LinkReader(self.database), account_id), self.weights, self.bands)

@@ -46,6 +46,7 @@ from pydantic import (
 
 from cloudcip.errors import Internal, InvalidInput
 from cloudcip.profiles import default_policy_text
+from cloudcip.verification.risk_policy import RiskScorePolicy
 
 ACCOUNT_TYPES: tuple[str, ...] = ("standard", "reseller", "trial")
 CHANNELS: tuple[str, ...] = ("self_serve", "sales_assisted", "marketplace", "via_reseller")
@@ -439,6 +440,8 @@ class CipPolicy(_Strict):
     notice_required: bool = True
     redress: Annotated[str, Field(min_length=1)]
     review_triggers: ReviewTriggers = ReviewTriggers()
+    #: G2: the weights of the risk score's factors and the bands mapping a score to a tier
+    risk_score: RiskScorePolicy = RiskScorePolicy()
     rules: Annotated[list[PolicyRule], Field(min_length=1)]
 
     @model_validator(mode="after")

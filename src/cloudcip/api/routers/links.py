@@ -150,9 +150,10 @@ def account_risk(account_id: Annotated[str, StringConstraints(min_length=1, max_
                  services: ServicesDep, actor: RiskReader) -> RiskView:
     """G2: the account's risk score now, in [0, 100], its tier, and each factor's value, weight and
     contribution."""
-    from cloudcip.linkage.risk import DEFAULT_BANDS, DEFAULT_WEIGHTS, RiskScorer
+    from cloudcip.linkage.risk import RiskScorer
+    from cloudcip.runtime import policy_in_force
 
-    scorer = RiskScorer(services.database, DEFAULT_WEIGHTS, DEFAULT_BANDS)
+    scorer = RiskScorer.of_policy(services.database, policy_in_force(services).risk_score)
     with services.database.engine.connect() as conn:
         scored = scorer.score_account(conn, account_id)
     return RiskView(account_id=account_id, **scored.as_json())
