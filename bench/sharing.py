@@ -29,10 +29,9 @@ from cloudcip.access.store import ingest
 from cloudcip.api.app import create_app
 from cloudcip.crypto.blind_index import blind_index
 from cloudcip.records.roles import Actor, create_api_key
-from cloudcip.runtime import initialise, open_services
+from cloudcip.runtime import indicator_intake, initialise, open_services
 from cloudcip.settings import Settings
 from cloudcip.sharing.envelope import check_objects
-from cloudcip.sharing.ingest import IndicatorIntake
 from cloudcip.sharing.store import SharingStore
 from cloudcip.sharing.taxii import MEDIA_TYPE
 from cloudcip.storage.bulk import insert_rows
@@ -133,7 +132,7 @@ def run(indicators_count: int = 100_000, customers: int = 1_000_000, events: int
             figures.update({"page_ms_p50": round(statistics.median(page_ms), 2),
                             "page_ms_p99": round(_percentile(page_ms, 0.99), 2), "pages": len(page_ms)})
             figures.update(fill(services, customers, events))
-            intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+            intake = indicator_intake(services)
             pulled = indicators(indicators_count, customers, max(1, events // 100))
             started = time.perf_counter()
             matches = 0

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from cloudcip.reports.roster import RosterService
     from cloudcip.resellers.services import ResellerService
     from cloudcip.screening.service import ScreeningService
+    from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.storage.database import Database
     from cloudcip.verification.applications import ApplicationService
     from cloudcip.verification.assessment import SignupAddress
@@ -187,6 +188,16 @@ def gate_applications(services: Services, applications: ApplicationService) -> A
         applications.signup_links = LinkageSignupHook(LinkageService(
             services.database, services.keyring, services.ledger, now=lambda: services.ledger.clock()))
     return applications
+
+
+def indicator_intake(services: Services) -> IndicatorIntake:
+    """G3: the intake of peers' indicators, matching e-mail and wallet observables through the linkage
+    graph (customers, beneficial owners and sub-lessees) besides the access ledger and payment means."""
+    from cloudcip.linkage.indicators import LinkedHolders
+    from cloudcip.sharing.ingest import IndicatorIntake
+
+    key = services.keyring.blind_index_key()
+    return IndicatorIntake(services.database, services.ledger, key, holders=LinkedHolders(key))
 
 
 def attestation_service(services: Services) -> AttestationService:

@@ -31,7 +31,7 @@ from cloudcip.api.routers import (
     screening,
     sharing,
 )
-from cloudcip.runtime import Services, gate_applications, service_signal_policy, signup_ip_lookup
+from cloudcip.runtime import Services, gate_applications, indicator_intake, service_signal_policy, signup_ip_lookup
 from cloudcip.verification.applications import ApplicationService, build_application_service
 
 ROUTERS = [
@@ -69,10 +69,9 @@ def create_app(services: Services, applications_service: ApplicationService | No
                   app.state.applications.screening or ScreeningService(services))
 
     # G3: the TAXII 2.1 server of the sharing package, with its own media type and error objects
-    from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.sharing.taxii import create_taxii_app
 
-    intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+    intake = indicator_intake(services)
     app.mount("/taxii2", create_taxii_app(services.database, services.ledger, intake=intake,
                                           max_content_length=services.settings.max_request_bytes))
 

@@ -10,7 +10,7 @@ import typer
 from cloudcip.cli.context import console, emit, services_of
 from cloudcip.cli.incidents import incident_service
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, indicator_intake
 from cloudcip.sharing.export import export_incident
 from cloudcip.sharing.tlp import parse_level
 
@@ -144,7 +144,6 @@ def pull(
     import json as json_module
 
     from cloudcip.errors import InvalidInput
-    from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.sharing.pull import PeerSource, load_peers, pull_peer
 
     with services_of(ctx) as services:
@@ -156,7 +155,7 @@ def pull(
             peers = load_peers(services.settings.sharing_peers_path)
         else:
             raise InvalidInput.field("--url", "give a collection URL or set CLOUDCIP_SHARING_PEERS")
-        intake = IndicatorIntake(services.database, services.ledger, services.keyring.blind_index_key())
+        intake = indicator_intake(services)
         for source in peers:
             emit(json_module.dumps(pull_peer(intake, source).as_json()))
 
@@ -200,7 +199,6 @@ def matches_decide(
 def scheduled_pull_task(services: Services) -> PeriodicTask | None:
     """``cloudcip serve``: pull from the peers of ``CLOUDCIP_SHARING_PEERS`` every 15 minutes (none if unset)."""
     from cloudcip.jobs.runner import PeriodicTask
-    from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.sharing.pull import load_peers, pull_peer
 
     path = services.settings.sharing_peers_path
@@ -208,7 +206,7 @@ def scheduled_pull_task(services: Services) -> PeriodicTask | None:
         return None
 
     def run(services_: Services, _now: object) -> list[dict[str, object]]:
-        intake = IndicatorIntake(services_.database, services_.ledger, services_.keyring.blind_index_key())
+        intake = indicator_intake(services_)
         return [pull_peer(intake, peer).as_json() for peer in load_peers(path)]
 
     return PeriodicTask("sharing-pull", every_seconds=900.0, run=run)

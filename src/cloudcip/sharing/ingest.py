@@ -10,6 +10,9 @@ observables its pattern compares) and matched:
   flagged;
 - a crypto-wallet address is matched against the customers' payment means through the wallet's
   **blind index** (no plaintext compared);
+- an e-mail address (``[email-addr:value = '...']``), and a wallet held by someone other than a
+  customer, is matched through the linkage graph's blind indexes (the ``holders`` hook,
+  ``sharing.holders``): customers, beneficial owners and the **sub-lessees** of Reseller Accounts;
 - e-mail domains, card BINs and other observables are kept (and re-shared under their TLP) but not
   matched: cloudcip holds no index of them.
 
@@ -40,6 +43,7 @@ from cloudcip.crypto.blind_index import blind_index
 from cloudcip.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, may
+from cloudcip.sharing.holders import HeldKind, IdentifierHolders
 from cloudcip.sharing.patterns import pattern_terms
 from cloudcip.sharing.schema import shared_indicator, shared_indicator_match
 from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
@@ -64,6 +68,8 @@ class IndicatorIntake:
     database: Database
     ledger: Ledger
     blind_index_key: bytes
+    #: customers, beneficial owners and sub-lessees holding an e-mail or wallet (passed in by the wiring)
+    holders: IdentifierHolders | None = None
 
     def take(self, objects: Sequence[dict[str, Any]], tlp_of: dict[str, TlpLevel | None], source: str,
              actor: Actor, terms: dict[str, list[dict[str, str]]] | None = None) -> IntakeReport:
@@ -124,6 +130,14 @@ class IndicatorIntake:
                                                 .where(payment_means.c.number_index == token)).scalars():
                     match_id = self._record(conn, item, source, level, "customer", str(customer_id), "wallet",
                                             None, None, now)
+                    if match_id:
+                        found.append(match_id)
+            if term["kind"] in ("email", "wallet") and self.holders is not None:
+                kind: HeldKind = "email" if term["kind"] == "email" else "wallet"
+                for subject_type, subject_id in self.holders.holders(conn, kind, term["value"]):
+                    if kind == "wallet" and subject_type == "customer":
+                        continue  # matched above from the payment means
+                    match_id = self._record(conn, item, source, level, subject_type, subject_id, kind, None, None, now)
                     if match_id:
                         found.append(match_id)
         return found

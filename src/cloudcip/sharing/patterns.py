@@ -48,6 +48,8 @@ def terms_of(comparisons: dict[str, list[Any]]) -> list[dict[str, str]]:
                 terms.append({"kind": "ip", "value": text, "op": operator})
             elif object_type == "x-cloudcip-crypto-wallet" and head == "address" and operator == "=":
                 terms.append({"kind": "wallet", "value": text, "op": operator})
+            elif object_type == "email-addr" and head == "value" and operator == "=" and "@" in text:
+                terms.append({"kind": "email", "value": text, "op": operator})
             elif object_type == "email-addr" and head == "value" and operator == "LIKE" and text.startswith("%@"):
                 terms.append({"kind": "email_domain", "value": text[2:].lower(), "op": operator})
             elif object_type == "domain-name" and head == "value" and operator == "=":

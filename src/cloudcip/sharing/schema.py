@@ -96,9 +96,9 @@ shared_indicator_match = Table(
     Column("indicator_id", String(128), nullable=False),
     Column("source", String(200), nullable=False),
     Column("tlp", String(16)),
-    Column("subject_type", String(24), nullable=False),  # account | customer
+    Column("subject_type", String(24), nullable=False),  # account | customer | beneficial_owner | sub_lessee
     Column("subject_id", String(36), nullable=False),
-    Column("matched_on", String(24), nullable=False),  # access_ip | wallet
+    Column("matched_on", String(24), nullable=False),  # access_ip | wallet | email
     Column("first_seen", DateTime(timezone=True)),
     Column("last_seen", DateTime(timezone=True)),
     Column("state", String(16), nullable=False),  # open | confirmed | false_positive
