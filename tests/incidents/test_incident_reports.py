@@ -28,6 +28,7 @@ ACCESSES = [("203.0.113.7", datetime(2026, 3, 1, 10, tzinfo=UTC)),
 
 
 @pytest.mark.requirement("G4", "B3")
+@pytest.mark.control("incidents.kept")
 def test_cli_incident_create_prints_the_id_last_and_the_report_is_kept(tmp_path: Path, database_url: str) -> None:
     runner = CliRunner()
     data_dir = tmp_path / "data"

@@ -39,6 +39,7 @@ def cli(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.requirement("G3", "G4")
+@pytest.mark.control("sharing.export_scrubbed")
 @pytest.mark.parametrize("level", ["clear", "green", "amber", "amber+strict", "red"])
 def test_export_prints_one_valid_bundle_marked_with_tlp2(cli: Any, level: str) -> None:
     services = open_services(cli.settings)

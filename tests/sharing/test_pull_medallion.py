@@ -82,6 +82,7 @@ def indicator(number: int, pattern: str, valid_from: str, valid_until: str, mark
 
 
 @pytest.mark.requirement("G3")
+@pytest.mark.control("sharing.indicators_matched")
 def test_pull_from_medallion_flags_the_account_in_the_window_only(tmp_path: Path, database_url: str,
                                                                   medallion: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,6 +68,7 @@ SECTION_TITLES: dict[str, str] = {
     "G1": "Linked accounts and ban evasion",
     "G2": "Risk score",
     "G3": "Sharing indicators with peers",
+    "G4": "Incident reports",
 }
 
 
