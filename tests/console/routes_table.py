@@ -22,6 +22,8 @@ UNMASKERS = frozenset({"compliance-officer", "legal"})
 LEDGER_READERS = frozenset({"compliance-officer", "auditor"})
 OFFICER = frozenset({"compliance-officer"})
 INCIDENT_READERS = frozenset({"analyst", "compliance-officer", "legal"})
+LEGAL = frozenset({"legal"})  # legal_process:write, legal_hold:release, production:create
+LEGAL_READERS = frozenset({"legal", "compliance-officer"})  # legal_process:read, legal_hold:place
 
 
 @dataclass(frozen=True)
@@ -103,4 +105,26 @@ ROUTES: list[ConsoleRoute] = [
                  data={"account_id": "{account_id}", "summary": "abuse seen"}),
     ConsoleRoute("GET", "/console/incidents/{incident_id}", INCIDENT_READERS, ok(200)),
     ConsoleRoute("POST", "/console/incidents/{incident_id}/purpose", INCIDENT_READERS, ok(303), data=STATED),
+    # legal processes and holds (B1, B4, B5)
+    ConsoleRoute("GET", "/console/legal", LEGAL_READERS, ok(200)),
+    ConsoleRoute("POST", "/console/legal/processes", LEGAL, ok(303),
+                 data={"kind": "subpoena", "authority": "District Court", "reference": "matrix-1",
+                       "customers": "{customer_id}"}),
+    ConsoleRoute("GET", "/console/legal/processes/{process_id}", LEGAL_READERS, ok(200)),
+    ConsoleRoute("POST", "/console/legal/processes/{process_id}/close", LEGAL, ok(303),
+                 url="/console/legal/processes/{fresh_process_id}/close"),
+    ConsoleRoute("POST", "/console/legal/processes/{process_id}/holds", LEGAL_READERS, ok(303)),
+    ConsoleRoute("POST", "/console/legal/holds/{hold_id}/release", LEGAL, ok(303),
+                 url="/console/legal/holds/{fresh_hold_id}/release", data={"reason": "order lifted"}),
+    # productions (B5)
+    ConsoleRoute("GET", "/console/productions", LEGAL, ok(200)),
+    ConsoleRoute("POST", "/console/productions", LEGAL, ok(200), data={"process_id": "{process_id}"},
+                 why="the signed package, downloaded"),
+    ConsoleRoute("POST", "/console/productions/verify", LEGAL, ok(422),
+                 why="the table posts no file: refused naming the package field"),
+    # reporting to Commerce (H1, H3)
+    ConsoleRoute("GET", "/console/certification", OFFICER, ok(200)),
+    ConsoleRoute("POST", "/console/certification/file", OFFICER, ok(303)),
+    ConsoleRoute("GET", "/console/roster", OFFICER, ok(200)),
+    ConsoleRoute("POST", "/console/roster", OFFICER, ok(200), data={"purpose": "routes matrix", "sample": "2"}),
 ]

@@ -55,8 +55,13 @@ class Fixtures:
                        "hit_id": seeded.hits[0], "account_id": account_id}
         self.made: dict[str, Callable[[], str]] = {"case_id": self._case, "hit_id": self._hit,
                                                    "change_id": self._change, "measure_id": self._measure,
-                                                   "incident_id": self._incident}
+                                                   "incident_id": self._incident, "process_id": self._process,
+                                                   "hold_id": self._hold}
         self.counter = 100
+        from cloudcip.runtime import reporting_contacts
+
+        reporting_contacts(services).set(name="CIP Officer", email="cip@example.org", title=None, phone=None,
+                                         actor=Actor("test:officer", "compliance-officer"))
 
     def _case(self) -> str:
         self.counter += 1
@@ -88,6 +93,19 @@ class Fixtures:
 
         service = IncidentService(self.services.database, self.services.ledger, self.services.customers)
         return service.create(self.values["account_id"], "abuse seen", Actor("test:analyst", "analyst")).id
+
+    def _process(self) -> str:
+        from cloudcip.records.legal_process import LegalProcessInput
+        from cloudcip.runtime import legal_processes
+
+        return legal_processes(self.services).register(LegalProcessInput.model_validate({
+            "kind": "court_order", "authority": "District Court", "reference": f"matrix-{self.counter}",
+            "customers": [self.values["customer_id"]]}), Actor("test:legal", "legal")).id
+
+    def _hold(self) -> str:
+        from cloudcip.runtime import legal_holds
+
+        return legal_holds(self.services).place(self.get("process_id"), Actor("test:legal", "legal")).id
 
     def get(self, name: str) -> str:
         base = name.removeprefix("fresh_")

@@ -16,7 +16,20 @@ from fastapi.staticfiles import StaticFiles
 
 from cloudcip.approvals.service import FourEyes
 from cloudcip.console import executors
-from cloudcip.console.routers import accounts, approvals, auth, cases, hits, incidents, ledger, lists, queue
+from cloudcip.console.routers import (
+    accounts,
+    approvals,
+    auth,
+    cases,
+    hits,
+    incidents,
+    ledger,
+    legal,
+    lists,
+    productions,
+    queue,
+    reporting,
+)
 from cloudcip.console.users import ConsoleUsers
 from cloudcip.console.web import SECURITY_HEADERS, Console
 from cloudcip.screening.service import ScreeningService
@@ -24,7 +37,7 @@ from cloudcip.services import Services
 from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router, approvals.router, lists.router,
-           incidents.router, ledger.router)
+           incidents.router, ledger.router, legal.router, productions.router, reporting.router)
 
 
 def console_users(services: Services) -> ConsoleUsers:

@@ -143,6 +143,10 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Ledger", "/console/ledger", ("ledger:read",)),
     ("Re-screening", "/console/rescreens", ("screening:read",)),
     ("Incidents", "/console/incidents", ("incident:read",)),
+    ("Legal", "/console/legal", ("legal_process:read",)),
+    ("Productions", "/console/productions", ("production:create",)),
+    ("Certification", "/console/certification", ("certification:read",)),
+    ("Roster", "/console/roster", ("roster:export",)),
 )
 
 
