@@ -144,10 +144,9 @@ def productions(services: Services) -> ProductionService:
 
 # -- reporting to Commerce (H1, H3) -------------------------------------------------------------------
 def policy_in_force(services: Services) -> CipPolicy:
-    from cloudcip.verification.policy import default_policy, load_policy
+    from cloudcip.verification.policy_store import policy_in_force as in_force
 
-    path = services.settings.policy_path
-    return load_policy(path) if path else default_policy()
+    return in_force(services.database, services.settings.policy_path).policy
 
 
 def certification_service(services: Services) -> CertificationService:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudcip.profiles import default_policy_text
+
 PUBLIC = frozenset({"(anyone)"})
 PEOPLE = frozenset({"analyst", "compliance-officer", "legal", "auditor", "admin"})
 REVIEWERS = frozenset({"analyst", "compliance-officer"})  # application:decide, screening:adjudicate, screening:read
@@ -127,4 +129,9 @@ ROUTES: list[ConsoleRoute] = [
     ConsoleRoute("POST", "/console/certification/file", OFFICER, ok(303)),
     ConsoleRoute("GET", "/console/roster", OFFICER, ok(200)),
     ConsoleRoute("POST", "/console/roster", OFFICER, ok(200), data={"purpose": "routes matrix", "sample": "2"}),
+    # the CIP policy in force, changed through four eyes (A8, B4)
+    ConsoleRoute("GET", "/console/policy", OFFICER, ok(200)),
+    ConsoleRoute("POST", "/console/policy/propose", OFFICER, ok(303),
+                 data={"policy": default_policy_text().replace('version: "2024.1"', 'version: "2026.9"', 1),
+                       "reason": "routes matrix"}),
 ]

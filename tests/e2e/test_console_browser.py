@@ -43,7 +43,7 @@ def test_each_role_sees_only_what_it_may(new_page: Any, live: LiveConsole) -> No
     expected_nav = {
         "ana": {"Review queue", "Measures", "Lists", "Re-screening", "Incidents"},
         "carol": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening", "Incidents", "Ledger", "Legal",
-                  "Certification", "Roster"},
+                  "Certification", "Roster", "CIP policy"},
         "aud": {"Ledger"},
         "adm": set(),  # the admin reads records only by breaking the glass, which the console does not offer
         "lee": {"Incidents", "Legal", "Productions"},

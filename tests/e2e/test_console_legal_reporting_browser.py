@@ -81,3 +81,29 @@ def test_an_officer_renders_the_certification_and_shows_the_roster(new_page: Any
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     assert download.value.suggested_filename == "roster.csv"
+
+
+@pytest.mark.requirement("B4", "A8")
+def test_a_policy_change_proposed_by_one_officer_is_approved_by_another(new_page: Any, live: LiveConsole) -> None:
+    from cloudcip.profiles import default_policy_text
+    from cloudcip.runtime import policy_in_force
+
+    carol = new_page("carol")
+    carol.goto("/console/policy")
+    carol.get_by_label("Policy (YAML)").fill(default_policy_text().replace('version: "2024.1"', 'version: "2026.3"'))
+    carol.get_by_label("Why (for the second person)").fill("annual review: version bump")
+    carol.get_by_role("button", name="Propose").click()
+    carol.wait_for_url("**/console/approvals?notice=proposed")
+    assert carol.locator("text=Your proposal: a second person must approve it.").count() >= 1
+    dave = new_page("dave")
+    dave.goto("/console/policy")
+    assert "+version: '2026.3'" in dave.locator("pre.diff").inner_text()
+    screenshot(dave, "policy")
+    axe_check(dave, "policy")
+    dave.goto("/console/approvals")
+    row = dave.locator("tr[data-change]", has_text="version 2026.3")
+    row.get_by_role("button", name="Approve").click()
+    dave.wait_for_url("**notice=approved")
+    assert policy_in_force(live.services).version == "2026.3"
+    dave.goto("/console/policy")
+    assert dave.locator("#policy-in-force").inner_text() == "default version 2026.3"

@@ -15,7 +15,7 @@ pending_change = Table(
     "pending_change",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("kind", String(32), nullable=False),  # measure.record | measure.revoke | case.redress
+    Column("kind", String(32), nullable=False),  # measure.record | measure.revoke | case.redress | policy.change
     Column("subject", String(64)),  # what it touches: a measure id, an application id
     Column("summary", String(500), nullable=False),
     Column("payload_json", Text, nullable=False),

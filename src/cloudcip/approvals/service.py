@@ -2,7 +2,8 @@
 
 A change is one of a few **kinds**, each with the permission both people must hold
 (``measure.record`` and ``measure.revoke``: ``measures:write``; ``case.redress``:
-``application:redress``). The maker proposes it with a reason; it stays ``pending``, visible to
+``application:redress``; ``policy.change``: ``policy:write``). The maker proposes it with a reason;
+it stays ``pending``, visible to
 everyone who holds the permission, until a different person approves (the change is then carried
 out by the service that owns it, through the ``executors`` the wiring passes in) or rejects it with a
 reason. Nobody approves or rejects their own proposal; the maker may withdraw it. Each step is a
@@ -33,6 +34,7 @@ KINDS: dict[str, Permission] = {
     "measure.record": "measures:write",
     "measure.revoke": "measures:write",
     "case.redress": "application:redress",
+    "policy.change": "policy:write",
 }
 MAX_TEXT = 500
 

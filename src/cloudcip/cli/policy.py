@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cloudcip.cli.context import console, emit, fail, settings_of
+from cloudcip.cli.context import console, emit, fail, services_of, settings_of
 from cloudcip.profiles import notice_versions
 from cloudcip.reports.written_cip import render_written_cip
 from cloudcip.verification.policy import CipPolicy, default_policy, load_policy, policy_summary
@@ -19,13 +19,25 @@ cip_app = typer.Typer(help="The written CIP.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
+    from cloudcip.cli import policy_changes
+
+    policy_changes.register(policy_app)
     app.add_typer(policy_app, name="policy")
     app.add_typer(cip_app, name="cip")
 
 
 def _policy_in_force(ctx: typer.Context) -> CipPolicy:
+    """The newest policy adopted through four eyes; before any (or without a data directory) the
+    bootstrap: CLOUDCIP_POLICY, else the default."""
+    from cloudcip.runtime import NotInitialised
+    from cloudcip.verification.policy_store import policy_in_force
+
     path = settings_of(ctx).policy_path
-    return load_policy(path) if path else default_policy()
+    try:
+        with services_of(ctx) as services:
+            return policy_in_force(services.database, path).policy
+    except NotInitialised:
+        return load_policy(path) if path else default_policy()
 
 
 @policy_app.command("check")
@@ -46,7 +58,7 @@ def check(
 
 @policy_app.command("show")
 def show(ctx: typer.Context) -> None:
-    """Summarise the policy in force (CLOUDCIP_POLICY, else the default policy)."""
+    """Summarise the policy in force (adopted through four eyes; before that CLOUDCIP_POLICY, else the default)."""
     emit(policy_summary(_policy_in_force(ctx)))
 
 

@@ -26,6 +26,7 @@ from cloudcip.console.routers import (
     ledger,
     legal,
     lists,
+    policy,
     productions,
     queue,
     reporting,
@@ -37,7 +38,8 @@ from cloudcip.services import Services
 from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router, approvals.router, lists.router,
-           incidents.router, ledger.router, legal.router, productions.router, reporting.router)
+           incidents.router, ledger.router, legal.router, productions.router, reporting.router,
+           policy.router)
 
 
 def console_users(services: Services) -> ConsoleUsers:

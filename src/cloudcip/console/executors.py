@@ -1,5 +1,6 @@
 """What each kind of four-eyes change does once approved: the owning service carries it out
-(``screening.measures`` for measures, the application service for redress) (B4, D1, A6)."""
+(``screening.measures`` for measures, the application service for redress, ``verification.policy_store``
+for the CIP policy in force) (B4, D1, A6, A8)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from cloudcip.approvals.service import Executor
 from cloudcip.records.roles import Actor
 from cloudcip.screening import measures as register
+from cloudcip.verification import policy_store
+from cloudcip.verification.policy import CipPolicy
 
 if TYPE_CHECKING:
     from cloudcip.console.web import Console
@@ -37,4 +40,8 @@ def for_console(console: Console) -> dict[str, Executor]:
         answer = console.applications.redress(payload["application_id"], payload["reason"], actor)
         return str(answer.get("state", "in_review"))
 
-    return {"measure.record": record_measure, "measure.revoke": revoke_measure, "case.redress": redress}
+    def adopted(policy: CipPolicy) -> None:
+        console.applications.policy = policy  # this process decides under it at once
+
+    return {"measure.record": record_measure, "measure.revoke": revoke_measure, "case.redress": redress,
+            "policy.change": policy_store.change_executor(services.database, services.ledger, adopted)}

@@ -137,7 +137,7 @@ def purpose_error(purpose: str) -> str | None:
 
 NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Review queue", "/console/queue", ("application:decide", "screening:adjudicate")),
-    ("Four eyes", "/console/approvals", ("measures:write", "application:redress")),
+    ("Four eyes", "/console/approvals", ("measures:write", "application:redress", "policy:write")),
     ("Measures", "/console/measures", ("screening:read", "measures:write")),
     ("Lists", "/console/lists", ("screening:read",)),
     ("Ledger", "/console/ledger", ("ledger:read",)),
@@ -147,6 +147,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Productions", "/console/productions", ("production:create",)),
     ("Certification", "/console/certification", ("certification:read",)),
     ("Roster", "/console/roster", ("roster:export",)),
+    ("CIP policy", "/console/policy", ("policy:write",)),
 )
 
 

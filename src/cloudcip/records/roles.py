@@ -76,6 +76,7 @@ Permission = Literal[
     "risk:read",
     "reseller:read",
     "reseller:write",
+    "policy:write",
 ]
 
 PURPOSE_HEADER = "X-Access-Purpose"
@@ -131,6 +132,8 @@ GRANTS: dict[Permission, Grant] = {
     "application:redress": Grant(_roles("compliance-officer"),
                                  "re-open a refused, closed or restricted case on redress"),
     "measures:write": Grant(_roles("compliance-officer"), "record, extend and revoke special measures"),
+    "policy:write": Grant(_roles("compliance-officer"),
+                          "propose and approve a change of the CIP policy in force (four eyes: never one's own)"),
     "ledger:read": Grant(_roles("compliance-officer", "auditor"), "read the ledger: tree heads, proofs, public key"),
     "customer:purge": Grant(_roles("admin"), "purge customer records (before their retention ends only with "
                             "`X-Legal-Basis` naming a registered court order or statutory deletion)",

@@ -71,7 +71,7 @@ from cloudcip.verification.errors import (
     IdempotencyConflict,
 )
 from cloudcip.verification.measures_in_force import account_state, measure_facts, prohibited
-from cloudcip.verification.policy import CipPolicy, Restriction, default_policy, load_policy
+from cloudcip.verification.policy import CipPolicy, Restriction
 from cloudcip.verification.schema import application, case_transition, person_determination
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
 from cloudcip.verification.validation import check_record
@@ -607,7 +607,9 @@ def present_fields(request: ApplicationInput) -> set[str]:
 def build_application_service(services: Services, *, ip_lookup: SignupIpLookup | None = None) -> ApplicationService:
     """The application service of a process: the policy in force, screening against in-force lists,
     and (where the wiring passes it) the IP intelligence of signup addresses."""
-    policy = load_policy(services.settings.policy_path) if services.settings.policy_path else default_policy()
+    from cloudcip.verification.policy_store import policy_in_force
+
+    policy = policy_in_force(services.database, services.settings.policy_path).policy
     return ApplicationService(services=services, policy=policy, screening=ScreeningService(services),
                               ip_lookup=ip_lookup)
 

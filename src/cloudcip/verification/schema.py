@@ -75,3 +75,19 @@ otp_challenge = Table(
     Column("max_attempts", Integer, nullable=False),
     Column("verified_at", DateTime(timezone=True)),
 )
+
+#: A8, B4: each CIP policy adopted through four eyes (the newest is in force); the YAML text as adopted,
+#: its SHA-256, the person who proposed it and the second person who approved it
+cip_policy_adoption = Table(
+    "cip_policy_adoption",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("policy_yaml", Text, nullable=False),
+    Column("adopted_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("proposed_by", String(64), nullable=False),
+    Column("approved_by", String(64), nullable=False),
+    Column("change_id", String(36), nullable=False),
+)

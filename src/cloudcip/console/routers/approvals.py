@@ -16,7 +16,7 @@ from cloudcip.records.roles import may
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 ChangeId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
-Member = Annotated[Session, Depends(allowed("measures:write", "application:redress"))]
+Member = Annotated[Session, Depends(allowed("measures:write", "application:redress", "policy:write"))]
 NOTICES = {"approved": "Approved and carried out.", "rejected": "Rejected.", "withdrawn": "Withdrawn.",
            "proposed": "Proposed: a second person must approve it."}
 
