@@ -19,8 +19,9 @@ from cloudcip import clock
 from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, allowed, field_errors, render, text_of
 from cloudcip.legal.schema import production
-from cloudcip.records.legal_process import PROCESS_KINDS, LegalProcessInput
-from cloudcip.runtime import legal_holds, legal_processes
+from cloudcip.records.legal_process import PROCESS_KINDS, LegalProcessInput, LegalProcessService
+from cloudcip.records.preservation import HoldService
+from cloudcip.services import Services
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
@@ -34,6 +35,14 @@ NOTICES = {"registered": "Registered.", "empty": "Registered, but its scope matc
            "held": "Hold placed: what the process covers now is frozen.", "released": "Hold released.",
            "closed": "Closed: no legal read, hold or production under it any more."}
 FIELDS = ("kind", "authority", "reference", "handler", "received", "due", "from", "to")
+
+
+def legal_processes(services: Services) -> LegalProcessService:
+    return LegalProcessService(services.database, services.ledger, services.keyring)
+
+
+def legal_holds(services: Services) -> HoldService:
+    return HoldService(services.database, services.ledger)
 
 
 def _lines(form: Any, name: str) -> list[str]:

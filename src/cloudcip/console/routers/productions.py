@@ -17,13 +17,18 @@ from starlette.datastructures import UploadFile
 from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, PageError, allowed, render, text_of
 from cloudcip.legal.package import verify_package
+from cloudcip.legal.production import ProductionService
 from cloudcip.legal.schema import production
 from cloudcip.records.schema import legal_process
-from cloudcip.runtime import productions
+from cloudcip.services import Services
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Producer = Annotated[Session, Depends(allowed("production:create"))]
 SHOWN = 200
+
+
+def _productions(services: Services) -> ProductionService:
+    return ProductionService(services.database, services.ledger, services.customers)
 
 
 def _page(request: Request, console: ConsoleDep, *, check: object = None, status: int = 200,
@@ -55,7 +60,7 @@ def make_production(console: ConsoleDep, session: Producer, form: FormDep, backg
     folder = Path(tempfile.mkdtemp(prefix="cloudcip-production-"))
     out = folder / "production.zip"
     try:
-        record = productions(console.services).create(process_id, out, session.user.actor)
+        record = _productions(console.services).create(process_id, out, session.user.actor)
     except BaseException:
         folder.rmdir()
         raise

@@ -21,9 +21,11 @@ from cloudcip import clock
 from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, allowed, field_errors, purpose_error, render
 from cloudcip.ledger.store import LedgerAction
-from cloudcip.reports.roster import RosterFilter
+from cloudcip.reports.certification import CertificationService
+from cloudcip.reports.roster import RosterFilter, RosterService
 from cloudcip.reports.schema import certification_filing
-from cloudcip.runtime import certification_service, roster_service
+from cloudcip.services import Services
+from cloudcip.verification.policy_store import policy_in_force
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 CertReader = Annotated[Session, Depends(allowed("certification:read"))]
@@ -42,6 +44,15 @@ TITLES = {
     "foreign_resellers": "7. Foreign resellers",
     "unverified_foreign_accounts": "8. Foreign accounts not yet verified",
 }
+
+
+def certification_service(services: Services) -> CertificationService:
+    policy = policy_in_force(services.database, services.settings.policy_path).policy
+    return CertificationService(services.database, services.ledger, services.customers, policy)
+
+
+def roster_service(services: Services) -> RosterService:
+    return RosterService(services.database, services.ledger, services.profile.retention.years)
 
 
 def _filings(console: ConsoleDep) -> list[Any]:
