@@ -15,6 +15,7 @@ regulatory profile and differs from the policy in force), naming the ``policy`` 
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import logging
 import uuid
@@ -30,12 +31,12 @@ from cloudcip import clock
 from cloudcip.approvals.schema import pending_change
 from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.ledger.store import Ledger, LedgerAction
+from cloudcip.profiles import default_policy_text
 from cloudcip.records.roles import Actor
 from cloudcip.storage.database import Database
 from cloudcip.verification.policy import (
     CipPolicy,
     PolicyError,
-    default_policy,
     load_policy,
     policy_from_text,
     policy_to_yaml,
@@ -49,22 +50,30 @@ MAX_POLICY_BYTES = 200_000
 
 @dataclass(frozen=True)
 class PolicyInForce:
-    """The policy in force and where it comes from (``adopted``, ``file`` or ``default``)."""
+    """The policy in force, its YAML text (canonical) and where it comes from (``adopted``, ``file``
+    or ``default``)."""
 
     policy: CipPolicy
     source: str
-    sha256: str
+    text: str
     adopted_at: datetime | None = None
     proposed_by: str | None = None
     approved_by: str | None = None
 
     @property
-    def text(self) -> str:
-        return policy_to_yaml(self.policy)
+    def sha256(self) -> str:
+        return text_sha256(self.text)
 
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str, source: str) -> tuple[CipPolicy, str]:
+    """A policy's text parsed, and written back canonically (both costly: done once per text)."""
+    policy = policy_from_text(text, source)
+    return policy, policy_to_yaml(policy)
 
 
 def policy_in_force(database: Database, policy_path: Path | None) -> PolicyInForce:
@@ -75,10 +84,18 @@ def policy_in_force(database: Database, policy_path: Path | None) -> PolicyInFor
     if row is not None:
         if policy_path is not None:
             log.warning("CLOUDCIP_POLICY is ignored: a policy adopted through four eyes is in force")
-        return PolicyInForce(policy_from_text(row.policy_yaml, "adopted policy"), "adopted", row.sha256,
-                             clock.utc(row.adopted_at), row.proposed_by, row.approved_by)
-    policy = load_policy(policy_path) if policy_path else default_policy()
-    return PolicyInForce(policy, "file" if policy_path else "default", text_sha256(policy_to_yaml(policy)))
+        policy, text = _parsed(row.policy_yaml, "adopted policy")
+        return PolicyInForce(policy, "adopted", text, clock.utc(row.adopted_at), row.proposed_by, row.approved_by)
+    if policy_path is None:
+        policy, text = _parsed(default_policy_text(), "default-policy.yaml")
+        return PolicyInForce(policy, "default", text)
+    try:
+        raw = Path(policy_path).read_text(encoding="utf-8")
+    except OSError:
+        load_policy(policy_path)  # raises the loader's own error, naming the file
+        raise
+    policy, text = _parsed(raw, Path(policy_path).name)
+    return PolicyInForce(policy, "file", text)
 
 
 def check_change(text: str, profile: RegulatoryProfile, current: PolicyInForce,
@@ -106,7 +123,7 @@ def check_change(text: str, profile: RegulatoryProfile, current: PolicyInForce,
 def policy_diff(current: PolicyInForce, text: str) -> str:
     """What a proposal changes, as a unified diff of the policies' YAML."""
     try:
-        proposed = policy_to_yaml(policy_from_text(text, "proposed policy"))
+        proposed = _parsed(text, "proposed policy")[1]
     except PolicyError:
         proposed = text
     return "".join(difflib.unified_diff(current.text.splitlines(keepends=True), proposed.splitlines(keepends=True),
@@ -115,8 +132,7 @@ def policy_diff(current: PolicyInForce, text: str) -> str:
 
 def adopt(database: Database, ledger: Ledger, text: str, actor: Actor, maker: str, change_id: str) -> CipPolicy:
     """Put an approved policy in force (called by four eyes once a second person approves)."""
-    policy = policy_from_text(text, "approved policy")
-    canonical = policy_to_yaml(policy)
+    policy, canonical = _parsed(text, "approved policy")
     adoption_id = str(uuid.uuid4())
     digest = text_sha256(canonical)
     with ledger.unit_of_work() as work:
