@@ -46,7 +46,13 @@ LINES = _command_lines()
 def _args(line: str) -> list[str]:
     line = re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: f"stand-in-{m.group(1).lower()}", line)
     words = shlex.split(line)
-    return [w for w in words[1:] if w not in (">", "<")][: words.index(">") - 1 if ">" in words else None]
+    words = words[: words.index(">")] if ">" in words else words
+    # a file of the user's own (their CIP, a list they downloaded) stands in as a file the checkout has
+    return [w if w.startswith("-") or not _USER_FILE.search(w) or (ROOT / w).exists() else "README.md"
+            for w in words[1:]]
+
+
+_USER_FILE = re.compile(r"\.(pdf|docx?|csv|jsonl?|xml|zip|pem|ya?ml|txt|html?|parquet|gz)$")
 
 
 def _parse(args: list[str]) -> str:
