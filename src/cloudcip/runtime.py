@@ -21,6 +21,7 @@ from cloudcip.errors import Unavailable
 from cloudcip.ledger.schema import ledger_state
 from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
 from cloudcip.records.customer_store import CustomerStore
+from cloudcip.records.purge import Forget
 from cloudcip.services import Services as Services  # re-exported: the wiring builds it here
 from cloudcip.settings import Settings
 from cloudcip.storage import migrate
@@ -106,7 +107,19 @@ def open_services(settings: Settings, *, schema: str | None = None) -> Services:
     )
     services = Services(settings, database, keyring, ledger, CustomerStore(database, keyring, ledger))
     services.customers.purge_guard = retention_service(services).early_purge_guard
+    services.customers.forget = purge_hooks()
     return services
+
+
+def purge_hooks() -> tuple[Forget, ...]:
+    """B1, B2: what each capability forgets of a purged customer record, inside the one purge's
+    transaction (``records.purge``), in this order."""
+    from cloudcip.linkage.forget import forget_links
+    from cloudcip.resellers.retention import forget_sub_lessees
+    from cloudcip.screening.hits import forget_hits
+    from cloudcip.verification.forget import forget_applications
+
+    return (forget_hits, forget_sub_lessees, forget_applications, forget_links)
 
 
 # -- the records lifecycle's services (B1, B4, B5), built from the shared objects --------------------
@@ -118,10 +131,9 @@ def account_lifecycle(services: Services) -> AccountLifecycle:
 
 def retention_service(services: Services) -> RetentionService:
     from cloudcip.records.retention import RetentionService
-    from cloudcip.resellers.retention import delete_sub_lessees
 
     return RetentionService(services.database, services.ledger, services.customers,
-                            services.profile.retention.years, reseller_purge=delete_sub_lessees)
+                            services.profile.retention.years)
 
 
 def legal_processes(services: Services) -> LegalProcessService:

@@ -46,14 +46,14 @@ import random
 import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import Connection, RowMapping, and_, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, or_, select, update
 
 from cloudcip import clock
 from cloudcip.errors import InvalidInput
@@ -260,6 +260,17 @@ def enqueue(conn: Connection, event_type: str, payload: Mapping[str, Any], *, no
         "created_at": created, "attempts": 0, "next_attempt_at": created,
     }])
     return message_id
+
+
+def forget_payloads(conn: Connection, ids: Sequence[str]) -> int:
+    """Delete the notices whose payload names any of ``ids`` (a purge's: B1, B2); the number deleted."""
+    deleted = 0
+    for start in range(0, len(ids), 200):
+        chunk = ids[start:start + 200]
+        if chunk:
+            deleted += max(0, conn.execute(delete(webhook_outbox).where(
+                or_(*(webhook_outbox.c.payload_json.contains(f'"{one}"') for one in chunk)))).rowcount or 0)
+    return deleted
 
 
 # -- reading ------------------------------------------------------------------------------------------

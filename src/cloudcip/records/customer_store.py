@@ -34,6 +34,7 @@ from cloudcip.domain.customer import (
 from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
 from cloudcip.records.holds import holds_on_customer
+from cloudcip.records.purge import Forget, shred_customers, shred_files
 from cloudcip.records.roles import BREAK_GLASS_HEADER, AccessRefused, Actor, check, may
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
@@ -105,6 +106,8 @@ class CustomerStore:
     #: B1: called inside a purge's transaction with (connection, customer id, legal basis, now); raises
     #: to refuse a purge before the retention period ends without a legal basis (records.retention)
     purge_guard: Callable[[Connection, str, str | None, datetime], None] | None = None
+    #: B1, B2: what each capability forgets of a purged record (wired in ``runtime``; ``records.purge``)
+    forget: Sequence[Forget] = ()
 
     # -- create --------------------------------------------------------------------------------
     def create(self, records: Sequence[CustomerRecord], actor: Actor, purpose: str | None = None) -> list[str]:
@@ -382,7 +385,7 @@ class CustomerStore:
 
     # -- purge ---------------------------------------------------------------------------------
     def purge(self, customer_id: str, actor: Actor, *, purpose: str, legal_basis: str | None = None) -> None:
-        """Destroy the customer's data key and blind indexes (crypto-shredding); on the ledger.
+        """Destroy the customer's data key, sealed fields and what is derived from them; on the ledger.
 
         Refused while a legal hold covers the customer or any of its accounts; before the retention
         period ends, refused unless ``legal_basis`` names a legal process that allows it
@@ -402,25 +405,21 @@ class CustomerStore:
             if self.purge_guard is not None:
                 self.purge_guard(conn, customer_id, legal_basis, now)
             self.purge_in(work, [customer_id], actor, purpose=purpose, legal_basis=legal_basis)
+        self.shred_files(actor)
 
     def purge_in(self, work: UnitOfWork, customer_ids: Sequence[str], actor: Actor, *, purpose: str,
-                 legal_basis: str | None = None) -> None:
-        """Crypto-shred ``customer_ids`` inside the caller's unit of work, which has checked holds and
-        retention; one ledger entry each."""
-        now = self.clock()
-        conn = work.conn
-        for start in range(0, len(customer_ids), 500):
-            chunk = list(customer_ids[start:start + 500])
-            conn.execute(update(customer).where(customer.c.id.in_(chunk)).values(
-                status="purged", purged_at=now, updated_at=now, kek_id=None, wrapped_data_key=None))
-            conn.execute(update(contact).where(contact.c.customer_id.in_(chunk)).values(value_index=None))
-            conn.execute(update(identity_document).where(identity_document.c.customer_id.in_(chunk))
-                         .values(number_index=None))
-            conn.execute(update(payment_means).where(payment_means.c.customer_id.in_(chunk))
-                         .values(number_index=None, display=None))
-        for customer_id in customer_ids:
-            work.log(LedgerAction(actor.name, actor.role, "purge", "customer", customer_id, purpose=purpose,
-                                  legal_basis=legal_basis))
+                 legal_basis: str | None = None) -> dict[str, int]:
+        """Crypto-shred ``customer_ids`` and what is derived from them inside the caller's unit of work,
+        which has checked holds and retention; one ledger entry each (``records.purge``). The caller
+        runs ``shred_files`` after the commit."""
+        return shred_customers(work, customer_ids, actor, self.clock(), purpose=purpose, legal_basis=legal_basis,
+                               forget=self.forget)
+
+    def shred_files(self, actor: Actor) -> str:
+        """After a purge's commit: no readable copy of the old wrapped keys (``records.purge``)."""
+        if not isinstance(self.keyring, LocalKeyring):
+            return "none"
+        return shred_files(self.database, self.keyring, self.ledger, actor)
 
     def count(self) -> int:
         with self.database.engine.connect() as conn:

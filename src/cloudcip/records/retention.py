@@ -4,11 +4,12 @@ Each account's retention ends the profile's period (default two years) after the
 closure and its last access (``lifecycle.retention_end``). When it has ended and no legal hold stands
 on the account or its customer, the account's access history is deleted; when every account of a
 customer has reached that point (a customer with no account counts from the record's creation), the
-customer's record is crypto-shredded with its evidence, and its Reseller Accounts' sub-lessees go with
-it. Every purge is a ledger entry. ``plan`` shows what would go and when, as on any date (``--as-of``);
-``run`` does it in batches, re-checking the holds inside each batch's transaction so that a hold
-placed meanwhile wins. Customers are read a page at a time (keyset pagination), so memory stays flat
-whatever the number of accounts.
+customer's record is purged by the one purge of ``records.purge`` (the administrator's too):
+crypto-shredded with its evidence and everything derived from it, its Reseller Accounts' sub-lessees
+included, and the old wrapped key left readable nowhere. Every purge is a ledger entry. ``plan``
+shows what would go and when, as on any date (``--as-of``); ``run`` does it in batches, re-checking
+the holds inside each batch's transaction so that a hold placed meanwhile wins. Customers are read
+a page at a time (keyset pagination), so memory stays flat whatever the number of accounts.
 
 ``early_purge_guard`` is the check of an administrator's purge before the retention end: it needs
 ``X-Legal-Basis`` naming a registered court order or a deletion the law allows whose scope covers
@@ -39,9 +40,6 @@ from cloudcip.storage.database import Database
 from cloudcip.storage.schema import account, customer
 
 RETENTION_ACTOR = Actor("job:retention", "admin")
-#: deletes what hangs under purged Reseller Accounts (their sub-lessees, passed in by the wiring so
-#: that records need not know the resellers capability); the number of rows deleted
-ResellerPurge = Callable[[Connection, Sequence[str]], int]
 PURPOSE = "retention period ended"
 PAGE = 1_000  # customers read and purged per transaction
 
@@ -102,7 +100,6 @@ class RetentionService:
     ledger: Ledger
     customers: CustomerStore
     retention_years: int
-    reseller_purge: ResellerPurge | None = None
     clock: Callable[[], datetime] = clock.now
 
     # -- what is kept until when ----------------------------------------------------------------
@@ -177,6 +174,8 @@ class RetentionService:
             self._purge_batch(batch, moment, actor, report)
             if progress is not None:
                 progress(len(batch))
+        if report.customers_purged:
+            self.customers.shred_files(actor)
         if report.customers_purged or report.accounts_purged:
             with self.ledger.unit_of_work() as work:
                 work.log(LedgerAction(actor.name, actor.role, "retention_run", "retention", clock.iso(moment) or "",
@@ -210,10 +209,9 @@ class RetentionService:
                 work.log(LedgerAction(actor.name, actor.role, "purge_access_history", "account", account_id,
                                       purpose=PURPOSE))
             report.accounts_purged += len(history)
-            resellers = [a.account_id for c in customers for a in c.accounts if a.type == "reseller"]
-            if resellers and self.reseller_purge is not None:
-                report.sub_lessees_deleted += self.reseller_purge(conn, resellers)
-            self.customers.purge_in(work, [c.customer_id for c in customers], actor, purpose=PURPOSE)
+            if customers:  # the one purge of records.purge, as an administrator's (B1, B2)
+                forgotten = self.customers.purge_in(work, [c.customer_id for c in customers], actor, purpose=PURPOSE)
+                report.sub_lessees_deleted += forgotten.get("forget_sub_lessees", 0)
             report.customers_purged += len(customers)
             room = 1_000 - len(report.purged_ids)
             report.purged_ids.extend(c.customer_id for c in customers[:max(room, 0)])

@@ -2,7 +2,8 @@
 
 A sub-lessee's fields are sealed under the reseller customer's data key, so purging that customer
 shreds them; ``delete_sub_lessees`` then removes the rows and their screening hits. The records
-capability's retention run calls it (passed in by the wiring) inside the purge's transaction.
+capability's one purge (``records.purge``, the administrator's and the retention run's) calls it
+through ``forget_sub_lessees`` (wired in ``runtime``) inside the purge's transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, select
 
+from cloudcip.records.purge import PurgeScope
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening.schema import screening_hit
 
@@ -30,4 +32,9 @@ def delete_sub_lessees(conn: Connection, reseller_account_ids: Sequence[str]) ->
     return deleted
 
 
-__all__ = ["delete_sub_lessees"]
+def forget_sub_lessees(conn: Connection, scope: PurgeScope) -> int:
+    """The purge's hook (``records.purge``): the sub-lessees of the purged Reseller Accounts go too."""
+    return delete_sub_lessees(conn, scope.reseller_account_ids)
+
+
+__all__ = ["delete_sub_lessees", "forget_sub_lessees"]

@@ -25,15 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
+from cloudcip.records.purge import PurgeScope, chunks
 from cloudcip.records.roles import Actor
 from cloudcip.screening.matcher import Hit
-from cloudcip.screening.schema import screening_hit
+from cloudcip.screening.schema import screening_hit, special_measure_effect
 from cloudcip.services import Services
 
 SubjectType = Literal["customer", "beneficial_owner", "reseller", "sub_lessee"]
@@ -222,3 +223,17 @@ def decide(services: Services, actor: Actor, hit_id: str, state: str, reason: st
         if after is not None:
             after(work, decided, actor)
         return decided
+
+
+def forget_hits(conn: Connection, scope: PurgeScope) -> int:
+    """The purge's hook (``records.purge``, B1, B2): the hits of the purged customers, their beneficial
+    owners and accounts are deleted, and the measures' effects keep no basis (evidence names); the
+    number of hits deleted."""
+    deleted = 0
+    for chunk in chunks(scope.subject_ids):
+        deleted += max(0, conn.execute(delete(screening_hit).where(screening_hit.c.subject_id.in_(chunk))).rowcount
+                       or 0)
+    for chunk in chunks(scope.customer_ids):
+        conn.execute(update(special_measure_effect).where(special_measure_effect.c.customer_id.in_(chunk))
+                     .values(basis_json=None))
+    return deleted
