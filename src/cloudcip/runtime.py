@@ -86,6 +86,10 @@ def initialise(settings: Settings, *, schema: str | None = None) -> InitReport:
         with database.engine.begin() as conn:
             if conn.execute(select(ledger_state.c.id)).first() is None:
                 conn.execute(insert(ledger_state), [initial_state_row()])
+            from cloudcip.screening.hits import seal_clear_explanations
+
+            # B2: hit explanations stored in clear before migration 0013 are sealed (a migration holds no key)
+            seal_clear_explanations(conn, LocalKeyring(settings.keyring_path).blind_index_key())
         after = migrate.current_revisions(database)
     finally:
         database.dispose()

@@ -94,7 +94,7 @@ def test_screen_and_adjudicate(services: Services, client: TestClient, keys: dic
         [hit_id] = hit_store.record_hits(
             conn, "customer", "11111111-1111-1111-1111-111111111111", "h",
             [Hit("test", "42", "Viktor Bout", 0.95, "block", {"name": 0.95}, ["name 0.95"])],
-            lambda s, i: "p", datetime.now(UTC))
+            lambda s, i: "p", datetime.now(UTC), index_key=services.keyring.blind_index_key())
     open_hits = client.get("/v1/hits?state=open", headers=analyst)
     assert [h["id"] for h in open_hits.json()["hits"]] == [hit_id]
     assert client.get("/v1/hits?state=maybe", headers=analyst).status_code == 422

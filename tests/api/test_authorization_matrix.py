@@ -79,7 +79,8 @@ class Fixtures:
         with self.services.database.engine.begin() as conn:
             [hit_id] = hits.record_hits(conn, "customer", str(uuid.uuid4()), "h",
                                         [Hit("test", "42", "Listed Person", 0.95, "block", {"name": 0.95}, [])],
-                                        lambda _s, _i: "p", datetime.now(UTC))
+                                        lambda _s, _i: "p", datetime.now(UTC),
+                                        index_key=self.services.keyring.blind_index_key())
         return hit_id
 
     def _application(self) -> str:

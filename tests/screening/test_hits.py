@@ -29,7 +29,7 @@ def hit(party_id: str = "42", score: float = 0.95, band: str = "block") -> Hit:
 def record(services: Services, hits: list[Hit], fields: dict[str, str], entry_hash: str = "h1") -> list[str]:
     with services.database.engine.begin() as conn:
         return store.record_hits(conn, "customer", SUBJECT, store.subject_hash(KEY, fields), hits,
-                                 lambda source, source_id: entry_hash, NOW)
+                                 lambda source, source_id: entry_hash, NOW, index_key=KEY)
 
 
 def total(services: Services) -> int:
@@ -93,4 +93,4 @@ def test_escalate_then_confirm(services: Services) -> None:
     with pytest.raises(store.HitNotFound):
         store.decide(services, ANALYST, "00000000-0000-0000-0000-000000000000", "confirmed", None)
     with pytest.raises(ValueError), services.database.engine.begin() as conn:
-        store.record_hits(conn, "alien", SUBJECT, "x", [hit()], lambda s, i: None, NOW)
+        store.record_hits(conn, "alien", SUBJECT, "x", [hit()], lambda s, i: None, NOW, index_key=KEY)

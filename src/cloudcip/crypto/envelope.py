@@ -11,7 +11,9 @@ import secrets
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cloudcip.crypto.keyring import Keyring
 from cloudcip.errors import Internal
@@ -87,3 +89,11 @@ class FieldSealer:
             return self._aead.decrypt(sealed[1:13], sealed[13:], _field_context(table, column, row_id))
         except InvalidTag as exc:
             raise SealError(f"{table}.{column}: sealed value does not open for this row") from exc
+
+
+def purpose_key(root_key: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one purpose (``screening-hit-explanation``, ``otp-code``), derived with
+    HKDF-SHA256 from a key of the keyring (its blind-index key), so the database never sees it and
+    no purpose's key opens another's values."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"cloudcip-purpose-key|" + purpose.encode()).derive(root_key)

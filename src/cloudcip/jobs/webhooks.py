@@ -24,7 +24,8 @@ IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, the same witho
 SQLite, where writers are serialised anyway): the claim counts the attempt and pushes
 ``next_attempt_at`` one lease ahead, so concurrent workers never post the same row at once and no
 transaction stays open across HTTP. Each row is then POSTed (httpx, 5 s timeout) and its outcome
-committed: 2xx marks it delivered; anything else schedules a retry with exponential backoff and
+committed: 2xx marks it delivered (and redacts the secrets of its payload, ``SECRET_KEYS``: a one-time
+code; a dead row's too); anything else schedules a retry with exponential backoff and
 jitter (30 s, 1 min, 2 min, ... capped at 6 h), and once the next attempt would fall more than
 ``give_up_after`` (3 days) after the notice was created the row is *dead*: kept, never retried,
 visible through ``outbox_entries(..., state="dead")`` and revivable with ``revive``.
@@ -323,6 +324,22 @@ def revive(database: Database, message_id: str, now: datetime) -> bool:
 
 
 # -- delivery -----------------------------------------------------------------------------------------
+#: payload keys whose values are secrets (a one-time code): kept only until the notice is delivered or
+#: given up, then replaced by ``REDACTED`` (B2)
+SECRET_KEYS = frozenset({"code"})
+REDACTED = "redacted"
+
+
+def _secrets_redacted(payload_json: str) -> dict[str, str]:
+    """``{"payload_json": ...}`` with the secrets of a notice's data redacted, or ``{}`` when it has none."""
+    body = json.loads(payload_json)
+    data = body.get("data") or {}
+    if not SECRET_KEYS & set(data):
+        return {}
+    body["data"] = {key: (REDACTED if key in SECRET_KEYS else value) for key, value in data.items()}
+    return {"payload_json": json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)}
+
+
 def _claim(database: Database, now: datetime, batch: int, lease: timedelta) -> list[RowMapping]:
     t = webhook_outbox.c
     due = (
@@ -387,6 +404,7 @@ def deliver_due(
             still_ours = and_(t.id == row["id"], t.delivered_at.is_(None))
             if status is not None and 200 <= status < 300:
                 values: dict[str, Any] = {
+                    **_secrets_redacted(row["payload_json"]),
                     "delivered_at": now,
                     "next_attempt_at": None,
                     "last_status": status,
@@ -397,6 +415,7 @@ def deliver_due(
                 following = now + policy.delay(int(row["attempts"]), jitter)
                 give_up = following - clock.utc(row["created_at"]) > policy.give_up_after
                 values = {
+                    **(_secrets_redacted(row["payload_json"]) if give_up else {}),
                     "next_attempt_at": None if give_up else following,
                     "last_status": status,
                     "last_error": reason,

@@ -147,7 +147,7 @@ def _review_hit(work: UnitOfWork, index_key: bytes, reseller_account_id: str, su
               {"measure": measure.measure, "basis": item.basis.split(" ")[0]},
               [f"sub-lessee {sub_lessee_id} falls under prohibition {measure.id} ({item.basis.split(' ')[0]})"])
     record_hits(work.conn, "reseller", reseller_account_id, subject_hash(index_key, {"sub_lessee_id": sub_lessee_id}),
-                [hit], lambda _source, source_id: source_id, now)
+                [hit], lambda _source, source_id: source_id, now, index_key=index_key)
     return "review"
 
 

@@ -116,7 +116,8 @@ def rescreen_sub_lessees(
                     continue  # a stored name that cannot be screened (refused when it was shared)
                 digest = subject_hash(index_key, opened.fields())
                 found = [*result.hits, *measure_reviews(result)]
-                batch_hits += len(record_hits(conn, "sub_lessee", row.id, digest, found, screening.party_hash, now))
+                batch_hits += len(record_hits(conn, "sub_lessee", row.id, digest, found, screening.party_hash, now,
+                                                  index_key=index_key))
                 conn.execute(update(sub_lessee).where(sub_lessee.c.id == row.id).values(
                     screening_band=result.band, screened_at=now, record_hash=digest))
                 reseller = ResellerAccount(row.reseller_account_id, row.customer_id, row.account_state)

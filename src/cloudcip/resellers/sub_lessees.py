@@ -437,7 +437,7 @@ def _store_shared(services: Services, screening: ScreeningService, reseller_acco
                                   purpose=purpose or "sub-lessee shared",
                                   detail={"reseller_account_id": reseller_account_id, "band": result.band}))
             new_hits = record_hits(conn, "sub_lessee", row_id, digest, [*result.hits, *measure_reviews(result)],
-                                   screening.party_hash, now)
+                                   screening.party_hash, now, index_key=index_key)
             status, effects = reach_through(work, index_key, reseller, row_id, digest, measures,
                                             result.measures_applying, now, actor)
             answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects))

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
+from cloudcip.crypto.envelope import FieldSealer, purpose_key
 from cloudcip.errors import FieldIssue, NotFound, Refused
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.purge import PurgeScope, chunks
@@ -61,6 +62,25 @@ class DecisionRefused(Refused, ValueError):
         self.reason = reason
 
 
+#: features whose text is no personal data (how a name matched, which identifier, which measure)
+PLAIN_FEATURES = frozenset({"path", "identifier", "measure"})
+
+
+def explanation_sealer(index_key: bytes) -> FieldSealer:
+    """The sealer of hit explanations: a key derived from the keyring's blind-index key (B2)."""
+    return FieldSealer(purpose_key(index_key, "screening-hit-explanation"))
+
+
+def masked_explanation(explanation: dict[str, Any]) -> dict[str, Any]:
+    """What a hit says without the screened person's data: the listed name (list data), the numeric
+    features and the plain ones; the sentences, which quote the person's name parts and date of
+    birth, are left out (B2, B4)."""
+    features = {key: value for key, value in (explanation.get("features") or {}).items()
+                if isinstance(value, int | float) or key in PLAIN_FEATURES}
+    return {"matched_name": explanation.get("matched_name"), "features": features, "explanation": [],
+            "masked": True}
+
+
 def subject_hash(key: bytes, fields: dict[str, Any]) -> str:
     """Keyed hash (HMAC-SHA256) of the screened fields of a subject: changes when the record does."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -76,7 +96,7 @@ class StoredHit:
     list_source_id: str
     score: float
     band: str
-    explanation: dict[str, Any]
+    explanation: dict[str, Any]  # masked (``masked_explanation``) unless opened with a purpose
     state: str
     reason: str | None
     decided_by: str | None
@@ -112,11 +132,15 @@ def record_hits(
     party_hash: Callable[[str, str], str | None],
     now: datetime,
     *,
+    index_key: bytes,
     application_id: str | None = None,
     decision: str | None = None,
 ) -> list[str]:
     """Store the hits not already known for this subject, entry and hashes, as ``open``; their ids.
-    A hit found at signup carries its ``application_id`` and the ``decision`` it caused."""
+    A hit found at signup carries its ``application_id`` and the ``decision`` it caused. The
+    explanation is stored sealed (``index_key``: the keyring's blind-index key), with its masked form
+    beside it."""
+    sealer = explanation_sealer(index_key)
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"subject_type must be one of {', '.join(SUBJECT_TYPES)}")
     created: list[str] = []
@@ -132,12 +156,14 @@ def record_hits(
         if existing is not None:
             continue
         hit_id = str(uuid.uuid4())
+        explanation = {"matched_name": hit.matched_name, "features": hit.features, "explanation": hit.explanation}
         conn.execute(insert(screening_hit).values(
             id=hit_id, subject_type=subject_type, subject_id=subject_id, subject_hash=subject_digest,
             list_source=hit.party_source, list_source_id=hit.party_id, party_hash=entry_hash,
             score=hit.score, band=hit.band,
-            explanation_json=json.dumps({"matched_name": hit.matched_name, "features": hit.features,
-                                         "explanation": hit.explanation}, ensure_ascii=False),
+            explanation_json=json.dumps(masked_explanation(explanation), ensure_ascii=False),
+            explanation_sealed=sealer.seal(json.dumps(explanation, ensure_ascii=False), table="screening_hit",
+                                           column="explanation", row_id=hit_id),
             state="open", created_at=now, application_id=application_id, decision=decision,
         ))
         created.append(hit_id)
@@ -190,6 +216,38 @@ def get_hit(conn: Connection, hit_id: str) -> StoredHit:
     if row is None:
         raise HitNotFound(hit_id)
     return _stored(row)
+
+
+def open_explanation(conn: Connection, hit_id: str, index_key: bytes) -> dict[str, Any]:
+    """The whole explanation of a hit (the caller checks the role and logs the read with its purpose)."""
+    row = conn.execute(select(screening_hit.c.explanation_json, screening_hit.c.explanation_sealed)
+                       .where(screening_hit.c.id == hit_id)).first()
+    if row is None:
+        raise HitNotFound(hit_id)
+    if row.explanation_sealed is None:  # not yet sealed by ``cloudcip init`` (migration 0013)
+        return dict(json.loads(row.explanation_json))
+    opened = explanation_sealer(index_key).open(bytes(row.explanation_sealed), table="screening_hit",
+                                                column="explanation", row_id=hit_id)
+    return dict(json.loads(opened))
+
+
+def seal_clear_explanations(conn: Connection, index_key: bytes) -> int:
+    """Seal the explanations stored in clear before migration 0013 and keep their masked form; the
+    number sealed (run by ``cloudcip init``; idempotent)."""
+    sealer = explanation_sealer(index_key)
+    sealed = 0
+    while True:
+        rows = conn.execute(select(screening_hit.c.id, screening_hit.c.explanation_json)
+                            .where(screening_hit.c.explanation_sealed.is_(None)).limit(500)).all()
+        for row in rows:
+            explanation = json.loads(row.explanation_json)
+            conn.execute(update(screening_hit).where(screening_hit.c.id == row.id).values(
+                explanation_json=json.dumps(masked_explanation(explanation), ensure_ascii=False),
+                explanation_sealed=sealer.seal(row.explanation_json, table="screening_hit", column="explanation",
+                                               row_id=row.id)))
+        sealed += len(rows)
+        if len(rows) < 500:
+            return sealed
 
 
 #: what acts again when a person decides a hit (inside the decision's transaction)

@@ -525,7 +525,7 @@ def _write_outcome(work: UnitOfWork, plan: ScreeningPlan, outcome: BatchOutcome,
         due: dict[str, tuple[Measure, dict[str, Any]]] = {}
         for found in subjects:
             new_hits += len(record_hits(conn, found.subject_type, found.subject_id, found.digest, found.hits,
-                                        plan.party_hash, now))
+                                        plan.party_hash, now, index_key=plan.blind_key))
             cleared: set[tuple[str, str]] | None = None  # read only when a listed-entry measure applies
             for measure_id, status, reach, basis in found.measures:
                 measure = plan.measure(measure_id)
@@ -534,7 +534,8 @@ def _write_outcome(work: UnitOfWork, plan: ScreeningPlan, outcome: BatchOutcome,
                 if reach == "review":
                     new_hits += len(record_hits(conn, found.subject_type, found.subject_id, found.digest,
                                                 [_measure_review_hit(measure, basis)],
-                                                lambda _source, source_id: source_id, now))
+                                                lambda _source, source_id: source_id, now,
+                                                index_key=plan.blind_key))
                     continue
                 entry = measure.listed_entry()
                 if entry is not None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -115,7 +116,7 @@ screening_hit = Table(
     Column("party_hash", String(64), nullable=False),
     Column("score", Float, nullable=False),
     Column("band", String(8), nullable=False),
-    Column("explanation_json", Text, nullable=False),
+    Column("explanation_json", Text, nullable=False),  # the masked explanation (B2, B4; migration 0013)
     Column("state", String(16), nullable=False),  # open | confirmed | false_positive | escalated
     Column("reason", String(500)),
     Column("decided_by", String(64)),
@@ -128,6 +129,8 @@ screening_hit = Table(
     # a hit found at signup: the application, and the decision it caused (D5; migration 0011)
     Column("application_id", String(ID)),
     Column("decision", String(24)),
+    # the whole explanation, sealed: it speaks of the screened person (B2, B4; migration 0013)
+    Column("explanation_sealed", LargeBinary),
     UniqueConstraint(
         "subject_type", "subject_id", "list_source", "list_source_id", "subject_hash", "party_hash",
         name="uq_screening_hit_subject_entry",

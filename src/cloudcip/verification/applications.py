@@ -340,7 +340,7 @@ class ApplicationService:
             created = record_hits(conn, "customer" if person.subject == "customer" else "beneficial_owner",
                                   subject_id, subject_hash(key, person.screened.fields()), hits,
                                   self.screening.party_hash, now, application_id=application_id,
-                                  decision=answer["decision"])
+                                  decision=answer["decision"], index_key=key)
             for hit, hit_id in zip(hits, created, strict=False):
                 ids[(person.subject, hit.party_source, hit.party_id)] = hit_id
         for item in answer["screening"]["hits"]:

@@ -38,7 +38,8 @@ def issue_otp(service: ApplicationService, application_id: str, channel: str, ac
             raise EvidenceRefused(f"the case is {row.state}; no code is needed")
         work.conn.execute(insert(otp_challenge), dict(
             id=challenge_id, application_id=application_id, channel=channel,
-            code_hash=otp.hash_code(challenge_id, code), created_at=now, expires_at=expires, attempts=0,
+            code_hash=otp.hash_code(otp.code_key(service.services.keyring.blind_index_key()), challenge_id, code),
+            created_at=now, expires_at=expires, attempts=0,
             max_attempts=otp.DEFAULT_MAX_ATTEMPTS))
         enqueue(work.conn, "otp.deliver", {"application_id": application_id, "channel": channel,
                                            "challenge_id": challenge_id, "code": code,
@@ -60,7 +61,8 @@ def confirm_otp(service: ApplicationService, application_id: str, channel: str, 
         ).first()
         if challenge is None:
             raise EvidenceRefused(f"no {channel} code was issued for this application")
-        result = otp.check_code(challenge_id=challenge.id, code_hash=challenge.code_hash, presented=code,
+        result = otp.check_code(key=otp.code_key(service.services.keyring.blind_index_key()),
+                                challenge_id=challenge.id, code_hash=challenge.code_hash, presented=code,
                                 expires_at=clock.utc(challenge.expires_at), attempts=challenge.attempts,
                                 max_attempts=challenge.max_attempts, verified_at=challenge.verified_at,
                                 now=now)

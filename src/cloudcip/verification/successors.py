@@ -213,7 +213,8 @@ def add_beneficial_owner(service: ApplicationService, application_id: str, owner
             hits = [hit for hit in finding.result.hits if hit.band != "clear"]
             record_hits(work.conn, "beneficial_owner", owner_id,
                         subject_hash(service.services.keyring.blind_index_key(), screened_subject.fields()), hits,
-                        service.screening.party_hash, now, application_id=row.id, decision="re-evaluated")
+                        service.screening.party_hash, now, application_id=row.id, decision="re-evaluated",
+                        index_key=service.services.keyring.blind_index_key())
         return reevaluate(service, work, application_id, f"beneficial owner added ({subject_key})", actor,
                           carry_evidence=True, new_subject=(subject_key, status), screened=found)
 
@@ -339,4 +340,4 @@ def _record_reverification_hits(service: ApplicationService, conn: Connection, r
             continue
         record_hits(conn, "customer" if person.subject == "customer" else "beneficial_owner", str(subject_id),
                     subject_hash(key, person.screened.fields()), hits, service.screening.party_hash, now,
-                    application_id=application_id, decision="re-verification")
+                    application_id=application_id, decision="re-verification", index_key=key)

@@ -3,6 +3,7 @@ IP or network, signals (C1, C2, C3, C4). Every query is a ledger entry with its 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -47,9 +48,15 @@ def _check_legal(services: Services, actor: Actor, request: Request, read: Legal
             check_legal_read(conn, legal_basis, read)
 
 
-def _store_batch(services: Services, body: bytes, fmt: str) -> IngestResult:
-    """Parse (msgspec/orjson, a plain validation loop: no model per event) and store one batch (C1, C2)."""
-    return ingest(services.database, parse_rows(body, fmt))
+def _store_batch(services: Services, body: bytes, fmt: str, actor: Actor, purpose: str | None) -> IngestResult:
+    """Parse (msgspec/orjson, a plain validation loop: no model per event) and store one batch (C1, C2);
+    the batch goes on the ledger by its SHA-256, with what it added (B3)."""
+    result = ingest(services.database, parse_rows(body, fmt))
+    with services.ledger.unit_of_work() as work:
+        work.log(LedgerAction(actor.name, actor.role, "ingest", "access_events", hashlib.sha256(body).hexdigest(),
+                              purpose=purpose or "access-event intake",
+                              detail={"format": fmt, "accepted": result.accepted, "duplicates": result.duplicates}))
+    return result
 
 
 @router.post("/v1/access-events")
@@ -62,7 +69,7 @@ async def post_access_events(request: Request, actor: Ingest,
     the signal follower (``access.follower``), not on the request's path."""
     body = await request.body()
     services: Services = request.app.state.services
-    result = await run_in_threadpool(_store_batch, services, body, fmt)
+    result = await run_in_threadpool(_store_batch, services, body, fmt, actor, stated_purpose(request))
     return JSONResponse(status_code=200, content={"accepted": result.accepted, "duplicates": result.duplicates})
 
 

@@ -5,7 +5,9 @@
   ``POST /v1/measures/{id}/revoke``: the special-measures register (D1).
 - ``POST /v1/screen``: screen one person or entity (name in the body, never the URL) against the
   in-force lists and measures (D3).
-- ``GET /v1/hits?state=open``, ``POST /v1/hits/{id}/decision``: adjudication (D5).
+- ``GET /v1/hits?state=open``, ``GET /v1/hits/{id}`` (``unmask=true`` for a compliance officer with a
+  purpose), ``POST /v1/hits/{id}/decision``: adjudication (D5); explanations are masked unless
+  unmasked (B2, B4).
 
 Refusals are 422s naming the field (the errors' own kinds, mapped by ``api.errors``); no response or error
 echoes a screened person's data back except the screening result itself.
@@ -21,8 +23,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip import clock
-from cloudcip.api.auth import ServicesDep, require
-from cloudcip.records.roles import Actor
+from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
+from cloudcip.ledger.store import LedgerAction
+from cloudcip.records.roles import Actor, check
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as register
 from cloudcip.screening.service import ScreeningService
@@ -177,16 +180,25 @@ def revoke(
 @router.post("/v1/screen")
 def screen_one(
     body: ScreenIn,
+    request: Request,
+    services: ServicesDep,
     screening: ScreeningDep,
-    _actor: Annotated[Actor, Depends(require("screening:read"))],
+    actor: Annotated[Actor, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
-    """Screen a name (and what else is known) against the in-force lists and measures."""
+    """Screen a name (and what else is known) against the in-force lists and measures. The screening
+    goes on the ledger with its purpose; the ledger names the query by a keyed hash, never by the
+    name (B3, B4)."""
     result = screening.screen_person(
         body.name, body.birth_date, body.nationality, schema=body.schema_, gender=body.gender,
         document_numbers=body.document_numbers, emails=body.emails, wallets=body.wallets,
         jurisdictions=body.jurisdictions, limit=body.limit,
     )
-    return result.as_json()
+    answer = result.as_json()
+    query = hits_store.subject_hash(services.keyring.blind_index_key(), body.model_dump(mode="json"))[:32]
+    with services.ledger.unit_of_work() as work:
+        work.log(LedgerAction(actor.name, actor.role, "screen", "screening_query", query,
+                              purpose=stated_purpose(request), detail={"band": answer.get("band")}))
+    return answer
 
 
 # --- hits ---------------------------------------------------------------------------------------
@@ -194,16 +206,46 @@ def screen_one(
 
 @router.get("/v1/hits")
 def get_hits(
+    request: Request,
     services: ServicesDep,
-    _actor: Annotated[Actor, Depends(require("screening:read", "screening:adjudicate"))],
+    actor: Annotated[Actor, Depends(require("screening:read", "screening:adjudicate"))],
     state: Annotated[Literal["open", "confirmed", "false_positive", "escalated"] | None, Query()] = None,
     application_id: Annotated[str | None, Query(pattern=r"^[0-9a-f\-]{36}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    with services.database.engine.connect() as conn:
-        found = hits_store.list_hits(conn, state=state, application_id=application_id, limit=limit, offset=offset)
+    """Hits, newest first, explanations masked; each hit served is a read on the ledger with the purpose
+    stated (B3, B4)."""
+    with services.ledger.unit_of_work() as work:
+        found = hits_store.list_hits(work.conn, state=state, application_id=application_id, limit=limit,
+                                     offset=offset)
+        for hit in found:
+            work.log(LedgerAction(actor.name, actor.role, "read", "screening_hit", hit.id,
+                                  purpose=stated_purpose(request), detail={"subject_type": hit.subject_type}))
     return {"hits": [h.as_json() for h in found]}
+
+
+@router.get("/v1/hits/{hit_id}")
+def get_hit(
+    hit_id: RecordId,
+    request: Request,
+    services: ServicesDep,
+    actor: Annotated[Actor, Depends(require("screening:read", "screening:adjudicate"))],
+    unmask: Annotated[bool, Query()] = False,
+) -> dict[str, Any]:
+    """One hit, its explanation masked; with ``unmask=true`` (``customer:unmask``: a compliance officer
+    stating ``X-Access-Purpose``) the whole explanation, which quotes the screened person's name parts
+    and date of birth. Either read goes on the ledger with its purpose (B2, B3, B4, D5)."""
+    purpose = stated_purpose(request)
+    if unmask:
+        check(actor, "customer:unmask", purpose=purpose, legal_basis=stated_legal_basis(request))
+    with services.ledger.unit_of_work() as work:
+        hit = hits_store.get_hit(work.conn, hit_id).as_json()
+        if unmask:
+            hit["explanation"] = hits_store.open_explanation(work.conn, hit_id, services.keyring.blind_index_key())
+        work.log(LedgerAction(actor.name, actor.role, "read_unmasked" if unmask else "read", "screening_hit",
+                              hit_id, purpose=purpose, detail={"subject_type": hit["subject_type"]}))
+    return hit
 
 
 @router.post("/v1/hits/{hit_id}/decision")
