@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.errors import Unavailable
@@ -22,6 +22,7 @@ from cloudcip.ledger.schema import ledger_state
 from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.records.purge import Forget
+from cloudcip.records.roles import Actor
 from cloudcip.services import Services as Services  # re-exported: the wiring builds it here
 from cloudcip.settings import Settings
 from cloudcip.storage import migrate
@@ -112,7 +113,21 @@ def open_services(settings: Settings, *, schema: str | None = None) -> Services:
     services = Services(settings, database, keyring, ledger, CustomerStore(database, keyring, ledger))
     services.customers.purge_guard = retention_service(services).early_purge_guard
     services.customers.forget = purge_hooks()
+    services.customers.on_break_glass = break_glass_alarm
     return services
+
+
+BREAK_GLASS_EVENT = "record.break_glass"
+
+
+def break_glass_alarm(conn: Connection, actor: Actor, customer_id: str) -> None:
+    """B4: a break-glass read is loud: a webhook notice to the provider (``record.break_glass``, in the
+    read's transaction) and the ``cloudcip_break_glass_reads_total`` metric, beside its ledger entry."""
+    from cloudcip.jobs.webhooks import enqueue
+    from cloudcip.metrics import BREAK_GLASS_READS
+
+    enqueue(conn, BREAK_GLASS_EVENT, {"customer_id": customer_id, "actor_id": actor.name, "actor_kind": actor.role})
+    BREAK_GLASS_READS.inc()
 
 
 def purge_hooks() -> tuple[Forget, ...]:

@@ -93,6 +93,8 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/screen", ANALYSTS, 200, body={"name": "Anna Schmidt"}),
     Route("GET", "/v1/hits", ANALYSTS, 200),
     Route("GET", "/v1/hits/{hit_id}", ANALYSTS, 200),
+    # the service's metrics (B3, B4): a key of admin or auditor, as Prometheus's bearer token
+    Route("GET", "/metrics", frozenset({"admin", "auditor"}), 200),
     Route("POST", "/v1/hits/{hit_id}/decision", ANALYSTS, 200, url="/v1/hits/{fresh_hit_id}/decision",
           body={"state": "escalated"}),
     # applications and their cases (A2-A8)

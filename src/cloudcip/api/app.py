@@ -22,6 +22,7 @@ from cloudcip.api.routers import (
     ledger,
     legal,
     links,
+    metrics,
     notices,
     productions,
     reporting,
@@ -38,7 +39,7 @@ ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
     resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
     legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
-    reseller_register.router,
+    reseller_register.router, metrics.router,
 ]
 
 

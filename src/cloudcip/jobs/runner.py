@@ -28,6 +28,7 @@ from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.jobs.leadership import JobLeadership
 from cloudcip.jobs.webhooks import deliver_due, webhook_settings_from_env
+from cloudcip.metrics import JOB_RUNS
 from cloudcip.services import Services
 
 log = logging.getLogger("cloudcip.jobs")
@@ -105,8 +106,10 @@ class JobRunner:
                 except Exception as exc:
                     log.error("periodic task failed", extra={"task": task.name, "error": type(exc).__name__})
                     outcomes.append(TaskOutcome(task.name, error=type(exc).__name__))
+                    JOB_RUNS.labels(task=task.name, outcome="error").inc()
                 else:
                     outcomes.append(TaskOutcome(task.name, result=result))
+                    JOB_RUNS.labels(task=task.name, outcome="ok").inc()
         return outcomes
 
     def _loop(self) -> None:

@@ -108,6 +108,9 @@ class CustomerStore:
     purge_guard: Callable[[Connection, str, str | None, datetime], None] | None = None
     #: B1, B2: what each capability forgets of a purged record (wired in ``runtime``; ``records.purge``)
     forget: Sequence[Forget] = ()
+    #: B4: what else a break-glass read sets off, inside the read's transaction (wired in ``runtime``: a
+    #: webhook notice and a metric), so that breaking the glass is loud and not only a ledger entry
+    on_break_glass: Callable[[Connection, Actor, str], None] | None = None
 
     # -- create --------------------------------------------------------------------------------
     def create(self, records: Sequence[CustomerRecord], actor: Actor, purpose: str | None = None) -> list[str]:
@@ -259,6 +262,8 @@ class CustomerStore:
             view = self._load(work.conn, customer_id, unmask)
             work.log(LedgerAction(actor.name, actor.role, action, "customer", customer_id,
                                   purpose=purpose, legal_basis=legal_basis))
+            if break_glass and self.on_break_glass is not None:
+                self.on_break_glass(work.conn, actor, customer_id)
         return view
 
     def record_in(self, conn: Connection, customer_id: str, *, unmask: bool) -> dict[str, Any]:

@@ -51,6 +51,7 @@ Permission = Literal[
     "sub_lessee:share",
     "sub_lessee:read",
     "apikeys:manage",
+    "metrics:read",
     "incident:create",
     "incident:read",
     "incident:disclose",
@@ -139,8 +140,11 @@ GRANTS: dict[Permission, Grant] = {
                             "`X-Legal-Basis` naming a registered court order or statutory deletion)",
                             purpose=_roles("admin")),
     "break_glass": Grant(_roles("admin"),
-                         f"break-glass read of a record (`{BREAK_GLASS_HEADER}: reason`), always on the ledger"),
+                         f"break-glass read of a record (`{BREAK_GLASS_HEADER}: reason`), always on the ledger, "
+                         "sent as a `record.break_glass` webhook notice and counted in `/metrics`"),
     "apikeys:manage": Grant(_roles("admin"), "list, create and revoke API keys"),
+    "metrics:read": Grant(_roles("admin", "auditor"),
+                          "read the service's metrics (`GET /metrics`: counts and latencies, no personal data)"),
     # G1, G3, G4: incident reports, the linkage graph, sharing with peers (a peer's key reaches only
     # the TAXII collections its grants name)
     "incident:create": Grant(_roles("analyst", "compliance-officer"), "make incident reports"),

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from cloudcip import clock
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.errors import FieldIssue, InvalidInput
+from cloudcip.metrics import SCREENING_SECONDS
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import Band, Hit, QuerySchema, ScreeningQuery, Thresholds, screen
 from cloudcip.screening.measures import Measure, list_measures
@@ -227,7 +228,8 @@ class ScreeningService:
             name=name, schema=schema, birth_date=birth_date, nationality=nationality, gender=gender,
             document_numbers=list(document_numbers), emails=list(emails), wallets=list(wallets),
         )
-        hits = screen(loaded.index, query, self.thresholds, limit=limit)
+        with SCREENING_SECONDS.time():
+            hits = screen(loaded.index, query, self.thresholds, limit=limit)
         codes = {c.upper() for c in jurisdictions if c}
         considered = measures_considered(loaded.measures, loaded.measure_index, query, hits, codes,
                                          on or self._today(), self.thresholds, standing)
