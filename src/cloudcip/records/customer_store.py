@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
@@ -549,13 +549,15 @@ def rotate_keys(database: Database, keyring: LocalKeyring, ledger: Ledger, actor
                 .where(customer.c.wrapped_data_key.is_not(None), customer.c.kek_id != new_kek)
                 .limit(batch)
             ).all()
+            rewraps = []
             for row in rows:
                 fresh = rewrap_data_key(keyring, row.id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
-                conn.execute(
-                    update(customer)
-                    .where(customer.c.id == row.id, customer.c.kek_id == row.kek_id)
-                    .values(kek_id=fresh.kek_id, wrapped_data_key=fresh.wrapped)
-                )
+                rewraps.append({"row_id": row.id, "old_kek": row.kek_id, "new_kek": fresh.kek_id,
+                                "new_key": fresh.wrapped})
+            if rewraps:  # one statement for the batch (executemany), each row only if its KEK is the one read
+                conn.execute(update(customer)
+                             .where(customer.c.id == bindparam("row_id"), customer.c.kek_id == bindparam("old_kek"))
+                             .values(kek_id=bindparam("new_kek"), wrapped_data_key=bindparam("new_key")), rewraps)
         rewrapped += len(rows)
         if progress is not None:
             progress(min(rewrapped, total), total)
