@@ -371,7 +371,6 @@ def reseller_service(services: Services) -> ResellerService:
     from typing import Any
 
     from cloudcip.incidents.service import IncidentService
-    from cloudcip.records.roles import Actor
     from cloudcip.resellers.services import ResellerService
 
     incidents = IncidentService(services.database, services.ledger, services.customers)
