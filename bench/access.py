@@ -124,7 +124,7 @@ def _open(url: str, schema: str | None) -> Any:
 
 
 def _import_child(url: str, schema: str | None, path: str, batch_size: int | None, pipe: Any) -> None:
-    from cloudcip.access.store import import_file
+    from cloudcip.access.importer import import_file
 
     database = _open(url, schema)
     started = time.perf_counter()
@@ -144,7 +144,8 @@ def _floor_child(url: str, schema: str | None, path: str, batch_size: int | None
 
     database = _open(url, schema)
     if not batch_size:  # the importer's own transaction size, so both commit as often
-        from cloudcip.access.store import POSTGRES_BATCH_LINES, SQLITE_BATCH_LINES
+        from cloudcip.access.backends.postgresql import POSTGRES_BATCH_LINES
+        from cloudcip.access.backends.sqlite import SQLITE_BATCH_LINES
 
         batch_size = SQLITE_BATCH_LINES if database.is_sqlite else POSTGRES_BATCH_LINES
     raw = database.engine.raw_connection()
@@ -152,7 +153,7 @@ def _floor_child(url: str, schema: str | None, path: str, batch_size: int | None
     assert driver is not None
     cursor = driver.cursor()
     if database.is_sqlite:
-        from cloudcip.access.store import SQLITE_CACHE_KIB
+        from cloudcip.access.backends.sqlite import SQLITE_CACHE_KIB
 
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         # the real table's own DDL, renamed: the floor has exactly the store's columns and indexes

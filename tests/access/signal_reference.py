@@ -1,13 +1,13 @@
 """A reference for the set-based reads of the signal rules' inputs (C4): the same inputs read one
 account at a time, with plain queries (what ``signals`` did before the reads became set-based).
-The tests compare ``_sqlite_inputs`` and ``_postgres_inputs`` with it, account by account."""
+The tests compare each back-end's ``signal_inputs`` with it, account by account."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cloudcip.access.schema import MAX_BUCKETS_LISTED, bucket_of, buckets_between
-from cloudcip.access.signals import LAST_MS, Inputs, SignalPolicy, _access_of
+from cloudcip.access.signals import LAST_MS, Inputs, SignalPolicy, access_of_row
 
 _PREVIOUS_ACCESS = (
     "SELECT id, time_ms, country, kind, principal FROM access_event WHERE {periods}account_id = {p} "
@@ -45,7 +45,7 @@ def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
     upper = LAST_MS if until_ms is None else until_ms
     since_periods = _periods(since_ms, min(upper, last_ms)) if last_ms is not None else ""
     cursor.execute(_ACCESSES_SINCE.format(p=marker, periods=since_periods), (account_id, since_ms, upper))
-    accesses = [_access_of(r) for r in cursor.fetchall()]
+    accesses = [access_of_row(r) for r in cursor.fetchall()]
     if not accesses:
         return None
     bound = (account_id, since_ms)
@@ -73,10 +73,10 @@ def _inputs_for_account(cursor: Any, marker: str, account_id: str, since_ms: int
                     if following is not None:
                         break
             if following is not None:
-                accesses.append(_access_of(following))
+                accesses.append(access_of_row(following))
     known: set[str] = set()
     if policy.new_admin_principal and any(access.kind == "admin" for access in accesses):
         before_periods = _periods(first_ms, since_ms) if first_ms is not None else ""
         cursor.execute(_KNOWN_ADMINS.format(p=marker, periods=before_periods), bound)
         known = {principal for (principal,) in cursor.fetchall()}
-    return accesses, _access_of(previous_row) if previous_row is not None else None, known
+    return accesses, access_of_row(previous_row) if previous_row is not None else None, known

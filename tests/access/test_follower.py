@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from cloudcip.access import follower as follower_module
+from cloudcip.access.backends.postgresql import EVENTS_LOCK_KEY
 from cloudcip.access.events import AccessEvent
 from cloudcip.access.follower import (
     SignalFollower,
@@ -29,7 +30,7 @@ from cloudcip.access.signals import (
     SignalPolicy,
     account_signals,
 )
-from cloudcip.access.store import EVENTS_LOCK_KEY, ingest
+from cloudcip.access.store import ingest
 from cloudcip.storage.database import Database
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -119,8 +120,9 @@ def test_the_follower_thread_raises_signals(db: Database) -> None:
 def test_postgres_intake_holds_the_lock_the_follower_reads_under(postgres_db: Database) -> None:
     """An uncommitted transaction adding events holds the shared lock: the follower's exclusive
     lock (under which it reads the newest id) cannot be had until it ends."""
+    from cloudcip.access.batch import prepare_rows
     from cloudcip.access.ipintel import default_intel
-    from cloudcip.access.store import prepare_rows, write_batch
+    from cloudcip.access.store import write_batch
 
     with postgres_db.engine.connect() as writer:
         transaction = writer.begin()

@@ -15,19 +15,16 @@ import pytest
 from sqlalchemy import event, func, select, text
 from tests.access.signal_reference import _inputs_for_account
 
+from cloudcip.access.backends import backend_for
+from cloudcip.access.backends.sqlite import activity_spans
 from cloudcip.access.events import format_time_ms, ms_to_datetime
 from cloudcip.access.formats import parse_rows
+from cloudcip.access.importer import import_file, line_spans
 from cloudcip.access.queries import account_events, account_ips, accounts_from
 from cloudcip.access.retention import delete_access_history
 from cloudcip.access.schema import BUCKET_MS, access_event, bucket_of, buckets_between
-from cloudcip.access.signals import (
-    SignalPolicy,
-    _activity_spans,
-    _postgres_inputs,
-    _sqlite_inputs,
-    raise_signals_for_accounts,
-)
-from cloudcip.access.store import _line_spans, import_file, ingest
+from cloudcip.access.signals import SignalPolicy, raise_signals_for_accounts
+from cloudcip.access.store import ingest
 from cloudcip.storage.database import Database, open_database
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -189,7 +186,7 @@ def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database
     accounts = ["geo-0", "geo-1", "geo-2", "geo-3", "nobody"]
     with sqlite_db.engine.connect() as connection:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        spans = _activity_spans(cursor, accounts)
+        spans = activity_spans(cursor, accounts)
         assert set(spans) == set(accounts) - {"nobody"}
         compared = 0
         for _round in range(40):
@@ -197,7 +194,7 @@ def test_set_based_signal_inputs_equal_the_per_account_reads(sqlite_db: Database
             for account in accounts:
                 since = BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY)
                 windows[account] = (since, None if rng.random() < 0.4 else since + rng.randrange(0, 60) * DAY)
-            many = _sqlite_inputs(cursor, windows, spans, policy)
+            many = backend_for(sqlite_db).signal_inputs(cursor, windows, policy)
             for account in accounts:
                 since, until = windows[account]
                 one = (_inputs_for_account(cursor, "?", account, since, policy, spans[account], until_ms=until)
@@ -222,7 +219,7 @@ def test_set_based_signal_inputs_on_postgres_equal_the_per_account_reads(postgre
             for account in accounts:
                 since = BASE_MS + rng.randrange(-10, 160) * DAY + rng.randrange(DAY)
                 windows[account] = (since, None if rng.random() < 0.4 else since + rng.randrange(0, 60) * DAY)
-            many = _postgres_inputs(cursor, windows, policy)
+            many = backend_for(postgres_db).signal_inputs(cursor, windows, policy)
             for account in accounts:
                 since, until = windows[account]
                 one = _inputs_for_account(cursor, "%s", account, since, policy, until_ms=until)
@@ -247,7 +244,7 @@ def test_line_spans_cover_the_file_exactly() -> None:
         if lines and lines[-1] == b"":
             lines.pop()
         for size in (1, 2, 4, 100):
-            spans = list(_line_spans(io.BytesIO(text_body), 0, size))
+            spans = list(line_spans(io.BytesIO(text_body), 0, size))
             assert sum(count for _s, _e, count in spans) == len(lines)
             position = 0
             for start, end, count in spans:

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from cloudcip.access.events import AccessBatchError, format_time_ms
 from cloudcip.access.formats import parse_rows
+from cloudcip.access.importer import ImportProgress, import_file
 from cloudcip.access.schema import access_account_activity, access_event, access_import_progress, access_ip_seen
-from cloudcip.access.store import ImportProgress, import_file, ingest
+from cloudcip.access.store import ingest
 from cloudcip.storage.database import Database
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -136,7 +137,7 @@ def test_bad_batch_in_a_file_stops_and_lists_every_error(db: Database, tmp_path:
 CHILD = """
 import sys
 from cloudcip.storage.database import open_database
-from cloudcip.access.store import import_file
+from cloudcip.access.importer import import_file
 database = open_database(sys.argv[1], schema=sys.argv[2] or None)
 def report(progress):
     print(progress.lines, flush=True)
@@ -253,7 +254,7 @@ def test_interrupted_worker_import_leaves_no_staging_files(db: Database, tmp_pat
 def test_plain_copy_text_matches_the_escaping_one() -> None:
     """Worker batches without a backslash in their JSON are formatted for COPY in one f-string per
     row; the result must be byte for byte what the escaping formatter gives."""
-    from cloudcip.access.store import copy_text, copy_text_plain
+    from cloudcip.access.batch import copy_text, copy_text_plain
 
     rows = [(*row, country) for row, country in zip(
         parse_rows("\n".join(event_line(n, with_id=n % 3 != 0) for n in range(300))), ["US", None, "DE"] * 100,

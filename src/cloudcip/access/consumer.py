@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudcip.access.batch import DEFAULT_ENRICHMENT
 from cloudcip.access.events import AccessBatchError, EventRow
 from cloudcip.access.formats import parse_rows, row_parser
-from cloudcip.access.store import DEFAULT_ENRICHMENT, IngestResult, ingest
+from cloudcip.access.store import IngestResult, ingest
 from cloudcip.errors import Unavailable
 from cloudcip.storage.database import Database
 

@@ -11,9 +11,10 @@ import, the NATS consumer) is evaluated the same way, and intake never waits for
 
 The cursor is safe because no event with a smaller id can still commit after the follower read
 the newest id: SQLite has one writer at a time, and on PostgreSQL every transaction adding events
-holds a shared advisory lock (``store.EVENTS_LOCK_KEY``) that the follower takes exclusively for
-the instant it reads the newest id. Two followers on one database each advance the cursor only
-from the value they read (compare and set); the loser's round is rolled back.
+holds a shared advisory lock (``backends.postgresql.EVENTS_LOCK_KEY``) that the follower takes
+exclusively for the instant it reads the newest id (``AccessBackend.newest_event_id``). Two
+followers on one database each advance the cursor only from the value they read (compare and set);
+the loser's round is rolled back.
 
 ``cloudcip serve`` runs one follower in its main process (apart from the API workers);
 ``cloudcip access signals`` runs rounds until it has caught up (``--follow``: keeps following).
@@ -28,9 +29,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select, update
 
 from cloudcip import clock
+from cloudcip.access.backends import backend_for
 from cloudcip.access.schema import access_event, access_signal_cursor
 from cloudcip.access.signals import Signal, SignalPolicy, evaluate_accounts, store_signals_with
-from cloudcip.access.store import EVENTS_LOCK_KEY
 from cloudcip.storage.database import Database
 
 CURSOR = "signals"
@@ -61,10 +62,7 @@ def cursor_position(database: Database) -> int:
 def newest_event_id(database: Database) -> int:
     """The highest event id below which every event is committed (see the module's docstring)."""
     with database.engine.begin() as connection:
-        if database.is_postgresql:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(EVENTS_LOCK_KEY)})")
-        value = connection.execute(select(func.max(access_event.c.id))).scalar_one_or_none()
-    return int(value or 0)
+        return backend_for(database).newest_event_id(connection)
 
 
 def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = ROUND_EVENTS) -> FollowRound:
@@ -95,7 +93,7 @@ def follow_round(database: Database, policy: SignalPolicy, *, max_events: int = 
         assert driver is not None
         cursor = driver.cursor()
         try:
-            raised = store_signals_with(cursor, database.is_postgresql, found)
+            raised = store_signals_with(cursor, backend_for(database), found)
         finally:
             cursor.close()
     return FollowRound(start, upto, len(windows), raised)

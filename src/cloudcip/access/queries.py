@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, select
 
+from cloudcip.access.backends import backend_for
 from cloudcip.access.events import (
     AccessEvent,
     EventError,
@@ -36,12 +37,10 @@ from cloudcip.access.events import (
     network_range,
 )
 from cloudcip.access.schema import (
-    MAX_BUCKETS_LISTED,
     access_account_activity,
     access_event,
     access_ip_seen,
     bucket_of,
-    buckets_between,
 )
 from cloudcip.storage.database import Database
 
@@ -103,13 +102,9 @@ def _bounds(start: datetime | None, end: datetime | None) -> tuple[int, int]:
 def period_condition(database: Database, low_ms: int, high_ms: int) -> ColumnElement[bool] | None:
     """On SQLite, ``bucket IN (...)``: the 30-day periods of ``[low_ms, high_ms]``, which lead the
     event index; ``None`` on PostgreSQL (its partitions are pruned by ``time_ms``) or when the window
-    spans too many periods to list. Callers clamp the window to the account's activity first."""
-    if not database.is_sqlite:
-        return None
-    periods = buckets_between(low_ms, high_ms)
-    if len(periods) > MAX_BUCKETS_LISTED:
-        return None
-    return literal_column("bucket").in_(periods)
+    spans too many periods to list (``AccessBackend.period_condition``). Callers clamp the window to
+    the account's activity first."""
+    return backend_for(database).period_condition(low_ms, high_ms)
 
 
 def _with_period(condition: ColumnElement[bool], period: ColumnElement[bool] | None) -> ColumnElement[bool]:
@@ -185,9 +180,7 @@ def account_events(
                          | and_(event.time_ms == after_time, event.id > after_row))
     rows: list[Any] = []
     with database.engine.connect() as connection:
-        span = connection.execute(
-            select(access_account_activity.c.first_access_ms, access_account_activity.c.last_access_ms)
-            .where(access_account_activity.c.account_id == account_id)).first() if database.is_sqlite else None
+        span = backend_for(database).activity_span(connection, [account_id])
         if span is None:  # PostgreSQL (partitions pruned by time_ms), or no activity row to bound the periods
             rows = list(connection.execute(
                 select(access_event).where(condition).order_by(event.time_ms, event.id).limit(limit + 1)).all())

@@ -10,36 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, and_, delete
 
-from cloudcip.access.schema import (
-    MAX_BUCKETS_LISTED,
-    access_account_activity,
-    access_event,
-    access_ip_seen,
-    account_signal,
-    buckets_between,
-)
+from cloudcip.access.backends import backend_named
+from cloudcip.access.schema import access_account_activity, access_event, access_ip_seen, account_signal
 
 
 def delete_access_history(connection: Connection, account_ids: Sequence[str]) -> int:
     """Delete the access history of ``account_ids`` (events, rollups, activity, signals); the number
-    of events deleted. On SQLite the accounts' 30-day periods are named, so the delete seeks the
-    period index instead of reading every row."""
+    of events deleted. Where the engine reads by period (SQLite) the accounts' 30-day periods are
+    named, so the delete seeks the period index instead of reading every row."""
+    backend = backend_named(connection.dialect.name)
     events = 0
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         condition: ColumnElement[bool] = access_event.c.account_id.in_(chunk)
-        if connection.dialect.name == "sqlite":
-            span = connection.execute(
-                select(func.min(access_account_activity.c.first_access_ms),
-                       func.max(access_account_activity.c.last_access_ms))
-                .where(access_account_activity.c.account_id.in_(chunk))).first()
-            periods = buckets_between(int(span[0]), int(span[1])) if span is not None and span[0] is not None \
-                else []
-            if periods and len(periods) <= MAX_BUCKETS_LISTED:  # else: every row is looked at
-                condition = and_(literal_column("bucket").in_(periods), condition)
+        span = backend.activity_span(connection, chunk)  # None: no period to name (PostgreSQL)
+        period = backend.period_condition(*span) if span is not None else None
+        if period is not None:  # else: every row is looked at
+            condition = and_(period, condition)
         result = connection.execute(delete(access_event).where(condition))
         events += max(0, result.rowcount or 0)
         connection.execute(delete(access_ip_seen).where(access_ip_seen.c.account_id.in_(chunk)))

@@ -252,14 +252,7 @@ def postgres_ddl() -> list[str]:
 
 def create_access_schema(database: Database) -> None:
     """Create the access-ledger tables (for tests and first runs; production uses migrations)."""
-    if database.is_postgresql:
-        others = [table for table in ACCESS_TABLES if table is not access_event]
-        with database.engine.begin() as connection:
-            metadata.create_all(connection, tables=others)
-            for statement in postgres_ddl():
-                connection.exec_driver_sql(statement)
-    else:
-        with database.engine.begin() as connection:
-            metadata.create_all(connection, tables=list(ACCESS_TABLES))
-            for statement in sqlite_ddl():
-                connection.exec_driver_sql(statement)
+    from cloudcip.access.backends import backend_for  # the back-ends build on this module's tables
+
+    with database.engine.begin() as connection:
+        backend_for(database).create_schema(connection)

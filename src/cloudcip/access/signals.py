@@ -27,13 +27,16 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
-from cloudcip.access.schema import account_signal, bucket_of, buckets_between
+from cloudcip.access.schema import account_signal
 from cloudcip.storage.database import Database
+
+if TYPE_CHECKING:  # the back-ends read this module's types: imported where used
+    from cloudcip.access.backends import AccessBackend
 
 SPECIAL_MEASURE = "special_measure_jurisdiction"
 INCONSISTENT_COUNTRY = "country_inconsistent_with_identity"
@@ -218,26 +221,14 @@ def _impossible_travel(before: SignalAccess, after: SignalAccess, policy: Signal
 # With the database
 
 
-_STORE_SQLITE = (
-    "INSERT INTO account_signal (id, account_id, kind, at, detail_json, state, dedupe_key) "
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), 'open', json_extract(value, '$[5]') "
-    "FROM json_each(?) WHERE true ON CONFLICT (account_id, kind, dedupe_key) DO NOTHING "
-    "RETURNING account_id, kind, dedupe_key")
-_STORE_POSTGRES = (
-    "INSERT INTO account_signal (id, account_id, kind, at, detail_json, state, dedupe_key) "
-    "SELECT id, account_id, kind, at, detail_json, 'open', dedupe_key FROM unnest("
-    "%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[]) "
-    "AS s(id, account_id, kind, at, detail_json, dedupe_key) "
-    "ON CONFLICT (account_id, kind, dedupe_key) DO NOTHING RETURNING account_id, kind, dedupe_key")
-
-
 def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]:
     """Store signals not stored before (by account, kind, dedupe key); return the new ones.
 
     One statement for all of them, in one transaction: the database skips those already stored
     (a redelivered batch re-finds them) and returns the keys it added. Of several signals with one
     key in ``signals`` the first is kept (the earliest, as the rules emit them in time order)."""
+    from cloudcip.access.backends import backend_for
+
     pending = list(signals)
     if not pending:
         return []
@@ -246,12 +237,12 @@ def store_signals(database: Database, signals: Iterable[Signal]) -> list[Signal]
         assert driver is not None
         cursor = driver.cursor()
         try:
-            return store_signals_with(cursor, database.is_postgresql, pending)
+            return store_signals_with(cursor, backend_for(database), pending)
         finally:
             cursor.close()
 
 
-def store_signals_with(cursor: Any, postgresql: bool, signals: Iterable[Signal]) -> list[Signal]:
+def store_signals_with(cursor: Any, backend: AccessBackend, signals: Iterable[Signal]) -> list[Signal]:
     """``store_signals`` inside the caller's transaction, through its driver cursor."""
     import orjson
 
@@ -260,193 +251,22 @@ def store_signals_with(cursor: Any, postgresql: bool, signals: Iterable[Signal])
         pending.setdefault((signal.account_id, signal.kind, signal.dedupe_key), signal)
     if not pending:
         return []
-    ids = [str(uuid.uuid4()) for _ in pending]
-    details = [orjson.dumps(signal.detail, option=orjson.OPT_SORT_KEYS).decode() for signal in pending.values()]
-    if postgresql:
-        keys = list(pending)
-        cursor.execute(_STORE_POSTGRES, (ids, [k[0] for k in keys], [k[1] for k in keys],
-                                         [signal.at for signal in pending.values()], details, [k[2] for k in keys]))
-    else:  # the text form SQLAlchemy gives a DateTime on SQLite (UTC, no offset)
-        rows = [(row_id, account, kind, f"{signal.at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}", detail, key)
-                for row_id, (account, kind, key), signal, detail
-                in zip(ids, pending, pending.values(), details, strict=True)]
-        cursor.execute(_STORE_SQLITE, (orjson.dumps(rows).decode(),))
-    added = {(account, kind, key) for account, kind, key in cursor.fetchall()}
+    rows = [(str(uuid.uuid4()), account, kind, signal.at,
+             orjson.dumps(signal.detail, option=orjson.OPT_SORT_KEYS).decode(), key)
+            for (account, kind, key), signal in pending.items()]
+    added = backend.store_signals(cursor, rows)
     return [signal for key, signal in pending.items() if key in added]
 
 
 LAST_MS = 2**62  # "up to the account's last access"
 
 
-def _activity_spans(cursor: Any, accounts: list[str]) -> dict[str, tuple[int, int]]:
-    """SQLite: first and last access of many accounts, 500 per query."""
-    spans: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(accounts), 500):
-        chunk = accounts[start:start + 500]
-        markers = ",".join("?" * len(chunk))  # placeholders only: the ids are bound
-        cursor.execute("SELECT account_id, first_access_ms, last_access_ms FROM access_account_activity "  # noqa: S608
-                       f"WHERE account_id IN ({markers})", chunk)
-        spans.update((account, (int(first), int(last))) for account, first, last in cursor.fetchall())
-    return spans
-
-
 Inputs = tuple[list[SignalAccess], SignalAccess | None, set[str]]  # accesses, previous located, known admins
 
 
-def _access_of(row: Sequence[Any]) -> SignalAccess:
+def access_of_row(row: Sequence[Any]) -> SignalAccess:
+    """A ``SignalAccess`` from a row of (id, time_ms, country, kind, principal)."""
     return SignalAccess(int(row[0]), int(row[1]), row[2], row[3], row[4])
-
-
-# Set-based reads (SQLite): one statement for many accounts. Each names (account, time, period)
-# triples in a JSON array, so the event index is sought once per triple by SQLite itself instead of
-# once per account by a Python round trip.
-_ACCESSES_SINCE_MANY = (
-    "SELECT e.account_id, e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
-    "CROSS JOIN access_event AS e ON e.bucket = json_extract(j.value, '$[2]') "
-    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms >= json_extract(j.value, '$[1]') "
-    "AND e.time_ms <= json_extract(j.value, '$[3]')")
-_PREVIOUS_ID_MANY = (
-    "SELECT json_extract(j.value, '$[0]'), (SELECT e.id FROM access_event AS e "
-    "WHERE e.bucket = json_extract(j.value, '$[2]') AND e.account_id = json_extract(j.value, '$[0]') "
-    "AND e.time_ms < json_extract(j.value, '$[1]') AND e.country IS NOT NULL "
-    "ORDER BY e.time_ms DESC, e.id DESC LIMIT 1) FROM json_each(?) AS j")
-_NEXT_ID_MANY = (
-    "SELECT json_extract(j.value, '$[0]'), (SELECT e.id FROM access_event AS e "
-    "WHERE e.bucket = json_extract(j.value, '$[2]') AND e.account_id = json_extract(j.value, '$[0]') "
-    "AND e.time_ms > json_extract(j.value, '$[1]') AND e.country IS NOT NULL "
-    "ORDER BY e.time_ms, e.id LIMIT 1) FROM json_each(?) AS j")
-_EVENTS_BY_ID = ("SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM json_each(?) AS j "
-                 "CROSS JOIN access_event AS e ON e.id = j.value")
-_KNOWN_ADMINS_MANY = (
-    "SELECT DISTINCT e.account_id, e.principal FROM json_each(?) AS j "
-    "CROSS JOIN access_event AS e ON e.bucket = json_extract(j.value, '$[2]') "
-    "AND e.account_id = json_extract(j.value, '$[0]') AND e.time_ms < json_extract(j.value, '$[1]') "
-    "AND e.kind = 'admin'")
-
-
-def _seek_by_period(cursor: Any, statement: str, start: Mapping[str, tuple[int, int, int]],
-                    step: int) -> dict[str, int]:
-    """For each account (time, first period, last period): the row id the correlated ``statement``
-    finds in the first period, else in the next one (``step`` -1: earlier; 1: later) up to the
-    last, all the accounts in step: one statement per period."""
-    import orjson
-
-    found: dict[str, int] = {}
-    period_of = {account: first for account, (_time, first, _last) in start.items()}
-    while period_of:
-        triples = [(account, start[account][0], period) for account, period in period_of.items()]
-        for account, row_id in cursor.execute(statement, (orjson.dumps(triples).decode(),)).fetchall():
-            if row_id is not None:
-                found[account] = int(row_id)
-                del period_of[account]
-            elif (period_of[account] - start[account][2]) * step < 0:
-                period_of[account] += step
-            else:
-                del period_of[account]
-    return found
-
-
-def _sqlite_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
-                   spans: Mapping[str, tuple[int, int]], policy: SignalPolicy) -> dict[str, Inputs]:
-    """The rules' inputs of many accounts at once (``Inputs``: the accesses, the located access just
-    before, the principals that acted administratively before), for each account's
-    window (since, until; until ``None``: its last access): the accesses in it, for every period it
-    covers; the located access before it and (with an until) the one after it, searched period by
-    period, all accounts in step; the known administrative principals over the periods before it."""
-    import orjson
-
-    windows = {account: window for account, window in windows.items() if account in spans}
-    bounds = {account: (since, spans[account][1] if until is None else min(until, spans[account][1]))
-              for account, (since, until) in windows.items()}
-    quads = [(account, since, period, until) for account, (since, until) in bounds.items()
-             for period in buckets_between(max(since, spans[account][0]), until)]
-    accesses: dict[str, list[SignalAccess]] = {}
-    for account, row_id, time_ms, country, kind, principal in cursor.execute(
-            _ACCESSES_SINCE_MANY, (orjson.dumps(quads).decode(),)):
-        accesses.setdefault(account, []).append(SignalAccess(int(row_id), int(time_ms), country, kind, principal))
-    for rows in accesses.values():
-        rows.sort(key=lambda access: (access.time_ms, access.row))
-    # only impossible travel looks back (and forward): the latest period first, it is nearly always there
-    located = [account for account, rows in accesses.items() if any(access.country for access in rows)]
-    previous_ids = _seek_by_period(cursor, _PREVIOUS_ID_MANY, {
-        account: (windows[account][0], bucket_of(windows[account][0]), bucket_of(spans[account][0]))
-        for account in located}, -1)
-    next_ids = _seek_by_period(cursor, _NEXT_ID_MANY, {
-        account: (until, bucket_of(until), bucket_of(spans[account][1]))
-        for account in located if (until := windows[account][1]) is not None and until < spans[account][1]}, 1)
-    wanted = [*previous_ids.values(), *next_ids.values()]
-    by_id = {int(row[0]): _access_of(row) for row in cursor.execute(
-        _EVENTS_BY_ID, (orjson.dumps(wanted).decode(),))} if wanted else {}
-    for account, row_id in next_ids.items():
-        accesses[account].append(by_id[row_id])
-    known: dict[str, set[str]] = {}
-    if policy.new_admin_principal:
-        triples = [(account, windows[account][0], period) for account, rows in accesses.items()
-                   if any(access.kind == "admin" for access in rows)
-                   for period in buckets_between(spans[account][0], windows[account][0])]
-        if triples:
-            for account, principal in cursor.execute(_KNOWN_ADMINS_MANY, (orjson.dumps(triples).decode(),)):
-                known.setdefault(account, set()).add(principal)
-    return {account: (rows, by_id.get(previous_ids[account]) if account in previous_ids else None,
-                      known.get(account, set()))
-            for account, rows in accesses.items()}
-
-
-# Set-based reads (PostgreSQL): the windows as arrays, each read one statement for all accounts.
-_PG_ACCESSES = (
-    "SELECT w.account_id, e.id, e.time_ms, e.country, e.kind, e.principal FROM "
-    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
-    "JOIN access_event AS e ON e.account_id = w.account_id AND e.time_ms >= w.since_ms "
-    "AND e.time_ms <= w.until_ms")
-_PG_PREVIOUS = (
-    "SELECT w.account_id, p.id, p.time_ms, p.country, p.kind, p.principal FROM "
-    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
-    "CROSS JOIN LATERAL (SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM access_event AS e "
-    "WHERE e.account_id = w.account_id AND e.time_ms < w.since_ms AND e.country IS NOT NULL "
-    "ORDER BY e.time_ms DESC, e.id DESC LIMIT 1) AS p")
-_PG_NEXT = (
-    "SELECT w.account_id, n.id, n.time_ms, n.country, n.kind, n.principal FROM "
-    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
-    "CROSS JOIN LATERAL (SELECT e.id, e.time_ms, e.country, e.kind, e.principal FROM access_event AS e "
-    "WHERE e.account_id = w.account_id AND e.time_ms > w.until_ms AND e.country IS NOT NULL "
-    "ORDER BY e.time_ms, e.id LIMIT 1) AS n")
-_PG_KNOWN_ADMINS = (
-    "SELECT DISTINCT w.account_id, e.principal FROM "
-    "unnest(%s::text[], %s::bigint[], %s::bigint[]) AS w(account_id, since_ms, until_ms) "
-    "JOIN access_event AS e ON e.account_id = w.account_id AND e.time_ms < w.since_ms AND e.kind = 'admin'")
-
-
-def _postgres_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
-                     policy: SignalPolicy) -> dict[str, Inputs]:
-    """The rules' inputs of many accounts at once on PostgreSQL (as ``_sqlite_inputs``): four
-    statements for all the accounts instead of three round trips per account."""
-    def arrays(accounts: Sequence[str], until: Callable[[str], int | None]) -> tuple[list[Any], ...]:
-        return list(accounts), [windows[a][0] for a in accounts], [until(a) for a in accounts]
-
-    accounts = sorted(windows)
-    accesses: dict[str, list[SignalAccess]] = {}
-    cursor.execute(_PG_ACCESSES, arrays(accounts, lambda a: LAST_MS if windows[a][1] is None else windows[a][1]))
-    for account, row_id, time_ms, country, kind, principal in cursor.fetchall():
-        accesses.setdefault(account, []).append(SignalAccess(int(row_id), int(time_ms), country, kind, principal))
-    for rows in accesses.values():
-        rows.sort(key=lambda access: (access.time_ms, access.row))
-    located = sorted(account for account, rows in accesses.items() if any(access.country for access in rows))
-    previous: dict[str, SignalAccess] = {}
-    if located:
-        cursor.execute(_PG_PREVIOUS, arrays(located, lambda a: 0))
-        previous = {row[0]: _access_of(row[1:]) for row in cursor.fetchall()}
-        bounded = [account for account in located if windows[account][1] is not None]
-        if bounded:
-            cursor.execute(_PG_NEXT, arrays(bounded, lambda a: windows[a][1] or 0))
-            for row in cursor.fetchall():
-                accesses[row[0]].append(_access_of(row[1:]))
-    known: dict[str, set[str]] = {}
-    admins = sorted(account for account, rows in accesses.items() if any(access.kind == "admin" for access in rows))
-    if policy.new_admin_principal and admins:
-        cursor.execute(_PG_KNOWN_ADMINS, arrays(admins, lambda a: 0))
-        for account, principal in cursor.fetchall():
-            known.setdefault(account, set()).add(principal)
-    return {account: (rows, previous.get(account), known.get(account, set())) for account, rows in accesses.items()}
 
 
 def raise_signals(database: Database, account_id: str, since: datetime | int, policy: SignalPolicy) -> list[Signal]:
@@ -457,7 +277,7 @@ def raise_signals(database: Database, account_id: str, since: datetime | int, po
 
 def raise_signals_for_accounts(database: Database, earliest: dict[str, int], policy: SignalPolicy) -> list[Signal]:
     """Evaluate each account from its time on (epoch ms): one connection to read, one transaction to
-    store what is new. On SQLite the reads are set-based (``_sqlite_inputs``); the identities'
+    store what is new. The reads are set-based (``AccessBackend.signal_inputs``); the identities'
     countries are asked for all the accounts at once."""
     windows: dict[str, tuple[int, int | None]] = {account: (since, None) for account, since in earliest.items()}
     return store_signals(database, evaluate_accounts(database, windows, policy))
@@ -467,21 +287,18 @@ def evaluate_accounts(database: Database, windows: Mapping[str, tuple[int, int |
                       policy: SignalPolicy) -> list[Signal]:
     """The signals of each account's accesses in its window (epoch ms, since and until; until
     ``None``: up to its last access; with an until, the pair it forms with the next located access
-    is evaluated too), stored or not: one connection to read (set-based on SQLite); the identities'
+    is evaluated too), stored or not: one connection to read (set-based); the identities'
     countries asked for all the accounts at once. A window that covers the new events of an account
     raises every signal they take part in."""
+    from cloudcip.access.backends import backend_for
+
     found: list[Signal] = []
     with database.engine.connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
         try:
-            accounts = sorted(windows)
-            if database.is_sqlite:
-                # an account without an activity row has no access stored (a purge raced the batch)
-                inputs = _sqlite_inputs(cursor, windows, _activity_spans(cursor, accounts), policy)
-            else:
-                inputs = _postgres_inputs(cursor, windows, policy)
+            inputs = backend_for(database).signal_inputs(cursor, windows, policy)
         finally:
             cursor.close()
     identities = policy.identities_of(sorted(inputs))

@@ -36,7 +36,7 @@ def import_events(
         help="Lines per committed batch (default: 250,000 on SQLite, 50,000 on PostgreSQL).", min=1)] = None,
 ) -> None:
     """Import a file of events; a killed import resumes where it stopped (nothing lost, nothing doubled)."""
-    from cloudcip.access.store import ImportProgress, import_file
+    from cloudcip.access.importer import ImportProgress, import_file
 
     if fmt not in ("jsonl", "ocsf", "cloudtrail"):
         raise fail("--format is jsonl, ocsf or cloudtrail")
