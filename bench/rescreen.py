@@ -45,7 +45,7 @@ from bench.signup import load_lists
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.records.roles import Actor
 from cloudcip.records.synthetic import SyntheticCustomers, parse_customer
-from cloudcip.runtime import initialise, open_services
+from cloudcip.runtime import initialise, open_services, sub_lessee_rescreen
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.rescreen import rescreen_all
@@ -127,7 +127,7 @@ def _measure_phase(services: Any, screening: ScreeningService, groups: dict[str,
     screening.invalidate()
     started = time.perf_counter()
     report = rescreen_all(services, "bench: measure effective", screening=screening, workers=workers,
-                          clock=lambda: effective.replace(hour=1))
+                          clock=lambda: effective.replace(hour=1), then=sub_lessee_rescreen(services))
     run_s = time.perf_counter() - started
     with services.database.engine.connect() as conn:
         states = {row.customer_id: row.state for row in conn.execute(
@@ -194,7 +194,8 @@ def run(customers: int = 100_000, planted: int = 25, extra: int = 75, workers: i
             screening.state()  # the in-force index, as a running service holds it
             first_index_s = time.perf_counter() - started
             started = time.perf_counter()
-            full = rescreen_all(services, "bench: first run", screening=screening, full=True, workers=workers)
+            full = rescreen_all(services, "bench: first run", screening=screening, full=True, workers=workers,
+                               then=sub_lessee_rescreen(services))
             full_s = time.perf_counter() - started
             with services.database.engine.connect() as conn:
                 hits_before = {row.subject_id for row in conn.execute(select(screening_hit.c.subject_id))}
@@ -205,7 +206,8 @@ def run(customers: int = 100_000, planted: int = 25, extra: int = 75, workers: i
             screening.state()  # rebuilt for the new snapshot: the signup path needs it too, whatever re-screens
             update_index_s = time.perf_counter() - started
             started = time.perf_counter()
-            delta = rescreen_all(services, "bench: list update", screening=screening, workers=workers)
+            delta = rescreen_all(services, "bench: list update", screening=screening, workers=workers,
+                                then=sub_lessee_rescreen(services))
             delta_s = time.perf_counter() - started
             with services.database.engine.connect() as conn:
                 found = conn.execute(select(screening_hit.c.subject_id).where(

@@ -37,8 +37,6 @@ KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
     # ``Services.profile`` loads the regulatory profile, which ``verification.profile`` parses with the
     # policy's field names; moving the profile out of verification is a change of its own.
     ("services", "verification"): "Services.profile (verification.profile)",
-    # ``rescreen_all`` runs the resellers' sub-lessee re-screening after the customers'.
-    ("screening", "resellers"): "screening.rescreen calls resellers.rescreen.rescreen_sub_lessees",
 }
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from cloudcip.records.lifecycle import AccountLifecycle
     from cloudcip.records.preservation import HoldService
     from cloudcip.records.retention import RetentionService
+    from cloudcip.records.roles import Actor
     from cloudcip.reports.attestation import AttestationService
     from cloudcip.reports.certification import CertificationService
     from cloudcip.reports.cip_requests import CipCopyRequests
     from cloudcip.reports.contact import ContactService
     from cloudcip.reports.roster import RosterService
     from cloudcip.resellers.services import ResellerService
+    from cloudcip.screening.rescreen import ThenRescreen
     from cloudcip.screening.service import ScreeningService
     from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.storage.database import Database
@@ -368,7 +370,6 @@ def service_signal_policy(services: Services, screening: ScreeningService, ttl_s
 def reseller_service(services: Services) -> ResellerService:
     """E1, E3, G4: the reseller register with the profile's termination days; a finding of
     non-compliance or malicious activity reports through the incident service."""
-    from typing import Any
 
     from cloudcip.incidents.service import IncidentService
     from cloudcip.resellers.services import ResellerService
@@ -382,3 +383,15 @@ def reseller_service(services: Services) -> ResellerService:
 
     return ResellerService(services.database, services.ledger, services.customers,
                            termination_days=services.profile.resellers.termination_days, reporter=report)
+
+
+def sub_lessee_rescreen(services: Services) -> ThenRescreen:
+    """D4, E2: what re-screening runs after the customers: the resellers' sub-lessees, in a resumable
+    run of their own (``resellers.rescreen``), so screening needs no import of resellers."""
+    from cloudcip.resellers.rescreen import rescreen_sub_lessees
+
+    def then(screening: ScreeningService, now: datetime, actor: Actor, reason: str
+             ) -> tuple[int, int, list[dict[str, Any]]]:
+        return rescreen_sub_lessees(services, screening, now, actor=actor, reason=reason)
+
+    return then

@@ -6,11 +6,13 @@ Served requirements: B1, B2, B3 (where records, keys and the ledger checkpoint a
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "cloudcip-data"
 MAX_REQUEST_BYTES_DEFAULT = 1_000_000
+WEBHOOK_URL_ENV = "CLOUDCIP_WEBHOOK_URL"
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,11 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         sharing_provider_name=os.environ.get("CLOUDCIP_SHARING_PROVIDER_NAME") or "cloudcip provider",
         sharing_peers_path=Path(peers) if (peers := os.environ.get("CLOUDCIP_SHARING_PEERS")) else None,
     )
+
+
+def webhook_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """Where decision and measure notices are posted (A6, D4): ``CLOUDCIP_WEBHOOK_URL``; unset or
+    empty: delivery is off and notices wait in the outbox. Read afresh at each delivery pass, so
+    setting it takes effect without a restart."""
+    env = os.environ if environ is None else environ
+    return env.get(WEBHOOK_URL_ENV) or None

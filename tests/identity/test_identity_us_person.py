@@ -8,7 +8,7 @@ import pytest
 
 from cloudcip.identity import (
     CitizenshipEvidence,
-    LocationEvidence,
+    LocationIndicator,
     LocationPolicy,
     PersonFacts,
     check_digit,
@@ -16,10 +16,10 @@ from cloudcip.identity import (
     parse_mrz,
 )
 
-US_ADDRESS = LocationEvidence("address", "US")
-US_PHONE = LocationEvidence("phone", "US")
-US_IP = LocationEvidence("ip", "US")
-US_CARD = LocationEvidence("payment", "US")
+US_ADDRESS = LocationIndicator("address", "US")
+US_PHONE = LocationIndicator("phone", "US")
+US_IP = LocationIndicator("ip", "US")
+US_CARD = LocationIndicator("payment", "US")
 
 
 def _us_passport_mrz() -> list[str]:
@@ -40,7 +40,7 @@ def test_verified_us_passport_mrz_makes_a_citizen() -> None:
         nationality="US",
         citizenship_evidence=[evidence],
         address_country="FR",
-        location_evidence=[LocationEvidence("ip", "FR")],
+        location_evidence=[LocationIndicator("ip", "FR")],
     )
     status = determine_person_status(facts)
     assert (status.status, status.basis) == ("us_person", "us_citizen")
@@ -93,11 +93,11 @@ def test_foreign_national_located_in_us_is_a_us_person() -> None:
         [US_ADDRESS],
         [US_ADDRESS, US_IP],
         [US_IP, US_PHONE, US_CARD],
-        [US_ADDRESS, LocationEvidence("address", "US")],
-        [US_ADDRESS, LocationEvidence("phone", "CA")],
+        [US_ADDRESS, LocationIndicator("address", "US")],
+        [US_ADDRESS, LocationIndicator("phone", "CA")],
     ],
 )
-def test_location_evidence_short_of_the_default_policy(evidence: list[LocationEvidence]) -> None:
+def test_location_evidence_short_of_the_default_policy(evidence: list[LocationIndicator]) -> None:
     """A2: IP alone never settles location; an address needs a corroborating non-IP signal."""
     status = determine_person_status(PersonFacts("individual", location_evidence=evidence))
     assert status.status == "foreign_person"
@@ -122,8 +122,8 @@ def test_policy_requiring_verified_evidence() -> None:
     verified = PersonFacts(
         "individual",
         location_evidence=[
-            LocationEvidence("address", "US", verified=True),
-            LocationEvidence("payment", "US", verified=True),
+            LocationIndicator("address", "US", verified=True),
+            LocationIndicator("payment", "US", verified=True),
         ],
     )
     assert determine_person_status(verified, strict).evidence == [

@@ -428,6 +428,7 @@ def test_an_interrupted_rescreening_resumes_from_its_cursor(services: Services, 
 
 def test_the_rescreening_job_reaches_sub_lessees(services: Services, screening: ScreeningService) -> None:
     """D4, E2: the re-screening job (``rescreen_all``) screens sub-lessees after the customers."""
+    from cloudcip.runtime import sub_lessee_rescreen
     from cloudcip.screening.rescreen import rescreen_all
 
     account_id = reseller(services)
@@ -435,7 +436,8 @@ def test_the_rescreening_job_reaches_sub_lessees(services: Services, screening: 
                    person("r-9", "Viktor", "Bout", birth_date="1967-01-13", nationality="RU"))
     share(services, screening, account_id, person("p-1", "Anna", "Muster"))
     publish(services)
-    report = rescreen_all(services, "list updated", screening=screening, clock=lambda: IN_FORCE)
+    report = rescreen_all(services, "list updated", screening=screening, clock=lambda: IN_FORCE,
+                          then=sub_lessee_rescreen(services))
     assert report.counts["sub_lessees"] == 2 and report.counts["sub_lessee_hits"] == 1
     assert report.new_hits >= 1
     with services.database.engine.connect() as conn:

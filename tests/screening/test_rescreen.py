@@ -17,7 +17,7 @@ from cloudcip.domain.customer import CustomerRecord
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, sub_lessee_rescreen
 from cloudcip.screening import hits as hit_store
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.measures import add_measure
@@ -106,7 +106,7 @@ def test_rescreen_finds_customers_and_owners_once_per_run(services: Services) ->
     size = services.ledger.size()
     seen: list[tuple[int, int]] = []
     report = rescreen_all(services, "list changed", lambda done, total: seen.append((done, total)), clock=lambda: NOW,
-                          batch_size=5)
+                          batch_size=5, then=sub_lessee_rescreen(services))
     assert (report.done, report.total, report.new_hits, report.resumed) == (14, 14, 2, False)
     assert seen[-1] == (14, 14) and len(seen) == 4
     assert services.ledger.size() == size + 2  # one entry for the run and one for its sub-lessee run, none per record

@@ -344,6 +344,7 @@ def screen_rescreen(
     """Re-screen every customer, beneficial owner and resellers' sub-lessee; apply measures in force;
     resumes an unfinished run. Against what changed since the last finished run, unless --full."""
     from cloudcip.access.history import access_history_by_customer
+    from cloudcip.runtime import sub_lessee_rescreen
     from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services, _progress() as progress:
@@ -352,7 +353,8 @@ def screen_rescreen(
         report = rescreen_all(services, reason,
                               lambda done, total: progress.update(task, completed=done, total=total),
                               full=full, workers=workers, screening=applications.screening,
-                              access_history=access_history_by_customer, account_effect=applications.measure_acted)
+                              access_history=access_history_by_customer, account_effect=applications.measure_acted,
+                              then=sub_lessee_rescreen(services))
     if as_json:
         emit(json.dumps(report.as_json()))
         return

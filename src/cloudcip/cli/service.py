@@ -18,6 +18,7 @@ from cloudcip.runtime import (
     initialise,
     service_signal_policy,
     signup_ip_lookup,
+    sub_lessee_rescreen,
 )
 
 
@@ -75,7 +76,7 @@ def serve(
                  PeriodicTask("rescreen", every_seconds=300.0,
                               run=lambda services_, now: rescreen_if_changed(
                                   services_, now, applications.screening, access_history=access_history_by_customer,
-                                  account_effect=applications.measure_acted))]
+                                  account_effect=applications.measure_acted, then=sub_lessee_rescreen(services_)))]
         from cloudcip.cli.links import scheduled_links_task
         from cloudcip.cli.sharing import scheduled_pull_task
 

@@ -55,7 +55,7 @@ from cloudcip.identity.problems import FieldProblem, IdentityFieldError, Problem
 from cloudcip.identity.us_person import (
     DEFAULT_LOCATION_POLICY,
     CitizenshipEvidence,
-    LocationEvidence,
+    LocationIndicator,
     LocationPolicy,
     PersonFacts,
     PersonStatus,
@@ -77,7 +77,7 @@ __all__ = [
     "FieldProblem",
     "IbanCheck",
     "IdentityFieldError",
-    "LocationEvidence",
+    "LocationIndicator",
     "LocationPolicy",
     "MachineReadableZone",
     "NationalIdCheck",

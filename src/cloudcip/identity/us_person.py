@@ -75,9 +75,10 @@ class CitizenshipEvidence:
 
 
 @dataclass(frozen=True)
-class LocationEvidence:
-    """A signal of where the person is: its type (``address``, ``phone``, ``ip``, ``payment`` ...)
-    and the country (alpha-2) it points to."""
+class LocationIndicator:
+    """One indicator of where the person is, for the U.S.-person rule: its type (``address``,
+    ``phone``, ``ip``, ``payment`` ...) and the country (alpha-2) it points to. (Named apart from
+    ``screening.location.LocationEvidence``, everything the location decision weighs.)"""
 
     type: str
     country: str
@@ -96,7 +97,7 @@ class PersonFacts:
     formation_state: str | None = None  # entities: ISO 3166-2 code such as US-DE
     parent_country: str | None = None  # entities: where the parent company is organised (does not decide)
     address_country: str | None = None
-    location_evidence: list[LocationEvidence] = dataclass_field(default_factory=list)
+    location_evidence: list[LocationIndicator] = dataclass_field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def located_in_us(facts: PersonFacts, policy: LocationPolicy = DEFAULT_LOCATION_
     in_us = [item for item in usable if _norm(item.country) == "US"]
     declared_us_address = _norm(facts.address_country) == "US" and not policy.require_verified
     if declared_us_address and not any(item.type == "address" for item in in_us):
-        in_us.append(LocationEvidence("address", "US", verified=False))
+        in_us.append(LocationIndicator("address", "US", verified=False))
     anchors = [item for item in in_us if item.type in policy.anchor_types and item.type != "ip"]
     if not anchors:
         return False, []

@@ -21,7 +21,7 @@ from cloudcip import clock
 from cloudcip.access.events import bytes_to_ip, ms_to_datetime
 from cloudcip.access.schema import access_ip_seen
 from cloudcip.crypto.envelope import FieldSealer
-from cloudcip.records.customer_store import mask_email, mask_tail
+from cloudcip.records.masking import mask_email, mask_tail
 from cloudcip.storage.schema import account, contact, identity_document, payment_means
 
 MAX_ADDRESSES = 1000

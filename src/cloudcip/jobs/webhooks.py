@@ -59,12 +59,12 @@ from sqlalchemy import Connection, RowMapping, and_, delete, or_, select, update
 from cloudcip import clock
 from cloudcip.errors import InvalidInput
 from cloudcip.jobs.schema import webhook_outbox
+from cloudcip.settings import webhook_url
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 
 log = logging.getLogger("cloudcip.jobs.webhooks")
 
-WEBHOOK_URL_ENV = "CLOUDCIP_WEBHOOK_URL"
 WEBHOOK_SECRET_FILE = "webhook-secret.txt"  # noqa: S105 (a file name)
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the scheme's prefix)
 REQUEST_TIMEOUT_SECONDS = 5.0
@@ -180,9 +180,9 @@ def ensure_webhook_secret(data_dir: Path) -> str:
 
 
 def webhook_settings_from_env(data_dir: Path, environ: Mapping[str, str] | None = None) -> WebhookSettings:
-    """URL from ``CLOUDCIP_WEBHOOK_URL`` (unset or empty: disabled); secret from the data dir."""
-    env = os.environ if environ is None else environ
-    return WebhookSettings(url=env.get(WEBHOOK_URL_ENV) or None, secret=ensure_webhook_secret(data_dir))
+    """URL from ``CLOUDCIP_WEBHOOK_URL`` (``settings.webhook_url``; unset or empty: disabled);
+    secret from the data dir."""
+    return WebhookSettings(url=webhook_url(environ), secret=ensure_webhook_secret(data_dir))
 
 
 # -- signing ------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from cloudcip.linkage.identifiers import (
     stored_identifier,
 )
 from cloudcip.linkage.schema import link_cluster, link_identifier
-from cloudcip.records.customer_store import card_display, mask_tail
+from cloudcip.records.masking import card_display, mask_tail
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database

@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Literal
 
 from cloudcip.crypto.blind_index import blind_index
-from cloudcip.records.customer_store import mask_tail
+from cloudcip.records.masking import mask_tail
 
 LinkKind = Literal["card", "bank_account", "wallet", "national_id", "phone", "email", "device_id", "signup_ip",
                    "signup_prefix", "hosting_asn", "access_ip"]

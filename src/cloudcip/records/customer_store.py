@@ -34,6 +34,7 @@ from cloudcip.domain.customer import (
 from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
 from cloudcip.records.holds import holds_on_customer
+from cloudcip.records.masking import MASK, card_display, mask_email, mask_tail
 from cloudcip.records.purge import Forget, shred_customers, shred_files
 from cloudcip.records.roles import BREAK_GLASS_HEADER, AccessRefused, Actor, check, may
 from cloudcip.storage.bulk import insert_rows
@@ -46,8 +47,6 @@ from cloudcip.storage.schema import (
     identity_document,
     payment_means,
 )
-
-MASK = "\u2022"  # •
 
 
 class CustomerNotFound(NotFound, LookupError):
@@ -64,23 +63,6 @@ class CustomerPurged(Gone, LookupError):
     def __init__(self, customer_id: str = "") -> None:
         super().__init__("this customer record was purged")
         self.customer_id = customer_id
-
-
-def mask_tail(value: str, keep: int = 4) -> str:
-    """``••••••1234``: six bullets and at most the last ``keep`` characters."""
-    tail = value[-keep:] if len(value) > keep + 2 else ""
-    return MASK * 6 + tail
-
-
-def mask_email(value: str) -> str:
-    local, _, domain = value.partition("@")
-    return (local[:1] + MASK * 3 + "@" + domain) if domain else MASK * 6
-
-
-def card_display(number: str) -> str:
-    """PCI DSS: at most the first six and the last four digits."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return digits[:6] + MASK * max(len(digits) - 10, 2) + digits[-4:]
 
 
 @dataclass

@@ -34,7 +34,8 @@ from cloudcip import clock
 from cloudcip.errors import Conflict, Gone, InvalidInput, NotFound
 from cloudcip.identity import validate_email
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
-from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged, CustomerStore, mask_email
+from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged, CustomerStore
+from cloudcip.records.masking import mask_email
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.register_schema import reseller, reseller_cip_document
 from cloudcip.storage.database import Database

@@ -39,7 +39,7 @@ from cloudcip.identity import (
 from cloudcip.identity.problems import ProblemCollector
 from cloudcip.identity.us_person import PersonFacts, determine_person_status
 from cloudcip.ledger.store import LedgerAction
-from cloudcip.records.customer_store import MASK, mask_email, mask_tail
+from cloudcip.records.masking import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.chain import ChainEffect, measure_reviews, reach_through
 from cloudcip.resellers.register import refuse_if_terminated

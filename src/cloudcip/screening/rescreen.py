@@ -54,7 +54,6 @@ from cloudcip.domain.designated import DesignatedParty
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.customer_store import screening_material
 from cloudcip.records.roles import Actor
-from cloudcip.resellers.rescreen import rescreen_sub_lessees
 from cloudcip.screening.hits import mark_list_entries, record_hits, subject_hash
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.location import decide_location
@@ -79,6 +78,10 @@ Progress = Callable[[int, int], None]
 AccessHistory = Callable[[Connection, Sequence[str]], dict[str, dict[str, int]]]
 #: what else acts when a measure closes or restricts an account (the verification case), in the transaction
 AccountEffect = Callable[[UnitOfWork, str, Measure, str], None]
+#: what is re-screened after the customers, in a resumable run of its own (the resellers' sub-lessees,
+#: E2: ``runtime.sub_lessee_rescreen``, passed by the wiring): (screening, now, actor, reason) ->
+#: (screened, new hits, measure effects)
+ThenRescreen = Callable[[ScreeningService, datetime, Actor, str], tuple[int, int, list[dict[str, Any]]]]
 SYSTEM = Actor(name="job:rescreen", role="admin")
 PURPOSE = "re-screening"
 BATCH = 1000
@@ -561,7 +564,8 @@ def _measure_review_hit(measure: Measure, basis: dict[str, Any]) -> Hit:
 
 def rescreen_if_changed(services: Services, now: datetime, screening: ScreeningService | None = None, *,
                         access_history: AccessHistory | None = None,
-                        account_effect: AccountEffect | None = None) -> RescreenReport | None:
+                        account_effect: AccountEffect | None = None,
+                        then: ThenRescreen | None = None) -> RescreenReport | None:
     """The periodic task (D4): resume an unfinished run, or start one when a list snapshot or a
     measure changed (including a measure reaching its effective date) since the last finished run.
 
@@ -575,7 +579,7 @@ def rescreen_if_changed(services: Services, now: datetime, screening: ScreeningS
     if not unfinished and last is not None and last.state_key == key:
         return None
     return rescreen_all(services, "lists or measures changed", screening=screening, clock=lambda: now,
-                        access_history=access_history, account_effect=account_effect)
+                        access_history=access_history, account_effect=account_effect, then=then)
 
 
 def _start_run(work: UnitOfWork, services: Services, screening: ScreeningService, reason: str, started: datetime,
@@ -636,6 +640,7 @@ def rescreen_all(
     workers: int = 1,
     access_history: AccessHistory | None = None,
     account_effect: AccountEffect | None = None,
+    then: ThenRescreen | None = None,
 ) -> RescreenReport:
     """Re-screen every customer and beneficial owner (delta against the last finished run unless
     ``full`` or nothing to compare with); resumes an unfinished run instead of starting one (D4).
@@ -643,7 +648,8 @@ def rescreen_all(
     A jurisdiction measure closes or restricts only the accounts of a foreign person located in the
     jurisdiction (D1, D2: ``screening.reach``); ``access_history`` adds the accounts' access history to
     the location evidence; ``account_effect`` lets the verification workflow record the effect on the
-    account's case in the same transaction."""
+    account's case in the same transaction; ``then`` runs after the customers (the resellers'
+    sub-lessees, E2: the wiring passes ``runtime.sub_lessee_rescreen``)."""
     reason = (reason or "").strip()[:200] or "re-screening"
     screening = screening or ScreeningService(services)
     screening.invalidate()
@@ -713,11 +719,12 @@ def rescreen_all(
             gc.unfreeze()
     # resellers' sub-lessees next, in a resumable run of their own (E2: screening and measures reach
     # through the reseller chain)
-    screened, sub_lessee_hits, sub_lessee_effects = rescreen_sub_lessees(services, screening, clock(), actor=actor,
-                                                                         reason=reason)
-    counts["sub_lessees"] = screened
-    counts["sub_lessee_hits"] = sub_lessee_hits
-    effects.extend(sub_lessee_effects)
+    sub_lessee_hits = 0
+    if then is not None:
+        screened, sub_lessee_hits, sub_lessee_effects = then(screening, clock(), actor, reason)
+        counts["sub_lessees"] = screened
+        counts["sub_lessee_hits"] = sub_lessee_hits
+        effects.extend(sub_lessee_effects)
     return RescreenReport(run_id, reason, resumed, done, total, hits + sub_lessee_hits, effects,
                           mode=run.mode or "full", counts=counts)
 

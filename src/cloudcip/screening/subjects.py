@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cloudcip.identity.us_person import LocationEvidence as UsLocationEvidence
-from cloudcip.identity.us_person import PersonFacts, determine_person_status
+from cloudcip.identity.us_person import LocationIndicator, PersonFacts, determine_person_status
 from cloudcip.screening.location import LocationDecision, LocationEvidence, decide_location
 from cloudcip.screening.matcher import QuerySchema
 from cloudcip.screening.reach import Standing
@@ -122,12 +121,12 @@ _US_EVIDENCE_TYPES: dict[str, str] = {
 }
 
 
-def us_location_evidence(decision: LocationDecision) -> list[UsLocationEvidence]:
+def us_location_evidence(decision: LocationDecision) -> list[LocationIndicator]:
     """The A2 location evidence pointing to the United States, read off a D2 decision."""
     finding = decision.finding("US")
     if finding is None:
         return []
-    return [UsLocationEvidence(_US_EVIDENCE_TYPES[item.field], "US") for item in finding.evidence
+    return [LocationIndicator(_US_EVIDENCE_TYPES[item.field], "US") for item in finding.evidence
             if item.field in _US_EVIDENCE_TYPES]
 
 
