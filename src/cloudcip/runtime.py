@@ -30,6 +30,7 @@ from cloudcip.storage.database import open_database
 
 if TYPE_CHECKING:
     from cloudcip.access.signals import SignalPolicy
+    from cloudcip.exemptions.register import ExemptionRegister
     from cloudcip.jobs.runner import PeriodicTask
     from cloudcip.legal.production import ProductionService
     from cloudcip.records.legal_process import LegalProcessService
@@ -206,6 +207,8 @@ def gate_applications(services: Services, applications: ApplicationService) -> A
 
     - H1: with the certification gate on (``CLOUDCIP_CERTIFICATION_GATE``, on by default), the decision
       asks whether a CIP certification is filed before granting a foreign customer access;
+    - F1: the exemption register answers which exemptions apply to a signup
+      (``verification.signup_exemptions``) and keeps their use;
     - G1: the signup asks the linkage graph for links to flagged accounts (a strong one is a ban-evasion
       signal the policy's ``ban_evasion_link`` trigger sends to review) and records the newcomer in it.
     """
@@ -219,6 +222,7 @@ def gate_applications(services: Services, applications: ApplicationService) -> A
 
         applications.signup_links = LinkageSignupHook(LinkageService(
             services.database, services.keyring, services.ledger, now=lambda: services.ledger.clock()))
+    applications.exemptions = exemption_register(services)  # F1: the signup exemptions hook
     return applications
 
 
@@ -230,6 +234,13 @@ def indicator_intake(services: Services) -> IndicatorIntake:
 
     key = services.keyring.blind_index_key()
     return IndicatorIntake(services.database, services.ledger, key, holders=LinkedHolders(key))
+
+
+def exemption_register(services: Services) -> ExemptionRegister:
+    """F1: the exemption register, on the ledger's clock (the signup decision's)."""
+    from cloudcip.exemptions.register import ExemptionRegister
+
+    return ExemptionRegister(services.database, services.ledger, now=lambda: services.ledger.clock())
 
 
 def attestation_service(services: Services) -> AttestationService:

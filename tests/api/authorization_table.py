@@ -35,6 +35,7 @@ LEDGER_READERS = frozenset({"compliance-officer", "auditor"})
 ADMIN = frozenset({"admin"})
 APPLICATION_READERS = frozenset({"signup-service", "analyst", "compliance-officer"})
 LEGAL = frozenset({"legal"})
+EXEMPTION_READERS = frozenset({"compliance-officer", "auditor"})
 TAXII_READERS = frozenset({"peer", "analyst", "compliance-officer"})
 TAXII = {"Accept": "application/taxii+json;version=2.1"}
 
@@ -211,6 +212,18 @@ ROUTES: list[Route] = [
           why="authorised, but no CIP contact is set, which filing needs"),
     Route("PUT", "/v1/reporting/contact", OFFICER, 204, body={"name": "Dana Reyes", "email": "cip@provider.example"}),
     Route("POST", "/v1/roster/export", OFFICER, 200, body={"format": "csv"}),
+    # exemptions and the abuse-deterrence evidence (F1, F2)
+    Route("POST", "/v1/exemptions", OFFICER, 201,
+          body={"scope": "account_type", "scope_value": "trial", "basis": "abuse-deterrence program",
+                "steps": ["periodic_reverification"], "granted_at": "2026-01-01", "expires_at": "2027-01-01"}),
+    Route("GET", "/v1/exemptions", EXEMPTION_READERS, 200),
+    Route("GET", "/v1/exemptions/evidence", EXEMPTION_READERS, 200,
+          url="/v1/exemptions/evidence?from=2026-01-01&to=2027-01-01"),
+    Route("GET", "/v1/exemptions/{exemption_id}", EXEMPTION_READERS, 200),
+    Route("POST", "/v1/exemptions/{exemption_id}/revocation", OFFICER, 200,
+          url="/v1/exemptions/{fresh_exemption_id}/revocation", body={"reason": "program changed"}),
+    Route("POST", "/v1/exemptions/{exemption_id}/notices", OFFICER, 201,
+          body={"change": "signal review moved from 24 to 48 hours"}),
     # service routes without personal data
     Route("GET", "/healthz", PUBLIC, 200),
     Route("GET", "/openapi.json", PUBLIC, 200),

@@ -54,11 +54,12 @@ class Fixtures:
             "sub_lessee_id": self._sub_lessee, "key_id": self._key, "incident_id": self._incident,
             "open_account_id": self._open_account, "process_id": self._process, "hold_id": self._hold,
             "legal_basis": self._legal_basis,
-            "cluster_id": self._cluster, "match_id": self._match,
+            "cluster_id": self._cluster, "match_id": self._match, "exemption_id": self._exemption,
             "reseller_id": self._reseller, "cip_reseller_id": self._cip_reseller,
             "terminating_reseller_id": self._terminating_reseller, "review_id": self._review,
             "review_sub_lessee_id": self._review_sub_lessee,
         }
+        self.exemptions_made = 0
 
     def _post(self, role: str, url: str, body: Any, status: int) -> dict[str, Any]:
         response = self.client.post(url, json=body, headers=auth(self.keys[role], **STATED))
@@ -184,6 +185,15 @@ class Fixtures:
     def _review_sub_lessee(self) -> str:
         self.get("review_id")
         return self.values["review_sub_lessee_id"]
+
+    def _exemption(self) -> str:
+        """A sub-lessee exemption, each in a year of its own (exemptions may not overlap)."""
+        self.exemptions_made += 1
+        year = 2040 + self.exemptions_made
+        body = {"scope": "lessee_type", "scope_value": "sub_lessee", "basis": "abuse-deterrence program",
+                "steps": ["beneficial_owner_verification"], "granted_at": f"{year}-01-01",
+                "expires_at": f"{year + 1}-01-01"}
+        return str(self._post("compliance-officer", "/v1/exemptions", body, 201)["id"])
 
     def _key(self) -> str:
         with self.services.database.engine.begin() as conn:

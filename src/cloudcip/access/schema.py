@@ -174,6 +174,7 @@ account_signal = Table(
     Column("detail_json", Text, nullable=False),
     Column("state", String(16), nullable=False, default="open"),  # open | routed | dismissed | actioned
     Column("dedupe_key", String(64), nullable=False),
+    Column("handled_at", DateTime(timezone=True)),  # when it left ``open`` (F2: time to handle; migration 0032)
     UniqueConstraint("account_id", "kind", "dedupe_key", name="uq_account_signal_account_kind_dedupe"),
     Index("ix_account_signal_account_at", "account_id", "at"),
 )

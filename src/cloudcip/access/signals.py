@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from cloudcip import clock
 from cloudcip.access.events import EventRow, datetime_to_ms, format_time_ms, ms_to_datetime
 from cloudcip.access.schema import account_signal
 from cloudcip.storage.database import Database
@@ -350,5 +351,5 @@ def set_signal_state(database: Database, signal_id: str, state: str) -> bool:
         raise ValueError(f"state must be one of {', '.join(SIGNAL_STATES)}")
     with database.engine.begin() as connection:
         result = connection.execute(update(account_signal).where(account_signal.c.id == signal_id)
-                                    .values(state=state))
+                                    .values(state=state, handled_at=clock.now()))
         return bool(result.rowcount)

@@ -17,6 +17,7 @@ from cloudcip.api.routers import (
     apikeys,
     applications,
     customers,
+    exemptions,
     holds,
     incidents,
     ledger,
@@ -40,6 +41,7 @@ ROUTERS = [
     resellers.router, incidents.router, apikeys.router, notices.router, accounts.router, retention.router,
     legal.router, holds.router, productions.router, reporting.router, sharing.router, links.router,
     reseller_register.router, metrics.router,
+    exemptions.router,
 ]
 
 

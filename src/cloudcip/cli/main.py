@@ -15,6 +15,7 @@ from cloudcip.cli import applications as applications_cli
 from cloudcip.cli import bench as bench_cli
 from cloudcip.cli import compliance as compliance_cli
 from cloudcip.cli import console as console_cli
+from cloudcip.cli import exemptions as exemptions_cli
 from cloudcip.cli import incidents as incidents_cli
 from cloudcip.cli import ledger as ledger_cli
 from cloudcip.cli import legal as legal_cli
@@ -81,6 +82,7 @@ app.add_typer(production_cli.app, name="production")
 app.add_typer(sharing_cli.app, name="sharing")
 app.add_typer(links_cli.app, name="links")
 app.add_typer(risk_cli.app, name="risk")
+app.add_typer(exemptions_cli.app, name="exemptions")
 
 
 if __name__ == "__main__":

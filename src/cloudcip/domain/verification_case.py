@@ -140,6 +140,8 @@ class VerificationCase:
     history: list[CaseTransition] = field(default_factory=list)
     evidence: list[EvidenceRecord] = field(default_factory=list)
     resolution: CaseResolution | None = None
+    #: F1: the steps an exemption in force skips for this case (``identity_verification``, ...)
+    exempt_steps: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         clock.require_aware(self.opened_at, "case times")

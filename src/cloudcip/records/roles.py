@@ -78,6 +78,8 @@ Permission = Literal[
     "reseller:read",
     "reseller:write",
     "policy:write",
+    "exemption:read",
+    "exemption:write",
 ]
 
 PURPOSE_HEADER = "X-Access-Purpose"
@@ -177,6 +179,11 @@ GRANTS: dict[Permission, Grant] = {
     "certification:file": Grant(_roles("compliance-officer"), "file the certification and the attestation"),
     "reporting:write": Grant(_roles("compliance-officer"), "set the CIP contact; log and answer CIP copy requests"),
     "roster:export": Grant(_roles("compliance-officer"), "export the examiner's roster"),
+    # F1, F2: exemptions and the abuse-deterrence evidence
+    "exemption:read": Grant(_roles("compliance-officer", "auditor"),
+                            "read the exemption register and the abuse-deterrence evidence pack"),
+    "exemption:write": Grant(_roles("compliance-officer"),
+                             "grant and revoke exemptions, record notices of significant change"),
 }
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {permission: grant.roles for permission, grant in GRANTS.items()}

@@ -25,6 +25,7 @@ SCHEMA_MODULES = (
     "cloudcip.legal.schema",
     "cloudcip.sharing.schema",
     "cloudcip.linkage.schema",
+    "cloudcip.exemptions.schema",
 )
 
 

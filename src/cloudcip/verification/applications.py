@@ -73,6 +73,12 @@ from cloudcip.verification.errors import (
 from cloudcip.verification.measures_in_force import account_state, measure_facts, prohibited
 from cloudcip.verification.policy import CipPolicy, Restriction
 from cloudcip.verification.schema import application, case_transition, person_determination
+from cloudcip.verification.signup_exemptions import (
+    SignupContext,
+    SignupExemptions,
+    steps_of_row,
+    stored_steps,
+)
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
 from cloudcip.verification.validation import check_record
 from cloudcip.verification.vendors import VendorResult
@@ -121,6 +127,8 @@ class ApplicationService:
     approval_gate: Callable[[], str | None] | None = None
     #: G1: links of the signup to flagged accounts (``verification.signup_links``), passed in by the wiring
     signup_links: SignupLinks | None = None
+    #: F1: which exemption applies to a signup, and its use recorded. Passed in by the wiring (``exemptions``).
+    exemptions: SignupExemptions | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -147,6 +155,10 @@ class ApplicationService:
                            fields_present=frozenset(present_fields(request)),
                            notice_version=request.notice_version, satisfied=brought.satisfied(),
                            problems=tuple(brought.problems), links=links)
+        if self.exemptions is not None:
+            context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
+            with self.services.database.engine.connect() as conn:
+                facts = replace(facts, exemptions=tuple(self.exemptions.applying(conn, context, now)))
         decision = self._gated(decide(facts, self.policy, now), facts)
         application_id = str(uuid.uuid4())
         case = open_case(application_id, facts, decision, now, actor=actor.name)
@@ -257,6 +269,8 @@ class ApplicationService:
             "location_decisions": {p.subject: p.location.as_json() for p in assessment.persons},
             "screening": {"band": assessment.band, "hits": assessment.hits_json(),
                           "measures": [m.as_json() for m in assessment.measures]},
+            "exemption_applied": decision.exemption_applied,
+            "exempted_steps": dict(decision.exempted_steps),
             "replayed": False,
         }
 
@@ -287,7 +301,12 @@ class ApplicationService:
             deadline=case.deadline, reverify_due=decision.reverify_due, resolution=None,
             signup_ip_sealed=sealer.seal(request.signup_ip, table="application", column="signup_ip",
                                          row_id=case.case_id),
-            response_json=json.dumps(answer), created_at=now, updated_at=now)])
+            response_json=json.dumps(answer), created_at=now, updated_at=now,
+            exemption_id=decision.exemption_applied, exempted_steps=stored_steps(decision.exempted_steps))])
+        if self.exemptions is not None and decision.exempted_steps:
+            self.exemptions.record_use(conn, steps_of_row(stored_steps(decision.exempted_steps)),
+                                       application_id=case.case_id, account_id=account_id, customer_id=customer_id,
+                                       at=now)
         self._record_determinations(conn, case.case_id, customer_id, owners, assessment.statuses, now)
         evidence_checks.store_signup_evidence(conn, sealer, customer_id, case.case_id, brought, now)
         self._store_transitions(conn, case.case_id, case.history)
@@ -298,7 +317,9 @@ class ApplicationService:
                                                "decision": answer["decision"]})
         work.log(LedgerAction(actor.name, actor.role, "create", "application", case.case_id,
                               purpose="account opening", detail={"decision": answer["decision"],
-                                                                 "risk_tier": assessment.risk.tier}))
+                                                                 "risk_tier": assessment.risk.tier,
+                                                                 **({"exemption": decision.exemption_applied}
+                                                                    if decision.exemption_applied else {})}))
 
     @staticmethod
     def _owner_ids(conn: Connection, customer_id: str) -> dict[str, str]:
@@ -376,7 +397,8 @@ class ApplicationService:
             policy_rule=None if row.policy_rule == "none" else row.policy_rule,
             failure_action=row.failure_action, deadline=clock.utc(row.deadline) if row.deadline else None,
             subjects=subjects or {"customer": "foreign_person"}, state=CaseState(row.state), history=history,
-            evidence=records,
+            evidence=records, exempt_steps=frozenset(step for item in steps_of_row(row.exempted_steps)
+                                                     for step in item.steps),
         )
         if row.resolution:
             case.resolution = CaseResolution(case.state, row.resolution, "stored", clock.utc(row.updated_at))

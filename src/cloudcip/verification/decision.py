@@ -13,6 +13,12 @@ Foreign customers and foreign beneficial owners owe the verification of the rule
 vendor's check is the method ``vendor_idv``); a U.S. person owes only the rule's baseline checks.
 :func:`apply_evidence` and :func:`enforce_deadline` move a case along its state machine (A6) and
 record how a doubtful case was resolved; the re-verification date follows the rule's interval (A7).
+
+An exemption in force (F1, ``verification.signup_exemptions``) skips exactly the steps it names: the
+customer's verification, the beneficial owners' verification, the periodic re-verification. The
+decision says so (``exemption_applied:<id>`` among the reasons, ``exemption_applied`` and
+``exempted_steps`` on the answer); screening and special measures run as always, and the enhanced
+verification a special measure asks for is still owed.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ from cloudcip.verification.policy import (
     Requirement,
     Restriction,
     merge_restrictions,
+)
+from cloudcip.verification.signup_exemptions import (
+    BENEFICIAL_OWNER_VERIFICATION,
+    IDENTITY_VERIFICATION,
+    PERIODIC_REVERIFICATION,
+    ExemptionInForce,
+    step_map,
 )
 
 DecisionKind = Literal["approved", "pending_evidence", "in_review", "refused"]
@@ -94,6 +107,7 @@ class ApplicationFacts:
     #: G1: the reasons of strong links to flagged accounts (ban evasion), each naming the link, masked;
     #: the policy's ``ban_evasion_link`` trigger decides what they do (review by default, never a refusal)
     links: tuple[str, ...] = ()
+    exemptions: tuple[ExemptionInForce, ...] = ()  # F1: the exemptions in force for this application
 
     @property
     def subjects(self) -> tuple[SubjectFacts, ...]:
@@ -130,6 +144,12 @@ class Decision:
     failure_action: str | None = None
     reverify_due: datetime | None = None
     evidence_owed: list[EvidenceOwed] = field(default_factory=list)
+    exempted_steps: dict[str, str] = field(default_factory=dict)  # F1: {step: exemption id}
+
+    @property
+    def exemption_applied(self) -> str | None:
+        """The id of the exemption applied (the first by id when several exempt different steps)."""
+        return min(self.exempted_steps.values()) if self.exempted_steps else None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (times as ISO-8601, restrictions as ``{name: value or true}``)."""
@@ -143,6 +163,8 @@ class Decision:
             "notice_version": self.notice_version,
             "failure_action": self.failure_action,
             "reverify_due": self.reverify_due.isoformat() if self.reverify_due else None,
+            "exemption_applied": self.exemption_applied,
+            "exempted_steps": dict(self.exempted_steps),
         }
 
 
@@ -155,6 +177,11 @@ def requirement_for(rule: PolicyRule, subject: str, status: str) -> Requirement 
     if status == "us_person":
         return None
     return verification.beneficial_owners
+
+
+def step_of(subject: str) -> str:
+    """The exemptable step that verifying ``subject`` is (F1)."""
+    return IDENTITY_VERIFICATION if subject == CUSTOMER else BENEFICIAL_OWNER_VERIFICATION
 
 
 def owed_by(rule: PolicyRule, subject: str, status: str, satisfied: Iterable[str]) -> list[EvidenceOwed]:
@@ -230,9 +257,14 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
     if application.risk_tier == "high":
         escalate(triggers.risk_tier_high, "risk_tier_high: the risk tier is high")
 
+    exempted = step_map(application.exemptions)
+    for exemption in application.exemptions:
+        reasons.append(f"exemption_applied:{exemption.exemption_id}: the exemption skips "
+                       f"{', '.join(sorted(exemption.steps))}; screening and special measures still apply")
     owed: list[EvidenceOwed] = []
     for subject in application.subjects:
-        subject_owed = owed_by(rule, subject.subject, subject.status, subject.evidence_satisfied)
+        subject_owed = [] if step_of(subject.subject) in exempted else \
+            owed_by(rule, subject.subject, subject.status, subject.evidence_satisfied)
         if enhanced and subject.subject == CUSTOMER and not any(
                 set(item.methods) & set(ENHANCED_METHODS) for item in subject_owed) and not (
                 set(subject.evidence_satisfied) & set(ENHANCED_METHODS)):
@@ -271,8 +303,10 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
     else:
         kind = "approved"
         restrictions = merge_restrictions(conditions)
-        reverify_due = now + timedelta(days=rule.reverification_interval_days)
-        reasons.append("verified: every check the policy asks for has passed")
+        reverify_due = None if PERIODIC_REVERIFICATION in exempted else \
+            now + timedelta(days=rule.reverification_interval_days)
+        reasons.append("verified: every check the policy asks for has passed" if not exempted else
+                       "verified: every check the policy asks for and the exemption leaves has passed")
     return Decision(
         decision=kind,
         restrictions=restrictions,
@@ -284,6 +318,7 @@ def decide(application: ApplicationFacts, policy: CipPolicy, now: datetime) -> D
         failure_action=rule.failure_action,
         reverify_due=reverify_due,
         evidence_owed=owed if kind != "refused" else [],
+        exempted_steps=exempted,
     )
 
 
@@ -303,6 +338,7 @@ def open_case(case_id: str, application: ApplicationFacts, decision: Decision, n
         failure_action=decision.failure_action,
         deadline=decision.deadline,
         subjects={subject.subject: subject.status for subject in application.subjects},
+        exempt_steps=frozenset(step_map(application.exemptions)),
     )
     for subject in application.subjects:
         for method in sorted(subject.evidence_satisfied):
@@ -319,7 +355,8 @@ def case_owed(case: VerificationCase, policy: CipPolicy) -> list[EvidenceOwed]:
     rule = policy.rule_by_id(case.policy_rule)
     owed: list[EvidenceOwed] = []
     for subject, status in case.subjects.items():
-        owed.extend(owed_by(rule, subject, status, case.satisfied_methods(subject)))
+        if step_of(subject) not in case.exempt_steps:
+            owed.extend(owed_by(rule, subject, status, case.satisfied_methods(subject)))
     return owed
 
 
@@ -396,7 +433,8 @@ def enforce_deadline(case: VerificationCase, now: datetime, policy: CipPolicy,
 
 def reverification_due(case: VerificationCase, policy: CipPolicy) -> datetime | None:
     """A7: when an approved case is due for re-verification (its approval plus the rule's interval)."""
-    if case.state is not CaseState.approved or case.policy_rule is None:
+    if case.state is not CaseState.approved or case.policy_rule is None or \
+            PERIODIC_REVERIFICATION in case.exempt_steps:
         return None
     approved_at = next(move.at for move in reversed(case.history) if move.to_state is CaseState.approved)
     return approved_at + timedelta(days=policy.rule_by_id(case.policy_rule).reverification_interval_days)

@@ -34,6 +34,10 @@ application = Table(
     Column("response_json", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # F1: the exemption applied at the decision and the steps it exempts ({step: exemption id}, JSON);
+    # cleared when the exemption ends and the account is flagged for re-verification (migration 0031)
+    Column("exemption_id", String(36)),
+    Column("exempted_steps", Text),
     Index("ix_application_state_deadline", "state", "deadline"),
     Index("ix_application_reverify_due", "reverify_due"),
 )

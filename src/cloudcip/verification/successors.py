@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from cloudcip.verification.measures_in_force import account_state, measure_facts
 from cloudcip.verification.revalidation import revalidate
 from cloudcip.verification.risk import RiskAssessment
 from cloudcip.verification.schema import application, person_determination
+from cloudcip.verification.signup_exemptions import steps_of_row
 from cloudcip.verification.signup_links import link_notes, links_of_answer, review_reasons
 from cloudcip.verification.validation import check_record_owner
 
@@ -116,7 +118,8 @@ def reevaluate(service: ApplicationService, work: UnitOfWork, application_id: st
         order = {"clear": 0, "review": 1, "block": 2}
         if order[screened.band] > order[answer["screening"]["band"]]:
             answer["screening"]["band"] = screened.band
-    facts = facts or _facts_of_answer(service, row, case, answer, carry_evidence)
+    facts = replace(facts or _facts_of_answer(service, row, case, answer, carry_evidence),
+                    exemptions=steps_of_row(row.exempted_steps))  # F1: the exemption stays until it ends
     decision = decide(facts, service.policy, now)
     if case.state in OPEN:
         moves: list[CaseTransition] = []
@@ -151,7 +154,7 @@ def reevaluate(service: ApplicationService, work: UnitOfWork, application_id: st
         policy_rule=successor.policy_rule or "none", failure_action=successor.failure_action,
         notice_version=row.notice_version, deadline=successor.deadline, reverify_due=decision.reverify_due,
         resolution=None, signup_ip_sealed=None, response_json=json.dumps(answer), created_at=now,
-        updated_at=now))
+        updated_at=now, exemption_id=row.exemption_id, exempted_steps=row.exempted_steps))
     conn.execute(insert(person_determination), [
         {"application_id": successor_id, "subject": p["subject"], "status": p["status"], "basis": p["basis"],
          "evidence_json": json.dumps(p["evidence"]), "decided_at": now} for p in answer["person_status"]])

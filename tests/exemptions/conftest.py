@@ -1,0 +1,91 @@
+"""Fixtures of the exemption tests: an injected clock, the API with one key per role, application bodies."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudcip import clock as clocks
+from cloudcip.api.app import create_app
+from cloudcip.records.roles import ROLES, create_api_key
+from cloudcip.runtime import Services
+
+BASIS = ("Abuse-deterrence program: payment-instrument checks, linkage of returning actors, access-signal "
+         "review within 24 hours, sharing of indicators with peers over TAXII.")
+
+INDIVIDUAL: dict[str, Any] = {
+    "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
+    "nationality": "DE", "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
+    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "email": "anna.schmidt@example.de", "phone": "+4915123456789",
+    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
+    "account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "192.0.2.10",
+    "notice_version": "notice-2024-01",
+}
+
+ENTITY: dict[str, Any] = {
+    "kind": "entity", "legal_name": "Nordlicht Rechenzentrum GmbH",
+    "registration": {"country": "DE", "number": "HRB 99"},
+    "address": {"line1": "Hafenstr. 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"},
+    "email": "ops@nordlicht.example", "phone": "+494012345678",
+    "beneficial_owners": [{"name": {"given": "Lars", "family": "Berg"}, "birth_date": "1970-01-02",
+                           "nationality": "SE", "ownership_percent": 60,
+                           "address": {"line1": "Drottninggatan 1", "city": "Stockholm", "country": "SE"}}],
+    "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
+    "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
+    "notice_version": "notice-2024-01",
+}
+
+
+def body(template: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    made = copy.deepcopy(template)
+    made.update(changes)
+    return made
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(services: Services) -> Iterator[Clock]:
+    """One injected clock for the signup decisions, the ledger and everything that asks ``cloudcip.clock``."""
+    fake = Clock()
+    services.ledger.clock = fake
+    services.customers.clock = fake
+    clocks.set_source(fake)
+    try:
+        yield fake
+    finally:
+        clocks.set_source(None)
+
+
+@pytest.fixture
+def client(services: Services, clock: Clock) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, str]:
+    with services.database.engine.begin() as conn:
+        return {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def grant_body(steps: list[str], *, scope: str = "provider", value: str | None = None,
+               granted: str = "2026-01-01", expires: str = "2027-01-01") -> dict[str, Any]:
+    return {"scope": scope, "scope_value": value, "basis": BASIS, "steps": steps, "granted_at": granted,
+            "expires_at": expires, "conditions": ["quarterly abuse report to Commerce"]}
