@@ -184,3 +184,14 @@ def resellers(
     _print(module.run(resellers=resellers_count, sub_lessees=sub_lessees, scale=scale, samples=samples,
                       sample_size=sample_size), as_json)
 
+
+@app.command("exemptions")
+def exemptions(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    customers: Annotated[int, typer.Option(help="Signups over the year.")] = 100_000,
+    events: Annotated[int, typer.Option(help="Access events over the year.")] = 10_000_000,
+) -> None:
+    """The exemption evidence pack over a year of N signups and M access events: its time, at a tenth of
+    the events and at all of them, and the peak memory around each build (SQLite) (F2)."""
+    module = _bench_module("exemptions")
+    _print(module.run(customers=customers, events=events), as_json)
