@@ -70,6 +70,8 @@ class ApplicationAnswer(BaseModel):
     located_in: Any = None
     location_decisions: dict[str, Any] | None = None
     screening: dict[str, Any] | None = Field(default=None, description="band, hits and measures applying")
+    exemption_applied: str | None = Field(default=None, description="F1: the id of the exemption applied, if any")
+    exempted_steps: dict[str, str] | None = Field(default=None, description="F1: each exempted step and its exemption")
     customer_id: str | None = None
     account_id: str | None = None
     account_state: str | None = None
