@@ -186,7 +186,13 @@ def policy_in_force(services: Services) -> CipPolicy:
 def certification_service(services: Services) -> CertificationService:
     from cloudcip.reports.certification import CertificationService
 
-    return CertificationService(services.database, services.ledger, services.customers, policy_in_force(services))
+    def release_held_cases(actor: Actor) -> int:
+        from cloudcip.verification.applications import build_application_service
+
+        return gate_applications(services, build_application_service(services)).release_held_cases(actor)
+
+    return CertificationService(services.database, services.ledger, services.customers, policy_in_force(services),
+                                on_filed=release_held_cases)
 
 
 def roster_service(services: Services) -> RosterService:

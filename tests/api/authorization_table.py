@@ -224,6 +224,14 @@ ROUTES: list[Route] = [
           url="/v1/exemptions/{fresh_exemption_id}/revocation", body={"reason": "program changed"}),
     Route("POST", "/v1/exemptions/{exemption_id}/notices", OFFICER, 201,
           body={"change": "signal review moved from 24 to 48 hours"}),
+    # the attestation, what is due, CIP copy requests (H2, H3)
+    Route("GET", "/v1/attestation", OFFICER, 200),
+    Route("POST", "/v1/attestation/filings", OFFICER, 201, body={}),
+    Route("GET", "/v1/reporting/due", OFFICER, 200),
+    Route("POST", "/v1/reporting/cip-copy-requests", OFFICER, 201, body={"requester": "Department of Commerce"}),
+    Route("GET", "/v1/reporting/cip-copy-requests", OFFICER, 200),
+    Route("POST", "/v1/reporting/cip-copy-requests/{request_id}/answer", OFFICER, 200,
+          url="/v1/reporting/cip-copy-requests/{fresh_cip_request_id}/answer"),
     # service routes without personal data
     Route("GET", "/healthz", PUBLIC, 200),
     Route("GET", "/openapi.json", PUBLIC, 200),

@@ -57,7 +57,7 @@ class Fixtures:
             "cluster_id": self._cluster, "match_id": self._match, "exemption_id": self._exemption,
             "reseller_id": self._reseller, "cip_reseller_id": self._cip_reseller,
             "terminating_reseller_id": self._terminating_reseller, "review_id": self._review,
-            "review_sub_lessee_id": self._review_sub_lessee,
+            "review_sub_lessee_id": self._review_sub_lessee, "cip_request_id": self._cip_request,
         }
         self.exemptions_made = 0
 
@@ -185,6 +185,9 @@ class Fixtures:
     def _review_sub_lessee(self) -> str:
         self.get("review_id")
         return self.values["review_sub_lessee_id"]
+    def _cip_request(self) -> str:
+        body = {"requester": "Department of Commerce"}
+        return str(self._post("compliance-officer", "/v1/reporting/cip-copy-requests", body, 201)["id"])
 
     def _exemption(self) -> str:
         """A sub-lessee exemption, each in a year of its own (exemptions may not overlap)."""

@@ -160,6 +160,7 @@ def _count(services: Services, table: Any, *where: Any) -> int:
 
 
 @pytest.mark.requirement("B1", "B5")
+@pytest.mark.control("retention.purge", "records.legal_hold")
 def test_a_record_under_hold_survives_the_run_and_goes_at_the_first_run_after_release(
         client: TestClient, keys: dict[str, str], open_account: OpenAccount, services: Services) -> None:
     held, free, still_open = open_account(), open_account(), open_account()

@@ -78,6 +78,7 @@ def test_the_attestation_and_the_out_of_cycle_updates(services: Services, tmp_pa
 
 
 @pytest.mark.requirement("H3")
+@pytest.mark.control("cip.copies_on_request")
 def test_cip_copy_requests_run_on_a_ten_day_clock_and_are_reminded(services: Services, tmp_path: Path) -> None:
     today = clock.now().date()
     received = today - timedelta(days=12)

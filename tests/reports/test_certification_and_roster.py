@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import csv
 import hashlib
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from cloudcip.api.app import create_app
 from cloudcip.cli.main import app as cli
 from cloudcip.records.roles import ROLES, create_api_key
-from cloudcip.reports.certification import GATE_REASON
+from cloudcip.reports.certification import GATE_REASON, form_queries
 from cloudcip.reports.schema import certification_filing
 from cloudcip.runtime import Services
 from cloudcip.settings import Settings
@@ -128,6 +129,7 @@ def expected_figures(book: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[
 
 
 @pytest.mark.requirement("H1")
+@pytest.mark.control("certification.from_live_data")
 def test_the_certification_figures_match_counts_computed_independently(
         services: Services, book: list[tuple[dict[str, Any], dict[str, Any]]], client: TestClient,
         keys: dict[str, str]) -> None:
@@ -280,3 +282,46 @@ def test_the_roster_lists_every_account_filters_and_samples(services: Services,
                                                                        ledger_entry.c.action == "export")).scalars()
         details = [json.loads(e)["detail"] for e in exports]
     assert [d["rows"] for d in details] == [len(rows), len(foreign_rows), 2, 2, len(rows)]
+
+
+@pytest.mark.requirement("H1")
+@pytest.mark.control("certification.from_live_data")
+def test_the_certification_as_pdf_shows_the_figures_and_links_each_to_its_query(
+        services: Services, book: list[tuple[dict[str, Any], dict[str, Any]]], client: TestClient,
+        keys: dict[str, str], tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    expected = expected_figures(book)
+    out = tmp_path / "certification.pdf"
+    rendered = invoke(services, "certification", "render", "--format", "pdf", "-o", str(out))
+    assert rendered.exit_code == 0, rendered.output
+    without_file = invoke(services, "certification", "render", "--format", "pdf")
+    assert without_file.exit_code == 2 and "output" in without_file.output and "Traceback" not in without_file.output
+    served = client.get("/v1/certification", params={"format": "pdf"}, headers=auth(keys["compliance-officer"]))
+    assert served.status_code == 200 and served.headers["content-type"] == "application/pdf"
+    assert client.get("/v1/certification", params={"format": "pdf"},
+                      headers=auth(keys["analyst"])).status_code == 403
+    form = json.loads(invoke(services, "certification", "render", "--format", "json").stdout)
+    for document in (out.read_bytes(), served.content):
+        assert document.startswith(b"%PDF-")
+        reader = PdfReader(io.BytesIO(document))
+        text = " ".join((page.extract_text() or "") for page in reader.pages)
+        flat = " ".join(text.split())
+        for heading in ("1. Verification procedures", "2. Resources used to detect malicious activity",
+                        "3. Reseller oversight procedures", "4. CIP contact", "5. Number and locations of customers",
+                        "6. Number and locations of foreign beneficial owners", "7. Foreign resellers",
+                        "8. Foreign customers' accounts whose identity is not verified"):
+            assert heading in flat, heading
+        assert f"Total: {len(book)}" in flat
+        assert f"Accounts: {expected['unverified']}" in flat
+        assert "Nordlicht Rechenzentrum GmbH" in flat
+        for rule in form["items"]["verification_procedures"]["rules"]:
+            assert rule["rule"] in flat.replace(" ", "")  # a table cell may wrap a long rule id
+        # every figure's [query] link leads to a named destination: the query's heading in the appendix
+        destinations = reader.named_destinations
+        links = [annotation.get_object() for page in reader.pages for annotation in page.get("/Annots", [])]
+        targets = {str(link["/Dest"]) for link in links if "/Dest" in link}
+        keys_with_queries = {key for key, _sql in form_queries(form)}
+        assert targets == {f"query-{key}" for key in keys_with_queries} <= set(destinations)
+        for key in keys_with_queries:
+            assert key in flat

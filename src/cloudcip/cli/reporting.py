@@ -14,6 +14,7 @@ from cloudcip.cli.context import console, emit, services_of
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
 from cloudcip.reports.certification import render_html
+from cloudcip.reports.certification_pdf import render_pdf
 from cloudcip.reports.roster import RosterFilter
 from cloudcip.runtime import (
     attestation_service,
@@ -44,15 +45,22 @@ def register(app: typer.Typer) -> None:
 @certification.command("render")
 def certification_render(
     ctx: typer.Context,
-    fmt: Annotated[Literal["json", "html"], typer.Option("--format", help="json (one object on stdout) or html.")
-                   ] = "json",
+    fmt: Annotated[Literal["json", "html", "pdf"], typer.Option(
+        "--format", help="json (one object on stdout), html, or pdf (with -o).")] = "json",
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
     as_of: AsOf = None,
 ) -> None:
-    """The certification form from the live records; each figure carries the query that produced it."""
+    """The certification form from the live records; each figure carries (links to) the query that
+    produced it."""
     day = clock.parse_date(as_of, "as-of") if as_of else None
+    if fmt == "pdf" and out is None:
+        raise InvalidInput.field("output", "a PDF is written to a file: give -o FILE.pdf")
     with services_of(ctx) as services:
         form = certification_service(services).render(OFFICER, day)
+    if fmt == "pdf" and out is not None:
+        out.write_bytes(render_pdf(form))
+        console.print(f"certification as of {form['as_of']} written to {out}")
+        return
     text = json.dumps(form, ensure_ascii=False) if fmt == "json" else render_html(form)
     if out is None:
         emit(text)

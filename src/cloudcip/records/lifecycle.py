@@ -108,7 +108,7 @@ class AccountLifecycle:
             if moment < clock.utc(row.opened_at).replace(microsecond=0):  # the same second is fine
                 raise InvalidInput.field("at", "is before the account was opened")
             work.conn.execute(update(account).where(account.c.id == account_id)
-                              .values(closed_at=moment, state="closed"))
+                              .values(closed_at=moment, state="closed", closed_by="provider"))
             work.log(LedgerAction(actor.name, actor.role, "close", "account", account_id,
                                   purpose="account closed by the provider", detail={"at": clock.iso(moment)}))
             return self._record(work.conn, account_id)
@@ -176,7 +176,7 @@ class AccountLifecycle:
                     for account_id, opened_at in open_ones:
                         moment = max(ms_to_datetime(int(closures[account_id])), clock.utc(opened_at))
                         conn.execute(update(account).where(account.c.id == account_id)
-                                     .values(closed_at=moment, state="closed"))
+                                     .values(closed_at=moment, state="closed", closed_by="provider"))
                         work.log(LedgerAction(CLOSURE_ACTOR.name, CLOSURE_ACTOR.role, "close", "account", account_id,
                                               purpose="account.closed event", detail={"at": clock.iso(moment)}))
                         closed += 1

@@ -175,7 +175,9 @@ GRANTS: dict[Permission, Grant] = {
     "legal_hold:release": Grant(_roles("legal"), "release preservation holds, with a reason"),
     "production:create": Grant(_roles("legal"), "make signed productions to a registered legal process"),
     # H1, H2, H3: reporting to Commerce
-    "certification:read": Grant(_roles("compliance-officer"), "render the certification and the attestation"),
+    "certification:read": Grant(_roles("compliance-officer"),
+                                "render the certification (JSON, HTML, PDF) and the attestation; see what reporting "
+                                "is due and the open CIP copy requests"),
     "certification:file": Grant(_roles("compliance-officer"), "file the certification and the attestation"),
     "reporting:write": Grant(_roles("compliance-officer"), "set the CIP contact; log and answer CIP copy requests"),
     "roster:export": Grant(_roles("compliance-officer"), "export the examiner's roster"),

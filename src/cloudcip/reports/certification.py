@@ -11,6 +11,8 @@ A person counts as foreign unless a determination says U.S. person (A2: undeterm
 foreign). Filing stores the form's canonical JSON with its SHA-256 and puts the filing on the ledger.
 ``certification_gate`` is the hook the signup decision asks: while no certification is filed, a
 foreign customer is not granted access (its case waits in ``pending_evidence`` with the reason).
+Filing calls ``on_filed`` (:class:`CertificationFiled`, wired by ``runtime``: the verification
+workflow's ``release_held_cases``), so the cases the gate held proceed at once, without a manual step.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, insert, literal, select
 
@@ -66,6 +68,12 @@ FOREIGN_CUSTOMER = ~us_determined(literal("customer"), customer.c.id)
 LIVE_CUSTOMER = customer.c.status != "purged"
 
 
+class CertificationFiled(Protocol):
+    """Told that a certification was filed (by ``actor``); answers how many held cases it approved."""
+
+    def __call__(self, actor: Actor) -> int: ...
+
+
 @dataclass
 class CertificationService:
     database: Database
@@ -73,6 +81,7 @@ class CertificationService:
     customers: CustomerStore
     policy: CipPolicy
     clock: Callable[[], datetime] = clock.now
+    on_filed: CertificationFiled | None = None
 
     # -- the form ------------------------------------------------------------------------------
     def render(self, actor: Actor, as_of: date | None = None) -> dict[str, Any]:
@@ -234,7 +243,9 @@ class CertificationService:
         form = self.render(actor, as_of)
         if form["items"]["cip_contact"] is None:
             raise Refused.field("cip_contact", "set the CIP contact before filing (cloudcip reporting contact set)")
-        return self.store_filing(form, "certification", actor)
+        filing = self.store_filing(form, "certification", actor)
+        filing["held_cases_approved"] = self.on_filed(actor) if self.on_filed is not None else 0
+        return filing
 
     def store_filing(self, form: dict[str, Any], kind: str, actor: Actor) -> dict[str, Any]:
         """Store a filed form (certification, attestation, out-of-cycle update) hashed, and on the ledger."""
@@ -273,7 +284,8 @@ def certification_gate(database: Database) -> Callable[[], str | None]:
     return reason
 
 
-__all__ = ["FORM", "GATE_REASON", "CertificationService", "certification_gate", "filed_certification"]
+__all__ = ["FORM", "GATE_REASON", "CertificationFiled", "CertificationService", "certification_gate",
+           "filed_certification"]
 
 
 def form_queries(form: dict[str, Any]) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ The latest CIP on file of each foreign reseller of the register joins the answer
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -68,8 +69,9 @@ class CipCopyRequests:
                                   purpose="request for copies of the written CIP", detail={"due": due.isoformat()}))
         return {"id": request_id, "received": received.isoformat(), "due": due.isoformat()}
 
-    def answer(self, request_id: str, out_dir: Path, actor: Actor) -> dict[str, Any]:
-        """Write the documents to ``out_dir``; keep their hashes; the disclosure on the ledger."""
+    def answer(self, request_id: str, out_dir: Path | None, actor: Actor) -> dict[str, Any]:
+        """Write the documents to ``out_dir`` (or, without one, return each document's bytes in base64
+        as its ``content_base64``); keep their hashes; the disclosure on the ledger."""
         if not may(actor.role, "reporting:write"):
             raise Forbidden(f"role {actor.role} may not answer CIP copy requests")
         with self.database.engine.connect() as conn:
@@ -78,14 +80,16 @@ class CipCopyRequests:
             raise RequestNotFound()
         if row.answered_at is not None:
             raise Conflict("the CIP copy request is already answered")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
         documents = []
         sent = [(f"written-cip-{self.policy.policy_id}-{self.policy.version}.md",
                  render_written_cip(self.policy, self.profile, "md").encode())]
         if self.reseller_cips is not None:
             sent += self.reseller_cips(actor)
         for name, data in sent:
-            (out_dir / name).write_bytes(data)
+            if out_dir is not None:
+                (out_dir / name).write_bytes(data)
             documents.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
         now = self.clock()
         with self.ledger.unit_of_work() as work:
@@ -93,6 +97,9 @@ class CipCopyRequests:
                               .values(answered_at=now, documents_json=json.dumps(documents)))
             work.log(LedgerAction(actor.name, actor.role, "disclose", "cip_copy_request", request_id,
                                   purpose="copies of the written CIP sent", detail={"documents": documents}))
+        if out_dir is None:
+            for document, (_name, data) in zip(documents, sent, strict=True):
+                document["content_base64"] = base64.b64encode(data).decode()
         return {"id": request_id, "answered_at": clock.iso(now), "on_time": now.date() <= row.due_on,
                 "documents": documents}
 

@@ -60,6 +60,7 @@ SECTION_TITLES: dict[str, str] = {
     "A7": "Beneficial owners and periodic re-verification",
     "A8": "Customer notice",
     "B1": "Record retention",
+    "B5": "Legal processes and holds",
     "C4": "Access signals",
     "D1": "Special measures",
     "D3": "Screening against designated persons",
@@ -69,6 +70,8 @@ SECTION_TITLES: dict[str, str] = {
     "G2": "Risk score",
     "G3": "Sharing indicators with peers",
     "G4": "Incident reports",
+    "H1": "Certification to Commerce",
+    "H3": "Copies of this CIP on request",
 }
 
 

@@ -138,7 +138,7 @@ def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: 
     done = {row.account_id for row in conn.execute(select(special_measure_effect.c.account_id).where(
         (special_measure_effect.c.measure_id == measure.id) & (special_measure_effect.c.customer_id == customer_id)))}
     effects: list[dict[str, Any]] = []
-    accounts = list(conn.execute(select(account.c.id, account.c.type, account.c.state)
+    accounts = list(conn.execute(select(account.c.id, account.c.type, account.c.state, account.c.closed_at)
                                  .where(account.c.customer_id == customer_id).order_by(account.c.id)))
     new_state = "closed" if measure.measure == "prohibit" else "restricted"
     if not accounts:
@@ -163,8 +163,8 @@ def _apply_measure(work: UnitOfWork, measure: Measure, customer_id: str, basis: 
         else:
             action = new_state
             values: dict[str, Any] = {"state": new_state}
-            if new_state == "closed":
-                values["closed_at"] = now
+            if new_state == "closed" and acct.closed_at is None:  # a refusal's closure stands (B1)
+                values.update(closed_at=now, closed_by="special_measure")
             conn.execute(update(account).where(account.c.id == acct.id).values(**values))
         conn.execute(insert(special_measure_effect).values(
             measure_id=measure.id, customer_id=customer_id, account_id=acct.id, action=action,

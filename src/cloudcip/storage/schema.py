@@ -79,6 +79,8 @@ account = Table(
     Column("external_ref", String(128)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    # who closed it: provider (API, CLI, account.closed event), verification or special_measure (B1)
+    Column("closed_by", String(24)),
 )
 
 identity_document = Table(

@@ -51,7 +51,8 @@ from cloudcip.screening.service import ScreeningService
 from cloudcip.services import Services
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.schema import account, beneficial_owner, customer, evidence
-from cloudcip.verification import codes, evidence_checks, notices, signup_hits, successors
+from cloudcip.verification import certification_gate, codes, evidence_checks, notices, signup_hits, successors
+from cloudcip.verification.account_moves import store_account_state
 from cloudcip.verification.assessment import Assessment, SignupIpLookup, applicant_of, assess
 from cloudcip.verification.decision import (
     ApplicationFacts,
@@ -159,7 +160,8 @@ class ApplicationService:
             context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
             with self.services.database.engine.connect() as conn:
                 facts = replace(facts, exemptions=tuple(self.exemptions.applying(conn, context, now)))
-        decision = self._gated(decide(facts, self.policy, now), facts)
+        decided = decide(facts, self.policy, now)
+        decision = self.gated(decided, facts)
         application_id = str(uuid.uuid4())
         case = open_case(application_id, facts, decision, now, actor=actor.name)
         for item in brought.records(now):
@@ -168,6 +170,8 @@ class ApplicationService:
         answer = self._answer(application_id, case, decision, assessment)
         answer["fields_present"] = sorted(facts.fields_present)  # what a later re-evaluation starts from
         answer["links"] = [link.as_json() for link in links]
+        if decision is not decided:  # H1: held by the certification gate until a certification is filed
+            answer[certification_gate.HELD] = decision.reasons[-1]
         try:
             with self.services.ledger.unit_of_work() as work:
                 self._store(work, case, request, record, decision, assessment, answer, body_hash, idempotency_key,
@@ -211,7 +215,9 @@ class ApplicationService:
             return None
         return self.approval_gate()
 
-    def _gated(self, decision: Decision, facts: ApplicationFacts) -> Decision:
+    def gated(self, decision: Decision, facts: ApplicationFacts) -> Decision:
+        """H1: an approval of a foreign customer becomes ``pending_evidence`` (no deadline, the gate's
+        reason last) while the certification gate holds; any other decision is returned as it is."""
         if decision.decision != "approved":
             return decision
         reason = self._gate_reason([s.status for s in facts.subjects])
@@ -423,6 +429,8 @@ class ApplicationService:
             answer["deadline"] = clock.iso(case.deadline)
         if moves and not keep_reasons:
             answer["reasons"] = [m.reason for m in moves]
+        if case.state is not CaseState.pending_evidence:
+            answer.pop(certification_gate.HELD, None)  # the case moved on: no longer held by the gate (H1)
         values: dict[str, Any] = {"state": case.state.value, "decision": answer["decision"], "updated_at": now,
                                   "response_json": json.dumps(answer), "deadline": case.deadline}
         if case.resolution is not None:
@@ -432,9 +440,8 @@ class ApplicationService:
             values["reverify_due"] = due
         conn.execute(update(application).where(application.c.id == row.id).values(**values))
         if moves:
-            state = account_state(conn, row.account_id, ACCOUNT_STATE[case.state.value], now.date())
-            conn.execute(update(account).where(account.c.id == row.account_id).values(
-                state=state, closed_at=now if state in ("closed", "refused") else None))
+            state = store_account_state(conn, row.account_id, account_state(
+                conn, row.account_id, ACCOUNT_STATE[case.state.value], now.date()), now)
             answer["account_state"] = state
             enqueue(conn, "application.decision", {"application_id": row.id, "account_id": row.account_id,
                                                    "decision": answer["decision"], "state": case.state.value,
@@ -504,10 +511,9 @@ class ApplicationService:
             gate = self._gate_reason(list(case.subjects.values())) if case.state is CaseState.approved else None
             if gate is not None:  # H1: the evidence is kept, the case waits for the certification
                 row, case = self.load(conn, application_id)
-                waiting = self.save(work, row, case, [], actor, now, f"verification evidence {method}: "
-                                    f"{checked.outcome}; approval waits for the CIP certification", answer=answer)
-                waiting["reasons"] = [*waiting.get("reasons", []), gate]
-                return waiting
+                return certification_gate.hold(self, work, row, case, gate, actor, now, answer,
+                                               f"verification evidence {method}: {checked.outcome}; approval waits "
+                                               "for the CIP certification")
             return self.save(work, row, case, moves, actor, now, f"verification evidence {method}: {checked.outcome}",
                              answer=answer)
 
@@ -567,6 +573,10 @@ class ApplicationService:
     def hit_decided(self, work: UnitOfWork, hit: StoredHit, actor: Actor) -> None:
         """D5: a person decided a hit; a signup application it refused is decided again when cleared."""
         signup_hits.hit_decided(self, work, hit, actor)
+
+    def release_held_cases(self, actor: Actor) -> int:
+        """H1: once a certification is filed, the cases the gate held proceed (``certification_gate``)."""
+        return certification_gate.release(self, actor)
 
     # -- one-time codes ------------------------------------------------------------------------
     def issue_otp(self, application_id: str, channel: str, actor: Actor) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A compliance officer re-opens the case to ``in_review`` with a reason; the move 
 and a ``redress`` ledger entry, and the provider is told through the webhook. A case in any other state
 is a conflict (409) naming its state. Redress re-opens the *case*: an account a special measure in
 force closed stays closed while the measure stands (``measures_in_force.account_state``), and a
-reviewer cannot approve it (``ApplicationService.review``).
+reviewer cannot approve it (``ApplicationService.review``); an account the provider closed stays
+closed, its closure time unchanged (B1, ``verification.account_moves``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
 from cloudcip.screening.hits import StoredHit
 from cloudcip.screening.schema import screening_hit
+from cloudcip.verification.certification_gate import HELD
 from cloudcip.verification.decision import decide
 from cloudcip.verification.risk import BASELINE, TIER_RANK
 from cloudcip.verification.schema import application
@@ -97,7 +98,10 @@ def hit_decided(service: ApplicationService, work: UnitOfWork, hit: StoredHit, a
             response_json=json.dumps(answer)))
         return
     facts = _facts_of_answer(service, row, case, answer, carry_evidence=True)
-    decision = decide(facts, service.policy, now)
+    decided = decide(facts, service.policy, now)
+    decision = service.gated(decided, facts)
+    if decision is not decided:  # H1: held by the certification gate
+        answer[HELD] = decision.reasons[-1]
     if decision.decision == "refused":
         work.conn.execute(update(application).where(application.c.id == row.id).values(
             response_json=json.dumps(answer)))

@@ -38,6 +38,8 @@ from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.screening.location import LocationEvidence, decide_location
 from cloudcip.screening.subjects import Subject
 from cloudcip.storage.schema import account, beneficial_owner, customer, evidence
+from cloudcip.verification import certification_gate
+from cloudcip.verification.account_moves import store_account_state
 from cloudcip.verification.assessment import Assessment, PersonFinding, SignupAddress, assess, determine, screen
 from cloudcip.verification.decision import ApplicationFacts, SubjectFacts, decide, open_case
 from cloudcip.verification.errors import CaseStateConflict
@@ -120,12 +122,15 @@ def reevaluate(service: ApplicationService, work: UnitOfWork, application_id: st
             answer["screening"]["band"] = screened.band
     facts = replace(facts or _facts_of_answer(service, row, case, answer, carry_evidence),
                     exemptions=steps_of_row(row.exempted_steps))  # F1: the exemption stays until it ends
-    decision = decide(facts, service.policy, now)
+    decided = decide(facts, service.policy, now)
+    decision = service.gated(decided, facts)
+    if decision is not decided:  # H1: held by the certification gate, without a deadline
+        answer[certification_gate.HELD] = decision.reasons[-1]
     if case.state in OPEN:
         moves: list[CaseTransition] = []
         if decision.decision != case.state.value and case.can_transition(decision.decision):
             moves.append(case.transition(decision.decision, reason, actor.name, now))
-        if decision.deadline is not None:
+        if decision.deadline is not None or decision is not decided:
             case.deadline = decision.deadline
         conn.execute(update(application).where(application.c.id == row.id).values(
             response_json=json.dumps(answer), deadline=case.deadline))
@@ -163,8 +168,7 @@ def reevaluate(service: ApplicationService, work: UnitOfWork, application_id: st
             application_id=successor_id))
     service._store_transitions(conn, successor_id, successor.history)
     conn.execute(update(application).where(application.c.id == row.id).values(reverify_due=None, updated_at=now))
-    conn.execute(update(account).where(account.c.id == row.account_id).values(
-        state=state, closed_at=now if state in ("closed", "refused") else None))
+    state = store_account_state(conn, row.account_id, state, now)
     enqueue(conn, "application.decision", {"application_id": successor_id, "account_id": row.account_id,
                                            "decision": answer["decision"], "state": successor.state.value,
                                            "account_state": state})

@@ -1,0 +1,44 @@
+"""The account's state as its case moves, and its closure (A6, A7, B1, D1).
+
+A case's move sets its account's state (``applications.ACCOUNT_STATE``, never looser than a special
+measure in force made it: ``measures_in_force.account_state``). The account's closure is kept apart:
+
+- an account **the provider closed** (``closed_by`` ``provider``: the API, the CLI, an
+  ``account.closed`` event) stays closed with its closure time whatever its case does afterwards;
+  evidence, deadlines, reviews and re-evaluations move the case, never the account (B1: the
+  retention clock runs from the provider's closure, and no decision re-opens or moves it);
+- an account that ends through its case (refused, closed) is closed then, unless it had already
+  ended: its first closure stands (a second refusal does not move the retention clock);
+- an account that opens again (redress) is no longer closed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from cloudcip.storage.schema import account
+
+ENDED = frozenset({"closed", "refused"})
+PROVIDER = "provider"
+
+
+def store_account_state(conn: Connection, account_id: str, state: str, now: datetime,
+                        closed_by: str = "verification") -> str:
+    """Store ``state`` as the account's (see the module docstring); the state the account has."""
+    row = conn.execute(select(account.c.state, account.c.closed_at, account.c.closed_by)
+                       .where(account.c.id == account_id)).one()
+    if row.closed_by == PROVIDER:
+        return str(row.state)
+    if state in ENDED:
+        ended = row.closed_at is not None and row.state in ENDED
+        values = {"state": state, "closed_at": row.closed_at if ended else now,
+                  "closed_by": row.closed_by if ended else closed_by}
+    else:
+        values = {"state": state, "closed_at": None, "closed_by": None}
+    conn.execute(update(account).where(account.c.id == account_id).values(**values))
+    return state
+
+
+__all__ = ["ENDED", "PROVIDER", "store_account_state"]
