@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, func, insert, select
 
 from cloudcip import clock
@@ -40,7 +41,7 @@ from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.ledger.tree_head import SignedTreeHead
 from cloudcip.legal.package import CONSISTENCY, ENTRIES, FORMAT, PROOFS, TREE_HEAD, manifest_message
 from cloudcip.legal.schema import production
-from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged, CustomerStore
+from cloudcip.records.customer_store import CustomerStore
 from cloudcip.records.legal_process import ResolvedScope, process_row, resolve_scope
 from cloudcip.records.roles import Actor, may
 from cloudcip.screening.schema import screening_hit
@@ -49,6 +50,8 @@ from cloudcip.storage.schema import beneficial_owner, evidence
 from cloudcip.verification.schema import application, case_transition, person_determination
 
 _CHUNK = 500
+#: JSON of the package's files: keys sorted, UTF-8 as written (orjson: the production's bulk is JSON)
+_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,10 @@ class _Writer:
         self.files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
 
     def add_json(self, path: str, document: Any) -> None:
-        self.add(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str).encode())
+        self.add(path, orjson.dumps(document, default=str, option=_JSON | orjson.OPT_INDENT_2))
 
     def add_lines(self, path: str, lines: Iterator[Any]) -> None:
-        self.add(path, b"".join(json.dumps(line, sort_keys=True, ensure_ascii=False, default=str).encode() + b"\n"
-                                for line in lines))
+        self.add(path, b"".join(orjson.dumps(line, default=str, option=_JSON) + b"\n" for line in lines))
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -159,11 +161,11 @@ class ProductionService:
             customers = sorted(scope.customers)
             for start in range(0, len(customers), _CHUNK):
                 chunk = customers[start:start + _CHUNK]
+                records = self.customers.records_in(conn, chunk, unmask=bool(process.unmask))
                 evidence_of = self._evidence(conn, chunk)
                 decisions_of = self._decisions(conn, chunk)
                 for customer_id in chunk:
-                    writer.add_json(f"records/{customer_id}.json",
-                                    self._record(conn, customer_id, bool(process.unmask)))
+                    writer.add_json(f"records/{customer_id}.json", records[customer_id])
                     writer.add_json(f"evidence/{customer_id}.json", evidence_of.get(customer_id, []))
                     decisions = decisions_of[customer_id]
                     writer.add_json(f"decisions/{customer_id}.json", decisions)
@@ -181,28 +183,15 @@ class ProductionService:
                     record_ids.append(account_id)
         return record_ids
 
-    def _record(self, conn: Connection, customer_id: str, unmask: bool) -> dict[str, Any]:
-        try:
-            return self.customers.record_in(conn, customer_id, unmask=unmask)
-        except CustomerPurged:
-            return {"id": customer_id, "status": "purged"}
-        except CustomerNotFound:
-            return {"id": customer_id, "status": "unknown"}
-
     def _evidence(self, conn: Connection, customer_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Each customer's evidence, the sealed details opened with its data key."""
         found: dict[str, list[dict[str, Any]]] = {}
-        sealers: dict[str, Any] = {}
+        sealers = self.customers.sealers_in(conn, customer_ids)
         for row in conn.execute(select(evidence).where(evidence.c.customer_id.in_(customer_ids))
                                 .order_by(evidence.c.customer_id, evidence.c.received_at, evidence.c.id)):
             item = _row(row)
             if row.detail_sealed is not None:
-                if row.customer_id not in sealers:
-                    try:
-                        sealers[row.customer_id] = self.customers.sealer_in(conn, row.customer_id)
-                    except (CustomerPurged, CustomerNotFound):
-                        sealers[row.customer_id] = None
-                sealer = sealers[row.customer_id]
+                sealer = sealers.get(row.customer_id)
                 if sealer is not None:
                     item["detail"] = json.loads(sealer.open(bytes(row.detail_sealed), table="evidence",
                                                             column="detail", row_id=row.id))

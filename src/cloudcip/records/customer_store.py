@@ -194,6 +194,15 @@ class CustomerStore:
         key = unwrap_data_key(self.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
         return FieldSealer(key)
 
+    def sealers_in(self, conn: Connection, customer_ids: Sequence[str]) -> dict[str, FieldSealer]:
+        """The sealers of the live customers among ``customer_ids`` (one query; purged or unknown ones
+        are absent)."""
+        rows = conn.execute(select(customer.c.id, customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
+                            .where(customer.c.id.in_(list(customer_ids))))
+        return {row.id: FieldSealer(unwrap_data_key(self.keyring, row.id,
+                                                    WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key))))
+                for row in rows if row.status != "purged" and row.wrapped_data_key is not None}
+
     def add_beneficial_owner(self, work: UnitOfWork, customer_id: str, owner: BeneficialOwnerInput,
                              actor: Actor) -> tuple[str, int]:
         """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""
@@ -256,12 +265,53 @@ class CustomerStore:
         """The unmasked record for internal use inside a transaction (the caller logs the access)."""
         return self._load(conn, customer_id, unmask=True)
 
+    def records_in(self, conn: Connection, customer_ids: Sequence[str], *, unmask: bool) -> dict[str, dict[str, Any]]:
+        """The records of ``customer_ids``, masked or not, read with one query per table (B5: a
+        production reads a thousand records at once); a purged or unknown customer's is only its id and
+        status (``purged``, ``unknown``). The caller logs the access."""
+        ids = list(customer_ids)
+        rows = {row.id: row for row in conn.execute(select(customer).where(customer.c.id.in_(ids)))}
+
+        def grouped(table: Any, *order: Any) -> dict[str, list[Any]]:
+            found: dict[str, list[Any]] = {}
+            for item in conn.execute(select(table).where(table.c.customer_id.in_(ids)).order_by(*order)):
+                found.setdefault(item.customer_id, []).append(item)
+            return found
+
+        owners = grouped(beneficial_owner, beneficial_owner.c.customer_id, beneficial_owner.c.position)
+        documents = grouped(identity_document)
+        contacts = grouped(contact)
+        means = grouped(payment_means)
+        evidence_rows = grouped(evidence)
+        views: dict[str, dict[str, Any]] = {}
+        for customer_id in ids:
+            row = rows.get(customer_id)
+            if row is None or row.status == "purged" or row.wrapped_data_key is None:
+                views[customer_id] = {"id": customer_id, "status": "unknown" if row is None else "purged"}
+                continue
+            views[customer_id] = self._view(row, owners.get(customer_id, []), documents.get(customer_id, []),
+                                            contacts.get(customer_id, []), means.get(customer_id, []),
+                                            evidence_rows.get(customer_id, []), unmask)
+        return views
+
     def _load(self, conn: Connection, customer_id: str, unmask: bool) -> dict[str, Any]:
         row = conn.execute(select(customer).where(customer.c.id == customer_id)).first()
         if row is None:
             raise CustomerNotFound(customer_id)
         if row.status == "purged" or row.wrapped_data_key is None:
             raise CustomerPurged(customer_id)
+        owners = list(conn.execute(select(beneficial_owner).where(beneficial_owner.c.customer_id == customer_id)
+                                   .order_by(beneficial_owner.c.position))) if row.kind != "individual" else []
+        documents = list(conn.execute(select(identity_document).where(identity_document.c.customer_id == customer_id)))
+        contacts = list(conn.execute(select(contact).where(contact.c.customer_id == customer_id)))
+        means = list(conn.execute(select(payment_means).where(payment_means.c.customer_id == customer_id)))
+        evidence_rows = list(conn.execute(select(evidence).where(evidence.c.customer_id == customer_id)))
+        return self._view(row, owners, documents, contacts, means, evidence_rows, unmask)
+
+    def _view(self, row: Any, owner_rows: Sequence[Any], document_rows: Sequence[Any], contact_rows: Sequence[Any],
+              means_rows: Sequence[Any], evidence_rows: Sequence[Any], unmask: bool) -> dict[str, Any]:
+        """The record of a stored, live customer from its rows, masked or not."""
+        customer_id = row.id
         data_key = unwrap_data_key(self.keyring, customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
         sealer = FieldSealer(data_key)
 
@@ -305,10 +355,7 @@ class CustomerStore:
                 registration["number"] = mask_tail(registration["number"])
             view["registration"] = registration
             owners = []
-            for owner in conn.execute(
-                select(beneficial_owner).where(beneficial_owner.c.customer_id == customer_id)
-                .order_by(beneficial_owner.c.position)
-            ):
+            for owner in owner_rows:
                 owner_birth = opened(owner.birth_date_sealed, "beneficial_owner", "birth_date", owner.id)
                 owners.append({
                     "id": owner.id,
@@ -322,9 +369,7 @@ class CustomerStore:
                 })
             view["beneficial_owners"] = owners
         documents = []
-        for document in conn.execute(
-            select(identity_document).where(identity_document.c.customer_id == customer_id)
-        ):
+        for document in document_rows:
             number = opened(document.number_sealed, "identity_document", "number", document.id) or ""
             entry = {"kind": document.kind, "country": document.country, "number": masked(number),
                      "beneficial_owner_id": document.beneficial_owner_id}
@@ -332,12 +377,12 @@ class CustomerStore:
                 view["national_id"] = {"country": document.country, "number": masked(number), "kind": document.kind}
             documents.append(entry)
         view["documents"] = documents
-        for item in conn.execute(select(contact).where(contact.c.customer_id == customer_id)):
+        for item in contact_rows:
             value = opened(item.value_sealed, "contact", "value", item.id) or ""
             view[item.kind] = masked(value, mask_email if item.kind == "email" else mask_tail)
             view[f"{item.kind}_verification"] = item.verification_state
         means_view = []
-        for means in conn.execute(select(payment_means).where(payment_means.c.customer_id == customer_id)):
+        for means in means_rows:
             entry = {"id": means.id, "type": means.type, "institution": means.institution, "country": means.country}
             if means.type == "card":
                 entry["display"] = means.display  # never the full number, unmasked or not (PCI DSS)
@@ -352,7 +397,7 @@ class CustomerStore:
         view["evidence"] = [
             {"method": e.method, "result": e.result, "received_at": clocks.iso_ms(e.received_at),
              "vendor_reference": e.vendor_reference}
-            for e in conn.execute(select(evidence).where(evidence.c.customer_id == customer_id))
+            for e in evidence_rows
         ]
         return view
 
