@@ -26,7 +26,7 @@ CONTROLS: tuple[Control, ...] = (
                       "cloudcip.records.retention.RetentionService.early_purge_guard",
                       "cloudcip.records.lifecycle.AccountLifecycle.close",
                       "cloudcip.verification.account_moves.store_account_state",
-                      "cloudcip.jobs.runner.run_retention"),
+                      "cloudcip.runtime.run_retention"),
         switch="always on; the period is the regulatory profile's retention.years",
     ),
     Control(
