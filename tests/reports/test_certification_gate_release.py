@@ -157,7 +157,4 @@ def test_filing_the_certification_approves_the_cases_the_gate_held(gated: Servic
             assert case["reasons"][0].startswith("certification_filed:") and GATE_REASON not in case["reasons"]
             assert case["history"][-1]["to"] == "approved" and case["resolution"]
             assert provider.account_state(opened["account_id"]) == "active"
-        # a new foreign customer proves and is approved at once now
-        fresh = provider.open()
-        assert provider.evidence(fresh["id"], complete=True)["state"] == "approved"
         assert file(provider)["held_cases_approved"] == 0  # a second filing finds nothing held
