@@ -152,6 +152,11 @@ class _Writer:
         self.figure("Active sub-lessees", oversight["active_sub_lessees"]["value"], "active_sub_lessees")
         self.figure("Completed sub-lessee re-screening runs", oversight["sub_lessee_rescreening_runs"]["value"],
                     "sub_lessee_rescreening_runs")
+        for key, label in (("reseller_reviews_sampled", "Reseller reviews with a drawn sample"),
+                           ("reseller_findings_of_non_compliance", "Findings of non-compliance or malicious activity"),
+                           ("resellers_terminated", "Reseller relationships terminated")):
+            if key in oversight:
+                self.figure(label, oversight[key]["value"], key)
 
         contact = items["cip_contact"]
         self.heading("4. CIP contact")
