@@ -227,9 +227,26 @@ def gate_applications(services: Services, applications: ApplicationService) -> A
         from cloudcip.linkage.service import LinkageService
 
         applications.signup_links = LinkageSignupHook(LinkageService(
-            services.database, services.keyring, services.ledger, now=lambda: services.ledger.clock()))
+            services.database, services.keyring, services.ledger, address_facts=signup_address_facts(applications),
+            now=lambda: services.ledger.clock()))
     applications.exemptions = exemption_register(services)  # F1: the signup exemptions hook
     return applications
+
+
+def signup_address_facts(applications: ApplicationService) -> Callable[[str], tuple[int | None, bool]] | None:
+    """G1: the ASN of a signup address and whether it lies in a hosting/VPN range, from the IP
+    intelligence the signup decision already holds (``applications.ip_lookup``, ``signup_ip_lookup``):
+    the linkage graph links two signups by ASN only when it is a hosting provider's (an address in an
+    imported hosting range, whose ASN is known); a residential or mobile carrier's ASN links nobody."""
+    lookup = applications.ip_lookup
+    if lookup is None:
+        return None
+
+    def facts(address: str) -> tuple[int | None, bool]:
+        found = lookup(address)
+        return found.asn, found.hosting
+
+    return facts
 
 
 def indicator_intake(services: Services) -> IndicatorIntake:
@@ -317,7 +334,7 @@ def signup_ip_lookup(database: Database) -> Callable[[str], SignupAddress]:
             facts = intel.facts(ip_to_bytes(ipaddress.ip_address(address)))
         except ValueError:
             return SignupAddress()
-        return SignupAddress(facts.country, bool(facts.hosting), bool(facts.tor_exit))
+        return SignupAddress(facts.country, bool(facts.hosting), bool(facts.tor_exit), facts.asn)
 
     return lookup
 

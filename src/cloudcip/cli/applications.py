@@ -14,7 +14,7 @@ from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import gate_applications
+from cloudcip.runtime import gate_applications, signup_ip_lookup
 
 app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
 OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")
@@ -37,8 +37,10 @@ def submit(
             FieldIssue(".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body",
                        error["msg"]) for error in exc.errors()]) from None
     with services_of(ctx) as services:
-        answer = gate_applications(services, build_application_service(services)).submit(request, OPERATOR_SIGNUP,
-                                                             idempotency_key=idempotency_key)
+        # the signup address's facts as the API's decision has them (hosting, Tor, country, ASN: C4, G1)
+        applications = build_application_service(services, ip_lookup=signup_ip_lookup(services.database))
+        answer = gate_applications(services, applications).submit(request, OPERATOR_SIGNUP,
+                                                                  idempotency_key=idempotency_key)
     emit(json.dumps(answer, indent=2))
 
 

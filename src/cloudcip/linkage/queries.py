@@ -107,9 +107,16 @@ class LinkReader:
         tokens = {item.token: item for item in identifiers}
         if not tokens:
             return []
-        rows = conn.execute(select(link_identifier.c.subject_type, link_identifier.c.subject_id,
-                                   link_identifier.c.customer_id, link_identifier.c.kind, link_identifier.c.token)
-                            .where(link_identifier.c.token.in_(list(tokens))).limit(MAX_LINKS)).all()
+        rows: list[Any] = []
+        # strong and weak holders apart: a weak token thousands share (a hosting ASN, a carrier NAT) must
+        # not crowd a strong link out of the bounded answer
+        for group in ([t for t, i in tokens.items() if i.kind in STRONG_KINDS],
+                      [t for t, i in tokens.items() if i.kind not in STRONG_KINDS]):
+            if group:
+                rows += conn.execute(select(link_identifier.c.subject_type, link_identifier.c.subject_id,
+                                            link_identifier.c.customer_id, link_identifier.c.kind,
+                                            link_identifier.c.token)
+                                     .where(link_identifier.c.token.in_(group)).limit(MAX_LINKS)).all()
         rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind]
         flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])
         linked_sub_lessees = [row.subject_id for row in rows if row.subject_type == "sub_lessee"]

@@ -41,11 +41,13 @@ MAX_SCREENED_NAME = 300
 
 @dataclass(frozen=True)
 class SignupAddress:
-    """What the offline IP intelligence says of the signup address (country, hosting/VPN, Tor exit)."""
+    """What the offline IP intelligence says of the signup address (country, hosting/VPN, Tor exit, and
+    its ASN: a hosting provider's ASN is a weak link kind, G1)."""
 
     country: str | None = None
     hosting: bool = False
     tor_exit: bool = False
+    asn: int | None = None
 
     @property
     def anonymous(self) -> bool:
