@@ -19,7 +19,14 @@ from sqlalchemy import Connection, insert, select
 from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.errors import Unavailable
 from cloudcip.ledger.schema import ledger_state
-from cloudcip.ledger.store import Checkpoint, Ledger, create_signing_key, initial_state_row, load_signing_key
+from cloudcip.ledger.store import (
+    Checkpoint,
+    Ledger,
+    UnitOfWork,
+    create_signing_key,
+    initial_state_row,
+    load_signing_key,
+)
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.records.purge import Forget
 from cloudcip.records.roles import Actor
@@ -280,7 +287,7 @@ def cip_copy_requests(services: Services) -> CipCopyRequests:
                            reseller_cips=lambda actor: reseller_service(services).foreign_cip_documents(actor))
 
 
-# -- the periodic tasks every cloudcip process runs (A6, B1, H2, H3) ---------------------------------
+# -- the periodic tasks every cloudcip process runs (A6, B1, E3, F1, H2, H3) ---------------------------------
 RETENTION_TASK = "retention"
 REPORTING_REMINDERS_TASK = "reporting-reminders"
 ACCOUNT_CLOSURES_TASK = "account-closures"
@@ -301,6 +308,37 @@ def send_reporting_reminders(services: Services, now: datetime) -> object:
     return attestation_service(services).send_reminders(now.date())
 
 
+RESELLER_CLOCKS_TASK = "reseller-termination-clocks"
+RESELLER_REVIEWS_TASK = "reseller-reviews"
+EXEMPTIONS_ENDED_TASK = "exemptions-ended"
+#: who the scheduled oversight acts as, on the ledger
+OVERSIGHT_JOB = Actor("job:reseller-oversight", "compliance-officer")
+EXEMPTIONS_JOB = Actor("job:exemptions", "compliance-officer")
+
+
+def run_reseller_clocks(services: Services, now: datetime) -> object:
+    """E3: the termination clocks on the job's day: reminders at 14, 7, 3 and 1 days left, and on the last
+    day the reseller's accounts restricted and the relationship terminated (idempotent within a day)."""
+    service = reseller_service(services)
+    service.now = lambda: now
+    return service.run_clocks(OVERSIGHT_JOB, now.date())
+
+
+def run_reseller_reviews(services: Services, now: datetime) -> object:
+    """E3: the scheduled reviews that fall due on the job's day open and draw their sample."""
+    service = reseller_service(services)
+    service.now = lambda: now
+    return service.run_due_reviews(OVERSIGHT_JOB)
+
+
+def flag_ended_exemptions(services: Services, now: datetime) -> object:
+    """F1: exemptions that expired or were revoked by ``now``: their exempted steps go back on the accounts
+    that used them (re-verification due); a signup after the end is never exempted by them."""
+    from cloudcip.exemptions.register import ExemptionRegister
+
+    return ExemptionRegister(services.database, services.ledger, now=lambda: now).flag_ended(EXEMPTIONS_JOB)
+
+
 def default_tasks() -> list[PeriodicTask]:
     """The periodic tasks every cloudcip process runs (the job runner's webhook delivery, then the
     records' and reporting's, built here because they need the wiring); ``serve`` appends its own."""
@@ -309,6 +347,9 @@ def default_tasks() -> list[PeriodicTask]:
     return [
         PeriodicTask(WEBHOOK_DELIVERY_TASK, every_seconds=10.0, run=deliver_webhooks),
         PeriodicTask(ACCOUNT_CLOSURES_TASK, every_seconds=10.0, run=follow_account_closures),
+        PeriodicTask(RESELLER_CLOCKS_TASK, every_seconds=3600.0, run=run_reseller_clocks),
+        PeriodicTask(RESELLER_REVIEWS_TASK, every_seconds=3600.0, run=run_reseller_reviews),
+        PeriodicTask(EXEMPTIONS_ENDED_TASK, every_seconds=600.0, run=flag_ended_exemptions),
         PeriodicTask(RETENTION_TASK, every_seconds=86_400.0, run=run_retention),
         PeriodicTask(REPORTING_REMINDERS_TASK, every_seconds=86_400.0, run=send_reporting_reminders),
     ]
@@ -410,13 +451,17 @@ def reseller_service(services: Services) -> ResellerService:
 
     incidents = IncidentService(services.database, services.ledger, services.customers)
 
-    def report(account_id: str, summary: str, kind: str, findings: dict[str, Any], actor: Actor) -> str:
-        return incidents.create(account_id, summary, actor, kind=kind, findings=findings,
-                                actions_taken=["reseller termination clock started"],
-                                purpose="reseller oversight finding").id
+    def report(work: UnitOfWork, account_id: str, summary: str, kind: str, findings: dict[str, Any],
+               actor: Actor) -> str:
+        return incidents.create_in(work, account_id, summary, actor, kind=kind, findings=findings,
+                                   actions_taken=["reseller termination clock started"],
+                                   purpose="reseller oversight finding").id
 
+    settings = services.profile.resellers
     return ResellerService(services.database, services.ledger, services.customers,
-                           termination_days=services.profile.resellers.termination_days, reporter=report)
+                           termination_days=settings.termination_days, reporter=report,
+                           review_interval_days=settings.review_interval_days,
+                           review_sample_size=settings.review_sample_size)
 
 
 def sub_lessee_rescreen(services: Services) -> ThenRescreen:

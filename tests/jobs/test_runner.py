@@ -123,8 +123,9 @@ def test_default_tasks_deliver_the_outbox(
     services: Services, receiver_url: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, received = receiver_url
-    assert [task.name for task in default_tasks()] == [WEBHOOK_DELIVERY_TASK, "account-closures", "retention",
-                                                       "reporting-reminders"]
+    assert [task.name for task in default_tasks()] == [WEBHOOK_DELIVERY_TASK, "account-closures",
+                                                       "reseller-termination-clocks", "reseller-reviews",
+                                                       "exemptions-ended", "retention", "reporting-reminders"]
     tasks = [task for task in default_tasks() if task.name == WEBHOOK_DELIVERY_TASK]
 
     with services.database.engine.begin() as conn:

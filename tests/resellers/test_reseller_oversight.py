@@ -103,6 +103,10 @@ def test_the_job_reminds_at_14_7_3_and_1_days_left_then_terminates_and_notifies(
                                                       .where(ledger_entry.c.record_id == reseller_id))}
     kinds = [e["type"] for e in events if e["type"].startswith("reseller.")]
     assert kinds.count("reseller.termination_reminder") == 4 and "reseller.terminated" in kinds
+    # the webhooks name the days left as the API and the CLI do (``days_left``)
+    assert [e["data"]["days_left"] for e in events if e["type"] == "reseller.termination_reminder"] == [14, 7, 3, 1]
+    [started] = [e for e in events if e["type"] == "reseller.termination_started"]
+    assert started["data"]["days_left"] == 30 and "days_left_count" not in json.dumps(events)
     [terminated] = [e for e in events if e["type"] == "reseller.terminated"]
     assert terminated["data"]["account_restrictions"] == [{"account_id": account_id,
                                                "restrictions": ["no_new_resources", "no_sub_lessees"]}]

@@ -1,5 +1,5 @@
 """``cloudcip resellers add|list|show|certify|finding|remediate|terminate|clock``, ``cip upload|list|get``
-and ``review start|show|sample|record|finding``: the reseller register, its oversight and the
+and ``review start|show|sample|record|finding|schedule|run-due``: the reseller register, its oversight and the
 termination clock for the compliance officer at a terminal (E1, E3, G4).
 
 ``add`` prints the reseller id as the last line of stdout; ``clock [--as-of DATE] --json`` prints a
@@ -10,9 +10,9 @@ job as on that date (reminders, and on the last day restriction and termination)
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -20,9 +20,6 @@ from cloudcip import clock
 from cloudcip.cli.context import console, emit, fail, services_of
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
-
-if TYPE_CHECKING:
-    from cloudcip.jobs.runner import PeriodicTask
 
 OFFICER = Actor("cli:operator", "compliance-officer")
 AsOf = Annotated[str | None, typer.Option("--as-of", help="As on this date, YYYY-MM-DD (default today).")]
@@ -305,12 +302,23 @@ def review_finding(
         _json(reseller_service(services).record_finding(reseller_id, kind, reason, OFFICER, review_id=review_id))
 
 
-def scheduled_clock_task() -> PeriodicTask:
-    """``cloudcip serve`` runs the termination clocks every hour (the job is idempotent within a day)."""
-    from cloudcip.jobs.runner import PeriodicTask
-    from cloudcip.runtime import Services, reseller_service
+@review.command("run-due")
+def review_run_due(ctx: typer.Context, as_of: AsOf = None) -> None:
+    """The daily job of ``cloudcip serve`` as on ``--as-of``: open the scheduled reviews due by then
+    (the profile's review interval) and draw their samples (the profile's size, a seed from the review)."""
+    from cloudcip.runtime import reseller_service
 
-    def run(services: Services, now: datetime) -> dict[str, Any]:
-        return reseller_service(services).run_clocks(Actor("job:reseller-clocks", "compliance-officer"), now.date())
+    day = _day(as_of) or clock.today()
+    with services_of(ctx) as services:
+        service = reseller_service(services)
+        service.now = lambda: clock.start_of(day)
+        _json(service.run_due_reviews(OFFICER))
 
-    return PeriodicTask("reseller-termination-clocks", every_seconds=3600.0, run=run)
+
+@review.command("schedule")
+def review_schedule(ctx: typer.Context) -> None:
+    """Each reseller not terminated with the day its next scheduled review falls due (JSON)."""
+    from cloudcip.runtime import reseller_service
+
+    with services_of(ctx) as services:
+        _json(reseller_service(services).review_schedule(OFFICER))

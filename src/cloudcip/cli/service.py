@@ -84,10 +84,6 @@ def serve(
         from cloudcip.cli.risk import scheduled_risk_task
 
         tasks.append(scheduled_risk_task())  # G2: scores follow evidence, links, signals, hits, matches
-        from cloudcip.cli.reseller_register import scheduled_clock_task
-
-        tasks.append(scheduled_clock_task())  # E3: reminders, and restriction on a termination clock's last day
-
         if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
             tasks.append(pull_task)
         # several nodes on one PostgreSQL: the jobs and the follower run on the one holding the lock

@@ -26,7 +26,7 @@ from cloudcip.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from cloudcip.incidents.gather import access_history, account_row, identifiers_and_indicators
 from cloudcip.incidents.schema import incident_disclosure, incident_report
 from cloudcip.ledger.schema import ledger_entry
-from cloudcip.ledger.store import Ledger, LedgerAction, canonical_json
+from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork, canonical_json
 from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged, CustomerStore
 from cloudcip.records.roles import Actor, Permission, may
 from cloudcip.storage.database import Database
@@ -108,6 +108,15 @@ class IncidentService:
                actions_taken: Sequence[str] = (), findings: dict[str, Any] | None = None,
                purpose: str | None = None) -> IncidentReport:
         """G4: a confirmed case becomes a report, kept immutably; its id, hash and content."""
+        with self.ledger.unit_of_work() as work:
+            return self.create_in(work, account_id, summary, actor, kind=kind, actions_taken=actions_taken,
+                                  findings=findings, purpose=purpose)
+
+    def create_in(self, work: UnitOfWork, account_id: str, summary: str, actor: Actor, *,
+                  kind: str = "malicious_activity", actions_taken: Sequence[str] = (),
+                  findings: dict[str, Any] | None = None, purpose: str | None = None) -> IncidentReport:
+        """:meth:`create` inside the caller's unit of work, so that the report and what made it (a
+        reseller finding, say) are written together or not at all."""
         _require(actor, "incident:create")
         summary = summary.strip()
         if not summary or len(summary) > MAX_SUMMARY:
@@ -119,33 +128,32 @@ class IncidentService:
             raise InvalidInput.field("actions_taken", f"at most {MAX_ACTIONS} actions of 500 characters")
         incident_id = str(uuid.uuid4())
         created = self.now()
-        with self.ledger.unit_of_work() as work:
-            conn = work.conn
-            row = account_row(conn, account_id)
-            if row is None:
-                raise IncidentAccountNotFound()
-            sealer = self._sealer(conn, row.customer_id)
-            access = access_history(conn, account_id)
-            identifiers, indicators = identifiers_and_indicators(conn, sealer, row.customer_id, access)
-            content: dict[str, Any] = {
-                "schema": "cloudcip.incident/1", "id": incident_id, "kind": kind,
-                "created_at": clock.iso(created), "summary": summary,
-                "account": {"id": account_id, "type": row.type, "channel": row.channel, "state": row.state,
-                            "opened_at": clock.iso(clock.utc(row.opened_at)),
-                            "closed_at": clock.iso(clock.utc_or_none(row.closed_at))},
-                "access": access, "identifiers": identifiers, "indicators": indicators,
-                "actions_taken": actions,
-            }
-            if findings:
-                content["findings"] = findings
-            digest = content_hash(content)
-            conn.execute(insert(incident_report).values(
-                id=incident_id, kind=kind, account_id=account_id, customer_id=row.customer_id,
-                created_at=created, created_by=actor.name[:64], content_sha256=digest,
-                content_sealed=sealer.seal(canonical_json(content), table="incident_report", column="content",
-                                           row_id=incident_id)))
-            work.log(LedgerAction(actor.name, actor.role, "create", "incident_report", incident_id, purpose=purpose,
-                                  detail={"sha256": digest, "kind": kind, "account": account_id}))
+        conn = work.conn
+        row = account_row(conn, account_id)
+        if row is None:
+            raise IncidentAccountNotFound()
+        sealer = self._sealer(conn, row.customer_id)
+        access = access_history(conn, account_id)
+        identifiers, indicators = identifiers_and_indicators(conn, sealer, row.customer_id, access)
+        content: dict[str, Any] = {
+            "schema": "cloudcip.incident/1", "id": incident_id, "kind": kind,
+            "created_at": clock.iso(created), "summary": summary,
+            "account": {"id": account_id, "type": row.type, "channel": row.channel, "state": row.state,
+                        "opened_at": clock.iso(clock.utc(row.opened_at)),
+                        "closed_at": clock.iso(clock.utc_or_none(row.closed_at))},
+            "access": access, "identifiers": identifiers, "indicators": indicators,
+            "actions_taken": actions,
+        }
+        if findings:
+            content["findings"] = findings
+        digest = content_hash(content)
+        conn.execute(insert(incident_report).values(
+            id=incident_id, kind=kind, account_id=account_id, customer_id=row.customer_id,
+            created_at=created, created_by=actor.name[:64], content_sha256=digest,
+            content_sealed=sealer.seal(canonical_json(content), table="incident_report", column="content",
+                                       row_id=incident_id)))
+        work.log(LedgerAction(actor.name, actor.role, "create", "incident_report", incident_id, purpose=purpose,
+                              detail={"sha256": digest, "kind": kind, "account": account_id}))
         return IncidentReport(incident_id, kind, account_id, row.customer_id, created, actor.name[:64], digest,
                               content)
 

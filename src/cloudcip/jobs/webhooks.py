@@ -73,7 +73,7 @@ EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
 PAYLOAD_KEY = re.compile(
     r"^(?:[a-z][a-z0-9]*_)*"
     r"(?:id|ids|state|states|status|decision|outcome|action|actions|kind|type|code|codes|reason|reasons"
-    r"|at|on|until|deadline|version|count|tier|measure|measures|jurisdiction|jurisdictions"
+    r"|at|on|until|deadline|version|count|left|tier|measure|measures|jurisdiction|jurisdictions"
     r"|restriction|restrictions|step|steps|channel|channels|method|methods)$"
 )
 OBJECT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # an object groups ids and states under any name

@@ -12,7 +12,8 @@ Each sampled item is recorded ``adequate``, ``deficient`` or ``missing`` (its ve
 requested from the reseller). A finding closes the review: ``compliant`` puts the reseller back to
 ``active``; ``non_compliant`` or ``malicious_activity`` starts the termination clock
 (:mod:`cloudcip.resellers.termination`) and produces an incident report (G4) through the
-:class:`~cloudcip.resellers.register.IncidentReporter` wired in ``runtime``, with what is known: the
+:class:`~cloudcip.resellers.register.IncidentReporter` wired in ``runtime``, in the finding's own
+transaction (the finding, the report and the clock are written together or not at all), with what is known: the
 reseller's account (its access IPs and times and identifiers are gathered by the incident service),
 the review, the tally of the sampled results and the reason.
 """
@@ -233,7 +234,11 @@ class ResellerOversight(ResellerRegister):
         reason = reason.strip()
         if not reason or len(reason) > MAX_TEXT:
             raise InvalidInput.field("reason", f"1 to {MAX_TEXT} characters")
-        with self.database.engine.connect() as conn:
+        finding_id = str(uuid.uuid4())
+        incident_id = None
+        now = self.now()
+        with self.ledger.unit_of_work() as work:  # the finding, its incident report and the clock: one transaction
+            conn = work.conn
             row = self._row(conn, reseller_id)
             if row.status == "terminated":
                 raise ResellerTerminated()
@@ -244,20 +249,15 @@ class ResellerOversight(ResellerRegister):
                     raise Conflict("the review is closed")
                 review_view = self._review_view(conn, review, items=False)
             accounts = reseller_accounts(conn, row.customer_id)
-        finding_id = str(uuid.uuid4())
-        incident_id = None
-        if kind in CLOCK_FINDINGS and self.reporter is not None and accounts:
-            sample = (review_view or {}).get("sample") or {}
-            incident_id = self.reporter(
-                accounts[0]["id"], f"Reseller {kind.replace('_', ' ')}: {reason}",
-                "malicious_activity" if kind == "malicious_activity" else "reseller_noncompliance",
-                {"reseller_id": reseller_id, "finding_id": finding_id, "finding": kind, "review_id": review_id,
-                 "sample_results": sample.get("results"), "reseller_accounts": [a["id"] for a in accounts]},
-                actor)
-        now = self.now()
-        with self.ledger.unit_of_work() as work:
-            row = self._row(work.conn, reseller_id)
-            work.conn.execute(insert(reseller_finding).values(
+            if kind in CLOCK_FINDINGS and self.reporter is not None and accounts:
+                sample = (review_view or {}).get("sample") or {}
+                incident_id = self.reporter(
+                    work, accounts[0]["id"], f"Reseller {kind.replace('_', ' ')}: {reason}",
+                    "malicious_activity" if kind == "malicious_activity" else "reseller_noncompliance",
+                    {"reseller_id": reseller_id, "finding_id": finding_id, "finding": kind, "review_id": review_id,
+                     "sample_results": sample.get("results"), "reseller_accounts": [a["id"] for a in accounts]},
+                    actor)
+            conn.execute(insert(reseller_finding).values(
                 id=finding_id, reseller_id=reseller_id, review_id=review_id, kind=kind, reason=reason,
                 incident_id=incident_id, created_at=now, created_by=actor.name[:64]))
             work.log(LedgerAction(actor.name, actor.role, "finding", "reseller", reseller_id,
@@ -265,8 +265,8 @@ class ResellerOversight(ResellerRegister):
                                   detail={"finding_id": finding_id, "kind": kind, "review_id": review_id,
                                           "incident_id": incident_id}))
             if review_id is not None and kind != "observation":
-                work.conn.execute(update(reseller_review).where(reseller_review.c.id == review_id)
-                                  .values(state="closed", closed_at=now))
+                conn.execute(update(reseller_review).where(reseller_review.c.id == review_id)
+                             .values(state="closed", closed_at=now))
                 work.log(LedgerAction(actor.name, actor.role, "close_review", "reseller", reseller_id,
                                       purpose="reseller oversight", detail={"review_id": review_id}))
             termination = None

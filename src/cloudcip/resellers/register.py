@@ -72,9 +72,11 @@ class ResellerTerminated(Conflict):
 
 
 class IncidentReporter(Protocol):
-    """Makes an incident report about ``account_id`` and returns its id (wired in ``runtime``; G4)."""
+    """Makes an incident report about ``account_id`` in the caller's unit of work (the finding's: both are
+    written or neither) and returns its id (wired in ``runtime``; G4)."""
 
-    def __call__(self, account_id: str, summary: str, kind: str, findings: dict[str, Any], actor: Actor) -> str: ...
+    def __call__(self, work: UnitOfWork, account_id: str, summary: str, kind: str, findings: dict[str, Any],
+                 actor: Actor) -> str: ...
 
 
 def require(actor: Actor, permission: Permission) -> None:
@@ -156,6 +158,8 @@ class ResellerRegister:
     termination_days: int = 30
     reporter: IncidentReporter | None = None
     now: Callable[[], datetime] = clock.now
+    review_interval_days: int = 365  # E3: the profile's cadence of scheduled reviews (``scheduled``)
+    review_sample_size: int = 25
 
     # -- helpers shared with the oversight and the clock ------------------------------------------
     def _row(self, conn: Connection, reseller_id: str) -> Any:

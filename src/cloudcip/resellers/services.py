@@ -1,5 +1,5 @@
-"""The one reseller service: the register (E1), its oversight (E3) and the termination clock (E3),
-with the incident reports of reseller non-compliance and malicious activity (G4).
+"""The one reseller service: the register (E1), its oversight (E3) with the scheduled reviews and the
+termination clock (E3), with the incident reports of reseller non-compliance and malicious activity (G4).
 
 ``runtime.reseller_service`` builds it from a process's services: the profile's termination days and
 the incident reporter (a Protocol, so this package does not import the incidents package).
@@ -7,11 +7,11 @@ the incident reporter (a Protocol, so this package does not import the incidents
 
 from __future__ import annotations
 
-from cloudcip.resellers.oversight import ResellerOversight
+from cloudcip.resellers.scheduled import ScheduledReviews
 from cloudcip.resellers.termination import ResellerTermination
 
 
-class ResellerService(ResellerOversight, ResellerTermination):
+class ResellerService(ScheduledReviews, ResellerTermination):
     """Register, oversight and termination of one database; every change and read on the ledger."""
 
 

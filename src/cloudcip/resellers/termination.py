@@ -53,7 +53,7 @@ def start_clock(work: UnitOfWork, reseller_id: str, finding_id: str | None, toda
                           detail={"clock_id": clock_id, "finding_id": finding_id, "started_on": today.isoformat(),
                                   "ends_on": ends.isoformat(), "days": days}))
     enqueue(work.conn, "reseller.termination_started",
-            {"reseller_id": reseller_id, "clock_id": clock_id, "ends_on": ends.isoformat(), "days_left_count": days})
+            {"reseller_id": reseller_id, "clock_id": clock_id, "ends_on": ends.isoformat(), "days_left": days})
     row = work.conn.execute(select(reseller_termination_clock)
                             .where(reseller_termination_clock.c.id == clock_id)).one()
     return clock_view(row, today)
@@ -138,7 +138,7 @@ class ResellerTermination(ResellerRegister):
                 conn.execute(update(reseller_termination_clock).where(reseller_termination_clock.c.id == row.id)
                              .values(reminders_json=json.dumps(sorted(sent | set(due), reverse=True))))
                 enqueue(conn, "reseller.termination_reminder",
-                        {"reseller_id": row.reseller_id, "clock_id": row.id, "days_left_count": days_left,
+                        {"reseller_id": row.reseller_id, "clock_id": row.id, "days_left": days_left,
                          "ends_on": row.ends_on.isoformat()})
                 work.log(LedgerAction(actor.name, actor.role, "remind", "reseller", row.reseller_id,
                                       purpose="reseller termination clock",

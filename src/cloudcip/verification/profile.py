@@ -54,6 +54,10 @@ class SpecialMeasureSettings(_Strict):
 
 class ResellerSettings(_Strict):
     termination_days: PositiveDays
+    #: E3: the provider's oversight cadence (the rule sets none): a reseller is reviewed this long after
+    #: its last review (or its registration), with a random sample of this many sub-lessees
+    review_interval_days: PositiveDays = 365
+    review_sample_size: Annotated[int, Field(gt=0, le=10_000)] = 25
 
 
 class CipCopySettings(_Strict):
