@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +17,7 @@ from cloudcip.access.queries import account_activity, account_events, account_ip
 from cloudcip.access.signals import account_signals
 from cloudcip.access.store import IngestResult, ingest
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
+from cloudcip.api.models.access import AccountAccess, AccountSignals, AccountsSeen, IngestAnswer
 from cloudcip.api.params import INSTANT_HELP, Instant
 from cloudcip.errors import InvalidInput
 from cloudcip.ledger.store import LedgerAction
@@ -59,10 +59,10 @@ def _store_batch(services: Services, body: bytes, fmt: str, actor: Actor, purpos
     return result
 
 
-@router.post("/v1/access-events")
+@router.post("/v1/access-events", response_model=IngestAnswer)
 async def post_access_events(request: Request, actor: Ingest,
                              fmt: Annotated[Literal["jsonl", "ocsf", "cloudtrail"], Query(alias="format")] = "jsonl"
-                             ) -> JSONResponse:
+                             ) -> IngestAnswer:
     """A JSON array or JSON lines of events (plain or gzip); accepted whole or rejected whole with every
     bad line named; idempotent on each event's ``id``. Parsing and the write run in a worker thread
     (the event loop keeps reading the next requests); signals are raised from the stored events by
@@ -70,7 +70,7 @@ async def post_access_events(request: Request, actor: Ingest,
     body = await request.body()
     services: Services = request.app.state.services
     result = await run_in_threadpool(_store_batch, services, body, fmt, actor, stated_purpose(request))
-    return JSONResponse(status_code=200, content={"accepted": result.accepted, "duplicates": result.duplicates})
+    return IngestAnswer(accepted=result.accepted, duplicates=result.duplicates)
 
 
 def _window(start: datetime | None, end: datetime | None) -> None:
@@ -78,7 +78,7 @@ def _window(start: datetime | None, end: datetime | None) -> None:
         raise InvalidInput.field("to", "must not be before from")
 
 
-@router.get("/v1/accounts/{account_id}/access")
+@router.get("/v1/accounts/{account_id}/access", response_model=AccountAccess)
 def get_account_access(
     account_id: AccountId, request: Request, services: ServicesDep, actor: Reader,
     start: Annotated[Instant | None, Query(alias="from", description=INSTANT_HELP)] = None,
@@ -127,7 +127,7 @@ def _accounts_seen(services: Services, actor: Actor, ip: str, start: datetime | 
                           "last_seen": item.last_seen.isoformat(), "count": item.count} for item in seen]}
 
 
-@router.get("/v1/access")
+@router.get("/v1/access", response_model=AccountsSeen)
 def get_accounts_seen(
     request: Request, services: ServicesDep, actor: Reader,
     ip: Annotated[str, Query(min_length=2, max_length=64, description="an IP address or CIDR network")],
@@ -139,12 +139,12 @@ def get_accounts_seen(
     return _accounts_seen(services, actor, ip, start, end, request)
 
 
-@router.post("/v1/access/search")
+@router.post("/v1/access/search", response_model=AccountsSeen)
 def search_accounts_seen(body: AccessSearch, request: Request, services: ServicesDep, actor: Reader) -> dict[str, Any]:
     return _accounts_seen(services, actor, body.ip, body.start, body.end, request)
 
 
-@router.get("/v1/accounts/{account_id}/signals")
+@router.get("/v1/accounts/{account_id}/signals", response_model=AccountSignals)
 def get_account_signals(account_id: AccountId, request: Request, services: ServicesDep,
                         actor: Reader) -> dict[str, Any]:
     """Ongoing-verification signals raised from the account's access (C4)."""

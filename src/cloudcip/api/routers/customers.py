@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
+from cloudcip.api.models.customers import CustomerIds, CustomerView
 from cloudcip.domain.customer import CustomerRecord
 from cloudcip.records.roles import Actor
 from cloudcip.verification.validation import check_record
@@ -42,7 +43,7 @@ def create_customer(
     return Created(id=customer_id)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", response_model=CustomerView, response_model_exclude_unset=True)
 def read_customer(
     customer_id: CustomerId,
     request: Request,
@@ -60,7 +61,7 @@ def read_customer(
     )
 
 
-@router.post("/search")
+@router.post("/search", response_model=CustomerIds)
 def search_customers(
     query: CustomerSearch,
     request: Request,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.api.error_models import errors
+from cloudcip.api.models.files import file_content
 from cloudcip.exemptions.register import ExemptionRegister
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services, exemption_register
@@ -125,8 +126,8 @@ def list_exemptions(services: ServicesDep, actor: Reader,
     return [Exemption(**view) for view in register_of(services).list_exemptions(actor, state=state)]
 
 
-@router.get("/evidence", responses={**errors(403, 422), 200: {
-    "content": {"application/json": {}, "text/html": {}, "application/pdf": {}},
+@router.get("/evidence", response_model=EvidencePack, responses={**errors(403, 422), 200: {
+    "content": file_content("text/html", "application/pdf"),
     "description": "the evidence pack as JSON (the model), HTML or PDF"}})
 def evidence_pack(services: ServicesDep, actor: Reader,
                   period_from: Annotated[str, Query(alias="from", max_length=40)],

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from cloudcip.access.follower import CURSOR
 from cloudcip.access.schema import access_event, access_signal_cursor
 from cloudcip.api.auth import ServicesDep, require
+from cloudcip.api.models.files import file_response
 from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.ledger.schema import ledger_state
 from cloudcip.records.roles import Actor
@@ -68,7 +69,7 @@ def exposition(database: Database) -> bytes:
 
 
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+            responses={200: file_response("Prometheus text format", CONTENT_TYPE_LATEST)})
 def get_metrics(services: ServicesDep, _actor: Annotated[Actor, Depends(require("metrics:read"))]) -> Response:
     """Decisions by outcome, screening latency, ledger size, outbox backlog, follower lag, job runs,
     break-glass reads."""

@@ -19,6 +19,7 @@ from pydantic import StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.api.error_models import errors
+from cloudcip.api.models.files import file_response
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import productions
 
@@ -27,7 +28,7 @@ ProcessId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 
 
 @router.post("/{process_id}/productions", response_class=FileResponse,
-             responses={200: {"content": {"application/zip": {}}, "description": "the signed package"},
+             responses={200: file_response("the signed package", "application/zip"),
                         **errors(403, 404, 409)})
 def create_production(process_id: ProcessId, services: ServicesDep, background: BackgroundTasks,
                       actor: Annotated[Actor, Depends(require("production:create"))]) -> FileResponse:

@@ -21,7 +21,6 @@ HTTP; the services (``reports.attestation``, ``reports.cip_requests``) do the wo
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require
 from cloudcip.api.error_models import errors
+from cloudcip.api.models.files import file_content
 from cloudcip.api.params import Day
 from cloudcip.records.roles import Actor
 from cloudcip.reports.certification import render_html
@@ -90,7 +90,7 @@ class RosterRequest(BaseModel):
 
 
 @router.get("/v1/certification", response_model=CertificationForm, responses={
-    200: {"content": {"text/html": {}, "application/pdf": {}}}, **errors(403, 422)})
+    200: {"content": file_content("text/html", "application/pdf")}, **errors(403, 422)})
 def render_certification(services: ServicesDep, actor: Annotated[Actor, Depends(require("certification:read"))],
                          format: Literal["json", "html", "pdf"] = "json", as_of: Day | None = None) -> Any:
     form = certification_service(services).render(actor, as_of)
@@ -116,7 +116,7 @@ def set_contact(body: Contact, services: ServicesDep,
 
 
 @router.post("/v1/roster/export", response_class=FileResponse, responses={
-    200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}, **errors(403, 422, 503)})
+    200: {"content": file_content("text/csv", "application/vnd.apache.parquet")}, **errors(403, 422, 503)})
 def export_roster(body: RosterRequest, services: ServicesDep, background: BackgroundTasks,
                   actor: Annotated[Actor, Depends(require("roster:export"))]) -> FileResponse:
     folder = Path(tempfile.mkdtemp(prefix="cloudcip-roster-"))
@@ -160,7 +160,7 @@ class AttestationForm(BaseModel):
 
 class AttestationFilingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: date | None = None
+    as_of: Day | None = None
     out_of_cycle: bool = Field(False, description="file it as an out-of-cycle update (a material change)")
 
 
@@ -174,7 +174,7 @@ class DueItem(BaseModel):
 class CipCopyRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     requester: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    received: date | None = Field(None, description="the day it was received (default today; never in the future)")
+    received: Day | None = Field(None, description="the day it was received (default today; never in the future)")
 
 
 class CipCopyRequestOut(BaseModel):

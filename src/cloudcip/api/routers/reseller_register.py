@@ -28,10 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
 from cloudcip.api.error_models import ErrorBody
+from cloudcip.api.models.files import file_response
 from cloudcip.api.params import Day
 from cloudcip.errors import InvalidInput
 from cloudcip.records.roles import Actor
-from cloudcip.resellers.register import MAX_CIP_BYTES
+from cloudcip.resellers.register import FILE_TYPES, MAX_CIP_BYTES
 from cloudcip.runtime import reseller_service
 
 router = APIRouter(tags=["resellers"])
@@ -281,7 +282,8 @@ def cip_versions(reseller_id: Id, services: ServicesDep, actor: Reader) -> list[
     return [CipDocument(**row) for row in reseller_service(services).cip_versions(reseller_id, actor)]
 
 
-@router.get("/v1/resellers/{reseller_id}/cip-documents/{version}", response_class=Response, responses=ERRORS)
+@router.get("/v1/resellers/{reseller_id}/cip-documents/{version}", response_class=Response, responses={
+    **ERRORS, 200: file_response("the document as uploaded", *FILE_TYPES.values())})
 def cip_document(reseller_id: Id, version: Annotated[int, Path(ge=1)], request: Request, services: ServicesDep,
                  actor: Reader) -> Response:
     """One version of the CIP as uploaded; ``X-Content-SHA256`` carries its hash."""

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import StringConstraints, TypeAdapter
 
 from cloudcip.api.auth import ServicesDep, require, stated_purpose
+from cloudcip.api.models.resellers import SharedSubLessees, SubLesseePage, SubLesseeRemoved
 from cloudcip.api.routers.screening import ScreeningDep
 from cloudcip.records.roles import Actor
 from cloudcip.resellers import sub_lessees as register
@@ -43,7 +44,9 @@ _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"appl
 COMPONENT_SCHEMAS: dict[str, Any] = _SCHEMA.get("$defs", {})
 
 
-@router.post("/{account_id}/sub-lessees", response_model=None, openapi_extra=_BODY_DOC)
+@router.post("/{account_id}/sub-lessees", response_model=SharedSubLessees, openapi_extra=_BODY_DOC, responses={
+    201: {"model": SharedSubLessees, "description": "at least one sub-lessee was new"},
+    200: {"description": "every sub-lessee was known already (by its reference)"}})
 def share_sub_lessees(
     account_id: AccountId,
     body: Annotated[Any, Body()],
@@ -61,7 +64,7 @@ def share_sub_lessees(
                         status_code=201 if created else 200)
 
 
-@router.get("/{account_id}/sub-lessees")
+@router.get("/{account_id}/sub-lessees", response_model=SubLesseePage, response_model_exclude_unset=True)
 def list_sub_lessees(
     account_id: AccountId,
     request: Request,
@@ -76,7 +79,7 @@ def list_sub_lessees(
                                      limit=limit, after=cursor, status=status)
 
 
-@router.delete("/{account_id}/sub-lessees/{sub_lessee_id}")
+@router.delete("/{account_id}/sub-lessees/{sub_lessee_id}", response_model=SubLesseeRemoved)
 def remove_sub_lessee(
     account_id: AccountId,
     sub_lessee_id: SubLesseeId,

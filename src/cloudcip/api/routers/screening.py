@@ -16,7 +16,6 @@ echoes a screened person's data back except the screening result itself.
 from __future__ import annotations
 
 import threading
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip import clock
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
+from cloudcip.api.models.screening import HitList, HitView, ListSnapshots, MeasureList, MeasureView, ScreeningAnswer
+from cloudcip.api.params import Day
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor, check
 from cloudcip.screening import hits as hits_store
@@ -69,8 +70,8 @@ class MeasureIn(Strict):
         description="jurisdiction: ISO 3166 code or region name; person: SOURCE:SOURCE_ID or a described person")
     measure: Literal["prohibit", "conditions"]
     conditions: Annotated[list[str], Field(max_length=10)] = []
-    determination_date: date
-    effective_date: date | None = None
+    determination_date: Day
+    effective_date: Day | None = None
     duration_days: Annotated[int, Field(ge=1, le=register.MAX_DAYS)] | None = None
     covers_resellers: bool = True
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
@@ -106,7 +107,7 @@ class ScreenIn(Strict):
 # --- lists --------------------------------------------------------------------------------------
 
 
-@router.get("/v1/lists")
+@router.get("/v1/lists", response_model=ListSnapshots)
 def show_lists(
     services: ServicesDep,
     _actor: Annotated[Actor, Depends(require("screening:read"))],
@@ -118,7 +119,7 @@ def show_lists(
 # --- measures -----------------------------------------------------------------------------------
 
 
-@router.get("/v1/measures")
+@router.get("/v1/measures", response_model=MeasureList, response_model_exclude_unset=True)
 def get_measures(
     services: ServicesDep,
     _actor: Annotated[Actor, Depends(require("screening:read", "measures:write"))],
@@ -130,7 +131,8 @@ def get_measures(
     return {"measures": [m.as_json(today) for m in found]}
 
 
-@router.post("/v1/measures", status_code=201)
+@router.post("/v1/measures", status_code=201, response_model=MeasureView,
+             response_model_exclude_unset=True)
 def post_measure(
     body: MeasureIn,
     services: ServicesDep,
@@ -148,7 +150,7 @@ def post_measure(
     return created.as_json(clock.today())
 
 
-@router.post("/v1/measures/{measure_id}/extend")
+@router.post("/v1/measures/{measure_id}/extend", response_model=MeasureView, response_model_exclude_unset=True)
 def extend(
     measure_id: RecordId,
     body: ExtensionIn,
@@ -161,7 +163,7 @@ def extend(
     return changed.as_json(clock.today())
 
 
-@router.post("/v1/measures/{measure_id}/revoke")
+@router.post("/v1/measures/{measure_id}/revoke", response_model=MeasureView, response_model_exclude_unset=True)
 def revoke(
     measure_id: RecordId,
     body: RevocationIn,
@@ -177,7 +179,7 @@ def revoke(
 # --- screening ----------------------------------------------------------------------------------
 
 
-@router.post("/v1/screen")
+@router.post("/v1/screen", response_model=ScreeningAnswer)
 def screen_one(
     body: ScreenIn,
     request: Request,
@@ -204,7 +206,7 @@ def screen_one(
 # --- hits ---------------------------------------------------------------------------------------
 
 
-@router.get("/v1/hits")
+@router.get("/v1/hits", response_model=HitList)
 def get_hits(
     request: Request,
     services: ServicesDep,
@@ -225,7 +227,7 @@ def get_hits(
     return {"hits": [h.as_json() for h in found]}
 
 
-@router.get("/v1/hits/{hit_id}")
+@router.get("/v1/hits/{hit_id}", response_model=HitView)
 def get_hit(
     hit_id: RecordId,
     request: Request,
@@ -248,7 +250,7 @@ def get_hit(
     return hit
 
 
-@router.post("/v1/hits/{hit_id}/decision")
+@router.post("/v1/hits/{hit_id}/decision", response_model=HitView)
 def post_decision(
     hit_id: RecordId,
     body: DecisionIn,
