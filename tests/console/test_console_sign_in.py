@@ -166,3 +166,18 @@ def test_the_demo_makes_one_console_user_per_role(tmp_path: Path) -> None:
             assert client.get("/console/queue").status_code == 200
     finally:
         services.close()
+
+
+@pytest.mark.requirement("B4")
+def test_console_responses_carry_the_security_headers_and_api_responses_are_left_alone(
+        app_client: TestClient) -> None:
+    page = app_client.get("/console/login")
+    asset = app_client.get("/console/static/console.css")
+    redirect = app_client.get("/console/queue")  # no session: a redirect, headers all the same
+    for answer in (page, asset, redirect):
+        assert answer.headers["x-frame-options"] == "DENY" and answer.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store" and redirect.headers["cache-control"] == "no-store"
+    assert asset.status_code == 200 and asset.headers.get("cache-control") != "no-store"
+    api = app_client.get("/healthz")
+    assert api.status_code == 200 and "content-security-policy" not in api.headers

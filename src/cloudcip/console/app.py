@@ -8,11 +8,12 @@ time) and the world map from the ``pygal_maps_world`` package's data.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudcip.approvals.service import FourEyes
 from cloudcip.console import executors
@@ -42,6 +43,32 @@ ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router
            policy.router)
 
 
+class ConsoleHeaders:
+    """The console's security headers (and ``no-store`` on its pages) on every ``/console`` response; a
+    plain ASGI middleware, so the API's requests pass through it untouched and at no cost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        static = path.startswith("/console/static")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def console_users(services: Services) -> ConsoleUsers:
     settings = services.settings
     return ConsoleUsers(services.database, services.keyring, services.ledger,
@@ -59,14 +86,5 @@ def mount(app: FastAPI, services: Services, applications: ApplicationService, sc
         app.include_router(router)
     app.mount("/console/static", StaticFiles(packages=[("cloudcip.console", "static")]), name="console-static")
 
-    @app.middleware("http")
-    async def console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/console"):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-            if not request.url.path.startswith("/console/static"):
-                response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(ConsoleHeaders)
     return console
