@@ -6,20 +6,26 @@ policy is adopted this way."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.console.conftest import console_of
 from tests.console.seed import PASSWORD, csrf_of
 from typer.testing import CliRunner
 
+from cloudcip import clock
 from cloudcip.cli.main import app as cli
 from cloudcip.ledger.schema import ledger_entry
 from cloudcip.profiles import default_policy_text
+from cloudcip.records.roles import create_api_key
 from cloudcip.runtime import Services, policy_in_force
+from cloudcip.verification.policy_store import PolicyWatch
 
 NEW = default_policy_text().replace('version: "2024.1"', 'version: "2026.2"', 1)
 
@@ -105,3 +111,51 @@ def test_the_terminal_needs_a_second_person_too_and_the_environment_changes_noth
     other.write_text(default_policy_text().replace('version: "2024.1"', 'version: "9999.9"', 1))
     shown = runner.invoke(cli, [*base, "policy", "show"], env={**env, "CLOUDCIP_POLICY": str(other)})
     assert shown.exit_code == 0 and "version 2026.2" in shown.stdout and "9999.9" not in shown.stdout
+
+
+@pytest.mark.requirement("A8", "B4")
+def test_a_policy_adopted_on_another_node_decides_this_nodes_signups_after_its_check_interval(
+        services: Services, app_client: TestClient, tmp_path: Path) -> None:
+    """The terminal (another process, as another node or API worker would be) adopts a policy that
+    shortens the matched rule's pending deadline to two days; the running service keeps deciding
+    under the old one until its next look (two seconds on its monotonic clock), then under the new."""
+    applications = console_of(app_client).applications
+    assert isinstance(applications.policy_watch, PolicyWatch)  # every process's service is built with one
+    moment = [0.0]
+    applications.policy_watch = PolicyWatch(services.database, None, check_interval=2.0,
+                                            monotonic=lambda: moment[0])
+    with services.database.engine.begin() as conn:
+        key = create_api_key(conn, "signup-service", "policy-follow", clock.now())
+    body = json.loads((Path(__file__).parents[2] / "examples" / "application.json").read_text())
+
+    def pending_days(number: int) -> tuple[str, float]:
+        answer = app_client.post("/v1/applications", json={**body, "email": f"anna{number}@example.de"},
+                                 headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"follow-{number}"})
+        assert answer.status_code == 201, answer.text
+        decided = answer.json()
+        assert decided["decision"] == "pending_evidence", decided
+        left = datetime.fromisoformat(decided["deadline"].replace("Z", "+00:00")) - clock.now()
+        return decided["policy_rule"], left.total_seconds() / 86_400
+
+    rule, before = pending_days(1)
+    assert before > 3
+    document = yaml.safe_load(default_policy_text())
+    document["version"] = "2026.3"
+    next(r for r in document["rules"] if r["id"] == rule)["pending"]["deadline"] = "P2D"
+    new = tmp_path / "policy-2026-3.yaml"
+    new.write_text(yaml.safe_dump(document, sort_keys=False))
+    runner = CliRunner()
+    base = ["--data-dir", str(services.settings.data_dir)]
+    env = {"CLOUDCIP_DATABASE_URL": services.settings.database_url}
+    proposed = runner.invoke(cli, [*base, "policy", "propose", str(new), "--as", "carol", "--reason", "shorter"],
+                             input=f"{PASSWORD}\n", env=env)
+    assert proposed.exit_code == 0, proposed.output
+    change_id = proposed.stdout.strip().splitlines()[-1]
+    approved = runner.invoke(cli, [*base, "policy", "approve", change_id, "--as", "dave"], input=f"{PASSWORD}\n",
+                             env=env)
+    assert approved.exit_code == 0, approved.output
+    assert pending_days(2) == (rule, pytest.approx(before, abs=0.01))  # not looked again yet
+    moment[0] = 2.0
+    rule_after, after = pending_days(3)
+    assert rule_after == rule and 1.9 < after <= 2.0
+    assert applications.policy.version == "2026.3"

@@ -109,7 +109,8 @@ def approve(
         four_eyes = _four_eyes(services)
         _policy_change(four_eyes, change_id)
         change = four_eyes.approve(change_id, actor, note)
-    emit(f"approved: {change.result_ref} is in force (a running `cloudcip serve` takes it up when restarted)")
+    emit(f"approved: {change.result_ref} is in force (a running `cloudcip serve` takes it up within "
+         "two seconds)")
 
 
 def reject(

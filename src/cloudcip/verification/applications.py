@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -114,6 +114,12 @@ def person_status_json(statuses: Sequence[tuple[str, Any]]) -> list[dict[str, An
             for subject, status in statuses]
 
 
+class PolicyFollow(Protocol):
+    """Says when a new CIP policy was adopted (``verification.policy_store.PolicyWatch``)."""
+
+    def changed(self) -> CipPolicy | None: ...
+
+
 @dataclass
 class ApplicationService:
     """Submits applications and moves their cases; one per process."""
@@ -130,6 +136,14 @@ class ApplicationService:
     signup_links: SignupLinks | None = None
     #: F1: which exemption applies to a signup, and its use recorded. Passed in by the wiring (``exemptions``).
     exemptions: SignupExemptions | None = None
+    #: A8: the policy adopted by another process or node reaches this one (``policy_store.PolicyWatch``)
+    policy_watch: PolicyFollow | None = None
+
+    def follow_policy(self) -> CipPolicy:
+        """The policy in force, taken up first if one was adopted elsewhere since the last look."""
+        if self.policy_watch is not None and (adopted := self.policy_watch.changed()) is not None:
+            self.policy = adopted
+        return self.policy
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -137,6 +151,7 @@ class ApplicationService:
 
     # -- submit --------------------------------------------------------------------------------
     def submit(self, request: ApplicationInput, actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
+        self.follow_policy()
         body_hash = request_hash(request.model_dump(mode="json"))
         if idempotency_key:
             stored = self._replay(idempotency_key, body_hash)
@@ -457,6 +472,7 @@ class ApplicationService:
 
     # -- read ----------------------------------------------------------------------------------
     def show(self, application_id: str, actor: Actor, purpose: str | None = None) -> dict[str, Any]:
+        self.follow_policy()
         with self.services.ledger.unit_of_work() as work:
             row, case = self.load(work.conn, application_id)
             answer: dict[str, Any] = json.loads(row.response_json)
@@ -481,6 +497,7 @@ class ApplicationService:
         is compared field by field with the application (a mismatch sends the case to review naming
         the field; an expired document fails), its MRZ parsed and checked; verified citizenship
         evidence decides the person's U.S./foreign status again (A2)."""
+        self.follow_policy()
         now = self.clock()
         with self.services.ledger.unit_of_work() as work:
             conn = work.conn
@@ -521,6 +538,7 @@ class ApplicationService:
                           subject: str = "customer") -> dict[str, Any]:
         """A vendor's document-and-selfie result becomes ``vendor_idv`` evidence; its reference is kept,
         and the document and person it read are compared with the application (A5)."""
+        self.follow_policy()
         detail = {k: v for k, v in {"vendor": result.vendor, "reason": result.reason}.items() if v is not None}
         return self.add_evidence(application_id, "vendor_idv", result.outcome, actor, subject=subject, detail=detail,
                                  reference=f"{result.vendor}:{result.reference}",
@@ -530,6 +548,7 @@ class ApplicationService:
         """A person decides a case in review: approve, refuse or ask for more evidence (A6). A settled
         case is left only through redress (``redress``), never here; approving an account a special
         measure in force prohibits is refused."""
+        self.follow_policy()
         now = self.clock()
         with self.services.ledger.unit_of_work() as work:
             row, case = self.load(work.conn, application_id)
@@ -547,6 +566,7 @@ class ApplicationService:
             return self.save(work, row, case, moves, actor, now, "case review")
 
     def redress(self, application_id: str, reason: str, actor: Actor) -> dict[str, Any]:
+        self.follow_policy()
         from cloudcip.verification.redress import redress
 
         return redress(self, application_id, reason, actor)
@@ -576,18 +596,22 @@ class ApplicationService:
 
     def release_held_cases(self, actor: Actor) -> int:
         """H1: once a certification is filed, the cases the gate held proceed (``certification_gate``)."""
+        self.follow_policy()
         return certification_gate.release(self, actor)
 
     # -- one-time codes ------------------------------------------------------------------------
     def issue_otp(self, application_id: str, channel: str, actor: Actor) -> dict[str, Any]:
+        self.follow_policy()
         return codes.issue_otp(self, application_id, channel, actor)
 
     def confirm_otp(self, application_id: str, channel: str, code: str, actor: Actor) -> dict[str, Any]:
+        self.follow_policy()
         return codes.confirm_otp(self, application_id, channel, code, actor)
 
     # -- jobs ----------------------------------------------------------------------------------
     def enforce_deadlines(self, now: datetime, actor: Actor | None = None) -> int:
         """Cases pending past their deadline fail, then take the policy's failure action (A6)."""
+        self.follow_policy()
         actor = actor or Actor("job:deadlines", "admin")
         with self.services.database.engine.connect() as conn:
             due = list(conn.execute(select(application.c.id).where(
@@ -605,14 +629,17 @@ class ApplicationService:
 
     def reverify_due_cases(self, now: datetime) -> int:
         """The periodic re-verification job (A7, see ``successors.reverify``)."""
+        self.follow_policy()
         return successors.reverify_due_cases(self, now)
 
     def add_beneficial_owner(self, application_id: str, owner: BeneficialOwnerInput, actor: Actor) -> dict[str, Any]:
         """A7: the customer notifies a new beneficial owner; the case is re-evaluated with it."""
+        self.follow_policy()
         return successors.add_beneficial_owner(self, application_id, owner, actor)
 
     def reopen(self, application_id: str, reason: str, actor: Actor, *, carry_evidence: bool) -> dict[str, Any]:
         """Re-evaluate a case under the policy (see ``successors.reevaluate``)."""
+        self.follow_policy()
         with self.services.ledger.unit_of_work() as work:
             return successors.reevaluate(self, work, application_id, reason, actor, carry_evidence=carry_evidence)
 
@@ -639,11 +666,12 @@ def present_fields(request: ApplicationInput) -> set[str]:
 def build_application_service(services: Services, *, ip_lookup: SignupIpLookup | None = None) -> ApplicationService:
     """The application service of a process: the policy in force, screening against in-force lists,
     and (where the wiring passes it) the IP intelligence of signup addresses."""
-    from cloudcip.verification.policy_store import policy_in_force
+    from cloudcip.verification.policy_store import PolicyWatch, policy_in_force
 
     policy = policy_in_force(services.database, services.settings.policy_path).policy
     return ApplicationService(services=services, policy=policy, screening=ScreeningService(services),
-                              ip_lookup=ip_lookup)
+                              ip_lookup=ip_lookup,
+                              policy_watch=PolicyWatch(services.database, services.settings.policy_path))
 
 
 __all__ = ["ACCOUNT_STATE", "DECISION_OF_STATE", "ApplicationService", "build_application_service", "request_hash"]

@@ -18,6 +18,8 @@ import difflib
 import functools
 import hashlib
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +98,43 @@ def policy_in_force(database: Database, policy_path: Path | None) -> PolicyInFor
         raise
     policy, text = _parsed(raw, Path(policy_path).name)
     return PolicyInForce(policy, "file", text)
+
+
+class PolicyWatch:
+    """The policy in force as seen by one process, following adoptions made anywhere: by another API
+    worker, another node, the console or the terminal (A8, B4). The newest adoption's id is read at
+    most every ``check_interval`` seconds (one indexed row); a new one is parsed once and returned."""
+
+    def __init__(self, database: Database, policy_path: Path | None, *, check_interval: float = 2.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.database = database
+        self.policy_path = policy_path
+        self.check_interval = check_interval
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._adoption = self._newest()
+        self._checked_at = monotonic()
+
+    def _newest(self) -> str | None:
+        with self.database.engine.connect() as conn:
+            found = conn.execute(select(cip_policy_adoption.c.id).order_by(
+                cip_policy_adoption.c.adopted_at.desc(), cip_policy_adoption.c.id).limit(1)).scalar()
+        return None if found is None else str(found)
+
+    def changed(self) -> CipPolicy | None:
+        """The policy adopted since the last look, or None (nothing new, or looked too recently)."""
+        with self._lock:
+            moment = self._monotonic()
+            if moment - self._checked_at < self.check_interval:
+                return None
+            self._checked_at = moment
+            newest = self._newest()
+            if newest == self._adoption:
+                return None
+            self._adoption = newest
+        policy = policy_in_force(self.database, self.policy_path).policy
+        log.info("CIP policy in force changed", extra={"policy_id": policy.policy_id, "version": policy.version})
+        return policy
 
 
 def check_change(text: str, profile: RegulatoryProfile, current: PolicyInForce,

@@ -43,12 +43,12 @@ def _applications(request: Request) -> ApplicationService:
 
 @router.get("", response_model=NoticeVersionsOut)
 def list_notices(request: Request, _actor: Reader) -> NoticeVersionsOut:
-    policy = _applications(request).policy
+    policy = _applications(request).follow_policy()
     return NoticeVersionsOut(current=policy.notice_version, required=policy.notice_required,
                              versions=notices.versions())
 
 
 @router.get("/{version}", response_model=NoticeOut, responses={404: {"description": "no notice with that version"}})
 def show_notice(version: NoticeVersion, request: Request, _actor: Reader) -> NoticeOut:
-    found = notices.notice(_applications(request).policy, version)
+    found = notices.notice(_applications(request).follow_policy(), version)
     return NoticeOut(version=found.version, current=found.current, text=found.text)
