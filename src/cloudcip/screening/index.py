@@ -46,6 +46,7 @@ from cloudcip.screening.names import (
     spelled_similarity,
     token_similarity,
 )
+from cloudcip.screening.variants import MIN_LOOSE_KEY, loose_key
 
 TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates
 COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
@@ -125,6 +126,7 @@ class ScreeningIndex:
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
+        self._loose_keys: dict[str, list[int]] = {}  # transliteration variants (``variants``)
         self.name_keys: dict[str, list[int]] = {}  # sorted-token key -> names
         self.documents: dict[str, list[int]] = {}
         self.emails: dict[str, list[int]] = {}
@@ -222,6 +224,9 @@ class ScreeningIndex:
                 self._deletion_keys.setdefault(text, []).append(vid)
             self._phonetic_keys.setdefault(phonetic_key(text), []).append(vid)
             self._skeleton_keys.setdefault(skeleton_key(text), []).append(vid)
+            loose = loose_key(text)
+            if len(loose) >= MIN_LOOSE_KEY and not text.isdigit():
+                self._loose_keys.setdefault(loose, []).append(vid)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -278,6 +283,8 @@ class ScreeningIndex:
                     matches.add(vid, sim)
             return matches
         found.update(self._phonetic_keys.get(phonetic_key(text), ()))
+        if kind == "token" and not abjad:
+            found.update(self._loose_keys.get(loose_key(text), ()))
         skeleton_text = skeleton_key(text)
         skeleton = self._skeleton_keys.get(skeleton_text, ())
         if abjad or (len(skeleton_text) >= 3 and kind != "syllable"):

@@ -26,6 +26,7 @@ consonant skeleton, initial, joined tokens, spelling), also summarised in ``feat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -58,6 +59,8 @@ QuerySchema = Literal["Person", "Organization"] | None
 
 INITIAL_MATCH = 0.80  # "J" against "John"
 PAIR_FLOOR = 0.76  # token pairs below this are not aligned
+LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this length (both sides)...
+LATE_PAIR_FLOOR = 0.85  # ...and aligned from this similarity ("Drago" / "Dragan" 0.78 is another name)
 # cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
 # to (common matched tokens); further such tokens cost more than the first
 EXTRA_TOKEN_COST = (0.4, 0.7)
@@ -246,6 +249,7 @@ def _score_indexed(
     query = candidates.query
     q_texts = [t.text for t in query.tokens]
     q_abjad = [t.abjad for t in query.tokens]
+    q_syllable = [t.syllable for t in query.tokens]
     c_texts = list(listed.name.texts)
     items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
     positions: list[QueryTokenMatches] = candidates.positions
@@ -255,8 +259,15 @@ def _score_indexed(
             sim = sims.get(vid, 0.0)
             for alt in listed.alternative_ids[j]:
                 sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
-            if sim == 0.0 and (len(qt) == 1 or len(c_texts[j]) == 1) and not (q_abjad[i] or vocab_abjad[vid]):
-                sim = _initial_sim(qt, c_texts[j])
+            if sim == 0.0 and not (q_abjad[i] or vocab_abjad[vid]):
+                ct = c_texts[j]
+                if len(qt) == 1 or len(ct) == 1:
+                    sim = _initial_sim(qt, ct)
+                elif min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and qt[0] == ct[0] and not q_syllable[i]:
+                    # two long tokens the blocking keys did not pair ("industry" / "industries",
+                    # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
+                    sim = token_similarity(qt, ct)
+                    sim = sim if sim >= LATE_PAIR_FLOOR else 0.0
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))
         for j, vid in enumerate(listed.joined_ids):
@@ -426,8 +437,8 @@ def _adjust(
             else:
                 score *= LEGAL_FORM_MISMATCH_FACTOR
                 explanation.append("legal forms differ (weak evidence)")
-    q_numbers = {t for t in qname.texts if t.isdigit()}
-    l_numbers = {t for t in listed.name.texts if t.isdigit()}
+    q_numbers = _numbers(qname)
+    l_numbers = _numbers(listed.name)
     if q_numbers and l_numbers and not q_numbers & l_numbers:
         score *= NUMBER_MISMATCH_FACTOR
         features["number_mismatch"] = 1.0
@@ -471,6 +482,14 @@ def _adjust(
             features["gender"] = -0.10
             explanation.append(f"gender {query.gender} contradicts listed {party.gender}")
     return min(max(score, 0.0), 1.0)
+
+
+_NUMBER = re.compile(r"^0*(\d+)(?:st|nd|rd|th)?$")
+
+
+def _numbers(name: NormalisedName) -> set[str]:
+    """The numbers in a name, ordinals as their number ("33RD DIVISION" holds 33)."""
+    return {m.group(1) for t in name.texts if (m := _NUMBER.match(t))}
 
 
 def _legal_families(forms: set[str]) -> set[str]:

@@ -33,6 +33,7 @@ from anyascii import anyascii
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from cloudcip.errors import FieldIssue, InvalidInput
+from cloudcip.screening.variants import GENDERED_FORM, VOWEL_VARIANT, gendered_forms, variant_similarity
 
 MAX_NAME_LENGTH = 300
 
@@ -96,7 +97,7 @@ HONORIFICS: frozenset[str] = frozenset(
 GENERATIONAL_SUFFIXES: frozenset[str] = _wordset("jr jnr snr ii iii iv")
 
 PARTICLES: frozenset[str] = frozenset(
-    _wordset("""al el ul ad ar as at az bin ibn bint binti abu abou bou
+    _wordset("""al el ul ad ar as at az bin ibn bint binti abu abou bou ould walad
     van von der den de del della dei degli di da das do dos du la le ter ten vom zu zum zur""")
 )
 # the same particles written in Arabic script, as anyascii gives them: ال, بن/ابن, بنت, ابو
@@ -119,7 +120,9 @@ LEGAL_FORMS: frozenset[str] = frozenset(
     ltda eirl sac saa sa de rl
     jv""")
 )
-_GLUED_SUFFIX_PARTICLES: tuple[str, ...] = ("bin", "ibn", "abu", "van", "von", "der", "del", "al", "de")
+_GLUED_SUFFIX_PARTICLES: tuple[str, ...] = (
+    "bin", "ibn", "abu", "van", "von", "der", "del", "al", "ul", "de",
+)  # fmt: skip
 _GLUED_LEGAL_FORMS: tuple[str, ...] = tuple(
     sorted((f for f in LEGAL_FORMS if len(f) >= 2 and f.isalpha()), key=len, reverse=True)
 )
@@ -504,6 +507,12 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     text = _strip_format_chars(unicodedata.normalize("NFKC", raw))
     if _ABJAD.search(text):
         text = _ABJAD_COMPOUNDS.sub(lambda m: m.group(1) or "", text)
+    if schema != "Organization" and text.count(",") == 1:
+        # "TURAB, Abu" is "Abu Turab": the list's surname-first form put back in reading order, so a
+        # particle leads the name it belongs to
+        family, _, given = text.partition(",")
+        if family.strip() and given.strip():
+            text = f"{given} {family}"
     raw_pieces = _split_raw(text)
     has_latin = any(_LATIN_LETTER.search(p) for p in raw_pieces)
 
@@ -680,13 +689,18 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     if pq == pl:
         return PHONETIC_MATCH
     if min(len(query), len(listed)) <= 4:
-        return _short_token_similarity(query, listed)
+        spelled = _short_token_similarity(query, listed)
     else:
         spelled = 0.5 * (
             JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed)
         )
         sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
-    return max(spelled, PHONETIC_MATCH * sounded)
+        spelled = max(spelled, PHONETIC_MATCH * sounded)
+    if spelled < VOWEL_VARIANT:  # transliteration variants ("Omar" / "Umar", "Gadhafi" / "Ghathafi")
+        spelled = max(spelled, variant_similarity(query, listed, skeleton_key(query) == skeleton_key(listed)))
+    if spelled > GENDERED_FORM and gendered_forms(query, listed):
+        spelled = GENDERED_FORM
+    return spelled
 
 
 _LEGAL_FORM_KEYS: frozenset[str] = frozenset(phonetic_key(f) for f in LEGAL_FORMS if len(f) > 1)

@@ -1,0 +1,118 @@
+"""Transliteration variants of one name written in Latin letters (D3).
+
+Names from Arabic, Persian, Pashto and the Slavic languages reach the lists in many Latin spellings
+of the same sounds: the short vowels Arabic script does not write come out as any vowel of their
+class ("Omar" / "Umar", "Reza" / "Riza", "Mohammad" / "Mohammed"), and a few consonants have
+several conventional spellings (ذ/ض/ظ as d, dh, th or z: "Gadhafi" / "Ghathafi" / "Qaddafi"; ق as
+q, k, g or gh; خ as kh or h; ج as j or dj; the Ukrainian and Belarusian h for the Russian g:
+"Hubaryev" / "Gubarev"). The spellings of one name then share
+
+* a **loose consonant key** (``loose_key``): the consonants with those alternations folded, vowels,
+  w and y dropped, doubled letters collapsed;
+* **compatible vowels** (``vowels_compatible``): as many vowel groups, each of the same class or of
+  a neighbouring one (a~e, e~i, o~u), so that "Said" (ai) and "Saad" (aa), or "Hassan" and
+  "Hussein", stay different names.
+
+``variant_similarity`` gives the similarity two such spellings earn (``gendered_forms`` caps the
+feminine and masculine forms of one name: "Julia" is not "Julio"); the candidate index keys its
+vocabulary by ``loose_key`` too, so a query reaches spellings more than one edit away.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# the same consonants spelled with or without a digraph, then vowels (and the glides w, y) dropped
+_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"(?<=[aeiou])h$", ""),  # "Fatimah" / "Fatima"
+        (r"dzh|dj|j", "J"),
+        (r"tch|tsh|ch", "C"),  # ch before h is folded away
+        (r"sch|sh|zh", "S"),
+        (r"x", "ks"),
+        (r"ph", "f"),
+        (r"dh|th|dz|d|z|t", "D"),  # ذ ض ظ ط ت
+        (r"kh|gh|q|ck|c|k|g|h", "K"),  # ق, غ, خ and the Slavic h/g
+        (r"v|w|f", "F"),
+        (r"p", "b"),  # Korean p/b (McCune-Reischauer / Revised), Arabic script has no p
+        (r"[aeiouy]+", ""),
+        (r"(.)\1+", r"\1"),
+    )
+)
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+")
+_VOWEL_CLASS = str.maketrans("aeiouy", "AEIUUI")
+_NEIGHBOURS = frozenset({("A", "E"), ("E", "A"), ("E", "I"), ("I", "E")})
+_DOUBLES = re.compile(r"(.)\1+")
+_GLIDE = re.compile(r"^y(?=[aeiou])")
+
+VOWEL_VARIANT = 0.88  # same consonants exactly, compatible vowels ("omar" / "umar")
+CONSONANT_VARIANT = 0.85  # same consonants once folded, compatible vowels ("ghathafi" / "gadhafi")
+MIN_LOOSE_KEY = 3  # loose keys shorter than this are shared by too many names to say anything
+GENDERED_FORM = 0.74  # "Julia" / "Julio": below the pair floor, another name
+
+
+@lru_cache(maxsize=200_000)
+def loose_key(token: str) -> str:
+    """The consonants of an ASCII token with the common transliteration alternations folded."""
+    key = token
+    for pattern, replacement in _FOLDS:
+        key = pattern.sub(replacement, key)
+    return key
+
+
+@lru_cache(maxsize=200_000)
+def _vowel_signature(token: str) -> tuple[str, ...]:
+    # "w" and "y" between consonants are written vowels ("Husayn"), so they count as vowels here
+    groups = _VOWEL_GROUPS.findall(token[1:]) if token[:1] in "yw" else _VOWEL_GROUPS.findall(token)
+    signature = []
+    for group in groups:
+        group = _GLIDE.sub("", group)  # "ye", "ya", "yu": the Cyrillic е, я, ю after a consonant
+        classes = _DOUBLES.sub(r"\1", group.translate(_VOWEL_CLASS))
+        signature.append(classes)
+    if token[:1] in "aeiou":
+        signature[0] = "^" + signature[0]  # an initial vowel is a vowel, not silence ("Omar", "Umar")
+    return tuple(signature)
+
+
+def vowels_compatible(a: str, b: str) -> bool:
+    """Whether two spellings write the same vowels, up to one class apart each (a~e, e~i, o~u).
+
+    Each token's vowel groups are read as classes (a, e, i/y, o/u) with doubled classes collapsed
+    ("ee" is e, "ou" is u); the groups must be as many, and each pair equal or neighbours.
+    """
+    sa, sb = _vowel_signature(a), _vowel_signature(b)
+    if len(sa) != len(sb):
+        return False
+    for ga, gb in zip(sa, sb, strict=True):
+        if ga.startswith("^") != gb.startswith("^"):
+            return False
+        ga, gb = ga.lstrip("^"), gb.lstrip("^")
+        if len(ga) != len(gb):
+            return False
+        if any(x != y and (x, y) not in _NEIGHBOURS for x, y in zip(ga, gb, strict=True)):
+            return False
+    return True
+
+
+def variant_similarity(a: str, b: str, skeleton_equal: bool) -> float:
+    """The similarity two spellings of one name earn as transliteration variants (0 if they are not).
+
+    ``skeleton_equal``: their consonant skeletons (``names.skeleton_key``) are the same.
+    """
+    if min(len(a), len(b)) < 3 or a.isdigit() or b.isdigit() or not vowels_compatible(a, b):
+        return 0.0
+    key = loose_key(a)
+    if key != loose_key(b):
+        return 0.0  # the skeleton drops w, the loose key does not: "Raden" is not "Radwan"
+    if skeleton_equal:
+        return VOWEL_VARIANT
+    return CONSONANT_VARIANT if len(key) >= MIN_LOOSE_KEY else 0.0
+
+
+def gendered_forms(a: str, b: str) -> bool:
+    """Whether two tokens are the feminine and masculine forms of one given name ("Julia" / "Julio",
+    "Lucia" / "Lucio"): names of different people, not spellings of one. (The lists do give a
+    surname's feminine form as an alias, "Kalashova" for "Kalashov", so an added "a" is not one.)"""
+    return len(a) == len(b) >= 4 and a[:-1] == b[:-1] and {a[-1], b[-1]} == {"a", "o"}
