@@ -117,6 +117,7 @@ class Case:
     hit_target: bool = False
     hit_other: bool = False
     explanation: str = ""
+    pair_class: str = ""  # aliases: how the alias relates to the party's closest other name (``pair_class``)
 
 
 def is_variant(alias: str, others: Iterable[str]) -> bool:
@@ -134,6 +135,68 @@ def is_variant(alias: str, others: Iterable[str]) -> bool:
         if max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b), fuzz.token_set_ratio(a, b)) >= VARIANT_RATIO:
             return True
     return False
+
+
+# words that name no one: legal forms, particles, honorifics, connecting words, web-address parts
+# (the evaluation's own list, independent of the matcher's normalisation)
+_GENERIC = """
+    llc ltd limited inc co company corp corporation plc lp llp ooo oao zao pao ao pjsc ojsc cjsc jsc ojs
+    gmbh ag kg sa sas sarl srl spa bv nv cv de rl ltda sl sac fze fzco est establishment pte pty pvt
+    public private joint stock closed open obshchestvo aktsionernoe otkrytoe zakrytoe publichnoe
+    otvetstvennostyu otvetstvennostiu ogranichennoi ogranichennoy s
+    al el ul ad ar as at az bin ibn bint binti abu abou bou ould walad van von der den del della di da
+    das do dos du la le
+    mr mrs ms dr haji hajji sheikh shaykh shaikh mullah maulana general
+    the and of for in on y e et und
+    www com net org
+"""
+GENERIC_WORDS = frozenset(_GENERIC.split())
+PAIR_CLASSES = ("spelling", "partial", "overlap", "no_common_word")
+
+
+def _identifying_words(name: str) -> list[str]:
+    words = _WORD.findall(anyascii(name).lower())
+    return [w for w in words if w not in GENERIC_WORDS] or words
+
+
+def _corresponds(a: str, b: str) -> bool:
+    from rapidfuzz import fuzz
+
+    if a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]  # an initial
+    return min(len(a), len(b)) >= 3 and fuzz.ratio(a, b) >= 75
+
+
+def pair_class(alias: str, others: Iterable[str]) -> str:
+    """How an alias relates to the closest of the party's other names, word by word (fixed rule,
+    matcher-independent; generic words such as legal forms and particles left out, ``GENERIC_WORDS``):
+
+    * ``spelling``: every word of each has a counterpart in the other (rapidfuzz ratio >= 75, or an
+      initial): a spelling, transliteration or word-order variant;
+    * ``partial``: every word of one has a counterpart, the other has more words (a name given
+      in part: a middle name, a patronymic or a company's descriptive words left out);
+    * ``overlap``: some words have a counterpart, each side has words the other lacks;
+    * ``no_common_word``: no word has a counterpart.
+    """
+    words = _identifying_words(alias)
+    best = (0, -1.0, "no_common_word")
+    for other in others:
+        theirs = _identifying_words(other)
+        if not words or not theirs:
+            continue
+        mine_met = sum(any(_corresponds(a, b) for b in theirs) for a in words)
+        theirs_met = sum(any(_corresponds(b, a) for a in words) for b in theirs)
+        if mine_met == 0:
+            continue
+        if mine_met == len(words) and theirs_met == len(theirs):
+            return "spelling"
+        label = "partial" if mine_met == len(words) or theirs_met == len(theirs) else "overlap"
+        rank = (2 if label == "partial" else 1, (mine_met + theirs_met) / (len(words) + len(theirs)), label)
+        if rank[:2] > best[:2]:
+            best = rank
+    return best[2]
 
 
 def positive_cases(parties: list[DesignatedParty], index: ScreeningIndex) -> list[Case]:
@@ -164,7 +227,8 @@ def positive_cases(parties: list[DesignatedParty], index: ScreeningIndex) -> lis
             kept = [index.names[nid].name.original for nid in names if nid not in masked]
             this_group = group if group != "alias" or is_variant(query, kept) else "alias_other_name"
             cases.append(Case(query, pidx, pidx, masked, True, this_group, script_of(query), kind_of(party),
-                              half_of(party.source, party.source_id), schema, party_facts(party)))  # fmt: skip
+                              half_of(party.source, party.source_id), schema, party_facts(party),
+                              pair_class=pair_class(query, kept) if group == "alias" else ""))  # fmt: skip
     return cases
 
 
@@ -438,6 +502,9 @@ def evaluate(parties: list[DesignatedParty], index: ScreeningIndex, half: Half =
     figures["by_group"] = {g: summarise([c for c in cases if c.group == g], t)
                            for g in sorted({c.group for c in cases})}  # fmt: skip
     targeted = [c for c in cases if c.group in _TARGETED]
+    # the variant aliases by how they relate to the party's other names (``pair_class``)
+    figures["alias_by_pair_class"] = {k: summarise([c for c in cases if c.group == "alias" and c.pair_class == k], t)
+                                      for k in PAIR_CLASSES}  # fmt: skip
     figures["by_script"] = {s: summarise([c for c in targeted if c.script == s], t)
                             for s in sorted({c.script for c in targeted})}  # fmt: skip
     figures["by_kind"] = {k: summarise([c for c in targeted if c.kind == k], t)

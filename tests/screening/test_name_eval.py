@@ -96,3 +96,18 @@ def test_the_evaluation_runs_on_the_real_lists_when_present() -> None:
     looks = lookalike_cases(parties, index, random.Random(1), count=LOOKALIKE_PAIRS)
     assert all(parties[c.party].source == parties[c.target].source for c in looks if c.target is not None)
     del evaluate
+
+
+@pytest.mark.parametrize(("alias", "others", "expected"), [
+    ("Omar Shishani", ["Umar Shishani"], "spelling"),  # transliteration
+    ("KURDISTAN FREEDOM AND DEMOCRACY CONGRESS", ["FREEDOM AND DEMOCRACY CONGRESS OF KURDISTAN"], "spelling"),
+    ("OJSC SBERBANK ROSSII", ["SBERBANK ROSSII OAO"], "spelling"),  # legal forms are generic words
+    ("BANK MARKAZI IRAN", ["BANK MARKAZI JOMHOURI ISLAMI IRAN"], "partial"),
+    ("Cilia Flores", ["Cilia Adela Flores De Maduro"], "partial"),
+    ("CHINA SHIPBUILDING INDUSTRY GROUP POWER CO LTD", ["CSIC POWER", "FENGFAN CO., LTD."], "overlap"),
+    ("CIMEX", ["COMPANIA DE IMPORTACION Y EXPORTACION IBERIA"], "no_common_word"),
+])
+def test_alias_pairs_are_classed_word_by_word(alias: str, others: list[str], expected: str) -> None:
+    from bench.name_eval import pair_class
+
+    assert pair_class(alias, others) == expected
