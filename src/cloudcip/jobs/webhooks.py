@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import Connection, RowMapping, and_, delete, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, select, update
 
 from cloudcip import clock
 from cloudcip.errors import InvalidInput
@@ -240,6 +240,10 @@ def _checked_object(payload: Mapping[Any, Any], where: str) -> dict[str, Any]:
     return checked
 
 
+#: a JSON string in a payload as written by ``_body`` (compact, ASCII): its text between the quotes
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
 def _body(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
     document = {"type": event_type, "timestamp": clock.utc(created_at).isoformat(), "data": data}
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -264,13 +268,20 @@ def enqueue(conn: Connection, event_type: str, payload: Mapping[str, Any], *, no
 
 
 def forget_payloads(conn: Connection, ids: Sequence[str]) -> int:
-    """Delete the notices whose payload names any of ``ids`` (a purge's: B1, B2); the number deleted."""
+    """Delete the notices whose payload names any of ``ids`` (a purge's: B1, B2); the number deleted.
+
+    One pass over the outbox whatever the number of ids: each payload's JSON strings are looked up in
+    the set of ids (a thousand customers' purge used to be one statement of 200 ``LIKE``s per 200 ids,
+    each reading the whole outbox)."""
+    wanted = set(ids)
+    if not wanted:
+        return 0
+    doomed = [row.id for row in conn.execute(select(webhook_outbox.c.id, webhook_outbox.c.payload_json))
+              if any(token in wanted for token in _JSON_STRING.findall(row.payload_json))]
     deleted = 0
-    for start in range(0, len(ids), 200):
-        chunk = ids[start:start + 200]
-        if chunk:
-            deleted += max(0, conn.execute(delete(webhook_outbox).where(
-                or_(*(webhook_outbox.c.payload_json.contains(f'"{one}"') for one in chunk)))).rowcount or 0)
+    for start in range(0, len(doomed), 500):
+        deleted += max(0, conn.execute(delete(webhook_outbox).where(
+            webhook_outbox.c.id.in_(doomed[start:start + 500]))).rowcount or 0)
     return deleted
 
 

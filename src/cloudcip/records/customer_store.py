@@ -203,6 +203,25 @@ class CustomerStore:
                                                     WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key))))
                 for row in rows if row.status != "purged" and row.wrapped_data_key is not None}
 
+    def names_in(self, conn: Connection, customer_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the live customers among ``customer_ids`` (an entity's legal name, a person's
+        name parts joined), with one query per 500 and only the name opened (H1: the certification's
+        list of foreign resellers). The caller logs the access."""
+        names: dict[str, str] = {}
+        ids = list(customer_ids)
+        for start in range(0, len(ids), 500):
+            for row in conn.execute(select(customer.c.id, customer.c.kek_id, customer.c.wrapped_data_key,
+                                           customer.c.status, customer.c.name_sealed)
+                                    .where(customer.c.id.in_(ids[start:start + 500]))):
+                if row.status == "purged" or row.wrapped_data_key is None or row.name_sealed is None:
+                    continue
+                sealer = FieldSealer(unwrap_data_key(self.keyring, row.id,
+                                                     WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key))))
+                name = json.loads(sealer.open(bytes(row.name_sealed), table="customer", column="name", row_id=row.id))
+                names[row.id] = name.get("legal_name") or " ".join(
+                    part for part in name.values() if isinstance(part, str))
+        return names
+
     def add_beneficial_owner(self, work: UnitOfWork, customer_id: str, owner: BeneficialOwnerInput,
                              actor: Actor) -> tuple[str, int]:
         """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""

@@ -225,13 +225,10 @@ class CertificationService:
                      .select_from(account.join(customer, customer.c.id == account.c.customer_id))
                      .where(account.c.type == "reseller", LIVE_CUSTOMER, FOREIGN_CUSTOMER)
                      .order_by(account.c.id))
-        items = []
-        for row in conn.execute(statement):
-            record = self.customers.record_in(conn, row.customer_id, unmask=True)
-            name = record.get("legal_name") or " ".join(
-                part for part in (record.get("name") or {}).values() if isinstance(part, str))
-            items.append({"account_id": row.id, "customer_id": row.customer_id, "name": name,
-                          "country": row.residence_country})
+        rows = conn.execute(statement).all()
+        names = self.customers.names_in(conn, sorted({row.customer_id for row in rows}))  # only the names opened
+        items = [{"account_id": row.id, "customer_id": row.customer_id, "name": names.get(row.customer_id, ""),
+                  "country": row.residence_country} for row in rows]
         # E1: the reseller register's foreign resellers, with their certification dates and CIP on file
         return {"value": items, "query": self._sql(conn, statement), "register": foreign_resellers(conn)}
 

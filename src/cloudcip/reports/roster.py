@@ -13,7 +13,7 @@ export is a ledger entry (who, why, how many rows).
 from __future__ import annotations
 
 import csv
-import json
+import operator
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, select
+import orjson
+from sqlalchemy import bindparam, func, select
 
 from cloudcip import clock
 from cloudcip.access.events import ms_to_datetime
@@ -45,7 +46,59 @@ COLUMNS: tuple[str, ...] = (
 )
 OPEN_CASE_STATES = frozenset({"submitted", "pending_evidence", "in_review"})
 PAGE = 1_000
-_CHUNK = 500
+
+
+def _page_query() -> Any:
+    """A page of accounts (after ``:after``, in id order), everything its rows show read in one statement
+    (H3): the customer's kind and country, the last access, the newest case (latest ``created_at``,
+    then id) with its state, answer and the customer's U.S./foreign determination, the number of cases
+    and of open ones, the customer's verified methods, the hits on the customer and its beneficial
+    owners (all and open), and the special measures applied to the account (``;``-joined, unsorted)."""
+    newest_id = (select(application.c.id).where(application.c.account_id == account.c.id)
+                 .order_by(application.c.created_at.desc(), application.c.id.desc()).limit(1).scalar_subquery())
+    latest = application.alias("latest_case")
+    determination = person_determination
+
+    def determined(column: Any) -> Any:
+        return (select(column).where(determination.c.application_id == latest.c.id,
+                                     determination.c.subject == "customer")
+                .order_by(determination.c.id.desc()).limit(1).scalar_subquery())
+
+    counted = application.alias("counted_case")
+
+    def cases(*where: Any) -> Any:
+        return select(func.count()).where(counted.c.account_id == account.c.id, *where).scalar_subquery()
+
+    owner_ids = select(beneficial_owner.c.id).where(beneficial_owner.c.customer_id == account.c.customer_id)
+
+    def hits(*where: Any) -> Any:  # the customer's and its owners' (two lookups of the subject id index)
+        return (select(func.count()).where(screening_hit.c.subject_id == account.c.customer_id, *where)
+                .scalar_subquery()
+                + select(func.count()).where(screening_hit.c.subject_id.in_(owner_ids), *where).scalar_subquery())
+
+    effect = special_measure_effect
+    methods = (select(func.aggregate_strings(evidence.c.method, ";"))
+               .where(evidence.c.customer_id == account.c.customer_id, evidence.c.result == "verified")
+               .scalar_subquery())
+    measures = (select(func.aggregate_strings(effect.c.measure_id, ";"))
+                .where(effect.c.customer_id == account.c.customer_id, effect.c.account_id == account.c.id)
+                .scalar_subquery())
+    return (select(account.c.id, account.c.customer_id, account.c.type, account.c.channel, account.c.state,
+                   account.c.parent_account_id, account.c.opened_at, account.c.closed_at,
+                   customer.c.kind.label("customer_kind"), customer.c.residence_country,
+                   access_account_activity.c.last_access_ms, latest.c.state.label("case_state"),
+                   latest.c.response_json, determined(determination.c.status).label("determination_status"),
+                   determined(determination.c.basis).label("determination_basis"), cases().label("cases"),
+                   cases(counted.c.state.in_(sorted(OPEN_CASE_STATES))).label("open_cases"),
+                   methods.label("methods"), hits().label("hits"),
+                   hits(screening_hit.c.state == "open").label("open_hits"), measures.label("measures"))
+            .select_from(account.join(customer, customer.c.id == account.c.customer_id)
+                         .outerjoin(access_account_activity, access_account_activity.c.account_id == account.c.id)
+                         .outerjoin(latest, latest.c.id == newest_id))
+            .where(account.c.id > bindparam("after")).order_by(account.c.id).limit(PAGE))
+
+
+_PAGE_QUERY = _page_query()
 
 
 @dataclass(frozen=True)
@@ -79,78 +132,42 @@ class RosterService:
         after = ""
         while True:
             with self.database.engine.connect() as conn:
-                page = conn.execute(
-                    select(account, customer.c.kind.label("customer_kind"),
-                           customer.c.residence_country, access_account_activity.c.last_access_ms)
-                    .select_from(account.join(customer, customer.c.id == account.c.customer_id)
-                                 .outerjoin(access_account_activity,
-                                            access_account_activity.c.account_id == account.c.id))
-                    .where(account.c.id > after).order_by(account.c.id).limit(PAGE)).all()
-                if not page:
-                    return
-                rows = self._page(conn, page)
+                page = conn.execute(_PAGE_QUERY, {"after": after}).all()
+            if not page:
+                return
+            rows = self._page(page)
             after = page[-1].id
             for row, head in zip(rows, page, strict=True):
                 if keep.keeps(row, head.residence_country):
                     yield row
 
-    def _page(self, conn: Connection, page: Sequence[Any]) -> list[dict[str, Any]]:
-        account_ids = [r.id for r in page]
-        customer_ids = sorted({r.customer_id for r in page})
-        cases: dict[str, list[Any]] = {}
-        for row in _chunked(conn, select(application.c.id, application.c.account_id, application.c.state,
-                                         application.c.created_at, application.c.response_json),
-                            application.c.account_id, account_ids):
-            cases.setdefault(row.account_id, []).append(row)
-        newest = {a: max(rows, key=lambda r: (clock.utc(r.created_at), r.id)) for a, rows in cases.items()}
-        determinations: dict[str, Any] = {}
-        for row in _chunked(conn, select(person_determination.c.application_id, person_determination.c.status,
-                                         person_determination.c.basis)
-                            .where(person_determination.c.subject == "customer"),
-                            person_determination.c.application_id, [r.id for r in newest.values()]):
-            determinations[row.application_id] = row
-        methods: dict[str, set[str]] = {}
-        for row in _chunked(conn, select(evidence.c.customer_id, evidence.c.method).where(
-                evidence.c.result == "verified"), evidence.c.customer_id, customer_ids):
-            methods.setdefault(row.customer_id, set()).add(row.method)
-        owners: dict[str, str] = {str(o.id): str(o.customer_id) for o in _chunked(
-            conn, select(beneficial_owner.c.id, beneficial_owner.c.customer_id), beneficial_owner.c.customer_id,
-            customer_ids)}
-        hits: dict[str, list[str]] = {}
-        for row in _chunked(conn, select(screening_hit.c.subject_id, screening_hit.c.state),
-                            screening_hit.c.subject_id, customer_ids + sorted(owners)):
-            hits.setdefault(owners.get(row.subject_id, row.subject_id), []).append(row.state)
-        measures: dict[str, set[str]] = {}
-        for row in _chunked(conn, select(special_measure_effect.c.account_id, special_measure_effect.c.measure_id),
-                            special_measure_effect.c.account_id, account_ids):
-            measures.setdefault(row.account_id, set()).add(row.measure_id)
+    def _page(self, page: Sequence[Any]) -> list[dict[str, Any]]:
+        """The rows of one page, from what the page's one query read."""
+        years = self.retention_years
         rows = []
         for head in page:
-            latest = newest.get(head.id)
-            answer: dict[str, Any] = json.loads(latest.response_json) if latest is not None else {}
-            determination = determinations.get(latest.id) if latest is not None else None
+            answer: dict[str, Any] = orjson.loads(head.response_json) if head.response_json is not None else {}
+            measures = set(head.measures.split(";")) if head.measures else set()
             for item in (answer.get("screening") or {}).get("measures", []):
                 if item.get("id"):
-                    measures.setdefault(head.id, set()).add(str(item["id"]))
+                    measures.add(str(item["id"]))
             last = ms_to_datetime(int(head.last_access_ms)) if head.last_access_ms is not None else None
-            states = [c.state for c in cases.get(head.id, [])]
-            own_hits = hits.get(head.customer_id, [])
+            cases, open_cases = int(head.cases), int(head.open_cases)
             rows.append({
                 "account_id": head.id, "customer_id": head.customer_id, "customer_kind": head.customer_kind,
                 "account_type": head.type, "channel": head.channel, "account_state": head.state,
-                "us_or_foreign": determination.status if determination is not None else "foreign_person",
-                "determination_basis": determination.basis if determination is not None else "undetermined",
+                "us_or_foreign": head.determination_status or "foreign_person",
+                "determination_basis": head.determination_basis or "undetermined",
                 "location": ";".join(answer.get("location", [])),
-                "verification_methods": ";".join(sorted(methods.get(head.customer_id, ()))),
-                "verification_state": latest.state if latest is not None else "none",
-                "open_cases": sum(1 for s in states if s in OPEN_CASE_STATES),
-                "resolved_cases": sum(1 for s in states if s not in OPEN_CASE_STATES),
-                "hits": len(own_hits), "open_hits": sum(1 for s in own_hits if s == "open"),
-                "measures_applied": ";".join(sorted(measures.get(head.id, ()))),
+                "verification_methods": ";".join(sorted(set(head.methods.split(";")))) if head.methods else "",
+                "verification_state": head.case_state or "none",
+                "open_cases": open_cases, "resolved_cases": cases - open_cases,
+                "hits": int(head.hits), "open_hits": int(head.open_hits),
+                "measures_applied": ";".join(sorted(measures)),
                 "reseller_account_id": head.parent_account_id or "",
                 "last_access": clock.iso(last) or "",
                 "retention_ends": clock.iso(retention_end(closure_of(head.state, head.opened_at, head.closed_at),
-                                                          last, self.retention_years)) or "",
+                                                          last, years)) or "",
                 "evidence": f"/v1/customers/{head.customer_id}",
                 "ledger": f"account/{head.id} customer/{head.customer_id}",
                 "evidence_ids": "", "ledger_entries": "",
@@ -200,20 +217,29 @@ class RosterService:
         return written
 
 
-def _chunked(conn: Connection, statement: Any, column: Any, ids: Sequence[str]) -> Iterator[Any]:
-    for start in range(0, len(ids), _CHUNK):
-        yield from conn.execute(statement.where(column.in_(ids[start:start + _CHUNK])))
-
-
 def _write_csv(out: Path, rows: Iterator[dict[str, Any]]) -> int:
-    count = 0
+    counted = _Counted(map(operator.itemgetter(*COLUMNS), rows))
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    return count
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(counted)
+    return counted.count
+
+
+class _Counted:
+    """An iterator that counts what passes through it."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> Any:
+        item = next(self.items)
+        self.count += 1
+        return item
 
 
 def _write_parquet(out: Path, rows: Iterator[dict[str, Any]]) -> int:

@@ -137,6 +137,7 @@ screening_hit = Table(
     ),
     Index("ix_screening_hit_state", "state", "created_at"),
     Index("ix_screening_hit_subject", "subject_type", "subject_id"),
+    Index("ix_screening_hit_subject_id", "subject_id"),  # H3: the roster, by id alone (migration 0060)
     Index("ix_screening_hit_application", "application_id"),
 )
 
