@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, and_, delete
 
 from cloudcip.access.backends import backend_named
 from cloudcip.access.schema import access_account_activity, access_event, access_ip_seen, account_signal
+from cloudcip.storage.idlist import any_of
 
 
 def delete_access_history(connection: Connection, account_ids: Sequence[str]) -> int:
@@ -25,16 +26,16 @@ def delete_access_history(connection: Connection, account_ids: Sequence[str]) ->
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        condition: ColumnElement[bool] = access_event.c.account_id.in_(chunk)
+        condition: ColumnElement[bool] = any_of(access_event.c.account_id, chunk)
         span = backend.activity_span(connection, chunk)  # None: no period to name (PostgreSQL)
         period = backend.period_condition(*span) if span is not None else None
         if period is not None:  # else: every row is looked at
             condition = and_(period, condition)
         result = connection.execute(delete(access_event).where(condition))
         events += max(0, result.rowcount or 0)
-        connection.execute(delete(access_ip_seen).where(access_ip_seen.c.account_id.in_(chunk)))
-        connection.execute(delete(access_account_activity).where(access_account_activity.c.account_id.in_(chunk)))
-        connection.execute(delete(account_signal).where(account_signal.c.account_id.in_(chunk)))
+        connection.execute(delete(access_ip_seen).where(any_of(access_ip_seen.c.account_id, chunk)))
+        connection.execute(delete(access_account_activity).where(any_of(access_account_activity.c.account_id, chunk)))
+        connection.execute(delete(account_signal).where(any_of(account_signal.c.account_id, chunk)))
     return events
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, delete
 
 from cloudcip.linkage.schema import link_cluster, link_identifier, risk_score
 from cloudcip.records.purge import PurgeScope, chunks
+from cloudcip.storage.idlist import any_of
 
 
 def forget_links(conn: Connection, scope: PurgeScope) -> int:
@@ -15,9 +16,9 @@ def forget_links(conn: Connection, scope: PurgeScope) -> int:
     deleted = 0
     for chunk in chunks(scope.customer_ids):
         for table in (link_identifier, link_cluster):
-            deleted += max(0, conn.execute(delete(table).where(table.c.customer_id.in_(chunk))).rowcount or 0)
+            deleted += max(0, conn.execute(delete(table).where(any_of(table.c.customer_id, chunk))).rowcount or 0)
     for chunk in chunks(scope.account_ids):
-        deleted += max(0, conn.execute(delete(risk_score).where(risk_score.c.account_id.in_(chunk))).rowcount or 0)
+        deleted += max(0, conn.execute(delete(risk_score).where(any_of(risk_score.c.account_id, chunk))).rowcount or 0)
     return deleted
 
 

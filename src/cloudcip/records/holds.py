@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Select, select
 
 from cloudcip.records.schema import legal_hold, legal_hold_subject
+from cloudcip.storage.idlist import any_of
 from cloudcip.storage.schema import account
 
 _CHUNK = 500
@@ -68,7 +69,7 @@ def _holds_naming(conn: Connection, customer_ids: list[str], account_ids: list[s
             found.update(str(v) for v in conn.execute(
                 select(legal_hold.c.id).join(legal_hold_subject, legal_hold.c.id == legal_hold_subject.c.hold_id)
                 .where(legal_hold.c.released_at.is_(None), legal_hold_subject.c.subject_type == subject_type,
-                       legal_hold_subject.c.subject_id.in_(ids[start:start + _CHUNK]))).scalars())
+                       any_of(legal_hold_subject.c.subject_id, ids[start:start + _CHUNK]))).scalars())
     return sorted(found)
 
 
@@ -81,7 +82,7 @@ def held_among(conn: Connection, customer_ids: Iterable[str], account_ids: Itera
                 select(legal_hold_subject.c.subject_id)
                 .join(legal_hold, legal_hold.c.id == legal_hold_subject.c.hold_id)
                 .where(legal_hold.c.released_at.is_(None), legal_hold_subject.c.subject_type == subject_type,
-                       legal_hold_subject.c.subject_id.in_(ids[start:start + _CHUNK]))).scalars())
+                       any_of(legal_hold_subject.c.subject_id, ids[start:start + _CHUNK]))).scalars())
     return HeldSubjects(frozenset(held["customer"]), frozenset(held["account"]))
 
 

@@ -34,6 +34,7 @@ from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
 from cloudcip.storage.database import Database
+from cloudcip.storage.idlist import any_of
 from cloudcip.storage.schema import (
     account,
     beneficial_owner,
@@ -77,9 +78,9 @@ def purge_scope(conn: Connection, customer_ids: Sequence[str]) -> PurgeScope:
     resellers: list[str] = []
     for chunk in chunks(customer_ids):
         owners += [str(i) for i in conn.execute(select(beneficial_owner.c.id)
-                                                .where(beneficial_owner.c.customer_id.in_(chunk))).scalars()]
+                                                .where(any_of(beneficial_owner.c.customer_id, chunk))).scalars()]
         for account_id, kind in conn.execute(select(account.c.id, account.c.type)
-                                             .where(account.c.customer_id.in_(chunk))):
+                                             .where(any_of(account.c.customer_id, chunk))):
             accounts.append(str(account_id))
             if kind == "reseller":
                 resellers.append(str(account_id))
@@ -97,16 +98,16 @@ def shred_customers(work: UnitOfWork, customer_ids: Sequence[str], actor: Actor,
     for hook in forget:  # first: a hook may read rows this function deletes (a reseller's accounts)
         counts[getattr(hook, "__name__", "forget")] = hook(conn, scope)
     for chunk in chunks(scope.customer_ids):
-        conn.execute(update(customer).where(customer.c.id.in_(chunk)).values(
+        conn.execute(update(customer).where(any_of(customer.c.id, chunk)).values(
             status="purged", purged_at=now, updated_at=now, kek_id=None, wrapped_data_key=None,
             name_sealed=None, birth_date_sealed=None, address_sealed=None, registration_sealed=None,
             source_of_funds_sealed=None, person_basis=None))
-        conn.execute(delete(contact).where(contact.c.customer_id.in_(chunk)))
-        conn.execute(delete(identity_document).where(identity_document.c.customer_id.in_(chunk)))
-        conn.execute(delete(payment_means).where(payment_means.c.customer_id.in_(chunk)))
-        conn.execute(update(evidence).where(evidence.c.customer_id.in_(chunk))
+        conn.execute(delete(contact).where(any_of(contact.c.customer_id, chunk)))
+        conn.execute(delete(identity_document).where(any_of(identity_document.c.customer_id, chunk)))
+        conn.execute(delete(payment_means).where(any_of(payment_means.c.customer_id, chunk)))
+        conn.execute(update(evidence).where(any_of(evidence.c.customer_id, chunk))
                      .values(detail_sealed=None, vendor_reference=None))
-        conn.execute(update(beneficial_owner).where(beneficial_owner.c.customer_id.in_(chunk))
+        conn.execute(update(beneficial_owner).where(any_of(beneficial_owner.c.customer_id, chunk))
                      .values(name_sealed=None, birth_date_sealed=None, address_sealed=None,
                              person_basis=None))
     for customer_id in scope.customer_ids:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, select
 from cloudcip.records.purge import PurgeScope
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening.schema import screening_hit
+from cloudcip.storage.idlist import any_of
 
 
 def delete_sub_lessees(conn: Connection, reseller_account_ids: Sequence[str]) -> int:
@@ -23,11 +24,11 @@ def delete_sub_lessees(conn: Connection, reseller_account_ids: Sequence[str]) ->
     for start in range(0, len(reseller_account_ids), 500):
         chunk = list(reseller_account_ids[start:start + 500])
         ids = [str(i) for i in conn.execute(select(sub_lessee.c.id)
-                                            .where(sub_lessee.c.reseller_account_id.in_(chunk))).scalars()]
+                                            .where(any_of(sub_lessee.c.reseller_account_id, chunk))).scalars()]
         for begin in range(0, len(ids), 500):
             conn.execute(delete(screening_hit).where(screening_hit.c.subject_type == "sub_lessee",
-                                                     screening_hit.c.subject_id.in_(ids[begin:begin + 500])))
-        result = conn.execute(delete(sub_lessee).where(sub_lessee.c.reseller_account_id.in_(chunk)))
+                                                     any_of(screening_hit.c.subject_id, ids[begin:begin + 500])))
+        result = conn.execute(delete(sub_lessee).where(any_of(sub_lessee.c.reseller_account_id, chunk)))
         deleted += max(0, result.rowcount or 0)
     return deleted
 

@@ -37,6 +37,7 @@ from cloudcip.records.roles import Actor
 from cloudcip.screening.matcher import Hit
 from cloudcip.screening.schema import screening_hit, special_measure_effect
 from cloudcip.services import Services
+from cloudcip.storage.idlist import any_of
 
 SubjectType = Literal["customer", "beneficial_owner", "reseller", "sub_lessee"]
 HitState = Literal["open", "confirmed", "false_positive", "escalated"]
@@ -289,9 +290,9 @@ def forget_hits(conn: Connection, scope: PurgeScope) -> int:
     number of hits deleted."""
     deleted = 0
     for chunk in chunks(scope.subject_ids):
-        deleted += max(0, conn.execute(delete(screening_hit).where(screening_hit.c.subject_id.in_(chunk))).rowcount
+        deleted += max(0, conn.execute(delete(screening_hit).where(any_of(screening_hit.c.subject_id, chunk))).rowcount
                        or 0)
     for chunk in chunks(scope.customer_ids):
-        conn.execute(update(special_measure_effect).where(special_measure_effect.c.customer_id.in_(chunk))
+        conn.execute(update(special_measure_effect).where(any_of(special_measure_effect.c.customer_id, chunk))
                      .values(basis_json=None))
     return deleted

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from cloudcip.jobs.webhooks import forget_payloads
 from cloudcip.records.purge import PurgeScope, chunks
+from cloudcip.storage.idlist import any_of
 from cloudcip.verification.schema import application, otp_challenge, person_determination
 
 
@@ -19,14 +20,14 @@ def forget_applications(conn: Connection, scope: PurgeScope) -> int:
     application_ids: list[str] = []
     for chunk in chunks(scope.customer_ids):
         application_ids += [str(i) for i in conn.execute(select(application.c.id)
-                                                         .where(application.c.customer_id.in_(chunk))).scalars()]
+                                                         .where(any_of(application.c.customer_id, chunk))).scalars()]
     touched = 0
     for chunk in chunks(application_ids):
-        touched += max(0, conn.execute(delete(otp_challenge).where(otp_challenge.c.application_id.in_(chunk)))
+        touched += max(0, conn.execute(delete(otp_challenge).where(any_of(otp_challenge.c.application_id, chunk)))
                        .rowcount or 0)
         touched += max(0, conn.execute(delete(person_determination)
-                                       .where(person_determination.c.application_id.in_(chunk))).rowcount or 0)
-        conn.execute(update(application).where(application.c.id.in_(chunk)).values(signup_ip_sealed=None))
+                                       .where(any_of(person_determination.c.application_id, chunk))).rowcount or 0)
+        conn.execute(update(application).where(any_of(application.c.id, chunk)).values(signup_ip_sealed=None))
     touched += forget_payloads(conn, application_ids + list(scope.subject_ids))
     return touched
 

@@ -41,6 +41,7 @@ from cloudcip.access.schema import (
 )
 from cloudcip.access.signals import Inputs, SignalAccess, SignalPolicy, access_of_row
 from cloudcip.storage.database import SQLITE_WAL_AUTOCHECKPOINT_PAGES, Database
+from cloudcip.storage.idlist import any_of
 from cloudcip.storage.metadata import metadata
 
 SQLITE_CACHE_KIB = 262_144  # page cache for the intake connection: index pages stay in memory
@@ -423,5 +424,5 @@ class SqliteAccessBackend:
     def activity_span(self, connection: Connection, account_ids: Sequence[str]) -> tuple[int, int] | None:
         activity = access_account_activity.c
         span = connection.execute(select(func.min(activity.first_access_ms), func.max(activity.last_access_ms))
-                                  .where(activity.account_id.in_(account_ids))).first()
+                                  .where(any_of(activity.account_id, account_ids))).first()
         return None if span is None or span[0] is None else (int(span[0]), int(span[1]))
