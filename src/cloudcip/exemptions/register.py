@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from cloudcip import clock
 from cloudcip.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -44,6 +44,16 @@ from cloudcip.verification.signup_exemptions import (
     steps_of_row,
     stored_steps,
 )
+
+# every signup asks (F1): the statement is built once, its values bound per signup
+_APPLYING = (select(exemption).where(
+    or_(exemption.c.scope_kind == "provider",
+        and_(exemption.c.scope_kind == "account_type", exemption.c.scope_value == bindparam("account_type")),
+        and_(exemption.c.scope_kind == "lessee_type",
+             exemption.c.scope_value.in_(bindparam("lessee_types", expanding=True)))),
+    exemption.c.granted_at <= bindparam("at"), exemption.c.expires_at > bindparam("at"),
+    or_(exemption.c.revoked_at.is_(None), exemption.c.revoked_at > bindparam("at")))
+    .order_by(exemption.c.granted_at, exemption.c.id))
 
 SCOPE_KINDS: tuple[str, ...] = ("provider", "account_type", "lessee_type")
 SCOPE_VALUES: dict[str, tuple[str, ...]] = {
@@ -268,14 +278,8 @@ class ExemptionRegister:
     # -- the signup hook (verification.signup_exemptions) -------------------------------------------
     def applying(self, conn: Connection, context: SignupContext, at: datetime) -> list[ExemptionInForce]:
         """The exemptions in force for ``context`` at ``at``: one per step at most."""
-        scope = or_(exemption.c.scope_kind == "provider",
-                    and_(exemption.c.scope_kind == "account_type", exemption.c.scope_value == context.account_type),
-                    and_(exemption.c.scope_kind == "lessee_type",
-                         exemption.c.scope_value.in_(sorted(context.lessee_types))))
-        rows = conn.execute(select(exemption).where(
-            scope, exemption.c.granted_at <= at, exemption.c.expires_at > at,
-            or_(exemption.c.revoked_at.is_(None), exemption.c.revoked_at > at))
-            .order_by(exemption.c.granted_at, exemption.c.id)).all()
+        rows = conn.execute(_APPLYING, {"at": at, "account_type": context.account_type,
+                                        "lessee_types": sorted(context.lessee_types)}).all()
         taken: set[str] = set()
         found: list[ExemptionInForce] = []
         for row in rows:

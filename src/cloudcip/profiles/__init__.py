@@ -15,6 +15,7 @@ This module only reads package data; it imports nothing else of cloudcip.
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -51,8 +52,14 @@ def default_policy_text() -> str:
 
 def notice_versions() -> list[str]:
     """The customer-notice versions shipped with cloudcip, oldest first (A8)."""
+    return list(_shipped_notice_versions())
+
+
+@functools.cache
+def _shipped_notice_versions() -> tuple[str, ...]:
+    """Read once per process: the package's files do not change while it runs (every signup asks)."""
     notices = _package().joinpath("notices")
-    return sorted(entry.name.removesuffix(".md") for entry in notices.iterdir() if entry.name.endswith(".md"))
+    return tuple(sorted(entry.name.removesuffix(".md") for entry in notices.iterdir() if entry.name.endswith(".md")))
 
 
 def notice_text(version: str) -> str:
