@@ -141,6 +141,7 @@ SKIPS = [
 ]
 
 
+@pytest.mark.control("exemptions.applied")
 @pytest.mark.requirement("F1")
 @pytest.mark.parametrize("case", SKIPS, ids=lambda case: "+".join(case.steps) or "no exemption")
 def test_an_exempted_application_skips_exactly_the_exempted_steps(client: TestClient, keys: dict[str, str],
@@ -182,6 +183,7 @@ def test_an_exemption_reaches_only_its_scope(client: TestClient, keys: dict[str,
     assert trial["exemption_applied"] == granted["id"] and trial["evidence_required"] == []
 
 
+@pytest.mark.control("exemptions.applied")
 @pytest.mark.requirement("F1")
 def test_an_expired_exemption_stops_applying_at_once(client: TestClient, keys: dict[str, str], clock: Clock) -> None:
     granted = _grant(client, keys, [IDENTITY], expires="2026-06-01T12:00:00Z")

@@ -116,6 +116,7 @@ def test_the_job_reminds_at_14_7_3_and_1_days_left_then_terminates_and_notifies(
                                                                   "terminated": []}
 
 
+@pytest.mark.control("resellers.termination_clock")
 @pytest.mark.requirement("E3")
 def test_remediation_with_reason_and_evidence_stops_the_clock(services: Services, client: TestClient,
                                                               keys: dict[str, str]) -> None:

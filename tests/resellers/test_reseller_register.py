@@ -27,6 +27,7 @@ HTML_CIP = b"<!DOCTYPE html><html><body><h1>Customer Identification Program</h1>
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+@pytest.mark.control("resellers.register")
 @pytest.mark.requirement("E1")
 def test_a_customer_is_registered_as_a_foreign_reseller_and_read_back(services: Services, client: TestClient,
                                                                        keys: dict[str, str]) -> None:
@@ -88,6 +89,7 @@ def test_registering_twice_is_409_and_analysts_may_not_write(services: Services,
     assert refused.status_code == 403
 
 
+@pytest.mark.control("resellers.register")
 @pytest.mark.requirement("E1")
 def test_cip_versions_are_kept_hashed_and_sealed(services: Services, client: TestClient, keys: dict[str, str]) -> None:
     customer_id, _ = reseller_customer(services)

@@ -76,6 +76,7 @@ def test_a_scheduled_review_opens_when_due_and_not_before(services: Services, cl
     assert status_of(client, keys, reseller_id) == ("under_review" if opens else "active")
 
 
+@pytest.mark.control("resellers.scheduled_reviews")
 @pytest.mark.requirement("E3")
 def test_the_due_review_draws_a_reproducible_sample_and_the_next_one_falls_due_a_year_after(
         services: Services, client: TestClient, keys: dict[str, str]) -> None:
@@ -110,6 +111,7 @@ def test_the_due_review_draws_a_reproducible_sample_and_the_next_one_falls_due_a
     assert len(outcome(runner, at(due + timedelta(days=365)), RESELLER_REVIEWS_TASK)["opened"]) == 1
 
 
+@pytest.mark.control("resellers.termination_clock")
 @pytest.mark.requirement("E3")
 def test_the_runner_restricts_a_non_compliant_reseller_on_day_30_and_not_on_day_29(
         services: Services, client: TestClient, keys: dict[str, str]) -> None:
@@ -135,6 +137,7 @@ def _counts(services: Services) -> tuple[int, int, int, int]:
                 services.ledger.size())
 
 
+@pytest.mark.control("resellers.termination_clock")
 @pytest.mark.requirement("E3", "G4")
 def test_a_failure_after_the_incident_report_leaves_neither_it_nor_the_finding(
         services: Services, client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

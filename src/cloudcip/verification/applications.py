@@ -171,7 +171,7 @@ class ApplicationService:
                            fields_present=frozenset(present_fields(request)),
                            notice_version=request.notice_version, satisfied=brought.satisfied(),
                            problems=tuple(brought.problems), links=links)
-        if self.exemptions is not None:
+        if self.exemptions is not None and self.policy.exemptions.apply:  # F1: as the policy in force says
             context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
             with self.services.database.engine.connect() as conn:
                 facts = replace(facts, exemptions=tuple(self.exemptions.applying(conn, context, now)))

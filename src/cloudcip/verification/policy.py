@@ -427,6 +427,14 @@ class ReviewTriggers(_Strict):
         return self
 
 
+class ExemptionsPolicy(_Strict):
+    """F1: whether the signup decision applies the exemptions of the register (those Commerce granted the
+    provider, recorded with ``cloudcip exemptions grant``). Off, no exemption applies to any signup and
+    the written CIP states none."""
+
+    apply: bool = True
+
+
 class CipPolicy(_Strict):
     """The CIP policy: ordered rules, first match wins (A1)."""
 
@@ -442,6 +450,8 @@ class CipPolicy(_Strict):
     review_triggers: ReviewTriggers = ReviewTriggers()
     #: G2: the weights of the risk score's factors and the bands mapping a score to a tier
     risk_score: RiskScorePolicy = RiskScorePolicy()
+    #: F1: the exemptions of the register applied at signup (or not)
+    exemptions: ExemptionsPolicy = ExemptionsPolicy()
     rules: Annotated[list[PolicyRule], Field(min_length=1)]
 
     @model_validator(mode="after")
