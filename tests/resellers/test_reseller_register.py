@@ -5,6 +5,8 @@ written CIP on file (versioned, SHA-256, sealed at rest); bad uploads are 422 na
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,7 +18,7 @@ from tests.resellers.builders import auth, register, reseller_customer
 from cloudcip import clock
 from cloudcip.ledger.schema import ledger_entry
 from cloudcip.records.roles import Actor
-from cloudcip.resellers.register import MAX_CIP_BYTES
+from cloudcip.resellers.register import FILE_TYPES, MAX_CIP_BYTES
 from cloudcip.resellers.register_schema import reseller_cip_document
 from cloudcip.runtime import Services, certification_service
 
@@ -147,3 +149,34 @@ def test_certification_due_is_a_year_after_the_certification(services: Services,
     customer_id, _ = reseller_customer(services)
     added = register(client, keys, customer_id, certified_on="2026-03-01")
     assert date.fromisoformat(added["certification_due"]) == date(2026, 3, 1) + timedelta(days=365)
+
+
+def _docx() -> bytes:
+    """A minimal Word document as a DOCX file is: a ZIP with the OOXML content types and word/document.xml."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.wordprocessingml.document.main+xml"/></Types>'))
+        archive.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships/>')
+        archive.writestr("word/document.xml", "<w:document><w:body><w:p>Reseller CIP 2026</w:p></w:body></w:document>")
+    return buffer.getvalue()
+
+
+@pytest.mark.requirement("E1")
+@pytest.mark.control("resellers.register")
+def test_a_docx_cip_is_taken_as_docx_whatever_its_name_and_read_back_intact(
+        services: Services, client: TestClient, keys: dict[str, str]) -> None:
+    customer_id, _ = reseller_customer(services)
+    reseller_id = register(client, keys, customer_id)["id"]
+    content = _docx()
+    uploaded = client.post(f"/v1/resellers/{reseller_id}/cip-documents?filename=cip.pdf", content=content,
+                           headers={**auth(keys, "compliance-officer"), "Content-Type": "application/pdf"})
+    assert uploaded.status_code == 201, uploaded.text
+    meta = uploaded.json()
+    assert (meta["file_type"], meta["media_type"]) == ("docx", FILE_TYPES["docx"])  # from the bytes, not the name
+    assert meta["sha256"] == hashlib.sha256(content).hexdigest()
+    got = client.get(f"/v1/resellers/{reseller_id}/cip-documents/1", headers=auth(keys, "analyst"))
+    assert got.status_code == 200 and got.content == content
+    assert got.headers["content-type"].startswith(FILE_TYPES["docx"])
