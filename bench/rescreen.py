@@ -45,7 +45,7 @@ from bench.signup import load_lists
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.records.roles import Actor
 from cloudcip.records.synthetic import SyntheticCustomers, parse_customer
-from cloudcip.runtime import initialise, open_services, sub_lessee_rescreen
+from cloudcip.runtime import initialise, open_services, screening_service, sub_lessee_rescreen
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.rescreen import rescreen_all
@@ -189,7 +189,7 @@ def run(customers: int = 100_000, planted: int = 25, extra: int = 75, workers: i
                         groups[group_at[stored + offset]].add(ids[offset])
                 stored += size
             figures["generate_s"] = round(time.perf_counter() - started, 1)
-            screening = ScreeningService(services)
+            screening = screening_service(services)
             started = time.perf_counter()
             screening.state()  # the in-force index, as a running service holds it
             first_index_s = time.perf_counter() - started

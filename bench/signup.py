@@ -38,12 +38,18 @@ from cloudcip.domain.application import ApplicationRequest
 from cloudcip.jobs.schema import webhook_outbox
 from cloudcip.records.roles import Actor, create_api_key
 from cloudcip.records.synthetic import SyntheticCustomers
-from cloudcip.runtime import Services, gate_applications, initialise, open_services, signup_ip_lookup
+from cloudcip.runtime import (
+    Services,
+    application_service,
+    gate_applications,
+    initialise,
+    open_services,
+    signup_ip_lookup,
+)
 from cloudcip.screening.loaders import load_publication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.snapshots import generate_demo_list, import_publication
 from cloudcip.settings import Settings
-from cloudcip.verification.applications import build_application_service
 
 LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
 ADMIN = Actor("bench:admin", "admin")
@@ -93,10 +99,10 @@ def _individual(generator: SyntheticCustomers) -> dict[str, Any]:
 
 def _listed_persons(services: Services, count: int) -> list[tuple[str, str, str]]:
     """(given, family, birth date) of listed persons with a two-part name and a full birth date."""
-    from cloudcip.screening.service import ScreeningService
+    from cloudcip.runtime import screening_service
 
     found: list[tuple[str, str, str]] = []
-    for party in ScreeningService(services).state().index.parties:
+    for party in screening_service(services).state().index.parties:
         if party.schema != "Person" or not party.birth_dates or len(party.birth_dates[0]) != 10:
             continue
         parts = party.names[0].full.split()
@@ -294,7 +300,7 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
             add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
                         determination_date=datetime.now(UTC).date().replace(year=2025))
             # wired as the API wires it: certification gate, exemptions, linkage, the signup IP's facts
-            service = gate_applications(services, build_application_service(
+            service = gate_applications(services, application_service(
                 services, ip_lookup=signup_ip_lookup(services.database)))
             adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
             started = time.perf_counter()

@@ -33,11 +33,7 @@ ENTRY_POINT_USES = {"api": {"console", "runtime"}, "cli": {"api", "console", "ru
 DOMAIN_MAY_IMPORT = frozenset({"errors", "clock"})
 #: imports that still close a cycle between units, (importer, imported) with why; the cycle check
 #: leaves them out. Remove an entry when it is fixed (a listed import that no longer exists fails).
-KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # ``Services.profile`` loads the regulatory profile, which ``verification.profile`` parses with the
-    # policy's field names; moving the profile out of verification is a change of its own.
-    ("services", "verification"): "Services.profile (verification.profile)",
-}
+KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:
@@ -165,3 +161,27 @@ def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
     imported = {module for module, _line in _imports(SOURCE / "jobs" / "runner.py")}
     assert {"cloudcip.services", "cloudcip.clock", "cloudcip.jobs.webhooks"} <= imported
+
+
+#: where a ``ScreeningService`` is built: the wiring's one per process (``runtime.screening_service``),
+#: and the fallback of the two capability functions a caller without the wiring may call (tests, a library)
+SCREENING_BUILT_IN = frozenset({"runtime.py", "screening/rescreen.py", "verification/applications.py"})
+
+
+def _constructions(name: str) -> set[str]:
+    found = set()
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            called = getattr(node, "func", None)
+            if isinstance(node, ast.Call) and name in (getattr(called, "id", None), getattr(called, "attr", None)):
+                found.add(path.relative_to(SOURCE).as_posix())
+    return found
+
+
+def test_the_screening_service_is_built_in_one_place() -> None:
+    """Issue 12: one screening service (one in-memory index) per process, built by the wiring and
+    passed in: the API, the console, the CLI, the job runner and the benchmarks ask
+    ``runtime.screening_service`` instead of building their own."""
+    built = _constructions("ScreeningService")
+    assert "runtime.py" in built
+    assert sorted(built - SCREENING_BUILT_IN) == []

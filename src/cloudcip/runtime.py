@@ -9,10 +9,11 @@ packages take ``Services`` from :mod:`cloudcip.services` (``docs/architecture.md
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, insert, select
 
@@ -56,8 +57,9 @@ if TYPE_CHECKING:
     from cloudcip.sharing.ingest import IndicatorIntake
     from cloudcip.storage.database import Database
     from cloudcip.verification.applications import ApplicationService
-    from cloudcip.verification.assessment import SignupAddress
+    from cloudcip.verification.assessment import SignupAddress, SignupIpLookup
     from cloudcip.verification.policy import CipPolicy
+    from cloudcip.verification.profile import RegulatoryProfile
 
 
 class NotInitialised(Unavailable, RuntimeError):
@@ -127,6 +129,43 @@ def open_services(settings: Settings, *, schema: str | None = None) -> Services:
     return services
 
 
+_T = TypeVar("_T")
+_wiring_lock = threading.Lock()
+
+
+def _built_once(services: Services, name: str, kind: type[_T], build: Callable[[], _T]) -> _T:
+    """The object ``name`` of ``services``, built by ``build`` the first time it is asked for."""
+    with _wiring_lock:
+        found = services.wired.get(name)
+        if not isinstance(found, kind):
+            found = build()
+            services.wired[name] = found
+        return found
+
+
+def screening_service(services: Services) -> ScreeningService:
+    """D3, D4: the process's one screening service (one in-memory index of the in-force lists and
+    measures): decisions, the screening routes, the console, re-screening, sub-lessees, the signal
+    follower and the CLI all take this one."""
+    from cloudcip.screening.service import ScreeningService
+
+    return _built_once(services, "screening", ScreeningService, lambda: ScreeningService(services))
+
+
+def regulatory_profile(services: Services) -> RegulatoryProfile:
+    """The regulatory profile in force (``CLOUDCIP_PROFILE``: a shipped name or a YAML file), read once."""
+    from cloudcip.verification.profile import RegulatoryProfile, load_profile
+
+    return _built_once(services, "profile", RegulatoryProfile, lambda: load_profile(services.settings.profile))
+
+
+def application_service(services: Services, *, ip_lookup: SignupIpLookup | None = None) -> ApplicationService:
+    """The application service of a process, on its one screening service (A1-A8)."""
+    from cloudcip.verification.applications import build_application_service
+
+    return build_application_service(services, screening=screening_service(services), ip_lookup=ip_lookup)
+
+
 BREAK_GLASS_EVENT = "record.break_glass"
 
 
@@ -155,14 +194,14 @@ def purge_hooks() -> tuple[Forget, ...]:
 def account_lifecycle(services: Services) -> AccountLifecycle:
     from cloudcip.records.lifecycle import AccountLifecycle
 
-    return AccountLifecycle(services.database, services.ledger, services.profile.retention.years)
+    return AccountLifecycle(services.database, services.ledger, regulatory_profile(services).retention.years)
 
 
 def retention_service(services: Services) -> RetentionService:
     from cloudcip.records.retention import RetentionService
 
     return RetentionService(services.database, services.ledger, services.customers,
-                            services.profile.retention.years)
+                            regulatory_profile(services).retention.years)
 
 
 def legal_processes(services: Services) -> LegalProcessService:
@@ -194,9 +233,7 @@ def certification_service(services: Services) -> CertificationService:
     from cloudcip.reports.certification import CertificationService
 
     def release_held_cases(actor: Actor) -> int:
-        from cloudcip.verification.applications import build_application_service
-
-        return gate_applications(services, build_application_service(services)).release_held_cases(actor)
+        return gate_applications(services, application_service(services)).release_held_cases(actor)
 
     return CertificationService(services.database, services.ledger, services.customers, policy_in_force(services),
                                 on_filed=release_held_cases)
@@ -205,7 +242,7 @@ def certification_service(services: Services) -> CertificationService:
 def roster_service(services: Services) -> RosterService:
     from cloudcip.reports.roster import RosterService
 
-    return RosterService(services.database, services.ledger, services.profile.retention.years)
+    return RosterService(services.database, services.ledger, regulatory_profile(services).retention.years)
 
 
 def reporting_contacts(services: Services) -> ContactService:
@@ -277,13 +314,14 @@ def attestation_service(services: Services) -> AttestationService:
     from cloudcip.reports.attestation import AttestationService
 
     return AttestationService(services.database, services.ledger, certification_service(services),
-                              policy_in_force(services), services.profile.certification.attestation_interval_days)
+                              policy_in_force(services),
+                              regulatory_profile(services).certification.attestation_interval_days)
 
 
 def cip_copy_requests(services: Services) -> CipCopyRequests:
     from cloudcip.reports.cip_requests import CipCopyRequests
 
-    return CipCopyRequests(services.database, services.ledger, policy_in_force(services), services.profile,
+    return CipCopyRequests(services.database, services.ledger, policy_in_force(services), regulatory_profile(services),
                            reseller_cips=lambda actor: reseller_service(services).foreign_cip_documents(actor))
 
 
@@ -457,7 +495,7 @@ def reseller_service(services: Services) -> ResellerService:
                                    actions_taken=["reseller termination clock started"],
                                    purpose="reseller oversight finding").id
 
-    settings = services.profile.resellers
+    settings = regulatory_profile(services).resellers
     return ResellerService(services.database, services.ledger, services.customers,
                            termination_days=settings.termination_days, reporter=report,
                            review_interval_days=settings.review_interval_days,

@@ -10,18 +10,13 @@ for the capabilities that already take it.
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.ledger.store import Ledger
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.settings import Settings
 from cloudcip.storage.database import Database
-
-if TYPE_CHECKING:
-    from cloudcip.verification.profile import RegulatoryProfile
 
 
 @dataclass
@@ -31,13 +26,9 @@ class Services:
     keyring: LocalKeyring
     ledger: Ledger
     customers: CustomerStore
+    #: what the wiring builds once per process and shares, by name (``runtime.screening_service``,
+    #: ``runtime.regulatory_profile``); capabilities receive those objects as arguments, never from here
+    wired: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def close(self) -> None:
         self.database.dispose()
-
-    @functools.cached_property
-    def profile(self) -> RegulatoryProfile:
-        """The regulatory profile in force (``CLOUDCIP_PROFILE``: a shipped name or a YAML file)."""
-        from cloudcip.verification.profile import load_profile
-
-        return load_profile(self.settings.profile)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from cloudcip import clock
 from cloudcip.api.app import create_app
 from cloudcip.records.roles import ROLES, create_api_key
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, regulatory_profile
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_cip_copy_request_over_http_runs_on_its_clock_and_is_answered_with_has
                          headers=officer)
     assert logged.status_code == 201, logged.text
     request = logged.json()
-    assert request["due"] == (received + timedelta(days=services.profile.cip_copies.days)).isoformat()
+    assert request["due"] == (received + timedelta(days=regulatory_profile(services).cip_copies.days)).isoformat()
     listed = client.get("/v1/reporting/cip-copy-requests", headers=officer).json()
     assert listed == [request]
     item = due(client, officer)["cip_copy_request"]
@@ -120,7 +120,7 @@ def test_the_attestation_over_http_and_its_filing_set_the_next_due_date(client: 
     filed = client.post("/v1/attestation/filings", json={}, headers=officer)
     assert filed.status_code == 201, filed.text
     assert filed.json()["kind"] == "attestation" and len(filed.json()["sha256"]) == 64
-    interval = services.profile.certification.attestation_interval_days
+    interval = regulatory_profile(services).certification.attestation_interval_days
     attestation = due(client, officer)["attestation"]
     assert attestation["due"] == (clock.now().date() + timedelta(days=interval)).isoformat()
     update = client.post("/v1/attestation/filings", json={"out_of_cycle": True}, headers=officer)

@@ -34,8 +34,16 @@ from cloudcip.api.routers import (
     screening,
     sharing,
 )
-from cloudcip.runtime import Services, gate_applications, indicator_intake, service_signal_policy, signup_ip_lookup
-from cloudcip.verification.applications import ApplicationService, build_application_service
+from cloudcip.runtime import (
+    Services,
+    application_service,
+    gate_applications,
+    indicator_intake,
+    screening_service,
+    service_signal_policy,
+    signup_ip_lookup,
+)
+from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = [
     customers.router, ledger.router, screening.router, applications.router, applications.vendor_router, access.router,
@@ -55,22 +63,20 @@ def create_app(services: Services, applications_service: ApplicationService | No
     )
     install_offline_docs(app)
     app.state.services = services
-    app.state.applications = gate_applications(services, applications_service or build_application_service(
+    app.state.applications = gate_applications(services, applications_service or application_service(
         services, ip_lookup=signup_ip_lookup(services.database)))
-    # one screening service (one in-memory index) per process: decisions and the screening router share it
-    app.state.screening = app.state.applications.screening
-    if app.state.applications.screening is not None:  # signals are raised by the follower (``cloudcip serve``)
-        app.state.signal_policy = service_signal_policy(services, app.state.applications.screening)
+    # one screening service (one in-memory index) per process: decisions, the screening router and the console
+    app.state.screening = app.state.applications.screening or screening_service(services)
+    # signals are raised by the follower (``cloudcip serve``) with this policy
+    app.state.signal_policy = service_signal_policy(services, app.state.screening)
     install_error_handlers(app)
     for router in ROUTERS:
         declare_common_errors(router, current_actor)  # 401/403/413/422 where they are sent, as ErrorBody
         app.include_router(router)
     from cloudcip.console.app import mount as mount_console
-    from cloudcip.screening.service import ScreeningService
 
     # the analysts' web console under /console, on the same services (B3, B4)
-    mount_console(app, services, app.state.applications,
-                  app.state.applications.screening or ScreeningService(services))
+    mount_console(app, services, app.state.applications, app.state.screening)
 
     # G3: the TAXII 2.1 server of the sharing package, with its own media type and error objects
     from cloudcip.sharing.taxii import create_taxii_app

@@ -144,11 +144,10 @@ def signals(
     import time
 
     from cloudcip.access.follower import catch_up, cursor_position, newest_event_id
-    from cloudcip.runtime import service_signal_policy
-    from cloudcip.screening.service import ScreeningService
+    from cloudcip.runtime import screening_service, service_signal_policy
 
     with services_of(ctx) as services:
-        policy = service_signal_policy(services, ScreeningService(services))
+        policy = service_signal_policy(services, screening_service(services))
         start = cursor_position(services.database)
         total = max(0, newest_event_id(services.database) - start)
         raised = events = 0

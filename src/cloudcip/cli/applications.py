@@ -14,7 +14,7 @@ from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import gate_applications, signup_ip_lookup
+from cloudcip.runtime import application_service, gate_applications, signup_ip_lookup
 
 app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
 OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")
@@ -28,8 +28,6 @@ def submit(
     idempotency_key: Annotated[str | None, typer.Option(help="Makes a retry return the same answer.")] = None,
 ) -> None:
     """Submit an application from a JSON file; print the decision as JSON."""
-    from cloudcip.verification.applications import build_application_service
-
     try:
         request = _REQUEST.validate_json(path.read_bytes())
     except ValidationError as exc:
@@ -38,7 +36,7 @@ def submit(
                        error["msg"]) for error in exc.errors()]) from None
     with services_of(ctx) as services:
         # the signup address's facts as the API's decision has them (hosting, Tor, country, ASN: C4, G1)
-        applications = build_application_service(services, ip_lookup=signup_ip_lookup(services.database))
+        applications = application_service(services, ip_lookup=signup_ip_lookup(services.database))
         answer = gate_applications(services, applications).submit(request, OPERATOR_SIGNUP,
                                                                   idempotency_key=idempotency_key)
     emit(json.dumps(answer, indent=2))
@@ -47,10 +45,8 @@ def submit(
 @app.command("show")
 def show(ctx: typer.Context, application_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Show an application's decision and its case history (the read is on the ledger)."""
-    from cloudcip.verification.applications import build_application_service
-
     with services_of(ctx) as services:
-        answer = build_application_service(services).show(application_id, Actor("cli:operator", "analyst"))
+        answer = application_service(services).show(application_id, Actor("cli:operator", "analyst"))
     emit(json.dumps(answer, indent=2))
 
 
@@ -62,9 +58,7 @@ def redress(
 ) -> None:
     """A6: re-open a refused, closed or restricted case for review, as a compliance officer (on the
     ledger; the provider is told through the webhook). Any other state is a conflict (exit 5)."""
-    from cloudcip.verification.applications import build_application_service
-
     with services_of(ctx) as services:
-        answer = build_application_service(services).redress(application_id, reason,
+        answer = application_service(services).redress(application_id, reason,
                                                              Actor("cli:operator", "compliance-officer"))
     emit(json.dumps(answer, indent=2))

@@ -69,13 +69,14 @@ def propose(
 ) -> None:
     """Propose FILE as the policy in force; a second compliance officer must approve it. Prints its id."""
     from cloudcip.profiles import notice_versions
+    from cloudcip.runtime import regulatory_profile
     from cloudcip.verification import policy_store
 
     text = path.read_text(encoding="utf-8")
     with services_of(ctx) as services:
         actor = _person(services, username)
         current = policy_store.policy_in_force(services.database, services.settings.policy_path)
-        proposed = policy_store.check_change(text, services.profile, current, notice_versions())
+        proposed = policy_store.check_change(text, regulatory_profile(services), current, notice_versions())
         four_eyes = _four_eyes(services)
         change = four_eyes.propose(
             "policy.change", f"put CIP policy {proposed.policy_id} version {proposed.version} in force "

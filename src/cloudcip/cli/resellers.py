@@ -35,7 +35,7 @@ def add(
 ) -> None:
     """Share sub-lessees from a JSON file: stored sealed, screened; prints ids and outcomes as JSON."""
     from cloudcip.resellers import sub_lessees as register
-    from cloudcip.screening.service import ScreeningService
+    from cloudcip.runtime import screening_service
 
     try:
         body = json.loads(path.read_bytes())
@@ -43,7 +43,7 @@ def add(
         raise InvalidInput(f"{path.name}: not JSON") from None
     items, many = register.parse_sub_lessees(body)
     with services_of(ctx) as services:
-        shared = register.share_sub_lessees(services, ScreeningService(services), account_id, items,
+        shared = register.share_sub_lessees(services, screening_service(services), account_id, items,
                                             OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)")
     emit(json.dumps({"reseller_account_id": account_id, "sub_lessees": [s.as_json() for s in shared]}, indent=2))
 
@@ -87,7 +87,7 @@ def remove(
 def rescreen(ctx: typer.Context) -> None:
     """Re-screen every active sub-lessee against the in-force lists and measures (D4)."""
     from cloudcip.resellers.rescreen import rescreen_sub_lessees
-    from cloudcip.screening.service import ScreeningService
+    from cloudcip.runtime import screening_service
 
     with services_of(ctx) as services, Progress(console=console, transient=True) as progress:
         task = progress.add_task("re-screening sub-lessees", total=None)
@@ -96,6 +96,6 @@ def rescreen(ctx: typer.Context) -> None:
             progress.update(task, completed=done, total=total)
 
         screened, new_hits, effects = rescreen_sub_lessees(
-            services, ScreeningService(services), clock.now(), progress=advance,
+            services, screening_service(services), clock.now(), progress=advance,
             actor=Actor(OPERATOR.name, OPERATOR.role), reason="operator request")
     emit(json.dumps({"screened": screened, "new_hits": new_hits, "effects": effects}, indent=2))

@@ -17,12 +17,13 @@ from rich.table import Table
 from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
 from cloudcip.errors import InvalidInput
+from cloudcip.runtime import screening_service
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as measure_register
 from cloudcip.screening.loaders import FORMATS, load_publication
 from cloudcip.screening.measures import CONDITIONS
 from cloudcip.screening.rescreen import rescreen_all
-from cloudcip.screening.service import ScreeningService, compare_pair, hit_json
+from cloudcip.screening.service import compare_pair, hit_json
 from cloudcip.screening.snapshots import (
     diff_snapshots,
     find_snapshot,
@@ -268,7 +269,7 @@ def screen_name(
     if schema not in (None, "Person", "Organization"):
         raise fail("--schema must be Person or Organization")
     with services_of(ctx) as services:
-        service = ScreeningService(services)
+        service = screening_service(services)
         result = service.screen_person(
             name, birth_date, nationality.upper() if nationality else None,
             schema=schema if schema in ("Person", "Organization") else None,  # type: ignore[arg-type]
@@ -296,7 +297,7 @@ def screen_batch(
     """Screen every row of a CSV; one JSON line per row with its best hits (or its error)."""
     errors = 0
     with services_of(ctx) as services:
-        service = ScreeningService(services)
+        service = screening_service(services)
         for number, row in enumerate(_rows(file, ("name",)), start=1):
             line: dict[str, Any] = {"row": number, "name": row.get("name", "")}
             try:
@@ -344,12 +345,11 @@ def screen_rescreen(
     """Re-screen every customer, beneficial owner and resellers' sub-lessee; apply measures in force;
     resumes an unfinished run. Against what changed since the last finished run, unless --full."""
     from cloudcip.access.history import access_history_by_customer
-    from cloudcip.runtime import sub_lessee_rescreen
-    from cloudcip.verification.applications import build_application_service
+    from cloudcip.runtime import application_service, sub_lessee_rescreen
 
     with services_of(ctx) as services, _progress() as progress:
         task = progress.add_task("re-screening", total=None)
-        applications = build_application_service(services)
+        applications = application_service(services)
         report = rescreen_all(services, reason,
                               lambda done, total: progress.update(task, completed=done, total=total),
                               full=full, workers=workers, screening=applications.screening,
@@ -395,8 +395,8 @@ def hits_decide(
 ) -> None:
     """Adjudicate a hit."""
     with services_of(ctx) as services:
-        from cloudcip.verification.applications import build_application_service
+        from cloudcip.runtime import application_service
 
         decided = hits_store.decide(services, OPERATOR, hit_id, state, reason,
-                                    after=build_application_service(services).hit_decided)
+                                    after=application_service(services).hit_decided)
     emit(f"hit {decided.id}: {decided.state}")

@@ -13,9 +13,11 @@ from cloudcip import clock
 from cloudcip.cli.context import console, emit, fail, services_of, settings_of
 from cloudcip.records.roles import ROLES, Actor, create_api_key
 from cloudcip.runtime import (
+    application_service,
     default_tasks,
     gate_applications,
     initialise,
+    screening_service,
     service_signal_policy,
     signup_ip_lookup,
     sub_lessee_rescreen,
@@ -58,14 +60,13 @@ def serve(
     from cloudcip.jobs.runner import JobRunner, PeriodicTask
     from cloudcip.jobs.webhooks import webhook_settings_from_env
     from cloudcip.screening.rescreen import rescreen_if_changed
-    from cloudcip.verification.applications import build_application_service
 
     with services_of(ctx) as services:
         if webhook_settings_from_env(services.settings.data_dir).url is None:
             console.print("[yellow]warning:[/yellow] CLOUDCIP_WEBHOOK_URL is not set: decision webhooks and one-time "
                           "codes (event otp.deliver) stay in the outbox and reach no one until it is")
         listener = _listen(host, port)
-        applications = gate_applications(services, build_application_service(
+        applications = gate_applications(services, application_service(
             services, ip_lookup=signup_ip_lookup(services.database)))
         tasks = [*default_tasks(),
                  PeriodicTask("verification-deadlines", every_seconds=60.0,
@@ -94,9 +95,8 @@ def serve(
         runner.start()
         # C4: one signal follower, here in the main process, apart from the API workers
         from cloudcip.access.follower import SignalFollower
-        from cloudcip.screening.service import ScreeningService
 
-        screening = applications.screening or ScreeningService(services)
+        screening = applications.screening or screening_service(services)
         follower = SignalFollower(services.database, service_signal_policy(services, screening),
                                   may_run=leadership.held)
         follower.start()
@@ -156,7 +156,6 @@ def demo(
     from cloudcip.domain.application import ApplicationRequest
     from cloudcip.records.synthetic import SyntheticCustomers
     from cloudcip.screening.snapshots import generate_demo_list, import_publication
-    from cloudcip.verification.applications import build_application_service
 
     initialise(settings_of(ctx))
     signup = Actor(name="demo:signup-service", role="signup-service")
@@ -164,7 +163,7 @@ def demo(
     with services_of(ctx) as services:
         designated = generate_demo_list()
         import_publication(services, designated, Actor("demo:admin", "admin"))
-        applications = gate_applications(services, build_application_service(services))
+        applications = gate_applications(services, application_service(services))
         generator = SyntheticCustomers()
         decisions: dict[str, int] = {}
         with Progress(console=console, transient=True) as progress:

@@ -663,13 +663,15 @@ def present_fields(request: ApplicationInput) -> set[str]:
     return present
 
 
-def build_application_service(services: Services, *, ip_lookup: SignupIpLookup | None = None) -> ApplicationService:
-    """The application service of a process: the policy in force, screening against in-force lists,
-    and (where the wiring passes it) the IP intelligence of signup addresses."""
+def build_application_service(services: Services, *, screening: ScreeningService | None = None,
+                              ip_lookup: SignupIpLookup | None = None) -> ApplicationService:
+    """The application service of a process: the policy in force, screening against in-force lists
+    (the process's one screening service, ``runtime.application_service`` passes it; a new one for a
+    caller without one), and (where the wiring passes it) the IP intelligence of signup addresses."""
     from cloudcip.verification.policy_store import PolicyWatch, policy_in_force
 
     policy = policy_in_force(services.database, services.settings.policy_path).policy
-    return ApplicationService(services=services, policy=policy, screening=ScreeningService(services),
+    return ApplicationService(services=services, policy=policy, screening=screening or ScreeningService(services),
                               ip_lookup=ip_lookup,
                               policy_watch=PolicyWatch(services.database, services.settings.policy_path))
 

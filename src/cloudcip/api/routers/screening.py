@@ -15,7 +15,6 @@ echoes a screened person's data back except the screening result itself.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +26,7 @@ from cloudcip.api.models.screening import HitList, HitView, ListSnapshots, Measu
 from cloudcip.api.params import Day
 from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.roles import Actor, check
+from cloudcip.runtime import screening_service as process_screening
 from cloudcip.screening import hits as hits_store
 from cloudcip.screening import measures as register
 from cloudcip.screening.service import ScreeningService
@@ -38,16 +38,14 @@ RecordId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
-_service_lock = threading.Lock()
 
 
 def screening_service(request: Request, services: ServicesDep) -> ScreeningService:
-    """The app's screening service (built on first use; rebuilt when lists or measures change)."""
-    with _service_lock:
-        service: ScreeningService | None = getattr(request.app.state, "screening", None)
-        if service is None or service.services is not services:
-            service = ScreeningService(services)
-            request.app.state.screening = service
+    """The app's screening service, the process's one (``runtime.screening_service``); its index is
+    rebuilt when lists or measures change."""
+    service: ScreeningService | None = getattr(request.app.state, "screening", None)
+    if service is None or service.services is not services:
+        service = process_screening(services)
     return service
 
 

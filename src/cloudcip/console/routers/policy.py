@@ -17,6 +17,7 @@ from cloudcip.errors import CloudcipError
 from cloudcip.profiles import notice_versions
 from cloudcip.verification import policy_store
 from cloudcip.verification.policy import policy_summary
+from cloudcip.verification.profile import load_profile
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 PolicyWriter = Annotated[Session, Depends(allowed("policy:write"))]
@@ -49,7 +50,8 @@ def propose_policy(request: Request, console: ConsoleDep, session: PolicyWriter,
     services = console.services
     current = policy_store.policy_in_force(services.database, services.settings.policy_path)
     try:
-        proposed = policy_store.check_change(text, services.profile, current, notice_versions())
+        profile = load_profile(services.settings.profile)
+        proposed = policy_store.check_change(text, profile, current, notice_versions())
         console.four_eyes.propose(
             "policy.change", f"put CIP policy {proposed.policy_id} version {proposed.version} in force "
                              f"(in force: {current.policy.policy_id} version {current.policy.version})",

@@ -26,6 +26,7 @@ from cloudcip.reports.roster import RosterFilter, RosterService
 from cloudcip.reports.schema import certification_filing
 from cloudcip.services import Services
 from cloudcip.verification.policy_store import policy_in_force
+from cloudcip.verification.profile import load_profile
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 CertReader = Annotated[Session, Depends(allowed("certification:read"))]
@@ -52,7 +53,8 @@ def certification_service(services: Services) -> CertificationService:
 
 
 def roster_service(services: Services) -> RosterService:
-    return RosterService(services.database, services.ledger, services.profile.retention.years)
+    return RosterService(services.database, services.ledger,
+                         load_profile(services.settings.profile).retention.years)
 
 
 def _filings(console: ConsoleDep) -> list[Any]:
