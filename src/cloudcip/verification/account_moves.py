@@ -1,6 +1,6 @@
 """The account's state as its case moves, and its closure (A6, A7, B1, D1).
 
-A case's move sets its account's state (``applications.ACCOUNT_STATE``, never looser than a special
+A case's move sets its account's state (``ACCOUNT_STATE``, never looser than a special
 measure in force made it: ``measures_in_force.account_state``). The account's closure is kept apart:
 
 - an account **the provider closed** (``closed_by`` ``provider``: the API, the CLI, an
@@ -19,6 +19,18 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from cloudcip.storage.schema import account
+
+# the account's state for each state of its case
+ACCOUNT_STATE: dict[str, str] = {
+    "approved": "active",
+    "pending_evidence": "restricted_pending",
+    "in_review": "pending_review",
+    "refused": "refused",
+    "failed": "restricted",
+    "closed": "closed",
+    "restricted": "restricted",
+    "submitted": "pending_review",
+}
 
 ENDED = frozenset({"closed", "refused"})
 PROVIDER = "provider"

@@ -45,14 +45,13 @@ from cloudcip.identity.payment import BinTable
 from cloudcip.jobs.webhooks import enqueue
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
-from cloudcip.screening.hits import StoredHit, record_hits, subject_hash
+from cloudcip.screening.hits import StoredHit
 from cloudcip.screening.measures import Measure
 from cloudcip.screening.service import ScreeningService
 from cloudcip.services import Services
-from cloudcip.storage.bulk import insert_rows
-from cloudcip.storage.schema import account, beneficial_owner, customer, evidence
+from cloudcip.storage.schema import account, evidence
 from cloudcip.verification import certification_gate, codes, evidence_checks, notices, signup_hits, successors
-from cloudcip.verification.account_moves import store_account_state
+from cloudcip.verification.account_moves import ACCOUNT_STATE, store_account_state
 from cloudcip.verification.assessment import Assessment, SignupIpLookup, applicant_of, assess
 from cloudcip.verification.decision import (
     ApplicationFacts,
@@ -78,25 +77,14 @@ from cloudcip.verification.signup_exemptions import (
     SignupContext,
     SignupExemptions,
     steps_of_row,
-    stored_steps,
 )
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
+from cloudcip.verification.signup_store import store_signup, store_transitions
 from cloudcip.verification.validation import check_record
 from cloudcip.verification.vendors import VendorResult
 
 ApplicationInput = IndividualApplication | EntityApplication
 
-# the account's state for each state of its case
-ACCOUNT_STATE: dict[str, str] = {
-    "approved": "active",
-    "pending_evidence": "restricted_pending",
-    "in_review": "pending_review",
-    "refused": "refused",
-    "failed": "restricted",
-    "closed": "closed",
-    "restricted": "restricted",
-    "submitted": "pending_review",
-}
 DECISION_OF_STATE: dict[str, str] = {
     "approved": "approved", "pending_evidence": "pending_evidence", "in_review": "in_review",
     "refused": "refused", "failed": "refused", "closed": "refused", "restricted": "refused",
@@ -189,8 +177,8 @@ class ApplicationService:
             answer[certification_gate.HELD] = decision.reasons[-1]
         try:
             with self.services.ledger.unit_of_work() as work:
-                self._store(work, case, request, record, decision, assessment, answer, body_hash, idempotency_key,
-                            actor, now, brought)
+                store_signup(self, work, case, request, record, decision, assessment, answer, body_hash,
+                             idempotency_key, actor, now, brought)
         except IntegrityError:
             # a concurrent retry with the same key won the race: answer as it was answered
             if idempotency_key:
@@ -295,105 +283,6 @@ class ApplicationService:
             "replayed": False,
         }
 
-    def _store(self, work: UnitOfWork, case: VerificationCase, request: ApplicationInput, record: CustomerRecord,
-               decision: Decision, assessment: Assessment, answer: dict[str, Any], body_hash: str,
-               idempotency_key: str | None, actor: Actor, now: datetime,
-               brought: evidence_checks.SignupEvidence) -> None:
-        conn = work.conn
-        sealers: dict[str, FieldSealer] = {}
-        [customer_id] = self.services.customers.create_in(work, [record], actor,
-                                                          purpose="account opening", sealers=sealers)
-        account_id = str(uuid.uuid4())
-        insert_rows(conn, account, [dict(
-            id=account_id, customer_id=customer_id, type=request.account.type, channel=request.account.channel,
-            state=ACCOUNT_STATE[case.state.value], parent_account_id=request.reseller_account_id,
-            external_ref=request.account.external_ref, opened_at=now, closed_at=None)])
-        answer["customer_id"] = customer_id
-        answer["account_id"] = account_id
-        owners = self._owner_ids(conn, customer_id) if request.kind == "entity" else {}
-        self._record_hits(conn, case.case_id, customer_id, owners, assessment, answer, now)
-        sealer = sealers[customer_id]
-        insert_rows(conn, application, [dict(
-            id=case.case_id, customer_id=customer_id, account_id=account_id, idempotency_key=idempotency_key,
-            request_hash=body_hash, account_type=request.account.type, channel=request.account.channel,
-            risk_tier=assessment.risk.tier, state=case.state.value,
-            decision=answer["decision"], policy_rule=case.policy_rule or "none",
-            failure_action=case.failure_action, notice_version=request.notice_version,
-            deadline=case.deadline, reverify_due=decision.reverify_due, resolution=None,
-            signup_ip_sealed=sealer.seal(request.signup_ip, table="application", column="signup_ip",
-                                         row_id=case.case_id),
-            response_json=json.dumps(answer), created_at=now, updated_at=now,
-            exemption_id=decision.exemption_applied, exempted_steps=stored_steps(decision.exempted_steps))])
-        if self.exemptions is not None and decision.exempted_steps:
-            self.exemptions.record_use(conn, steps_of_row(stored_steps(decision.exempted_steps)),
-                                       application_id=case.case_id, account_id=account_id, customer_id=customer_id,
-                                       at=now)
-        self._record_determinations(conn, case.case_id, customer_id, owners, assessment.statuses, now)
-        evidence_checks.store_signup_evidence(conn, sealer, customer_id, case.case_id, brought, now)
-        self._store_transitions(conn, case.case_id, case.history)
-        if self.signup_links is not None:  # G1: the newcomer joins the graph with the signup
-            self.signup_links.record(conn, customer_id, record, signup_ip=request.signup_ip,
-                                     device_id=request.device_id)
-        enqueue(conn, "application.decision", {"application_id": case.case_id, "account_id": account_id,
-                                               "decision": answer["decision"]})
-        work.log(LedgerAction(actor.name, actor.role, "create", "application", case.case_id,
-                              purpose="account opening", detail={"decision": answer["decision"],
-                                                                 "risk_tier": assessment.risk.tier,
-                                                                 **({"exemption": decision.exemption_applied}
-                                                                    if decision.exemption_applied else {})}))
-
-    @staticmethod
-    def _owner_ids(conn: Connection, customer_id: str) -> dict[str, str]:
-        """``beneficial_owner:<position>`` -> the owner's record id."""
-        return {f"beneficial_owner:{row.position}": row.id for row in conn.execute(
-            select(beneficial_owner.c.id, beneficial_owner.c.position).where(
-                beneficial_owner.c.customer_id == customer_id))}
-
-    @staticmethod
-    def _record_determinations(conn: Connection, application_id: str, customer_id: str, owners: dict[str, str],
-                               statuses: Sequence[tuple[str, Any]], now: datetime) -> None:
-        """A2: the determinations, with their basis, on the case and on the record (re-screening reads them)."""
-        insert_rows(conn, person_determination, [
-            {"application_id": application_id, "subject": subject, "status": status.status, "basis": status.basis,
-             "evidence_json": json.dumps(status.evidence), "decided_at": now} for subject, status in statuses])
-        for subject, status in statuses:
-            if subject == "customer":
-                conn.execute(update(customer).where(customer.c.id == customer_id).values(
-                    person_status=status.status, person_basis=status.basis))
-            elif subject in owners:
-                conn.execute(update(beneficial_owner).where(beneficial_owner.c.id == owners[subject]).values(
-                    person_status=status.status, person_basis=status.basis))
-
-    def _record_hits(self, conn: Connection, application_id: str, customer_id: str, owners: dict[str, str],
-                     assessment: Assessment, answer: dict[str, Any], now: datetime) -> None:
-        """D5: every non-clear hit of every person to the hit register, with the decision it caused; the
-        hit stays open until a person decides it."""
-        if self.screening is None or not any(h["band"] != "clear" for h in answer["screening"]["hits"]):
-            return
-        key = self.services.keyring.blind_index_key()
-        ids: dict[tuple[str, str, str], str] = {}
-        for person in assessment.persons:
-            if person.result is None or person.screened is None:
-                continue
-            subject_id = customer_id if person.subject == "customer" else owners.get(person.subject)
-            if subject_id is None:
-                continue
-            hits = [hit for hit in person.result.hits if hit.band != "clear"]
-            created = record_hits(conn, "customer" if person.subject == "customer" else "beneficial_owner",
-                                  subject_id, subject_hash(key, person.screened.fields()), hits,
-                                  self.screening.party_hash, now, application_id=application_id,
-                                  decision=answer["decision"], index_key=key)
-            for hit, hit_id in zip(hits, created, strict=False):
-                ids[(person.subject, hit.party_source, hit.party_id)] = hit_id
-        for item in answer["screening"]["hits"]:
-            item["hit_id"] = ids.get((item["subject"], item["list_source"], item["list_source_id"]))
-
-    @staticmethod
-    def _store_transitions(conn: Connection, application_id: str, moves: list[CaseTransition]) -> None:
-        insert_rows(conn, case_transition, [
-            {"application_id": application_id, "from_state": m.from_state.value, "to_state": m.to_state.value,
-             "reason": m.reason, "actor": m.actor, "at": m.at} for m in moves])
-
     def sealer(self, conn: Connection, customer_id: str) -> FieldSealer:
         return self.services.customers.sealer_in(conn, customer_id)
 
@@ -431,7 +320,7 @@ class ApplicationService:
         """Store the case's new transitions, the account's state, the answer; webhook and ledger."""
         conn = work.conn
         answer = answer if answer is not None else json.loads(row.response_json)
-        self._store_transitions(conn, row.id, moves)
+        store_transitions(conn, row.id, moves)
         if case.state is CaseState.approved:
             answer["restrictions"] = [r for r in answer.get("restrictions", []) if r in _measure_labels(answer)]
             answer["deadline"] = None

@@ -49,6 +49,7 @@ from cloudcip.verification.risk import RiskAssessment
 from cloudcip.verification.schema import application, person_determination
 from cloudcip.verification.signup_exemptions import steps_of_row
 from cloudcip.verification.signup_links import link_notes, links_of_answer, review_reasons
+from cloudcip.verification.signup_store import store_transitions
 from cloudcip.verification.validation import check_record_owner
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def reevaluate(service: ApplicationService, work: UnitOfWork, application_id: st
     if carry_evidence and case.evidence:
         conn.execute(update(evidence).where(evidence.c.application_id == row.id).values(
             application_id=successor_id))
-    service._store_transitions(conn, successor_id, successor.history)
+    store_transitions(conn, successor_id, successor.history)
     conn.execute(update(application).where(application.c.id == row.id).values(reverify_due=None, updated_at=now))
     state = store_account_state(conn, row.account_id, state, now)
     enqueue(conn, "application.decision", {"application_id": successor_id, "account_id": row.account_id,
