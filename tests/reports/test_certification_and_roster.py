@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from cloudcip.api.app import create_app
@@ -27,6 +27,7 @@ from cloudcip.reports.certification import GATE_REASON, form_queries
 from cloudcip.reports.schema import certification_filing
 from cloudcip.runtime import Services
 from cloudcip.settings import Settings
+from cloudcip.verification.schema import application
 
 runner = CliRunner()
 
@@ -153,6 +154,23 @@ def test_the_certification_figures_match_counts_computed_independently(
     html = client.get("/v1/certification", params={"format": "html"}, headers=auth(keys["compliance-officer"]))
     assert html.status_code == 200 and 'href="#query-customers"' in html.text and 'id="query-customers"' in html.text
     assert client.get("/v1/certification", headers=auth(keys["analyst"])).status_code == 403
+
+
+@pytest.mark.requirement("H1")
+def test_an_account_whose_newest_case_is_approved_is_verified_whatever_other_accounts_opened_later(
+        services: Services, book: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Item 8 looks at each account's own cases: the first account's case approved (as a reviewer's
+    decision leaves it), the accounts opened after it do not make it unverified."""
+    first = book[0][1]
+    assert first["decision"] != "approved"
+    with services.database.engine.begin() as conn:
+        conn.execute(update(application).where(application.c.id == first["id"])
+                     .values(state="approved", decision="approved"))
+    approved = [(body, {**answer, "decision": "approved"} if answer is first else answer) for body, answer in book]
+    rendered = invoke(services, "certification", "render", "--format", "json")
+    assert rendered.exit_code == 0, rendered.output
+    figure = json.loads(rendered.stdout)["items"]["unverified_foreign_accounts"]["value"]
+    assert figure == expected_figures(approved)["unverified"] == 2
 
 
 @pytest.mark.requirement("H1")

@@ -210,12 +210,18 @@ class CertificationService:
 
     @staticmethod
     def _unverified_query() -> Select[Any]:
-        """Open accounts of foreign customers whose newest case is not approved (or that have none)."""
+        """Open accounts of foreign customers whose newest case is not approved (or that have none).
+
+        An approved case is the newest when no case of the account is later: its ``created_at`` is the
+        account's latest. Both subqueries are correlated with the outer account explicitly (left to
+        itself, the innermost one took an ``account`` of its own and compared with every account's
+        cases) and are answered from the (account, created_at) index (migration 0061)."""
         case, later = application.alias("newest_case"), application.alias("later_case")
+        latest = (select(func.max(later.c.created_at)).where(later.c.account_id == account.c.id)
+                  .correlate(account).scalar_subquery())
         approved = exists(select(literal(1)).select_from(case).where(
-            case.c.account_id == account.c.id, case.c.state == "approved",
-            ~exists(select(literal(1)).select_from(later).where(later.c.account_id == account.c.id,
-                                                                later.c.created_at > case.c.created_at))))
+            case.c.account_id == account.c.id, case.c.created_at == latest, case.c.state == "approved")
+            .correlate(account))
         return (select(func.count()).select_from(account.join(customer, customer.c.id == account.c.customer_id))
                 .where(LIVE_CUSTOMER, FOREIGN_CUSTOMER, account.c.closed_at.is_(None),
                        account.c.state.not_in(("closed", "refused")), ~approved))

@@ -40,6 +40,7 @@ application = Table(
     Column("exempted_steps", Text),
     Index("ix_application_state_deadline", "state", "deadline"),
     Index("ix_application_reverify_due", "reverify_due"),
+    Index("ix_application_account_created", "account_id", "created_at"),  # H1, H3: the newest case (0061)
 )
 
 case_transition = Table(
