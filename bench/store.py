@@ -1,8 +1,10 @@
 """Benchmark of the record store and the ledger (B2, B3): ``cloudcip bench store --json``.
 
 Figures: customer creates per second in process (sealed, blind-indexed, ledger appended), one per
-transaction and in batches; ledger appends per second in batches; ``ledger verify`` time for a
-ledger of N entries. On SQLite, and on PostgreSQL when a URL is given.
+transaction and in batches; a purge among N customers: until it is answered (the committed purge) and
+the shredding after the answer (SQLite: the checkpoint; PostgreSQL: the new purge epoch re-wrapping
+every other data key); ledger appends per second in batches; ``ledger verify`` time for a ledger of
+N entries. On SQLite, and on PostgreSQL when a URL is given.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +27,8 @@ from cloudcip.runtime import Services, initialise, open_services
 from cloudcip.settings import Settings
 
 SIGNUP = Actor("bench:signup", "signup-service")
+ADMIN = Actor("bench:admin", "admin")
+PURGES = 3
 
 
 def _measure(services: Services, customers: int, ledger_entries: int) -> dict[str, Any]:
@@ -31,9 +36,10 @@ def _measure(services: Services, customers: int, ledger_entries: int) -> dict[st
     figures: dict[str, Any] = {}
 
     singles = records[: max(customers // 5, 1)]
+    created: list[str] = []
     started = time.perf_counter()
     for record in singles:
-        services.customers.create([record], SIGNUP)
+        created += services.customers.create([record], SIGNUP)
     elapsed = time.perf_counter() - started
     figures["customer_creates_per_s_one_per_commit"] = round(len(singles) / elapsed)
 
@@ -43,6 +49,18 @@ def _measure(services: Services, customers: int, ledger_entries: int) -> dict[st
         services.customers.create(batched[start:start + 100], SIGNUP)
     elapsed = time.perf_counter() - started
     figures["customer_creates_per_s_batch_100"] = round(len(batched) / elapsed)
+
+    services.customers.purge_guard = None  # the retention period is not what is measured here
+    answered, shredded = [], []
+    for customer_id in created[:PURGES]:
+        started = time.perf_counter()
+        services.customers.purge(customer_id, ADMIN, purpose="benchmark", shred=False)
+        answered.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        services.customers.shred_files(ADMIN)
+        shredded.append(time.perf_counter() - started)
+    figures["purge_answered_ms_median"] = round(statistics.median(answered) * 1000, 1)
+    figures["purge_shred_after_answer_s_median"] = round(statistics.median(shredded), 3)
 
     batch = 1000
     appended = 0

@@ -9,8 +9,9 @@ from sqlalchemy import select, update
 
 from cloudcip.crypto.envelope import SealError
 from cloudcip.crypto.keyring import LocalKeyring
-from cloudcip.records.customer_store import CustomerPurged, rotate_keys
+from cloudcip.records.customer_store import CustomerPurged
 from cloudcip.records.roles import AccessRefused, Actor
+from cloudcip.records.rotation import rotate_keys
 from cloudcip.records.synthetic import SyntheticCustomers
 from cloudcip.runtime import Services
 from cloudcip.storage.schema import contact, customer

@@ -382,7 +382,7 @@ def test_concurrent_shares_of_one_reference_store_one_sub_lessee(services: Servi
 
 def test_key_rotation_keeps_sub_lessees_readable(services: Services, screening: ScreeningService) -> None:
     """B2: sub-lessees are sealed under the reseller customer's data key, which rotation re-wraps."""
-    from cloudcip.records.customer_store import rotate_keys
+    from cloudcip.records.rotation import rotate_keys
 
     account_id = reseller(services)
     share(services, screening, account_id, PERSON)

@@ -12,8 +12,8 @@ from rich.progress import Progress
 from cloudcip import clock
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
 from cloudcip.records.api_keys import ApiKeyRegister
-from cloudcip.records.customer_store import rotate_keys
 from cloudcip.records.roles import ROLES, role_table_markdown
+from cloudcip.records.rotation import rotate_keys
 
 apikeys = typer.Typer(help="API keys: one role each, stored hashed.", no_args_is_help=True)
 keys = typer.Typer(help="Key-encryption keys of the keyring.", no_args_is_help=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.crypto.blind_index import IndexedKind, blind_index
-from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, new_data_key, rewrap_data_key, unwrap_data_key
+from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, new_data_key, unwrap_data_key
 from cloudcip.crypto.keyring import Keyring, LocalKeyring
 from cloudcip.domain.customer import (
     BankAccount,
@@ -435,12 +435,14 @@ class CustomerStore:
         return ids
 
     # -- purge ---------------------------------------------------------------------------------
-    def purge(self, customer_id: str, actor: Actor, *, purpose: str, legal_basis: str | None = None) -> None:
+    def purge(self, customer_id: str, actor: Actor, *, purpose: str, legal_basis: str | None = None,
+              shred: bool = True) -> None:
         """Destroy the customer's data key, sealed fields and what is derived from them; on the ledger.
 
         Refused while a legal hold covers the customer or any of its accounts; before the retention
         period ends, refused unless ``legal_basis`` names a legal process that allows it
-        (``purge_guard``, set where the service is wired).
+        (``purge_guard``, set where the service is wired). ``shred=False``: the caller runs
+        :meth:`shred_files` itself once the purge is answered (the API, after its 204).
         """
         check(actor, "customer:purge", purpose=purpose)
         now = self.clock()
@@ -456,7 +458,8 @@ class CustomerStore:
             if self.purge_guard is not None:
                 self.purge_guard(conn, customer_id, legal_basis, now)
             self.purge_in(work, [customer_id], actor, purpose=purpose, legal_basis=legal_basis)
-        self.shred_files(actor)
+        if shred:
+            self.shred_files(actor)
 
     def purge_in(self, work: UnitOfWork, customer_ids: Sequence[str], actor: Actor, *, purpose: str,
                  legal_basis: str | None = None) -> dict[str, int]:
@@ -566,57 +569,6 @@ def _payment_row(seal: _Sealing, customer_id: str,
             row["number_sealed"] = seal.seal(means.reference, "payment_means", "number", row_id)
     row["detail_sealed"] = seal.seal(json.dumps(detail), "payment_means", "detail", row_id)
     return row
-
-
-# -- key rotation ------------------------------------------------------------------------------
-@dataclass
-class RotationReport:
-    new_kek_id: str
-    rewrapped: int
-    retired: list[str]
-
-
-def rotate_keys(database: Database, keyring: LocalKeyring, ledger: Ledger, actor: Actor,
-                progress: Callable[[int, int], None] | None = None, batch: int = 500) -> RotationReport:
-    """Re-wrap every data key under a new key-encryption key while the service runs (B2).
-
-    Rows are re-wrapped in small transactions (each row only if its KEK is still the one read);
-    the loop runs until no row names an old KEK, then old KEKs leave the keyring.
-    """
-    new_kek = keyring.add_kek()
-    rewrapped = 0
-    with database.engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(customer).where(
-            customer.c.wrapped_data_key.is_not(None), customer.c.kek_id != new_kek)).scalar_one())
-    while True:
-        with database.engine.begin() as conn:
-            rows = conn.execute(
-                select(customer.c.id, customer.c.kek_id, customer.c.wrapped_data_key)
-                .where(customer.c.wrapped_data_key.is_not(None), customer.c.kek_id != new_kek)
-                .limit(batch)
-            ).all()
-            rewraps = []
-            for row in rows:
-                fresh = rewrap_data_key(keyring, row.id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key)))
-                rewraps.append({"row_id": row.id, "old_kek": row.kek_id, "new_kek": fresh.kek_id,
-                                "new_key": fresh.wrapped})
-            if rewraps:  # one statement for the batch (executemany), each row only if its KEK is the one read
-                conn.execute(update(customer)
-                             .where(customer.c.id == bindparam("row_id"), customer.c.kek_id == bindparam("old_kek"))
-                             .values(kek_id=bindparam("new_kek"), wrapped_data_key=bindparam("new_key")), rewraps)
-        rewrapped += len(rows)
-        if progress is not None:
-            progress(min(rewrapped, total), total)
-        if not rows:
-            break
-    with database.engine.connect() as conn:
-        in_use = set(conn.execute(select(customer.c.kek_id).where(customer.c.kek_id.is_not(None)).distinct())
-                     .scalars())
-    retired = keyring.retire_keks(in_use | {new_kek})
-    with ledger.unit_of_work() as work:
-        work.log(LedgerAction(actor.name, actor.role, "rotate_keys", "keyring", new_kek,
-                              purpose="key rotation", detail={"rewrapped": rewrapped, "retired": retired}))
-    return RotationReport(new_kek, rewrapped, retired)
 
 
 # -- bulk reading for re-screening --------------------------------------------------------------

@@ -125,7 +125,7 @@ def shred_files(database: Database, keyring: LocalKeyring, ledger: Ledger, actor
             assert driver is not None
             driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return "checkpoint"
-    from cloudcip.records.customer_store import rotate_keys
+    from cloudcip.records.rotation import rotate_keys
 
     return rotate_keys(database, keyring, ledger, actor).new_kek_id
 

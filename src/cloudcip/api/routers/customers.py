@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import ServicesDep, require, stated_legal_basis, stated_purpose
@@ -80,9 +80,14 @@ def purge_customer(
     customer_id: CustomerId,
     request: Request,
     services: ServicesDep,
+    background: BackgroundTasks,
     actor: Annotated[Actor, Depends(require("customer:purge"))],
 ) -> None:
     """Crypto-shred the record. Refused (403) while a legal hold covers it, and before its retention
-    period ends unless ``X-Legal-Basis`` names a registered court order or statutory deletion covering it."""
+    period ends unless ``X-Legal-Basis`` names a registered court order or statutory deletion covering it.
+    The 204 answers the committed purge; what leaves no readable old wrapped key in any file (SQLite's
+    checkpoint, PostgreSQL's new purge epoch re-wrapping every other data key) runs right after it,
+    off the request's path (``docs/purge.md``)."""
     services.customers.purge(customer_id, actor, purpose=stated_purpose(request) or "",
-                             legal_basis=stated_legal_basis(request))
+                             legal_basis=stated_legal_basis(request), shred=False)
+    background.add_task(services.customers.shred_files, actor)
