@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from cloudcip.reports.cip_requests import CipCopyRequests
     from cloudcip.reports.contact import ContactService
     from cloudcip.reports.roster import RosterService
+    from cloudcip.resellers.linking import SubLesseeLinks
     from cloudcip.resellers.services import ResellerService
     from cloudcip.screening.rescreen import ThenRescreen
     from cloudcip.screening.service import ScreeningService
@@ -291,6 +292,16 @@ def signup_address_facts(applications: ApplicationService) -> Callable[[str], tu
         return found.asn, found.hosting
 
     return facts
+
+
+def sub_lessee_links(services: Services) -> SubLesseeLinks:
+    """E2, G1, G3: a shared sub-lessee joins the linkage graph on arrival (its links to flagged subjects
+    and its matches of the peers' stored indicators are in the share's answer)."""
+    from cloudcip.linkage.hook import LinkageSubLesseeHook
+    from cloudcip.linkage.service import LinkageService
+
+    return LinkageSubLesseeHook(LinkageService(services.database, services.keyring, services.ledger,
+                                               now=lambda: services.ledger.clock()))
 
 
 def indicator_intake(services: Services) -> IndicatorIntake:

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from cloudcip.cli.main import app
 from cloudcip.domain.customer import CustomerRecord
-from cloudcip.runtime import open_services
+from cloudcip.records.roles import Actor
+from cloudcip.resellers import sub_lessees
+from cloudcip.runtime import open_services, screening_service
 from cloudcip.settings import Settings
 from cloudcip.storage.schema import account
 
@@ -47,12 +49,17 @@ def test_backfill_links_sub_lessees_and_customers(tmp_path: Path, database_url: 
         with services.database.engine.begin() as conn:
             conn.execute(insert(account).values(id=account_id, customer_id=reseller_id, type="reseller",
                                                 channel="sales_assisted", state="active", opened_at=datetime.now(UTC)))
+        # a sub-lessee stored before sub-lessees joined the graph on arrival (no links hook)
+        items, _ = sub_lessees.parse_sub_lessees([{
+            "reference": "r-1", "kind": "person", "name": {"given": "Viktor", "family": "Sokolov"}, "country": "DE",
+            "email": "viktorsokolov@gmail.com"}])
+        sub_lessees.share_sub_lessees(services, screening_service(services), account_id, items,
+                                      Actor("test:reseller", "signup-service"))
     finally:
         services.close()
-    shared = tmp_path / "sub-lessees.json"
-    shared.write_text(json.dumps([{"reference": "r-1", "kind": "person", "name": {"given": "Viktor",
-                                                                                   "family": "Sokolov"},
-                                   "country": "DE", "email": "viktorsokolov@gmail.com"}]))
+    shared = tmp_path / "sub-lessees.json"  # one shared now joins the graph on arrival: nothing to backfill
+    shared.write_text(json.dumps([{"reference": "r-2", "kind": "person", "name": {"given": "Mira", "family": "Holm"},
+                                   "country": "DE", "email": "mira.holm@holm.example"}]))
     run("resellers", "sub-lessees", "add", account_id, str(shared))
     added = json.loads(run("links", "backfill").stdout.splitlines()[-1])
     assert added == {"customers_added": 2, "sub_lessees_added": 1}

@@ -35,7 +35,7 @@ def add(
 ) -> None:
     """Share sub-lessees from a JSON file: stored sealed, screened; prints ids and outcomes as JSON."""
     from cloudcip.resellers import sub_lessees as register
-    from cloudcip.runtime import screening_service
+    from cloudcip.runtime import screening_service, sub_lessee_links
 
     try:
         body = json.loads(path.read_bytes())
@@ -44,7 +44,8 @@ def add(
     items, many = register.parse_sub_lessees(body)
     with services_of(ctx) as services:
         shared = register.share_sub_lessees(services, screening_service(services), account_id, items,
-                                            OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)")
+                                            OPERATOR_SHARING, many=many, purpose="sub-lessees shared (CLI)",
+                                            links=sub_lessee_links(services))
     emit(json.dumps({"reseller_account_id": account_id, "sub_lessees": [s.as_json() for s in shared]}, indent=2))
 
 

@@ -160,6 +160,18 @@ def pull(
             emit(json_module.dumps(pull_peer(intake, source).as_json()))
 
 
+@app.command("rematch")
+def rematch(ctx: typer.Context) -> None:
+    """Match every stored, unrevoked indicator again against what is on record now (customers and
+    sub-lessees that arrived since, access events inside its window); new matches only, for a person to
+    adjudicate. Signups and shared sub-lessees are matched on arrival; this catches the rest (JSON)."""
+    import json as json_module
+
+    with services_of(ctx) as services:
+        report = indicator_intake(services).rematch_stored(OPERATOR_OFFICER)
+    emit(json_module.dumps({"indicators": report.indicators, "new_matches": report.matches}))
+
+
 matches_app = typer.Typer(help="Matches of shared indicators, for a person to adjudicate.", no_args_is_help=True)
 app.add_typer(matches_app, name="matches")
 OPERATOR_ANALYST = Actor("cli:operator", "analyst")

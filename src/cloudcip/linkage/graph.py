@@ -2,8 +2,9 @@
 
 - ``identifiers_of`` turns a customer record as submitted (with its signup IP and device id) into the
   identifiers of each subject: the customer and each beneficial owner;
-- ``record`` stores them in the caller's transaction and merges the clusters the new subject's
-  strong identifiers reach (the largest cluster keeps its id);
+- ``record`` stores them in the caller's transaction, merges the clusters the new subject's strong
+  identifiers reach (the largest cluster keeps its id) and matches its new e-mail and wallet tokens
+  against the peers' indicators already stored (``sharing.ingest.match_new_subject``, G3);
 - ``backfill`` adds the identifiers of records stored before linkage existed: the blind indexes the
   customer store keeps (no plaintext), and the normalised e-mail, which needs the sealed address
   opened once under the customer's key;
@@ -39,6 +40,7 @@ from cloudcip.linkage.identifiers import (
 from cloudcip.linkage.schema import link_cluster, link_identifier
 from cloudcip.records.masking import card_display, mask_tail
 from cloudcip.resellers.schema import sub_lessee
+from cloudcip.sharing.ingest import match_new_subject
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
 from cloudcip.storage.schema import account, beneficial_owner, contact, customer, identity_document, payment_means
@@ -83,6 +85,16 @@ def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None 
     return subjects
 
 
+def sub_lessee_identifiers(key: bytes, email: str | None, documents: Sequence[dict[str, str]]) -> list[Identifier]:
+    """A sub-lessee's identifiers: its normalised e-mail and each document (by issuing country)."""
+    found = [email_identifier(key, email)] if email else []
+    for document in documents:
+        found.append(stored_identifier("national_id", blind_index(key, "national_id", document["number"],
+                                                                  scope=document["country"]),
+                                       f"{document['country']} {mask_tail(document['number'])}"))
+    return found
+
+
 @dataclass
 class LinkGraph:
     """Writes the graph: identifiers and clusters."""
@@ -106,6 +118,8 @@ class LinkGraph:
         insert_rows(conn, link_identifier, [
             {"subject_type": subject[0], "subject_id": subject[1], "customer_id": customer_id, "kind": item.kind,
              "token": item.token, "display": item.display[:80], "created_at": now} for item in fresh])
+        # G3: an identifier new to the graph is matched against the peers' indicators already stored
+        match_new_subject(conn, subject[0], subject[1], [(item.kind, item.token) for item in fresh], now)
         strong = [item.token for item in identifiers if item.kind in STRONG_KINDS]
         reached: set[str] = set()
         if strong:
@@ -245,18 +259,13 @@ class LinkGraph:
                 sealer = sealers.get(row.customer_id) or FieldSealer(unwrap_data_key(
                     self.keyring, row.customer_id, WrappedDataKey(row.kek_id, bytes(row.wrapped_data_key))))
                 sealers[row.customer_id] = sealer
-                identifiers: list[Identifier] = []
-                if row.email_sealed is not None:
-                    identifiers.append(email_identifier(self.key, sealer.open(
-                        bytes(row.email_sealed), table="sub_lessee", column="email", row_id=row.id)))
-                if row.documents_sealed is not None:
-                    for document in json.loads(sealer.open(bytes(row.documents_sealed), table="sub_lessee",
-                                                           column="documents", row_id=row.id)):
-                        identifiers.append(stored_identifier(
-                            "national_id", blind_index(self.key, "national_id", document["number"],
-                                                       scope=document["country"]),
-                            f"{document['country']} {mask_tail(document['number'])}"))
-                found.append((("sub_lessee", row.id), row.customer_id, identifiers))
+                email = sealer.open(bytes(row.email_sealed), table="sub_lessee", column="email",
+                                    row_id=row.id) if row.email_sealed is not None else None
+                documents = json.loads(sealer.open(bytes(row.documents_sealed), table="sub_lessee",
+                                                   column="documents", row_id=row.id)) \
+                    if row.documents_sealed is not None else []
+                found.append((("sub_lessee", row.id), row.customer_id, sub_lessee_identifiers(self.key, email,
+                                                                                              documents)))
             if found:
                 with self.database.write_gate(), self.database.engine.begin() as conn:
                     for subject, customer_id, identifiers in found:

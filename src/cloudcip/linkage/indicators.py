@@ -25,11 +25,13 @@ MAX_HOLDERS = 1000
 class LinkedHolders:
     blind_index_key: bytes
 
-    def holders(self, conn: Connection, kind: HeldKind, value: str) -> Sequence[tuple[str, str]]:
+    def token(self, kind: HeldKind, value: str) -> str:
         if kind == "email":
-            token = email_identifier(self.blind_index_key, value).token
-        else:
-            token = blind_index(self.blind_index_key, "wallet", value)
+            return email_identifier(self.blind_index_key, value).token
+        return blind_index(self.blind_index_key, "wallet", value)
+
+    def holders(self, conn: Connection, kind: HeldKind, value: str) -> Sequence[tuple[str, str]]:
+        token = self.token(kind, value)
         rows = conn.execute(select(link_identifier.c.subject_type, link_identifier.c.subject_id).distinct()
                             .where(link_identifier.c.kind == kind, link_identifier.c.token == token)
                             .limit(MAX_HOLDERS)).all()

@@ -102,7 +102,8 @@ class LinkReader:
     database: Database
 
     def evasion_check(self, conn: Connection, identifiers: Sequence[Identifier],
-                      exclude_customer: str | None = None) -> list[LinkFinding]:
+                      exclude_customer: str | None = None,
+                      exclude_subject: tuple[str, str] | None = None) -> list[LinkFinding]:
         """Links of a signup's identifiers to flagged customers (strong first)."""
         tokens = {item.token: item for item in identifiers}
         if not tokens:
@@ -117,7 +118,8 @@ class LinkReader:
                                             link_identifier.c.customer_id, link_identifier.c.kind,
                                             link_identifier.c.token)
                                      .where(link_identifier.c.token.in_(group)).limit(MAX_LINKS)).all()
-        rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind]
+        rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind
+                and (row.subject_type, row.subject_id) != exclude_subject]
         flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])
         linked_sub_lessees = [row.subject_id for row in rows if row.subject_type == "sub_lessee"]
         refused_sub_lessees = set(conn.execute(select(sub_lessee.c.id).where(

@@ -42,6 +42,7 @@ from cloudcip.ledger.store import LedgerAction
 from cloudcip.records.masking import MASK, mask_email, mask_tail
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.chain import ChainEffect, measure_reviews, reach_through
+from cloudcip.resellers.linking import SubLesseeLinking, SubLesseeLinks
 from cloudcip.resellers.register import refuse_if_terminated
 from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening import location
@@ -351,6 +352,7 @@ class Shared:
     result: ScreeningResult
     new_hit_ids: list[str] = field(default_factory=list)
     effects: list[ChainEffect] = field(default_factory=list)
+    linking: SubLesseeLinking = field(default_factory=SubLesseeLinking)  # G1, G3: the graph on arrival
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -368,14 +370,17 @@ class Shared:
                              for m in self.result.measures_considered],
             },
             "effects": [e.as_json() for e in self.effects],
+            **self.linking.as_json(),
         }
 
 
 def share_sub_lessees(services: Services, screening: ScreeningService, reseller_account_id: str,
                       items: Sequence[PersonSubLessee | EntitySubLessee], actor: Actor, *, many: bool = True,
-                      purpose: str | None = None) -> list[Shared]:
+                      purpose: str | None = None, links: SubLesseeLinks | None = None) -> list[Shared]:
     """E2: store (or update) each shared sub-lessee, screen it, record its hits, let measures in force
-    reach through; one transaction for the batch, on the ledger."""
+    reach through; one transaction for the batch, on the ledger. With ``links`` (the wiring's
+    ``runtime.sub_lessee_links``), each created or changed one joins the linkage graph at once: its
+    links to flagged subjects and its matches of stored peer indicators are in the answer (G1, G3)."""
     _require(actor, "sub_lessee:share")
     now = services.ledger.clock()
     today = now.date()
@@ -388,15 +393,15 @@ def share_sub_lessees(services: Services, screening: ScreeningService, reseller_
     results = [screen_sub_lessee(screening, one, today, f"{position}." if many else "")
                for position, one in enumerate(checked)]
     try:
-        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose)
+        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose, links)
     except IntegrityError:
         # a concurrent share of the same reference won the race: this one is now a re-share
-        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose)
+        return _store_shared(services, screening, reseller_account_id, checked, results, actor, now, purpose, links)
 
 
 def _store_shared(services: Services, screening: ScreeningService, reseller_account_id: str,
                   checked: Sequence[CheckedSubLessee], results: Sequence[ScreeningResult], actor: Actor,
-                  now: datetime, purpose: str | None) -> list[Shared]:
+                  now: datetime, purpose: str | None, links: SubLesseeLinks | None = None) -> list[Shared]:
     index_key = services.keyring.blind_index_key()
     answers: list[Shared] = []
     with services.ledger.unit_of_work() as work:
@@ -440,7 +445,10 @@ def _store_shared(services: Services, screening: ScreeningService, reseller_acco
                                    screening.party_hash, now, index_key=index_key)
             status, effects = reach_through(work, index_key, reseller, row_id, digest, measures,
                                             result.measures_applying, now, actor)
-            answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects))
+            linking = SubLesseeLinking() if links is None or outcome == "unchanged" else links.record(
+                conn, row_id, reseller_account_id, reseller.customer_id, one.email, one.documents)
+            answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects,
+                                  linking))
     return answers
 
 

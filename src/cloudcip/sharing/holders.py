@@ -21,3 +21,8 @@ class IdentifierHolders(Protocol):
     def holders(self, conn: Connection, kind: HeldKind, value: str) -> Sequence[tuple[str, str]]:
         """``(subject_type, subject_id)`` of each holder: ``customer``, ``beneficial_owner``, ``sub_lessee``."""
         ...
+
+    def token(self, kind: HeldKind, value: str) -> str:
+        """The graph's token of the observable (kept with the indicator, so a subject that arrives later
+        is matched by it: ``ingest.match_new_subject``)."""
+        ...

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from cloudcip import clock
-from cloudcip.access.events import EventError, datetime_to_ms
+from cloudcip.access.events import EventError, datetime_to_ms, ms_to_datetime
 from cloudcip.access.queries import accounts_from
 from cloudcip.access.schema import account_signal
 from cloudcip.crypto.blind_index import blind_index
@@ -45,7 +45,7 @@ from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, may
 from cloudcip.sharing.holders import HeldKind, IdentifierHolders
 from cloudcip.sharing.patterns import pattern_terms
-from cloudcip.sharing.schema import shared_indicator, shared_indicator_match
+from cloudcip.sharing.schema import shared_indicator, shared_indicator_match, shared_indicator_term
 from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
 from cloudcip.sharing.tlp import TlpLevel
 from cloudcip.storage.database import Database
@@ -109,6 +109,21 @@ class IndicatorIntake:
             conn.execute(insert(shared_indicator).values(id=str(item["id"]), source=source, **row))
         elif version >= existing.version:
             conn.execute(update(shared_indicator).where(key).values(**row))
+        else:
+            return
+        self._index_terms(conn, str(item["id"]), source, terms)
+
+    def _index_terms(self, conn: Connection, indicator_id: str, source: str, terms: list[dict[str, str]]) -> None:
+        """The e-mail and wallet observables as the graph's tokens (replacing an earlier version's)."""
+        if self.holders is None:
+            return
+        conn.execute(delete(shared_indicator_term).where(shared_indicator_term.c.indicator_id == indicator_id,
+                                                         shared_indicator_term.c.source == source))
+        rows = {(term["kind"], self.holders.token("email" if term["kind"] == "email" else "wallet", term["value"]))
+                for term in terms if term["kind"] in ("email", "wallet")}
+        if rows:
+            conn.execute(insert(shared_indicator_term), [
+                {"indicator_id": indicator_id, "source": source, "kind": kind, "token": token} for kind, token in rows])
 
     def _match(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,
                end: datetime, terms: list[dict[str, str]], now: datetime) -> list[str]:
@@ -145,25 +160,90 @@ class IndicatorIntake:
     def _record(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None,
                 subject_type: str, subject_id: str, matched_on: str, first: datetime | None, last: datetime | None,
                 now: datetime) -> str | None:
-        column = shared_indicator_match.c
-        exists = conn.execute(select(column.id).where(
-            column.indicator_id == str(item["id"]), column.source == source, column.subject_type == subject_type,
-            column.subject_id == subject_id, column.matched_on == matched_on)).first()
-        if exists is not None:
-            return None
-        match_id = str(uuid.uuid4())
-        conn.execute(insert(shared_indicator_match).values(
-            id=match_id, indicator_id=str(item["id"]), source=source, tlp=level, subject_type=subject_type,
-            subject_id=subject_id, matched_on=matched_on, first_seen=first, last_seen=last, state="open",
-            created_at=now))
-        if subject_type == "account":
-            dedupe = hashlib.sha256(f"{source}|{item['id']}".encode()).hexdigest()
-            conn.execute(insert(account_signal).values(
-                id=str(uuid.uuid4()), account_id=subject_id, kind="shared_indicator", at=now, state="open",
-                dedupe_key=dedupe, detail_json=json.dumps({"match": match_id, "indicator": str(item["id"]),
-                                                           "source": source, "tlp": level,
-                                                           "matched_on": matched_on})))
-        return match_id
+        return record_match(conn, str(item["id"]), source, level, subject_type, subject_id, matched_on, first, last,
+                            now)
+
+    def rematch_stored(self, actor: Actor, batch: int = 500) -> IntakeReport:
+        """Every stored, unrevoked indicator matched again against what is on record now (new customers,
+        sub-lessees, access events inside its window), its observables' tokens indexed again; only new
+        matches are recorded (``cloudcip sharing rematch``)."""
+        report = IntakeReport()
+        now = clock.now()
+        after: tuple[str, str] = ("", "")
+        column = shared_indicator.c
+        while True:
+            with self.database.engine.connect() as conn:
+                rows = conn.execute(select(shared_indicator).where(
+                    column.revoked.is_(False), tuple_(column.id, column.source) > after)
+                    .order_by(column.id, column.source).limit(batch)).all()
+            if not rows:
+                break
+            with self.ledger.unit_of_work() as work:
+                for row in rows:
+                    terms = json.loads(row.terms)
+                    start = ms_to_datetime(int(row.valid_from_ms))
+                    end = ms_to_datetime(int(row.valid_until_ms)) if row.valid_until_ms is not None else now
+                    self._index_terms(work.conn, row.id, row.source, terms)
+                    found = self._match(work.conn, {"id": row.id}, row.source, row.tlp, start, end, terms, now)
+                    report.indicators += 1
+                    report.matches += len(found)
+                    report.matched_ids += found
+                work.log(LedgerAction(actor.name, actor.role, "rematch_shared_indicators", "shared_indicator",
+                                      rows[-1].id[:64], detail={"indicators": len(rows), "matches": report.matches}))
+            after = (rows[-1].id, rows[-1].source)
+        return report
+
+
+def record_match(conn: Connection, indicator_id: str, source: str, level: str | None, subject_type: str,
+                 subject_id: str, matched_on: str, first: datetime | None, last: datetime | None,
+                 now: datetime) -> str | None:
+    """One match for a person to adjudicate (and, for an account, an ``account_signal``); None when this
+    indicator already matched this subject on this observable."""
+    column = shared_indicator_match.c
+    exists = conn.execute(select(column.id).where(
+        column.indicator_id == indicator_id, column.source == source, column.subject_type == subject_type,
+        column.subject_id == subject_id, column.matched_on == matched_on)).first()
+    if exists is not None:
+        return None
+    match_id = str(uuid.uuid4())
+    conn.execute(insert(shared_indicator_match).values(
+        id=match_id, indicator_id=indicator_id, source=source, tlp=level, subject_type=subject_type,
+        subject_id=subject_id, matched_on=matched_on, first_seen=first, last_seen=last, state="open",
+        created_at=now))
+    if subject_type == "account":
+        dedupe = hashlib.sha256(f"{source}|{indicator_id}".encode()).hexdigest()
+        conn.execute(insert(account_signal).values(
+            id=str(uuid.uuid4()), account_id=subject_id, kind="shared_indicator", at=now, state="open",
+            dedupe_key=dedupe, detail_json=json.dumps({"match": match_id, "indicator": indicator_id,
+                                                       "source": source, "tlp": level,
+                                                       "matched_on": matched_on})))
+    return match_id
+
+
+def match_new_subject(conn: Connection, subject_type: str, subject_id: str, tokens: Sequence[tuple[str, str]],
+                      now: datetime) -> list[str]:
+    """A subject that has just joined the graph (a signup, a sub-lessee, a changed record), its e-mail and
+    wallet tokens ``(kind, token)`` matched against the indicators already stored (unrevoked), in the
+    caller's transaction: the new matches' ids, each open for a person to adjudicate."""
+    wanted = [(kind, token) for kind, token in tokens if kind in ("email", "wallet")]
+    if not wanted:
+        return []
+    term = shared_indicator_term.c
+    rows = conn.execute(
+        select(term.indicator_id, term.source, term.kind, term.token, shared_indicator.c.tlp)
+        .join(shared_indicator, (shared_indicator.c.id == term.indicator_id)
+              & (shared_indicator.c.source == term.source))
+        .where(term.token.in_({token for _, token in wanted}), shared_indicator.c.revoked.is_(False))).all()
+    kinds = set(wanted)
+    found = []
+    for row in rows:
+        if (row.kind, row.token) not in kinds:
+            continue
+        match_id = record_match(conn, row.indicator_id, row.source, row.tlp, subject_type, subject_id, row.kind,
+                                None, None, now)
+        if match_id:
+            found.append(match_id)
+    return found
 
 
 def list_matches(database: Database, actor: Actor, *, state: str | None = "open",

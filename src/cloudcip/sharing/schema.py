@@ -120,3 +120,16 @@ sharing_pull_state = Table(
     Column("added_after", String(32)),  # the peer's X-TAXII-Date-Added-Last of the last page taken
     Column("pulled_at", DateTime(timezone=True), nullable=False),
 )
+
+# the matchable observables of each stored indicator (e-mail, wallet) as the linkage graph's blind-index
+# token, so a subject that arrives later (a signup, a sub-lessee) is matched against the indicators
+# already stored without reading them all (``ingest.match_new_subject``)
+shared_indicator_term = Table(
+    "shared_indicator_term",
+    metadata,
+    Column("indicator_id", String(128), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # email | wallet
+    Column("token", String(64), primary_key=True),
+    Index("ix_shared_indicator_term_token", "token", "kind"),
+)

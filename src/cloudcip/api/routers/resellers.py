@@ -26,6 +26,7 @@ from cloudcip.api.models.resellers import SharedSubLessees, SubLesseePage, SubLe
 from cloudcip.api.routers.screening import ScreeningDep
 from cloudcip.records.roles import Actor
 from cloudcip.resellers import sub_lessees as register
+from cloudcip.runtime import sub_lessee_links
 
 router = APIRouter(prefix="/v1/resellers", tags=["resellers"])
 
@@ -58,7 +59,7 @@ def share_sub_lessees(
     """E2: the reseller shares sub-lessees; each is screened on arrival, measures reach through."""
     items, many = register.parse_sub_lessees(body)
     shared = register.share_sub_lessees(services, screening, account_id, items, actor, many=many,
-                                        purpose=stated_purpose(request))
+                                        purpose=stated_purpose(request), links=sub_lessee_links(services))
     created = any(item.outcome == "created" for item in shared)
     return JSONResponse({"reseller_account_id": account_id, "sub_lessees": [item.as_json() for item in shared]},
                         status_code=201 if created else 200)
