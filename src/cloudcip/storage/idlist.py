@@ -24,6 +24,7 @@ class _AnyOf(ColumnElement[bool]):
 
     inherit_cache = False
     type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it stands: no "= 1" after it, which would hide the index
 
     def __init__(self, column: ColumnElement[Any], ids: Sequence[str]) -> None:
         self.column = column
@@ -39,7 +40,7 @@ def _default(element: _AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
 def _sqlite(element: _AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     ids = compiler.process(bindparam(None, json.dumps(element.ids)), **kw)
-    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 - both parts compiled, the ids bound
+    return f"({column} IN (SELECT value FROM json_each({ids})))"  # noqa: S608 - both parts compiled, the ids bound
 
 
 def any_of(column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
