@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from tests.screening.test_rescreen import entity, individual, ordinary
 
 from cloudcip.domain.designated import DesignatedParty, ListedName
-from cloudcip.records.customer_store import screening_material
 from cloudcip.records.roles import Actor
+from cloudcip.records.screening_material import screening_material
 from cloudcip.records.synthetic import SyntheticCustomers
 from cloudcip.runtime import Services
 from cloudcip.screening import hits as hit_store

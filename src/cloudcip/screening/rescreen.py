@@ -1,7 +1,7 @@
 """Re-screening every existing customer and beneficial owner, and the effective-date step (D4, D1, D5).
 
 ``rescreen_all`` is a resumable job (``rescreen_run``). It walks the customers in id order, in
-batches of ids; each batch is read in bulk (``records.customer_store.screening_material``: one query
+batches of ids; each batch is read in bulk (``records.screening_material``: one query
 per table, each data key unwrapped once, only the fields screening uses opened), screened, and its
 new hits (``hits.record_hits``: no duplicates, cleared false positives stay cleared), the measures it
 makes due, and the run's cursor are written in one transaction. A crash loses at most the batches in
@@ -52,8 +52,8 @@ from cloudcip.clock import Clock
 from cloudcip.crypto.keyring import Keyring
 from cloudcip.domain.designated import DesignatedParty
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
-from cloudcip.records.customer_store import screening_material
 from cloudcip.records.roles import Actor
+from cloudcip.records.screening_material import screening_material
 from cloudcip.screening.hits import mark_list_entries, record_hits, subject_hash
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.location import decide_location
