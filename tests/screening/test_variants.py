@@ -75,3 +75,18 @@ def test_ordinal_numbers_in_entity_names_must_agree() -> None:
     hits = screen(index, query, include_clear=True)
     assert hits and hits[0].features.get("number_mismatch") == 1.0
     assert hits[0].score < REVIEW
+
+
+def test_an_entitys_dotted_acronym_is_one_word_and_the_closest_spelling_is_a_candidate() -> None:
+    near_misses = ["SHAAB", "SHABIB", "SHABAN", "SHABAZ", "SHEBAB", "SHANAB"]  # one name each: rare
+    parties = [DesignatedParty("test", "1", "Organization", [ListedName("DES INTERNATIONAL CO., LTD.")]),
+               DesignatedParty("test", "2", "Organization", [ListedName("AL-SHABAAB")])]
+    parties += [DesignatedParty("test", f"s{i}", "Organization", [ListedName(f"SHABAAB HOLDING {i}")])
+                for i in range(9)]  # "shabaab" in ten names: commoner than each near miss
+    parties += [DesignatedParty("test", w, "Organization", [ListedName(w)]) for w in near_misses]
+    index = ScreeningIndex(parties, max_candidates=5)
+    hits = screen(index, ScreeningQuery(name="D.E.S. INTERNATIONAL", schema="Organization"))
+    assert [h.party_id for h in hits][:1] == ["1"]
+    # the closer spelling makes the five candidates although the near misses are rarer
+    hits = screen(index, ScreeningQuery(name="AL-SHABAB", schema="Organization"))
+    assert [h.party_id for h in hits][:1] == ["2"]

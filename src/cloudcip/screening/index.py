@@ -283,7 +283,7 @@ class ScreeningIndex:
                     matches.add(vid, sim)
             return matches
         found.update(self._phonetic_keys.get(phonetic_key(text), ()))
-        if kind == "token" and not abjad:
+        if kind == "token":
             found.update(self._loose_keys.get(loose_key(text), ()))
         skeleton_text = skeleton_key(text)
         skeleton = self._skeleton_keys.get(skeleton_text, ())
@@ -356,8 +356,11 @@ class ScreeningIndex:
                 # only; the other tokens re-rank what it finds
                 sims = {v: s for v, s in sims.items() if s >= CLOSE_MATCH} or sims
             local: dict[int, float] = {}
+            # every match of one query token weighs as its closest match does: a rarer but worse
+            # spelling ("shaab" for "shabab") must not outrank the better one ("shabaab")
+            weight = self.idf[max(sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))[0]]
             for vid, sim in sims.items():
-                gain = sim * self.idf[vid]
+                gain = sim * weight
                 for nid in self.postings[vid]:
                     if gain > local.get(nid, 0.0):
                         local[nid] = gain

@@ -33,7 +33,14 @@ from anyascii import anyascii
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from cloudcip.errors import FieldIssue, InvalidInput
-from cloudcip.screening.variants import GENDERED_FORM, VOWEL_VARIANT, gendered_forms, variant_similarity
+from cloudcip.screening.variants import (
+    GENDERED_FORM,
+    MIN_LOOSE_KEY,
+    VOWEL_VARIANT,
+    gendered_forms,
+    loose_key,
+    variant_similarity,
+)
 
 MAX_NAME_LENGTH = 300
 
@@ -453,9 +460,15 @@ def is_legal_form(token: str, abjad: bool = False) -> bool:
     return len(token) >= 5 and any(OSA.distance(token, word) <= 1 for word in _LONG_LEGAL_WORDS)
 
 
-def _split_raw(text: str) -> list[str]:
-    # hyphens, slashes, dots and commas separate tokens; apostrophes join; "S.A." is one token
-    text = _DOTTED.sub(_join_dotted_legal_form, _APOSTROPHES.sub("", text))
+def _join_dotted(match: re.Match[str]) -> str:
+    return match.group(1).replace(".", "")
+
+
+def _split_raw(text: str, entity: bool = False) -> list[str]:
+    # hyphens, slashes, dots and commas separate tokens; apostrophes join; "S.A." is one token, and
+    # so is an entity's dotted acronym ("D.E.S. INTERNATIONAL" is "DES INTERNATIONAL")
+    join = _join_dotted if entity else _join_dotted_legal_form
+    text = _DOTTED.sub(join, _APOSTROPHES.sub("", text))
     return [p for p in re.split(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+", text) if p]
 
 
@@ -513,7 +526,7 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         family, _, given = text.partition(",")
         if family.strip() and given.strip():
             text = f"{given} {family}"
-    raw_pieces = _split_raw(text)
+    raw_pieces = _split_raw(text, schema == "Organization")
     has_latin = any(_LATIN_LETTER.search(p) for p in raw_pieces)
 
     entity = schema != "Person"
@@ -590,6 +603,7 @@ def normalise_wallet(value: str) -> str:
 # --- token similarity ---------------------------------------------------------------------------
 
 SKELETON_MATCH = 0.88  # consonant skeletons equal: the best an abjad transliteration can prove
+LOOSE_SKELETON_MATCH = 0.85  # equal once the consonants' Latin conventions are folded (``variants``)
 PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
 
 
@@ -682,6 +696,9 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
             if not _long_vowels_agree(query, listed):
                 best -= ABJAD_VOWEL_CONFLICT
             return best
+        if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == loose_key(listed):
+            # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
+            return LOOSE_SKELETON_MATCH - (0.0 if _long_vowels_agree(query, listed) else ABJAD_VOWEL_CONFLICT)
         return SKELETON_MATCH * 0.5 * (
             JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
         )
