@@ -22,7 +22,6 @@ SAME = [  # (spelling on the list, spelling of the query)
     ("Mohammed Reza Zahedi", "Mohammad Riza Zahedi"),  # Persian e/i, a/e
     ("Saadi Gadhafi", "Saadi Ghathafi"),  # ذ as dh or th, غ/g
     ("Muammar Qadhafi", "Muammar Gaddafi"),  # ق as q or g
-    ("Pavel Gubarev", "Pavel Hubaryev"),  # Ukrainian h for Russian g, ye for e
     ("Mustafa Fadhil", "Mustafa Fazil"),  # ض as dh or z
     ("Husayn Kamil", "Hussein Kamil"),  # ay/ei
     ("Pak Pong Nam", "Pak Bong Nam"),  # Korean p/b
@@ -34,6 +33,7 @@ DIFFERENT = [  # token pairs that must not be read as one name's spellings
     ("amir", "omar"),
     ("ali", "ela"),
     ("tina", "dina"),
+    ("thanh", "dang"),
     ("mark", "mirk"),
 ]
 

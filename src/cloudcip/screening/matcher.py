@@ -60,7 +60,7 @@ QuerySchema = Literal["Person", "Organization"] | None
 INITIAL_MATCH = 0.80  # "J" against "John"
 PAIR_FLOOR = 0.76  # token pairs below this are not aligned
 LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this length (both sides)...
-LATE_PAIR_FLOOR = 0.85  # ...and aligned from this similarity ("Drago" / "Dragan" 0.78 is another name)
+LATE_PAIR_FLOOR = 0.86  # ...and aligned from this similarity ("Torrents" / "Torres" 0.85 is another name)
 # cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
 # to (common matched tokens); further such tokens cost more than the first
 EXTRA_TOKEN_COST = (0.4, 0.7)
@@ -267,7 +267,10 @@ def _score_indexed(
                     # two long tokens the blocking keys did not pair ("industry" / "industries",
                     # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
                     sim = token_similarity(qt, ct)
-                    sim = sim if sim >= LATE_PAIR_FLOOR else 0.0
+                    longer, shorter = (qt, ct) if len(qt) > len(ct) else (ct, qt)
+                    extended = len(longer) - len(shorter) > 1 and longer.startswith(shorter)
+                    # "Martinez" is not "Martin", "Dmitriyevna" not "Dmitriyev"; "industries" is "industry"
+                    sim = sim if sim >= LATE_PAIR_FLOOR and not extended else 0.0
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))
         for j, vid in enumerate(listed.joined_ids):

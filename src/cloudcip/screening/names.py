@@ -714,7 +714,8 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
         sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
         spelled = max(spelled, PHONETIC_MATCH * sounded)
     if spelled < VOWEL_VARIANT:  # transliteration variants ("Omar" / "Umar", "Gadhafi" / "Ghathafi")
-        spelled = max(spelled, variant_similarity(query, listed, skeleton_key(query) == skeleton_key(listed)))
+        spelled = max(spelled, variant_similarity(query, listed, skeleton_key(query) == skeleton_key(listed),
+                                                  spelled))
     if spelled > GENDERED_FORM and gendered_forms(query, listed):
         spelled = GENDERED_FORM
     return spelled

@@ -4,8 +4,7 @@ Names from Arabic, Persian, Pashto and the Slavic languages reach the lists in m
 of the same sounds: the short vowels Arabic script does not write come out as any vowel of their
 class ("Omar" / "Umar", "Reza" / "Riza", "Mohammad" / "Mohammed"), and a few consonants have
 several conventional spellings (ذ/ض/ظ as d, dh, th or z: "Gadhafi" / "Ghathafi" / "Qaddafi"; ق as
-q, k, g or gh; خ as kh or h; ج as j or dj; the Ukrainian and Belarusian h for the Russian g:
-"Hubaryev" / "Gubarev"). The spellings of one name then share
+q, k, g or gh; خ as kh; ج as j or dj). The spellings of one name then share
 
 * a **loose consonant key** (``loose_key``): the consonants with those alternations folded, vowels,
   w and y dropped, doubled letters collapsed;
@@ -34,7 +33,7 @@ _FOLDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"x", "ks"),
         (r"ph", "f"),
         (r"dh|th|dz|d|z|t", "D"),  # ذ ض ظ ط ت
-        (r"kh|gh|q|ck|c|k|g|h", "K"),  # ق, غ, خ and the Slavic h/g
+        (r"kh|gh|q|ck|c|k|g", "K"),  # ق, غ, خ (a bare h stays: ح and ه are never k)
         (r"v|w|f", "F"),
         (r"p", "b"),  # Korean p/b (McCune-Reischauer / Revised), Arabic script has no p
         (r"[aeiouy]+", ""),
@@ -49,6 +48,7 @@ _GLIDE = re.compile(r"^y(?=[aeiou])")
 
 VOWEL_VARIANT = 0.88  # same consonants exactly, compatible vowels ("omar" / "umar")
 CONSONANT_VARIANT = 0.85  # same consonants once folded, compatible vowels ("ghathafi" / "gadhafi")
+CONSONANT_SPELLING_FLOOR = 0.75
 MIN_LOOSE_KEY = 3  # loose keys shorter than this are shared by too many names to say anything
 GENDERED_FORM = 0.74  # "Julia" / "Julio": below the pair floor, another name
 
@@ -96,10 +96,11 @@ def vowels_compatible(a: str, b: str) -> bool:
     return True
 
 
-def variant_similarity(a: str, b: str, skeleton_equal: bool) -> float:
+def variant_similarity(a: str, b: str, skeleton_equal: bool, spelled: float) -> float:
     """The similarity two spellings of one name earn as transliteration variants (0 if they are not).
 
-    ``skeleton_equal``: their consonant skeletons (``names.skeleton_key``) are the same.
+    ``skeleton_equal``: their consonant skeletons (``names.skeleton_key``) are the same; ``spelled``:
+    their similarity as spelled.
     """
     if min(len(a), len(b)) < 3 or a.isdigit() or b.isdigit() or not vowels_compatible(a, b):
         return 0.0
@@ -108,7 +109,10 @@ def variant_similarity(a: str, b: str, skeleton_equal: bool) -> float:
         return 0.0  # the skeleton drops w, the loose key does not: "Raden" is not "Radwan"
     if skeleton_equal:
         return VOWEL_VARIANT
-    return CONSONANT_VARIANT if len(key) >= MIN_LOOSE_KEY else 0.0
+    # folded consonants say less: long tokens only, spelled alike ("Calik" is not "Galic")
+    if len(key) >= MIN_LOOSE_KEY and min(len(a), len(b)) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR:
+        return CONSONANT_VARIANT
+    return 0.0
 
 
 def gendered_forms(a: str, b: str) -> bool:
