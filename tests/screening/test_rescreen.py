@@ -21,9 +21,10 @@ from cloudcip.runtime import Services, sub_lessee_rescreen
 from cloudcip.screening import hits as hit_store
 from cloudcip.screening.loaders import ListPublication
 from cloudcip.screening.measures import add_measure
-from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all, rescreen_if_changed, subjects_of
+from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all, rescreen_if_changed
 from cloudcip.screening.schema import rescreen_run, screening_hit, special_measure_effect
 from cloudcip.screening.snapshots import import_publication
+from cloudcip.screening.subjects import subjects_of
 from cloudcip.storage.schema import account
 
 SIGNUP = Actor("test:signup", "signup-service")

@@ -22,10 +22,11 @@ from cloudcip.runtime import Services
 from cloudcip.screening import hits as hit_store
 from cloudcip.screening.hits import subject_hash
 from cloudcip.screening.loaders import ListPublication
-from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all, subjects_of
+from cloudcip.screening.rescreen import jurisdictions_of, rescreen_all
 from cloudcip.screening.schema import rescreen_run, screening_hit
 from cloudcip.screening.service import ScreeningService
 from cloudcip.screening.snapshots import import_publication
+from cloudcip.screening.subjects import subjects_of
 from cloudcip.storage.schema import customer
 
 OFFICER = Actor("test:officer", "compliance-officer")
