@@ -26,6 +26,8 @@ OFFICER = frozenset({"compliance-officer"})
 INCIDENT_READERS = frozenset({"analyst", "compliance-officer", "legal"})
 LEGAL = frozenset({"legal"})  # legal_process:write, legal_hold:release, production:create
 LEGAL_READERS = frozenset({"legal", "compliance-officer"})  # legal_process:read, legal_hold:place
+RESELLER_READERS = frozenset({"analyst", "compliance-officer"})  # reseller:read (reseller:write: OFFICER)
+EXEMPTION_READERS = frozenset({"compliance-officer", "auditor"})  # exemption:read
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,21 @@ ROUTES: list[ConsoleRoute] = [
     ConsoleRoute("POST", "/console/certification/file", OFFICER, ok(303)),
     ConsoleRoute("GET", "/console/roster", OFFICER, ok(200)),
     ConsoleRoute("POST", "/console/roster", OFFICER, ok(200), data={"purpose": "routes matrix", "sample": "2"}),
+    # the reseller register and its oversight (E1, E3)
+    ConsoleRoute("GET", "/console/resellers", RESELLER_READERS, ok(200)),
+    ConsoleRoute("GET", "/console/resellers/{reseller_id}", RESELLER_READERS, ok(200),
+                 why="the purpose prompt, or the reseller once a purpose is stated"),
+    ConsoleRoute("POST", "/console/resellers/{reseller_id}/purpose", RESELLER_READERS, ok(303), data=STATED),
+    ConsoleRoute("GET", "/console/resellers/{reseller_id}/cip/{version}", RESELLER_READERS, ok(200, 303),
+                 url="/console/resellers/{reseller_id}/cip/1",
+                 why="the document under a stated purpose, else back to the purpose prompt"),
+    ConsoleRoute("POST", "/console/resellers/{reseller_id}/reviews", OFFICER, ok(303),
+                 url="/console/resellers/{fresh_reseller_id}/reviews"),
+    # the exemption register and its evidence (F1, F2)
+    ConsoleRoute("GET", "/console/exemptions", EXEMPTION_READERS, ok(200)),
+    ConsoleRoute("GET", "/console/exemptions/evidence", EXEMPTION_READERS, ok(200),
+                 url="/console/exemptions/evidence?from=2026-01-01&to=2026-02-01"),
+    ConsoleRoute("GET", "/console/exemptions/{exemption_id}", EXEMPTION_READERS, ok(200)),
     # the CIP policy in force, changed through four eyes (A8, B4)
     ConsoleRoute("GET", "/console/policy", OFFICER, ok(200)),
     ConsoleRoute("POST", "/console/policy/propose", OFFICER, ok(303),

@@ -56,7 +56,8 @@ class Fixtures:
         self.made: dict[str, Callable[[], str]] = {"case_id": self._case, "hit_id": self._hit,
                                                    "change_id": self._change, "measure_id": self._measure,
                                                    "incident_id": self._incident, "process_id": self._process,
-                                                   "hold_id": self._hold}
+                                                   "hold_id": self._hold, "reseller_id": self._reseller,
+                                                   "exemption_id": self._exemption}
         self.counter = 100
         from cloudcip.runtime import reporting_contacts
 
@@ -107,6 +108,27 @@ class Fixtures:
         from cloudcip.runtime import legal_holds
 
         return legal_holds(self.services).place(self.get("process_id"), Actor("test:legal", "legal")).id
+
+    def _reseller(self) -> str:
+        from tests.resellers.builders import reseller_customer
+
+        from cloudcip.runtime import reseller_service
+
+        self.counter += 1
+        customer_id, _account = reseller_customer(self.services, f"Matrix Reseller {self.counter} GmbH")
+        officer = Actor("test:officer", "compliance-officer")
+        service = reseller_service(self.services)
+        reseller_id = str(service.add(customer_id, "cip@matrix.example", officer)["id"])
+        service.upload_cip(reseller_id, b"Our CIP: we verify every sub-lessee.", officer, filename="cip.txt")
+        return reseller_id
+
+    def _exemption(self) -> str:
+        from cloudcip.runtime import exemption_register
+
+        return str(exemption_register(self.services).grant(
+            Actor("test:officer", "compliance-officer"), scope_kind="account_type", scope_value="trial",
+            basis="abuse-deterrence program", steps=["identity_verification"],
+            granted_at=datetime(2026, 1, 1, tzinfo=UTC), expires_at=datetime(2027, 1, 1, tzinfo=UTC))["id"])
 
     def get(self, name: str) -> str:
         base = name.removeprefix("fresh_")

@@ -27,6 +27,7 @@ from cloudcip.console.routers import (
     ledger,
     legal,
     lists,
+    oversight,
     policy,
     productions,
     queue,
@@ -40,7 +41,7 @@ from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router, approvals.router, lists.router,
            incidents.router, ledger.router, legal.router, productions.router, reporting.router,
-           policy.router)
+           policy.router, oversight.router)
 
 
 class ConsoleHeaders:

@@ -145,6 +145,8 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Incidents", "/console/incidents", ("incident:read",)),
     ("Legal", "/console/legal", ("legal_process:read",)),
     ("Productions", "/console/productions", ("production:create",)),
+    ("Resellers", "/console/resellers", ("reseller:read",)),
+    ("Exemptions", "/console/exemptions", ("exemption:read",)),
     ("Certification", "/console/certification", ("certification:read",)),
     ("Roster", "/console/roster", ("roster:export",)),
     ("CIP policy", "/console/policy", ("policy:write",)),

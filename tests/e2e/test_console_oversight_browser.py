@@ -1,0 +1,75 @@
+"""The reseller and exemption registers in a real browser (E1, E3, F1, F2, B4): an officer opens a
+reseller from the register after stating a purpose, sees its CIP documents, findings and the running
+clock, and opens an ad-hoc review; an auditor opens an exemption and its evidence pack. axe-core finds
+no serious violation on these pages; screenshots go to tests/e2e/screenshots/."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from tests.e2e.conftest import LiveConsole, screenshot
+from tests.e2e.test_console_browser import axe_check
+from tests.resellers.builders import reseller_customer
+
+from cloudcip.records.roles import Actor
+from cloudcip.runtime import exemption_register, reseller_service
+
+pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.requirement("B4")]
+OFFICER = Actor("e2e:officer", "compliance-officer")
+
+
+@pytest.mark.requirement("E1", "E3", "B3")
+def test_an_officer_works_a_reseller_from_the_register(new_page: Any, live: LiveConsole) -> None:
+    customer_id, _account = reseller_customer(live.services, f"Browser Reseller {uuid.uuid4().hex[:6]} GmbH")
+    service = reseller_service(live.services)
+    reseller_id = service.add(customer_id, "cip@browser-reseller.example", OFFICER)["id"]
+    service.upload_cip(reseller_id, b"Our written CIP, version 1.", OFFICER, filename="their-cip.txt")
+    service.record_finding(reseller_id, "non_compliant", "no evidence kept for 4 of 25 sampled", OFFICER)
+    page = new_page("carol")
+    page.goto("/console/resellers")
+    row = page.locator(f'[data-reseller="{reseller_id}"]')
+    assert "30 days left" in row.inner_text()
+    screenshot(page, "resellers")
+    axe_check(page, "reseller register")
+    row.get_by_role("link").click()
+    page.wait_for_url(f"**/console/resellers/{reseller_id}")
+    assert page.get_by_role("heading", name="Why are you opening this reseller?").count() == 1
+    page.get_by_label("Purpose").fill("annual reseller oversight")
+    page.get_by_role("button", name="Open the reseller").click()
+    page.wait_for_selector("#clock")
+    assert page.locator("[data-clock-state]").inner_text() == "running"
+    assert "their-cip.txt" in page.locator("#cip-documents").inner_text()
+    assert "no evidence kept for 4 of 25 sampled" in page.locator("#findings").inner_text()
+    screenshot(page, "reseller")
+    axe_check(page, "reseller")
+    page.get_by_role("button", name="Open an ad-hoc review").click()
+    page.wait_for_url("**notice=review-opened")
+    assert "ad hoc" in page.locator("#reviews").inner_text()
+    reads = [e for e in live.services.ledger.entries_for_record("reseller", reseller_id) if e["action"] == "read"]
+    assert [(e["actor"], e["purpose"]) for e in reads][-1] == ("console:carol", "annual reseller oversight")
+
+
+@pytest.mark.requirement("F1", "F2")
+def test_an_auditor_opens_an_exemption_and_its_evidence_pack(new_page: Any, live: LiveConsole) -> None:
+    granted = exemption_register(live.services).grant(
+        OFFICER, scope_kind="account_type", scope_value="trial", basis="browser abuse-deterrence program",
+        steps=["periodic_reverification"], granted_at=datetime(2026, 1, 1, tzinfo=UTC),
+        expires_at=datetime(2026, 7, 1, tzinfo=UTC))
+    page = new_page("aud")
+    page.goto("/console/exemptions")
+    page.locator(f'[data-exemption="{granted["id"]}"]').get_by_role("link").click()
+    page.wait_for_url(f"**/console/exemptions/{granted['id']}")
+    assert page.locator("#exemption-state").inner_text() == "expired"
+    assert "browser abuse-deterrence program" in page.locator("main").inner_text()
+    screenshot(page, "exemption")
+    axe_check(page, "exemption")
+    page.goto("/console/exemptions")
+    axe_check(page, "exemption register")
+    page.goto(f"/console/exemptions/{granted['id']}")
+    page.locator("#evidence-pack").click()
+    page.wait_for_url("**/console/exemptions/evidence?**")
+    assert "SELECT" in page.content()
+    screenshot(page, "exemption-evidence")
