@@ -19,16 +19,8 @@ from cloudcip.verification.decision import (
     decide,
     open_case,
 )
-from cloudcip.verification.policy import (
-    ACCOUNT_TYPES,
-    CHANNELS,
-    FIELDS,
-    METHODS,
-    RISK_TIERS,
-    Restriction,
-    default_policy,
-    policy_from_mapping,
-)
+from cloudcip.verification.policy import Restriction, default_policy, policy_from_mapping
+from cloudcip.verification.policy_terms import ACCOUNT_TYPES, CHANNELS, FIELDS, METHODS, RISK_TIERS
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 POLICY = default_policy()

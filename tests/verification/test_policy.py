@@ -14,14 +14,9 @@ import yaml
 
 from cloudcip.profiles import default_policy_text, notice_text, notice_versions
 from cloudcip.verification.policy import (
-    ACCOUNT_TYPES,
-    CHANNELS,
-    CUSTOMER_KINDS,
-    RISK_TIERS,
     CipPolicy,
     PolicyError,
     Restriction,
-    deadline_from,
     default_policy,
     load_policy,
     merge_restrictions,
@@ -30,6 +25,7 @@ from cloudcip.verification.policy import (
     policy_summary,
     policy_to_yaml,
 )
+from cloudcip.verification.policy_terms import ACCOUNT_TYPES, CHANNELS, CUSTOMER_KINDS, RISK_TIERS, deadline_from
 from cloudcip.verification.profile import (
     ProfileError,
     check_policy_against_profile,

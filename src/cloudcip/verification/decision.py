@@ -37,7 +37,6 @@ from cloudcip.domain.verification_case import (
     VerificationCase,
 )
 from cloudcip.verification.policy import (
-    METHODS,
     CipPolicy,
     NoPolicyRule,
     PolicyRule,
@@ -45,6 +44,7 @@ from cloudcip.verification.policy import (
     Restriction,
     merge_restrictions,
 )
+from cloudcip.verification.policy_terms import METHODS
 from cloudcip.verification.signup_exemptions import (
     BENEFICIAL_OWNER_VERIFICATION,
     IDENTITY_VERIFICATION,

@@ -17,15 +17,15 @@ type (``standard``, ``reseller``, ``trial``), opening channel (``self_serve``, `
 - the re-verification interval (A7) and the customer-notice version (A8).
 
 Every problem in a file is reported at once as a :class:`PolicyError`, each named by the dotted path
-of the bad key (``rules.2.verification.methods.0: unknown method 'fax'``). Nothing here does I/O
-beyond reading the file it is given.
+of the bad key (``rules.2.verification.methods.0: unknown method 'fax'``). The vocabularies and value
+checks are in ``verification.policy_terms``. Nothing here does I/O beyond reading the file it is
+given.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +33,6 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -46,60 +45,27 @@ from pydantic import (
 
 from cloudcip.errors import Internal, InvalidInput
 from cloudcip.profiles import default_policy_text
+from cloudcip.verification.policy_terms import (
+    ACCOUNT_TYPES,
+    CHANNELS,
+    CUSTOMER_KINDS,
+    DOCUMENTARY_METHODS,
+    EITHER_KIND,
+    NON_DOCUMENTARY_METHODS,
+    RESTRICTION_FLAGS,
+    RESTRICTION_LIMITS,
+    RISK_TIERS,
+    Deadline,
+    FailureAction,
+    FieldName,
+    Identifier,
+    Method,
+    TriggerOutcome,
+    counts_as,
+    duration_text,
+    selector,
+)
 from cloudcip.verification.risk_policy import RiskScorePolicy
-
-ACCOUNT_TYPES: tuple[str, ...] = ("standard", "reseller", "trial")
-CHANNELS: tuple[str, ...] = ("self_serve", "sales_assisted", "marketplace", "via_reseller")
-RISK_TIERS: tuple[str, ...] = ("low", "standard", "high")
-CUSTOMER_KINDS: tuple[str, ...] = ("individual", "entity")
-
-DOCUMENTARY_METHODS: tuple[str, ...] = ("passport", "national_id_card", "registration_document")
-NON_DOCUMENTARY_METHODS: tuple[str, ...] = ("email_otp", "phone_otp", "payment_check", "vendor_idv")
-METHODS: tuple[str, ...] = DOCUMENTARY_METHODS + NON_DOCUMENTARY_METHODS
-#: methods that may fill a documentary or a non-documentary place, but only one of them: the vendor's
-#: document-and-selfie check (A5) is counted once (A4)
-EITHER_KIND: frozenset[str] = frozenset({"vendor_idv"})
-
-
-def counts_as(method: str, kind: tuple[str, ...]) -> bool:
-    """Whether ``method`` may fill a place of ``kind`` (``DOCUMENTARY_METHODS`` or ``NON_DOCUMENTARY_METHODS``)."""
-    return method in kind or method in EITHER_KIND
-
-#: The fields a rule may require, in the words of the customer record.
-FIELDS: tuple[str, ...] = (
-    "name",
-    "address",
-    "national_id",
-    "registration",
-    "payment_means",
-    "source_of_funds",
-    "payment_source",
-    "email",
-    "phone",
-    "birth_date",
-    "nationality",
-    "documents",
-    "beneficial_owners",
-    "signatories",
-)
-
-#: Restrictions that are on or off.
-RESTRICTION_FLAGS: tuple[str, ...] = (
-    "no_gpu",
-    "no_bare_metal",
-    "no_outbound_smtp",
-    "no_sub_lessees",
-    "no_provisioning",
-    "enhanced_monitoring",
-)
-#: Restrictions that carry a limit (a number >= 0).
-RESTRICTION_LIMITS: tuple[str, ...] = ("max_instances", "max_vcpus", "spend_limit_usd", "max_egress_gb")
-
-FAILURE_ACTIONS: tuple[str, ...] = ("refuse", "close", "restrict")
-TRIGGER_OUTCOMES: tuple[str, ...] = ("proceed", "in_review", "refused")
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_ISO_DURATION = re.compile(r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?)?$")
 
 
 class PolicyError(InvalidInput, ValueError):
@@ -115,79 +81,6 @@ class NoPolicyRule(Internal, LookupError):
     cloudcip's fault, never the caller's)."""
 
 
-# --------------------------------------------------------------------------------------------------
-# Value checks. A check that knows a deeper path than pydantic's location reports it as
-# "@relative.path: message"; ``validation_problems`` joins the two.
-
-
-def _known(vocabulary: tuple[str, ...], what: str) -> Any:
-    def check(value: str) -> str:
-        if value not in vocabulary:
-            raise ValueError(f"unknown {what} {value!r} (expected one of: {', '.join(vocabulary)})")
-        return value
-
-    return check
-
-
-def _known_method(value: str) -> str:
-    if value not in METHODS:
-        raise ValueError(f"unknown method {value!r} (expected one of: {', '.join(METHODS)})")
-    return value
-
-
-Method = Annotated[str, AfterValidator(_known_method)]
-FieldName = Annotated[str, AfterValidator(_known(FIELDS, "field"))]
-FailureAction = Annotated[str, AfterValidator(_known(FAILURE_ACTIONS, "failure action"))]
-TriggerOutcome = Annotated[str, AfterValidator(_known(TRIGGER_OUTCOMES, "outcome"))]
-Identifier = Annotated[str, Field(pattern=_ID.pattern)]
-
-
-def _selector(vocabulary: tuple[str, ...], what: str) -> Any:
-    def parse(value: Any) -> tuple[str, ...]:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or not items:
-            raise ValueError(f"expected '*', a {what} or a list of them")
-        if "*" in items:
-            if len(items) > 1:
-                raise ValueError("'*' stands alone")
-            return ("*",)
-        problems = []
-        for position, item in enumerate(items):
-            if item not in vocabulary:
-                problems.append(f"@{position}: unknown {what} {item!r} (expected one of: {', '.join(vocabulary)})")
-        if problems:
-            raise ValueError("\n".join(problems))
-        return tuple(dict.fromkeys(items))
-
-    return parse
-
-
-def deadline_from(value: Any) -> timedelta:
-    """A deadline given as whole days (``14``) or an ISO-8601 duration (``P14D``, ``P2W``, ``PT72H``)."""
-    if isinstance(value, timedelta):
-        delta = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        delta = timedelta(days=value)
-    elif isinstance(value, str) and (found := _ISO_DURATION.match(value.strip())) and value.strip() != "P":
-        parts = {key: int(number) for key, number in found.groupdict().items() if number is not None}
-        if not parts:
-            raise ValueError(f"not a duration: {value!r} (use days, or ISO-8601 like P14D)")
-        delta = timedelta(weeks=parts.get("weeks", 0), days=parts.get("days", 0), hours=parts.get("hours", 0))
-    else:
-        raise ValueError(f"not a duration: {value!r} (use days, or ISO-8601 like P14D)")
-    if delta <= timedelta(0):
-        raise ValueError("a deadline must be after the decision")
-    return delta
-
-
-def duration_text(delta: timedelta) -> str:
-    """The ISO-8601 form of a deadline: ``P14D``, ``PT36H``."""
-    if delta % timedelta(days=1) == timedelta(0):
-        return f"P{delta.days}D"
-    return f"PT{int(delta.total_seconds() // 3600)}H"
-
-
-Deadline = Annotated[timedelta, BeforeValidator(deadline_from)]
 
 
 class Restriction(BaseModel):
@@ -264,10 +157,10 @@ class _Strict(BaseModel):
 class RuleMatch(_Strict):
     """Which applications a rule covers; ``*`` (the default) matches any value."""
 
-    account_type: Annotated[tuple[str, ...], BeforeValidator(_selector(ACCOUNT_TYPES, "account type"))] = ("*",)
-    channel: Annotated[tuple[str, ...], BeforeValidator(_selector(CHANNELS, "channel"))] = ("*",)
-    risk_tier: Annotated[tuple[str, ...], BeforeValidator(_selector(RISK_TIERS, "risk tier"))] = ("*",)
-    customer_kind: Annotated[tuple[str, ...], BeforeValidator(_selector(CUSTOMER_KINDS, "customer kind"))] = ("*",)
+    account_type: Annotated[tuple[str, ...], BeforeValidator(selector(ACCOUNT_TYPES, "account type"))] = ("*",)
+    channel: Annotated[tuple[str, ...], BeforeValidator(selector(CHANNELS, "channel"))] = ("*",)
+    risk_tier: Annotated[tuple[str, ...], BeforeValidator(selector(RISK_TIERS, "risk tier"))] = ("*",)
+    customer_kind: Annotated[tuple[str, ...], BeforeValidator(selector(CUSTOMER_KINDS, "customer kind"))] = ("*",)
 
     def matches(self, account_type: str, channel: str, risk_tier: str, customer_kind: str) -> bool:
         pairs = ((self.account_type, account_type), (self.channel, channel), (self.risk_tier, risk_tier),

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloudcip.errors import InvalidInput
 from cloudcip.profiles import DEFAULT_PROFILE_NAME, notice_versions, profile_names, profile_text
-from cloudcip.verification.policy import CipPolicy, FieldName, validation_problems
+from cloudcip.verification.policy import CipPolicy, validation_problems
+from cloudcip.verification.policy_terms import FieldName
 
 
 class ProfileError(InvalidInput, ValueError):
