@@ -21,6 +21,7 @@ from cloudcip.api.app import create_app
 from cloudcip.cli.main import app as cli
 from cloudcip.runtime import Services
 from cloudcip.screening.schema import screening_hit
+from cloudcip.sharing.schema import shared_indicator_match
 from cloudcip.storage.schema import account
 from cloudcip.verification.applications import build_application_service
 from cloudcip.verification.policy import PolicyError, policy_from_mapping
@@ -190,3 +191,37 @@ def test_the_cli_signup_goes_to_review_on_a_strong_link(services: Services, sett
     assert answer["decision"] == "in_review"
     assert any(r.startswith("ban_evasion_link:email: linked by email j•••@gmail.com") for r in answer["reasons"])
     assert FIRST_EMAIL not in result.stdout
+
+
+def _confirmed_peer_match(client: TestClient, keys: dict[str, str], first: dict[str, Any],
+                          services: Services) -> None:
+    with services.database.engine.begin() as conn:  # a person confirmed a peer's indicator on the account
+        conn.execute(insert(shared_indicator_match).values(
+            id=str(uuid.uuid4()), indicator_id=f"indicator--{uuid.uuid4()}", source="Peer Cloud B", tlp="green",
+            subject_type="account", subject_id=first["account_id"], matched_on="access_ip", state="confirmed",
+            created_at=datetime.now(UTC)))
+
+
+def _incident(client: TestClient, keys: dict[str, str], first: dict[str, Any], services: Services) -> None:
+    made = client.post("/v1/incidents", json={"account_id": first["account_id"], "summary": "cryptomining abuse"},
+                       headers=_auth(keys["compliance-officer"]))
+    assert made.status_code == 201, made.text
+
+
+@pytest.mark.requirement("G1")
+@pytest.mark.parametrize(("first_becomes", "flag"), [
+    (_close, "(closed)"), (_refuse, "(refused)"), (_restrict, "(restricted)"),
+    (_confirmed_hit, "(a confirmed designated-person hit)"),
+    (_confirmed_peer_match, "(a confirmed peer indicator)"),
+    (_incident, "(reported for malicious activity)"),
+], ids=["closed", "refused", "restricted", "confirmed hit", "confirmed peer indicator", "incident report"])
+def test_the_reason_names_why_the_other_customer_is_flagged(services: Services, client: TestClient,
+                                                            keys: dict[str, str], first_becomes: Any,
+                                                            flag: str) -> None:
+    signup = _auth(keys["signup-service"])
+    first = client.post("/v1/applications", json=FIRST, headers=signup).json()
+    first_becomes(client, keys, first, services)
+    answer = client.post("/v1/applications", json=SAME_CARD, headers=signup).json()
+    [reason] = [r for r in answer["reasons"] if r.startswith("ban_evasion_link:card")]
+    assert reason.endswith(flag), reason
+    assert answer["decision"] == "in_review"

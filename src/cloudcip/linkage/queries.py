@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import BindParameter, Connection, and_, bindparam, literal, select, union_all
 
 from cloudcip.access.schema import access_ip_seen
 from cloudcip.errors import NotFound
@@ -63,37 +63,52 @@ class LinkFinding:
                 f"flagged customer ({'; '.join(self.flags)})")
 
 
+FLAG_TEXT = {"refused": "refused", "closed": "closed", "restricted": "restricted",
+             "hit": "a confirmed designated-person hit", "peer": "a confirmed peer indicator",
+             "incident": "reported for malicious activity"}
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_TOKENS: BindParameter[Any] = bindparam("tokens", expanding=True)
+_MATCH_ACCOUNT = account.alias("matched_account")
+# one statement, built once (the signup's check runs it for every signup): the reason code of each
+# flagged customer among :ids, from account states, confirmed hits, confirmed peer-indicator matches
+# (of the customer or of one of its accounts) and incident reports of malicious activity
+_FLAGS = union_all(
+    select(account.c.customer_id.label("customer_id"), account.c.state.label("flag"))
+    .where(account.c.customer_id.in_(_IDS), account.c.state.in_(sorted(FLAGGED_ACCOUNT_STATES))),
+    select(screening_hit.c.subject_id, literal("hit"))
+    .where(screening_hit.c.subject_id.in_(_IDS), screening_hit.c.subject_type == "customer",
+           screening_hit.c.state == "confirmed"),
+    select(shared_indicator_match.c.subject_id, literal("peer"))
+    .where(shared_indicator_match.c.subject_type == "customer", shared_indicator_match.c.subject_id.in_(_IDS),
+           shared_indicator_match.c.state == "confirmed"),
+    select(_MATCH_ACCOUNT.c.customer_id, literal("peer"))
+    .select_from(_MATCH_ACCOUNT.join(shared_indicator_match, and_(
+        shared_indicator_match.c.subject_type == "account",
+        shared_indicator_match.c.subject_id == _MATCH_ACCOUNT.c.id)))
+    .where(_MATCH_ACCOUNT.c.customer_id.in_(_IDS), shared_indicator_match.c.state == "confirmed"),
+    select(incident_report.c.customer_id, literal("incident"))
+    .where(incident_report.c.customer_id.in_(_IDS), incident_report.c.kind == "malicious_activity"),
+)
+
+
+_HOLDERS = select(link_identifier.c.subject_type, link_identifier.c.subject_id, link_identifier.c.customer_id,
+                  link_identifier.c.kind, link_identifier.c.token).where(link_identifier.c.token.in_(_TOKENS)) \
+    .limit(MAX_LINKS)
+
+
 def flags_of(conn: Connection, customer_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Why each of ``customer_ids`` is flagged (empty: not flagged)."""
+    """Why each of ``customer_ids`` is flagged (empty: not flagged): account states first, then a
+    confirmed hit, a confirmed peer indicator, an incident report."""
     ids = sorted(set(customer_ids))
     flags: dict[str, list[str]] = defaultdict(list)
     if not ids:
         return flags
-    accounts: dict[str, str] = {}
-    for row in conn.execute(select(account.c.id, account.c.customer_id, account.c.state)
-                            .where(account.c.customer_id.in_(ids))):
-        accounts[row.id] = row.customer_id
-        state = FLAGGED_ACCOUNT_STATES.get(row.state)
-        if state and state not in flags[row.customer_id]:
-            flags[row.customer_id].append(state)
-    for customer_id in conn.execute(select(screening_hit.c.subject_id).distinct().where(
-            screening_hit.c.subject_type == "customer", screening_hit.c.subject_id.in_(ids),
-            screening_hit.c.state == "confirmed")).scalars():
-        flags[customer_id].append("a confirmed designated-person hit")
-    matched = conn.execute(select(shared_indicator_match.c.subject_type, shared_indicator_match.c.subject_id)
-                           .where(shared_indicator_match.c.state == "confirmed",
-                                  shared_indicator_match.c.subject_id.in_([*ids, *accounts]))).all()
-    for subject_type, subject_id in matched:
-        owner = subject_id if subject_type == "customer" else accounts.get(subject_id)
-        if owner and "a confirmed peer indicator" not in flags[owner]:
-            flags[owner].append("a confirmed peer indicator")
-    if accounts:
-        for account_id in conn.execute(select(incident_report.c.account_id).distinct().where(
-                incident_report.c.account_id.in_(list(accounts)),
-                incident_report.c.kind == "malicious_activity")).scalars():
-            owner = accounts[account_id]
-            if "reported for malicious activity" not in flags[owner]:
-                flags[owner].append("reported for malicious activity")
+    order = list(FLAG_TEXT)
+    found: dict[str, set[str]] = defaultdict(set)
+    for customer_id, flag in conn.execute(_FLAGS, {"ids": ids}):
+        found[str(customer_id)].add(str(flag))
+    for customer_id, codes in found.items():
+        flags[customer_id] = [FLAG_TEXT[code] for code in sorted(codes, key=order.index)]
     return flags
 
 
@@ -114,10 +129,7 @@ class LinkReader:
         for group in ([t for t, i in tokens.items() if i.kind in STRONG_KINDS],
                       [t for t, i in tokens.items() if i.kind not in STRONG_KINDS]):
             if group:
-                rows += conn.execute(select(link_identifier.c.subject_type, link_identifier.c.subject_id,
-                                            link_identifier.c.customer_id, link_identifier.c.kind,
-                                            link_identifier.c.token)
-                                     .where(link_identifier.c.token.in_(group)).limit(MAX_LINKS)).all()
+                rows += conn.execute(_HOLDERS, {"tokens": group}).all()
         rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind
                 and (row.subject_type, row.subject_id) != exclude_subject]
         flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])
