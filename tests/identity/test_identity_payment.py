@@ -19,7 +19,7 @@ from cloudcip.identity import (
     validate_iban,
     validate_wallet,
 )
-from cloudcip.identity.payment import eip55_checksum_case
+from cloudcip.identity.wallet_formats import eip55_checksum_case
 
 CARD = "payment_means.0.number"
 TODAY = date(2026, 11, 28)

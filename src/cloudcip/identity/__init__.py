@@ -43,7 +43,6 @@ from cloudcip.identity.payment import (
     BinTableError,
     CardCheck,
     IbanCheck,
-    WalletCheck,
     card_brand,
     validate_bic,
     validate_card_expiry,
@@ -62,6 +61,7 @@ from cloudcip.identity.us_person import (
     determine_person_status,
     located_in_us,
 )
+from cloudcip.identity.wallet_formats import WalletCheck
 
 __all__ = [
     "DEFAULT_LOCATION_POLICY",
