@@ -9,17 +9,15 @@ from __future__ import annotations
 import pytest
 
 from cloudcip.screening.matcher import Thresholds, compare_names
+from cloudcip.screening.name_words import is_legal_form
 from cloudcip.screening.names import (
     InvalidNameError,
-    is_legal_form,
     normalise_email,
     normalise_identifier,
     normalise_name,
     normalise_wallet,
-    phonetic_key,
-    skeleton_key,
-    token_similarity,
 )
+from cloudcip.screening.similarity import phonetic_key, skeleton_key, token_similarity
 
 REVIEW = Thresholds().review
 

@@ -12,7 +12,7 @@ import pytest
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import ScreeningQuery, Thresholds, compare_names, screen
-from cloudcip.screening.names import token_similarity
+from cloudcip.screening.similarity import token_similarity
 from cloudcip.screening.variants import loose_key, vowels_compatible
 
 REVIEW = Thresholds().review

@@ -41,11 +41,8 @@ from cloudcip.screening.names import (
     normalise_identifier,
     normalise_name,
     normalise_wallet,
-    phonetic_key,
-    skeleton_key,
-    spelled_similarity,
-    token_similarity,
 )
+from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
 from cloudcip.screening.variants import MIN_LOOSE_KEY, loose_key
 
 TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates

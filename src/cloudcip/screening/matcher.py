@@ -39,20 +39,10 @@ from cloudcip.screening.index import (
     ScreeningIndex,
     token_weight,
 )
-from cloudcip.screening.names import (
-    JOINT_STOCK_FORMS,
-    LIMITED_LIABILITY_FORMS,
-    InvalidNameError,
-    NormalisedName,
-    normalise_name,
-    phonetic_key,
-    script_of,
-    skeleton_key,
-    spelled_similarity,
-    token_similarity,
-    validate_name,
-)
+from cloudcip.screening.name_words import JOINT_STOCK_FORMS, LIMITED_LIABILITY_FORMS
+from cloudcip.screening.names import InvalidNameError, NormalisedName, normalise_name, script_of, validate_name
 from cloudcip.screening.romanise import ABJAD_SCRIPTS, SYLLABIC_SCRIPTS, readings
+from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
 
 Band = Literal["block", "review", "clear"]
 QuerySchema = Literal["Person", "Organization"] | None

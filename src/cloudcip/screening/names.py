@@ -16,10 +16,8 @@ A name in any script becomes a short list of comparable ASCII tokens:
    offered as an alternative when joined ("alhassan" also reads "hassan"), legal-form words of
    entities (LLC, OOO, GmbH, ...) kept apart as a weak feature.
 
-Each token also has a *phonetic key* (romanisation variants folded: kh/h, ph/f, w/v, y/i, doubled
-letters, ...) and a *consonant skeleton* (vowels dropped), used by the candidate index for blocking
-and by the matcher for names written in abjad scripts (Arabic, Hebrew, Syriac) whose transliteration
-carries no short vowels.
+The word lists of step 5 and the legal-form test are in ``name_words``; the phonetic key, consonant
+skeleton and token similarity the index and matcher compare tokens with are in ``similarity``.
 """
 
 from __future__ import annotations
@@ -30,23 +28,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from anyascii import anyascii
-from rapidfuzz.distance import OSA, JaroWinkler
 
 from cloudcip.errors import FieldIssue, InvalidInput
-from cloudcip.screening.variants import (
-    GENDERED_FORM,
-    MIN_LOOSE_KEY,
-    VOWEL_VARIANT,
-    gendered_forms,
-    loose_key,
-    variant_similarity,
+from cloudcip.screening.name_words import (
+    ABJAD_PARTICLES,
+    COMPOUND_ALTERNATIVES,
+    GENERATIONAL_SUFFIXES,
+    HONORIFICS,
+    ORGANIZATION_STOPWORDS,
+    PARTICLES,
+    ROMAN_NUMERALS,
+    glued_particle_alternative,
+    glued_suffix_alternative,
+    is_legal_form,
+    legal_phrase_positions,
 )
 
 MAX_NAME_LENGTH = 300
-
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 class InvalidNameError(InvalidInput, ValueError):
@@ -92,82 +90,6 @@ _ABJAD_COMPOUNDS = re.compile(
 _APOSTROPHES = re.compile(r"['`\u2018\u2019\u02BB\u02BC\u02BE\u02BF\u00B4]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ALNUM = re.compile(r"[^\W_]")
-
-HONORIFICS: frozenset[str] = frozenset(
-    _wordset("""mr mrs ms miss mister madam madame mme mlle dr doctor prof professor sir dame lord lady
-    sheikh shaikh sheik shaykh cheikh haji hajji hadji haj hajj alhaji alhaj mullah mulla maulana
-    maulvi mawlawi mufti ayatollah hojatoleslam
-    herr frau senor senora sr sra don dona gen general col colonel maj major capt captain lt
-    lieutenant brig brigadier adm admiral cmdr commander sgt sergeant hon honourable honorable rev
-    reverend fr father pastor bishop prince princess eng engr engineer""")
-)
-GENERATIONAL_SUFFIXES: frozenset[str] = _wordset("jr jnr snr ii iii iv")
-
-PARTICLES: frozenset[str] = frozenset(
-    _wordset("""al el ul ad ar as at az bin ibn bint binti abu abou bou ould walad
-    van von der den de del della dei degli di da das do dos du la le ter ten vom zu zum zur""")
-)
-# the same particles written in Arabic script, as anyascii gives them: ال, بن/ابن, بنت, ابو
-ABJAD_PARTICLES: frozenset[str] = _wordset("l al bn ibn bnt bw abw")
-# particles that appear glued to the following word ("alhassan", "binladen", "vandermeer")
-_GLUED_PARTICLES: tuple[str, ...] = (
-    "vander", "vanden", "vonder", "bint", "abu", "abou", "bin", "ibn", "van", "von", "der",
-    "al", "el", "ul",
-)  # fmt: skip
-
-LEGAL_FORMS: frozenset[str] = frozenset(
-    _wordset("""llc ltd lc limited inc incorporated corp corporation co company cos plc lp llp lllp pllc
-    ooo oao zao pao ao tov pat prat tdv dp ip chp
-    gmbh mbh ag kg ohg ug ev eg se sa sas sarl eurl sasu snc sca sc sci srl spa sapa snc
-    bv nv vof cv sl slu sau sll
-    ab oy oyj asa as aps a/s hf
-    kft zrt nyrt rt sro as doo dd ad ood eood jsc ojsc cjsc pjsc ojs cjs ooo tzov
-    kk yk gk liability joint stock sociedad anonima limitada
-    pte pty pvt private sdn bhd tbk pt cv fze fzco fzc fzllc fz llc est establishment
-    ltda eirl sac saa sa de rl
-    jv""")
-)
-_GLUED_SUFFIX_PARTICLES: tuple[str, ...] = (
-    "bin", "ibn", "abu", "van", "von", "der", "del", "al", "ul", "de",
-)  # fmt: skip
-_GLUED_LEGAL_FORMS: tuple[str, ...] = tuple(
-    sorted((f for f in LEGAL_FORMS if len(f) >= 2 and f.isalpha()), key=len, reverse=True)
-)
-# legal forms written out in words ("Limited Liability Company", "Joint Stock Company")
-LEGAL_PHRASES: tuple[tuple[str, ...], ...] = (
-    ("limited", "liability", "company"),
-    ("limited", "liability", "partnership"),
-    ("closed", "joint", "stock", "company"),
-    ("open", "joint", "stock", "company"),
-    ("public", "joint", "stock", "company"),
-    ("joint", "stock", "company"),
-    ("public", "limited", "company"),
-    ("private", "limited", "company"),
-    ("societe", "anonyme"),
-    ("sociedad", "anonima"),
-    ("sociedad", "limitada"),
-    ("societa", "per", "azioni"),
-    ("obshchestvo", "s", "ogranichennoi", "otvetstvennostiu"),
-    ("obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"),
-    ("aktsionernoe", "obshchestvo"),
-    ("tovarystvo", "z", "obmezhenoiu", "vidpovidalnistiu"),
-)
-ROMAN_NUMERALS: dict[str, int] = {
-    "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
-    "xi": 11, "xii": 12,
-}  # fmt: skip
-# legal forms that contradict each other: a limited-liability company (no shares) is not a
-# joint-stock company; the others (Ltd, Inc, Co, Corp ...) may be either
-LIMITED_LIABILITY_FORMS: frozenset[str] = _wordset(
-    "llc ooo tov gmbh mbh sarl srl sro kft doo ood eood ltda eirl sl slu sll sp tzov pllc bhd")
-JOINT_STOCK_FORMS: frozenset[str] = _wordset(
-    "jsc ojsc cjsc pjsc ao oao zao pao pat prat ag sa nv spa sapa asa oyj zrt nyrt sas sau dd ad tbk kk")
-# Arabic theophoric compounds written glued: "Abdul" is "Abd" + article
-COMPOUND_ALTERNATIVES: dict[str, str] = {
-    "abdul": "abd", "abdel": "abd", "abdal": "abd", "abdoul": "abd", "abdol": "abd", "abdoel": "abd",
-}  # fmt: skip
-# connecting words of organisation names that carry no identity of their own
-ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y e")
 
 
 # --- scripts -----------------------------------------------------------------------------------
@@ -260,104 +182,6 @@ def fold_text(raw: str) -> str:
     return " ".join(folded).casefold()
 
 
-# --- phonetic key and skeleton -----------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class _Rewrite:
-    """One rewriting rule: literal alternatives (fast ``str.replace``) or a regular expression."""
-
-    pattern: str
-    replacement: str
-    literals: tuple[str, ...] | None
-    regex: re.Pattern[str] | None
-
-    @classmethod
-    def of(cls, pattern: str, replacement: str) -> _Rewrite:
-        alternatives = tuple(pattern.split("|"))
-        if all(re.escape(a) == a for a in alternatives):
-            return cls(pattern, replacement, alternatives, None)
-        return cls(pattern, replacement, None, re.compile(pattern))
-
-    def apply(self, text: str) -> str:
-        if self.literals is None:
-            assert self.regex is not None
-            return self.regex.sub(self.replacement, text)
-        for literal in self.literals:
-            if literal in text:
-                text = text.replace(literal, self.replacement)
-        return text
-
-
-_PHONETIC_RULES: tuple[_Rewrite, ...] = tuple(
-    _Rewrite.of(p, r)
-    for p, r in (
-        (r"x", "ks"),
-        (r"shch", "sh"),
-        (r"sch", "sh"),
-        (r"dzh|dj|zh", "j"),
-        (r"kh", "h"),
-        (r"gh", "g"),
-        (r"ph", "f"),
-        (r"th", "t"),
-        (r"dh", "d"),
-        (r"ck", "k"),
-        (r"ch", "\x01"),  # protect "ch" from c -> k
-        (r"tz|ts", "c"),
-        (r"c", "k"),
-        ("\x01", "ch"),
-        (r"q", "k"),
-        (r"w", "v"),
-        (r"y", "i"),
-        (r"ee|ie", "i"),
-        (r"oo|ou|ow", "u"),
-        (r"ei|ey|ai|ay", "ai"),
-        (r"(.)\1+", r"\1"),
-        (r"(?<=[aeiou])h$", ""),
-    )
-)
-_ABJAD_FOLD = str.maketrans("pvg", "bfj")
-
-
-@lru_cache(maxsize=200_000)
-def phonetic_key(token: str) -> str:
-    """Fold common romanisation variants of one ASCII token (kh/h, ph/f, w/v, y/i, doubles...)."""
-    key = token
-    for rule in _PHONETIC_RULES:
-        key = rule.apply(key)
-    return key
-
-
-_SKELETON_RULES: tuple[_Rewrite, ...] = tuple(
-    _Rewrite.of(p, r)
-    for p, r in (
-        (r"tsh", "ch"),  # Arabic script writes "ch" as t + sh
-        (r"w", ""),  # w is also the long-vowel carrier of abjads
-        (r"x", "ks"),
-        (r"ph", "f"),
-        (r"ch", "\x01"),
-        (r"ck|c|q", "k"),
-        ("\x01", "ch"),
-        (r"[aeiouy]+", ""),
-    )
-)
-
-
-@lru_cache(maxsize=200_000)
-def skeleton_key(token: str) -> str:
-    """Consonant skeleton of one ASCII token: vowels, w and a final h dropped, doubles collapsed.
-
-    "Mohammed", "Muhammad" and the transliteration of Arabic "محمد" ("mhmd") all give ``mhmd``.
-    Letters Arabic script lacks are folded to the ones it writes them with (p -> b, v -> f, g -> j).
-    """
-    key = token
-    for rule in _SKELETON_RULES:
-        key = rule.apply(key)
-    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
-    if len(key) > 1 and key.endswith("h"):
-        key = key[:-1]
-    return key or token[:1]
-
-
 # --- tokens and names --------------------------------------------------------------------------
 
 
@@ -401,63 +225,12 @@ class NormalisedName:
         return " ".join(self.texts)
 
 
-def _legal_phrase_positions(texts: list[str]) -> set[int]:
-    """Positions of tokens that belong to a legal form written out in words (also transliterated)."""
-    keys = tuple(phonetic_key(t) for t in texts)
-    found: set[int] = set()
-    for phrase in _LEGAL_PHRASE_KEYS:
-        n = len(phrase)
-        for start in range(len(keys) - n + 1):
-            if keys[start : start + n] == phrase:
-                found.update(range(start, start + n))
-    return found
-
-
-@lru_cache(maxsize=100_000)
-def _glued_suffix_alternative(token: str, entity: bool) -> str | None:
-    """"husainal" -> "husain", "developersinc" -> "developers" (entities only for legal forms)."""
-    for suffix in _GLUED_SUFFIX_PARTICLES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
-            return token[: -len(suffix)]
-    if entity:
-        for word in ("and", "for", "the", "of"):
-            if token.startswith(word) and len(token) - len(word) >= 4:
-                return token[len(word) :]
-            if token.endswith(word) and len(token) - len(word) >= 4:
-                return token[: -len(word)]
-        for suffix in _GLUED_LEGAL_FORMS:
-            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-                return token[: -len(suffix)]
-    return None
-
-
-@lru_cache(maxsize=100_000)
-def _glued_particle_alternative(token: str) -> str | None:
-    for particle in _GLUED_PARTICLES:
-        if token.startswith(particle) and len(token) - len(particle) >= 3:
-            rest = token[len(particle) :]
-            deeper = _glued_particle_alternative(rest)
-            return deeper or rest
-    return None
-
-
 _DOTTED = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.)+[^\W\d_])\.?(?![^\W\d_])")
 
 
 def _join_dotted_legal_form(match: re.Match[str]) -> str:
     letters = match.group(1).replace(".", "")
     return letters if is_legal_form(anyascii(letters).casefold()) else match.group(0)
-
-
-@lru_cache(maxsize=50_000)
-def is_legal_form(token: str, abjad: bool = False) -> bool:
-    """Whether an ASCII token is a legal-form word of an entity (also as transliterated back, or
-    mistyped by one letter when it is a long word such as "company" or "limited")."""
-    if token in LEGAL_FORMS or (len(token) > 1 and phonetic_key(token) in _LEGAL_FORM_KEYS):
-        return True
-    if abjad:
-        return skeleton_key(token) in _LEGAL_FORM_SKELETONS
-    return len(token) >= 5 and any(OSA.distance(token, word) <= 1 for word in _LONG_LEGAL_WORDS)
 
 
 def _join_dotted(match: re.Match[str]) -> str:
@@ -497,10 +270,10 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
         if article_free and article_free != sub:
             alternatives.append(article_free)
         else:
-            glued = COMPOUND_ALTERNATIVES.get(sub) or _glued_particle_alternative(sub)
+            glued = COMPOUND_ALTERNATIVES.get(sub) or glued_particle_alternative(sub)
             if glued:
                 alternatives.append(glued)
-            suffix_free = _glued_suffix_alternative(sub, entity)
+            suffix_free = glued_suffix_alternative(sub, entity)
             if suffix_free and suffix_free not in alternatives:
                 alternatives.append(suffix_free)
         tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
@@ -545,7 +318,7 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     texts = [t.text for t in tokens]
     legal: list[str] = []
     if schema != "Person":
-        in_phrase = _legal_phrase_positions([t.text for t in tokens])
+        in_phrase = legal_phrase_positions([t.text for t in tokens])
         is_legal = [i in in_phrase or is_legal_form(t.text, t.abjad) for i, t in enumerate(tokens)]
         kept = [t for t, flag in zip(tokens, is_legal, strict=True) if not flag]
         if kept and len(kept) < len(tokens):
@@ -598,134 +371,3 @@ def normalise_wallet(value: str) -> str:
     if low.startswith("0x") or re.match(r"^[a-z]{1,4}1[02-9ac-hj-np-z]{6,}$", low):
         return low
     return v
-
-
-# --- token similarity ---------------------------------------------------------------------------
-
-SKELETON_MATCH = 0.88  # consonant skeletons equal: the best an abjad transliteration can prove
-LOOSE_SKELETON_MATCH = 0.85  # equal once the consonants' Latin conventions are folded (``variants``)
-PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
-
-
-ABJAD_VOWEL_CONFLICT = 0.13  # the abjad spelling writes a long vowel the Latin one lacks
-
-
-_FRONT_VOWELS = re.compile(r"[eiy]+")
-_BACK_VOWELS = re.compile(r"[ouw]+")
-_DOUBLES = re.compile(r"(.)\1+")
-
-
-@lru_cache(maxsize=200_000)
-def _abjad_form(token: str) -> str:
-    """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
-    key = token
-    for rule in _SKELETON_RULES[:-1]:  # all but the vowel removal
-        if rule.pattern != "w":
-            key = rule.apply(key)
-    key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
-    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
-    return key[:-1] if len(key) > 1 and key.endswith("h") else key
-
-
-def _is_subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
-
-
-@lru_cache(maxsize=200_000)
-def _vowel_letters(token: str) -> int:
-    return sum(token.count(v) for v in "aeiou")
-
-
-def _long_vowels_agree(a: str, b: str) -> bool:
-    """Every long vowel (y, w) the abjad-written token shows has a vowel in the other token.
-
-    "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan".
-    """
-    abjad, other = (a, b) if _vowel_letters(a) * len(b) <= _vowel_letters(b) * len(a) else (b, a)
-    return _is_subsequence(_abjad_form(abjad), _abjad_form(other))
-
-
-SHORT_SWAP = 0.86  # "eirc" / "eric"
-SHORT_INNER_INDEL = 0.79  # "fud" / "fund"
-SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david", "ali" / "mali"
-SHORT_SUBSTITUTION = 0.70  # "wang" / "kang"
-
-
-def _short_token_similarity(a: str, b: str) -> float:
-    """Short tokens: one edit is often already another name ("Wang"/"Kang", "Chen"/"Cheng").
-
-    A swap of two letters is a typo; a letter missing inside a token is likely one; a letter
-    substituted or a letter added at the end more likely another name.
-    """
-    if OSA.distance(a, b) != 1:
-        return OSA.normalized_similarity(a, b) - 0.04
-    if len(a) == len(b):
-        return SHORT_SWAP if sorted(a) == sorted(b) else SHORT_SUBSTITUTION
-    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
-    extended = longer.startswith(shorter) or longer.endswith(shorter)
-    return SHORT_EXTENSION if extended else SHORT_INNER_INDEL
-
-
-def spelled_similarity(a: str, b: str) -> float:
-    """Similarity of two spellings only (no phonetic folding): Jaro-Winkler and OSA, averaged."""
-    if a == b:
-        return 1.0
-    if min(len(a), len(b)) <= 4:
-        return _short_token_similarity(a, b)
-    return 0.5 * (JaroWinkler.normalized_similarity(a, b) + OSA.normalized_similarity(a, b))
-
-
-def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
-    """Similarity in [0, 1] of two ASCII tokens.
-
-    Mix of Jaro-Winkler (prefix-friendly, forgiving of one typo in a long token) and OSA
-    (edit distance with adjacent transposition, strict on short tokens), on the spelling and on the
-    phonetic key. ``abjad`` (either token came from Arabic/Hebrew script) compares consonant
-    skeletons instead, as the vowels are not written there.
-    """
-    if query == listed:
-        return 1.0
-    if query.isdigit() or listed.isdigit():
-        return 0.0  # numbers ("HORMUZ 2" / "HORMUZ 22", "TONG HUNG 1" / "5") match only exactly
-    if abjad:
-        sq, sl = skeleton_key(query), skeleton_key(listed)
-        if sq == sl:
-            # a skeleton written with one or two letters ("ly" for Ali) is shared by many names
-            best = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
-            if not _long_vowels_agree(query, listed):
-                best -= ABJAD_VOWEL_CONFLICT
-            return best
-        if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == loose_key(listed):
-            # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
-            return LOOSE_SKELETON_MATCH - (0.0 if _long_vowels_agree(query, listed) else ABJAD_VOWEL_CONFLICT)
-        return SKELETON_MATCH * 0.5 * (
-            JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
-        )
-    pq, pl = phonetic_key(query), phonetic_key(listed)
-    if pq == pl:
-        return PHONETIC_MATCH
-    if min(len(query), len(listed)) <= 4:
-        spelled = _short_token_similarity(query, listed)
-    else:
-        spelled = 0.5 * (
-            JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed)
-        )
-        sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
-        spelled = max(spelled, PHONETIC_MATCH * sounded)
-    if spelled < VOWEL_VARIANT:  # transliteration variants ("Omar" / "Umar", "Gadhafi" / "Ghathafi")
-        spelled = max(spelled, variant_similarity(query, listed, skeleton_key(query) == skeleton_key(listed),
-                                                  spelled))
-    if spelled > GENDERED_FORM and gendered_forms(query, listed):
-        spelled = GENDERED_FORM
-    return spelled
-
-
-_LEGAL_FORM_KEYS: frozenset[str] = frozenset(phonetic_key(f) for f in LEGAL_FORMS if len(f) > 1)
-_LONG_LEGAL_WORDS: tuple[str, ...] = tuple(sorted(f for f in LEGAL_FORMS if len(f) >= 5 and f.isalpha()))
-_LEGAL_PHRASE_KEYS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(phonetic_key(w) for w in phrase) for phrase in LEGAL_PHRASES
-)
-_LEGAL_FORM_SKELETONS: frozenset[str] = frozenset(
-    k for k in (skeleton_key(f) for f in LEGAL_FORMS if f.isalpha()) if len(k) >= 3
-)

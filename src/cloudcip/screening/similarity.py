@@ -1,0 +1,244 @@
+"""Token similarity for screening against designated-persons lists (D3).
+
+How alike two ASCII tokens of normalised names are (``token_similarity``), and the keys the candidate
+index blocks on: the *phonetic key* of a token (romanisation variants folded: kh/h, ph/f, w/v, y/i,
+doubled letters, ...) and its *consonant skeleton* (vowels dropped), which is also what tokens written
+in abjad scripts (Arabic, Hebrew, Syriac) are compared on, as their transliteration carries no short
+vowels. Spelling variants of transliteration conventions come from ``variants``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from cloudcip.screening.variants import (
+    GENDERED_FORM,
+    MIN_LOOSE_KEY,
+    VOWEL_VARIANT,
+    gendered_forms,
+    loose_key,
+    variant_similarity,
+)
+
+# --- phonetic key and skeleton -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Rewrite:
+    """One rewriting rule: literal alternatives (fast ``str.replace``) or a regular expression."""
+
+    pattern: str
+    replacement: str
+    literals: tuple[str, ...] | None
+    regex: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, pattern: str, replacement: str) -> _Rewrite:
+        alternatives = tuple(pattern.split("|"))
+        if all(re.escape(a) == a for a in alternatives):
+            return cls(pattern, replacement, alternatives, None)
+        return cls(pattern, replacement, None, re.compile(pattern))
+
+    def apply(self, text: str) -> str:
+        if self.literals is None:
+            assert self.regex is not None
+            return self.regex.sub(self.replacement, text)
+        for literal in self.literals:
+            if literal in text:
+                text = text.replace(literal, self.replacement)
+        return text
+
+
+_PHONETIC_RULES: tuple[_Rewrite, ...] = tuple(
+    _Rewrite.of(p, r)
+    for p, r in (
+        (r"x", "ks"),
+        (r"shch", "sh"),
+        (r"sch", "sh"),
+        (r"dzh|dj|zh", "j"),
+        (r"kh", "h"),
+        (r"gh", "g"),
+        (r"ph", "f"),
+        (r"th", "t"),
+        (r"dh", "d"),
+        (r"ck", "k"),
+        (r"ch", "\x01"),  # protect "ch" from c -> k
+        (r"tz|ts", "c"),
+        (r"c", "k"),
+        ("\x01", "ch"),
+        (r"q", "k"),
+        (r"w", "v"),
+        (r"y", "i"),
+        (r"ee|ie", "i"),
+        (r"oo|ou|ow", "u"),
+        (r"ei|ey|ai|ay", "ai"),
+        (r"(.)\1+", r"\1"),
+        (r"(?<=[aeiou])h$", ""),
+    )
+)
+_ABJAD_FOLD = str.maketrans("pvg", "bfj")
+
+
+@lru_cache(maxsize=200_000)
+def phonetic_key(token: str) -> str:
+    """Fold common romanisation variants of one ASCII token (kh/h, ph/f, w/v, y/i, doubles...)."""
+    key = token
+    for rule in _PHONETIC_RULES:
+        key = rule.apply(key)
+    return key
+
+
+_SKELETON_RULES: tuple[_Rewrite, ...] = tuple(
+    _Rewrite.of(p, r)
+    for p, r in (
+        (r"tsh", "ch"),  # Arabic script writes "ch" as t + sh
+        (r"w", ""),  # w is also the long-vowel carrier of abjads
+        (r"x", "ks"),
+        (r"ph", "f"),
+        (r"ch", "\x01"),
+        (r"ck|c|q", "k"),
+        ("\x01", "ch"),
+        (r"[aeiouy]+", ""),
+    )
+)
+
+
+@lru_cache(maxsize=200_000)
+def skeleton_key(token: str) -> str:
+    """Consonant skeleton of one ASCII token: vowels, w and a final h dropped, doubles collapsed.
+
+    "Mohammed", "Muhammad" and the transliteration of Arabic "محمد" ("mhmd") all give ``mhmd``.
+    Letters Arabic script lacks are folded to the ones it writes them with (p -> b, v -> f, g -> j).
+    """
+    key = token
+    for rule in _SKELETON_RULES:
+        key = rule.apply(key)
+    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
+    if len(key) > 1 and key.endswith("h"):
+        key = key[:-1]
+    return key or token[:1]
+
+
+
+# --- token similarity ---------------------------------------------------------------------------
+
+SKELETON_MATCH = 0.88  # consonant skeletons equal: the best an abjad transliteration can prove
+LOOSE_SKELETON_MATCH = 0.85  # equal once the consonants' Latin conventions are folded (``variants``)
+PHONETIC_MATCH = 0.96  # same phonetic key, different spelling ("Mokhammed" / "Mohammed")
+
+
+ABJAD_VOWEL_CONFLICT = 0.13  # the abjad spelling writes a long vowel the Latin one lacks
+
+
+_FRONT_VOWELS = re.compile(r"[eiy]+")
+_BACK_VOWELS = re.compile(r"[ouw]+")
+_DOUBLES = re.compile(r"(.)\1+")
+
+
+@lru_cache(maxsize=200_000)
+def _abjad_form(token: str) -> str:
+    """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
+    key = token
+    for rule in _SKELETON_RULES[:-1]:  # all but the vowel removal
+        if rule.pattern != "w":
+            key = rule.apply(key)
+    key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
+    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
+    return key[:-1] if len(key) > 1 and key.endswith("h") else key
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+@lru_cache(maxsize=200_000)
+def _vowel_letters(token: str) -> int:
+    return sum(token.count(v) for v in "aeiou")
+
+
+def _long_vowels_agree(a: str, b: str) -> bool:
+    """Every long vowel (y, w) the abjad-written token shows has a vowel in the other token.
+
+    "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan".
+    """
+    abjad, other = (a, b) if _vowel_letters(a) * len(b) <= _vowel_letters(b) * len(a) else (b, a)
+    return _is_subsequence(_abjad_form(abjad), _abjad_form(other))
+
+
+SHORT_SWAP = 0.86  # "eirc" / "eric"
+SHORT_INNER_INDEL = 0.79  # "fud" / "fund"
+SHORT_EXTENSION = 0.78  # "chen" / "cheng", "davi" / "david", "ali" / "mali"
+SHORT_SUBSTITUTION = 0.70  # "wang" / "kang"
+
+
+def _short_token_similarity(a: str, b: str) -> float:
+    """Short tokens: one edit is often already another name ("Wang"/"Kang", "Chen"/"Cheng").
+
+    A swap of two letters is a typo; a letter missing inside a token is likely one; a letter
+    substituted or a letter added at the end more likely another name.
+    """
+    if OSA.distance(a, b) != 1:
+        return OSA.normalized_similarity(a, b) - 0.04
+    if len(a) == len(b):
+        return SHORT_SWAP if sorted(a) == sorted(b) else SHORT_SUBSTITUTION
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    extended = longer.startswith(shorter) or longer.endswith(shorter)
+    return SHORT_EXTENSION if extended else SHORT_INNER_INDEL
+
+
+def spelled_similarity(a: str, b: str) -> float:
+    """Similarity of two spellings only (no phonetic folding): Jaro-Winkler and OSA, averaged."""
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) <= 4:
+        return _short_token_similarity(a, b)
+    return 0.5 * (JaroWinkler.normalized_similarity(a, b) + OSA.normalized_similarity(a, b))
+
+
+def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
+    """Similarity in [0, 1] of two ASCII tokens.
+
+    Mix of Jaro-Winkler (prefix-friendly, forgiving of one typo in a long token) and OSA
+    (edit distance with adjacent transposition, strict on short tokens), on the spelling and on the
+    phonetic key. ``abjad`` (either token came from Arabic/Hebrew script) compares consonant
+    skeletons instead, as the vowels are not written there.
+    """
+    if query == listed:
+        return 1.0
+    if query.isdigit() or listed.isdigit():
+        return 0.0  # numbers ("HORMUZ 2" / "HORMUZ 22", "TONG HUNG 1" / "5") match only exactly
+    if abjad:
+        sq, sl = skeleton_key(query), skeleton_key(listed)
+        if sq == sl:
+            # a skeleton written with one or two letters ("ly" for Ali) is shared by many names
+            best = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
+            if not _long_vowels_agree(query, listed):
+                best -= ABJAD_VOWEL_CONFLICT
+            return best
+        if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == loose_key(listed):
+            # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
+            return LOOSE_SKELETON_MATCH - (0.0 if _long_vowels_agree(query, listed) else ABJAD_VOWEL_CONFLICT)
+        return SKELETON_MATCH * 0.5 * (
+            JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
+        )
+    pq, pl = phonetic_key(query), phonetic_key(listed)
+    if pq == pl:
+        return PHONETIC_MATCH
+    if min(len(query), len(listed)) <= 4:
+        spelled = _short_token_similarity(query, listed)
+    else:
+        spelled = 0.5 * (
+            JaroWinkler.normalized_similarity(query, listed) + OSA.normalized_similarity(query, listed)
+        )
+        sounded = 0.5 * (JaroWinkler.normalized_similarity(pq, pl) + OSA.normalized_similarity(pq, pl))
+        spelled = max(spelled, PHONETIC_MATCH * sounded)
+    if spelled < VOWEL_VARIANT:  # transliteration variants ("Omar" / "Umar", "Gadhafi" / "Ghathafi")
+        spelled = max(spelled, variant_similarity(query, listed, skeleton_key(query) == skeleton_key(listed),
+                                                  spelled))
+    if spelled > GENDERED_FORM and gendered_forms(query, listed):
+        spelled = GENDERED_FORM
+    return spelled
