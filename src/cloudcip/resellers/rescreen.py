@@ -27,11 +27,11 @@ from cloudcip.records.customer_store import CustomerNotFound, CustomerPurged
 from cloudcip.records.roles import Actor
 from cloudcip.resellers.chain import measure_reviews, reach_through
 from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
+from cloudcip.resellers.sub_lessee_input import screen_sub_lessee
 from cloudcip.resellers.sub_lessees import (
     ResellerAccount,
     count_active,
     open_sub_lessee,
-    screen_sub_lessee,
     sealer_of,
 )
 from cloudcip.screening.hits import record_hits, subject_hash

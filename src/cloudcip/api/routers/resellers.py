@@ -26,6 +26,7 @@ from cloudcip.api.models.resellers import SharedSubLessees, SubLesseePage, SubLe
 from cloudcip.api.routers.screening import ScreeningDep
 from cloudcip.records.roles import Actor
 from cloudcip.resellers import sub_lessees as register
+from cloudcip.resellers.sub_lessee_input import SubLesseeInput
 from cloudcip.runtime import sub_lessee_links
 
 router = APIRouter(prefix="/v1/resellers", tags=["resellers"])
@@ -35,7 +36,7 @@ SubLesseeId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 Sharer = Annotated[Actor, Depends(require("sub_lessee:share"))]
 Reader = Annotated[Actor, Depends(require("sub_lessee:read"))]
 
-_SCHEMA = TypeAdapter(register.SubLesseeInput | list[register.SubLesseeInput]).json_schema(
+_SCHEMA = TypeAdapter(SubLesseeInput | list[SubLesseeInput]).json_schema(
     ref_template="#/components/schemas/{model}")
 _BODY_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "description": "one sub-lessee, or a JSON array of up to 500",
