@@ -1,0 +1,230 @@
+"""Name alignment of the screening matcher (D3): how a query name scores against a listed name.
+
+The query's tokens are aligned with the listed name's tokens best first (``align``): token
+similarities from ``similarity.token_similarity`` (or the candidate index's, ``score_indexed``),
+initials against full given names, joined against split tokens, in any order; tokens left unmatched
+on one side (an omitted middle name) cost less than tokens that conflict on both sides, and less the
+rarer the tokens that did match. ``how_matched`` names how an aligned pair matched, for the
+explanation of a hit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloudcip.screening.index import (
+    ALTERNATIVE_DISCOUNT,
+    CandidateSet,
+    IndexedName,
+    QueryTokenMatches,
+    ScreeningIndex,
+    token_weight,
+)
+from cloudcip.screening.names import NormalisedName
+from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
+
+INITIAL_MATCH = 0.80  # "J" against "John"
+PAIR_FLOOR = 0.76  # token pairs below this are not aligned
+LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this length (both sides)...
+LATE_PAIR_FLOOR = 0.86  # ...and aligned from this similarity ("Torrents" / "Torres" 0.85 is another name)
+# cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
+# to (common matched tokens); further such tokens cost more than the first
+EXTRA_TOKEN_COST = (0.4, 0.7)
+FURTHER_EXTRA_COST = (0.6, 1.0)
+SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
+COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
+JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
+
+
+# --- name alignment ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Alignment:
+    score: float
+    pairs: list[tuple[str, str, float]]
+    unmatched_query: list[str]
+    unmatched_listed: list[str]
+
+
+def align(
+    q_texts: list[str],
+    q_weights: list[float],
+    c_texts: list[str],
+    c_weights: list[float],
+    pair_sims: list[tuple[float, tuple[int, ...], tuple[int, ...]]],
+    c_rarity: list[float] | None = None,
+) -> Alignment:
+    """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
+
+    Tokens unmatched on both sides conflict (full cost, twice); tokens on one side only are
+    omitted names and cost less, the less the rarer the tokens that did match: "Ismail Haniya"
+    against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
+    """
+    pair_sims.sort(key=lambda item: -item[0])
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    matched_weight = 0.0
+    gained = 0.0
+    pairs: list[tuple[str, str, float]] = []
+    for sim, qs, cs in pair_sims:
+        if sim < PAIR_FLOOR or used_q.intersection(qs) or used_c.intersection(cs):
+            continue
+        used_q.update(qs)
+        used_c.update(cs)
+        weight = sum(q_weights[i] for i in qs) + sum(c_weights[j] for j in cs)
+        matched_weight += weight
+        gained += sim * weight
+        pairs.append((" ".join(q_texts[i] for i in qs), " ".join(c_texts[j] for j in cs), sim))
+    uq = [i for i in range(len(q_texts)) if i not in used_q]
+    uc = [j for j in range(len(c_texts)) if j not in used_c]
+    wq = sum(q_weights[i] for i in uq)
+    wc = sum(c_weights[j] for j in uc)
+    extra = max(wq, wc) - min(wq, wc)
+    # tokens left on both sides contradict each other however common they are ("Miguel Trevino
+    # Morales" is not "Omar Trevino Morales"): they cost their full weight, not their rarity's
+    conflict = min(sum(token_weight(q_texts[i]) for i in uq), sum(token_weight(c_texts[j]) for j in uc))
+    if len(pairs) >= 2:
+        # one omitted middle name is common; each further one is less so
+        longer_side = [q_weights[i] for i in uq] if wq > wc else [c_weights[j] for j in uc]
+        first = min(extra, max(longer_side, default=0.0))
+        matched_c = list(used_c)
+        rarity = sum(c_rarity[j] for j in matched_c) / len(matched_c) if c_rarity and matched_c else 1.0
+        # little evidence matched: common tokens, or only a few letters ("Li Yu")
+        letters = sum(len(c_texts[j]) for j in matched_c)
+        commonness = min(
+            1.0,
+            max(0.0, (1.0 - rarity) / (1.0 - COMMON_RARITY), (SHORT_EVIDENCE - letters) / (SHORT_EVIDENCE / 2)),
+        )
+        first_cost = EXTRA_TOKEN_COST[0] + (EXTRA_TOKEN_COST[1] - EXTRA_TOKEN_COST[0]) * commonness
+        further_cost = FURTHER_EXTRA_COST[0] + (FURTHER_EXTRA_COST[1] - FURTHER_EXTRA_COST[0]) * commonness
+        extra_cost = first_cost * first + further_cost * (extra - first)
+    else:
+        extra_cost = extra
+    denominator = matched_weight + 2.0 * conflict + extra_cost
+    score = gained / denominator if denominator > 0 else 0.0
+    return Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
+
+
+def initial_sim(a: str, b: str) -> float:
+    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return INITIAL_MATCH
+    return 0.0
+
+
+def query_weights(candidates: CandidateSet, index: ScreeningIndex) -> list[float]:
+    """Query token weights: rarity of the listed token each one resembles most (1 if none).
+
+    For a part of a larger index (``index.reference``), the larger index answers, so the weights
+    are those of a screen against the whole of it.
+    """
+    source = index.reference or index
+    positions = candidates.positions if index.reference is None else source.query_positions(candidates.query)
+    weights = []
+    for tok, matches in zip(candidates.query.tokens, positions, strict=True):
+        rarity = 1.0
+        if matches.sims:
+            best = max(matches.sims.items(), key=lambda item: item[1])[0]
+            rarity = source.rarity[best]
+        weights.append(token_weight(tok.text, rarity))
+    return weights
+
+
+def score_indexed(
+    candidates: CandidateSet,
+    listed: IndexedName,
+    q_weights: list[float],
+    vocab_abjad: list[bool],
+    rarity: list[float],
+) -> Alignment:
+    query = candidates.query
+    q_texts = [t.text for t in query.tokens]
+    q_abjad = [t.abjad for t in query.tokens]
+    q_syllable = [t.syllable for t in query.tokens]
+    c_texts = list(listed.name.texts)
+    items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
+    positions: list[QueryTokenMatches] = candidates.positions
+    for i, qt in enumerate(q_texts):
+        sims = positions[i].sims
+        for j, vid in enumerate(listed.token_ids):
+            sim = sims.get(vid, 0.0)
+            for alt in listed.alternative_ids[j]:
+                sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
+            if sim == 0.0 and not (q_abjad[i] or vocab_abjad[vid]):
+                ct = c_texts[j]
+                if len(qt) == 1 or len(ct) == 1:
+                    sim = initial_sim(qt, ct)
+                elif min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and qt[0] == ct[0] and not q_syllable[i]:
+                    # two long tokens the blocking keys did not pair ("industry" / "industries",
+                    # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
+                    sim = token_similarity(qt, ct)
+                    longer, shorter = (qt, ct) if len(qt) > len(ct) else (ct, qt)
+                    extended = len(longer) - len(shorter) > 1 and longer.startswith(shorter)
+                    # "Martinez" is not "Martin", "Dmitriyevna" not "Dmitriyev"; "industries" is "industry"
+                    sim = sim if sim >= LATE_PAIR_FLOOR and not extended else 0.0
+            if sim >= PAIR_FLOOR:
+                items.append((sim, (i,), (j,)))
+        for j, vid in enumerate(listed.joined_ids):
+            sim = sims.get(vid, 0.0)
+            if sim >= PAIR_FLOOR:
+                items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
+    for i, pair in enumerate(candidates.joined):
+        for j, vid in enumerate(listed.token_ids):
+            sim = pair.sims.get(vid, 0.0)
+            if sim >= PAIR_FLOOR:
+                items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
+    return align(q_texts, q_weights, c_texts, list(listed.weights), items, [rarity[v] for v in listed.token_ids])
+
+
+def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:
+    """Alignment of two normalised names without an index (used by ``compare_names``)."""
+    q_texts = [t.text for t in query.tokens]
+    c_texts = [t.text for t in listed.tokens]
+    items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
+
+    def sim_of(qt: str, q_alts: tuple[str, ...], ct: str, c_alts: tuple[str, ...], abjad: bool) -> float:
+        best = token_similarity(qt, ct, abjad)
+        for a in q_alts:
+            best = max(best, ALTERNATIVE_DISCOUNT * token_similarity(a, ct, abjad))
+        for a in c_alts:
+            best = max(best, ALTERNATIVE_DISCOUNT * token_similarity(qt, a, abjad))
+        if best < PAIR_FLOOR:
+            best = max(best, initial_sim(qt, ct))
+        return best
+
+    for i, qt in enumerate(query.tokens):
+        for j, ct in enumerate(listed.tokens):
+            if (qt.is_initial or ct.is_initial) and not (qt.abjad or ct.abjad):
+                sim = 1.0 if qt.text == ct.text else initial_sim(qt.text, ct.text)
+            else:
+                sim = sim_of(qt.text, qt.alternatives, ct.text, ct.alternatives, qt.abjad or ct.abjad)
+            items.append((sim, (i,), (j,)))
+        for j in range(len(c_texts) - 1):
+            joined = c_texts[j] + c_texts[j + 1]
+            sim = max(
+                [token_similarity(qt.text, joined, qt.abjad)]
+                + [ALTERNATIVE_DISCOUNT * token_similarity(a, joined, qt.abjad) for a in qt.alternatives]
+            )
+            items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
+    for i in range(len(q_texts) - 1):
+        joined = q_texts[i] + q_texts[i + 1]
+        for j, ct in enumerate(listed.tokens):
+            items.append((spelled_similarity(joined, ct.text) * JOINED_DISCOUNT, (i, i + 1), (j,)))
+    return align(
+        q_texts, [token_weight(t) for t in q_texts], c_texts, [token_weight(t) for t in c_texts], items
+    )
+
+
+def how_matched(query: str, listed: str, similarity: float) -> str:
+    """How two aligned tokens matched, for the explanation."""
+    if " " in query or " " in listed:
+        return "joined"
+    if query == listed:
+        return "exact"
+    if len(query) == 1 or len(listed) == 1:
+        return "initial"
+    if phonetic_key(query) == phonetic_key(listed):
+        return "phonetic"
+    if skeleton_key(query) == skeleton_key(listed) and similarity <= 0.9:
+        return "skeleton"
+    return "spelling"
