@@ -44,8 +44,8 @@ from cloudcip.runtime import (
     gate_applications,
     initialise,
     open_services,
-    signup_ip_lookup,
 )
+from cloudcip.runtime_access import signup_ip_lookup
 from cloudcip.screening.loaders import load_publication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.snapshots import generate_demo_list, import_publication

@@ -5,8 +5,8 @@ Every ``import`` of every module under ``src/cloudcip`` is read with the standar
 dependency). A module belongs to a *unit*: the first name after ``cloudcip`` (a package such as
 ``access`` or a top-level module such as ``services``). The rules:
 
-- the entry points (``api``, ``cli``, ``console``, ``runtime``) are imported by no other unit, except
-  that ``api`` mounts the console and ``cli`` uses the other three;
+- the entry points (``api``, ``cli``, ``console``, ``runtime`` and its access hooks ``runtime_access``)
+  are imported by no other unit, except that ``api`` mounts the console and ``cli`` uses the others;
 - no cycle between the other units (capability packages and the shared top-level modules), leaving
   out the imports listed in ``KNOWN_CYCLE_EDGES`` with the reason they remain; a listed import that
   no longer exists fails too, so the list only shrinks;
@@ -25,10 +25,11 @@ import cloudcip
 
 SOURCE = Path(cloudcip.__file__).parent
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
-ENTRY_POINTS = frozenset({"api", "cli", "console", "runtime", "__main__"})
+ENTRY_POINTS = frozenset({"api", "cli", "console", "runtime", "runtime_access", "__main__"})
 #: which entry point may import which other one
-ENTRY_POINT_USES = {"api": {"console", "runtime"}, "cli": {"api", "console", "runtime"}, "console": set(),
-                    "runtime": set(), "__main__": {"cli"}}
+ENTRY_POINT_USES = {"api": {"console", "runtime", "runtime_access"},
+                    "cli": {"api", "console", "runtime", "runtime_access"},
+                    "console": set(), "runtime": set(), "runtime_access": set(), "__main__": {"cli"}}
 #: what ``domain`` (plain types and state machines) may import
 DOMAIN_MAY_IMPORT = frozenset({"errors", "clock"})
 #: imports that still close a cycle between units, (importer, imported) with why; the cycle check

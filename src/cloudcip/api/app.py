@@ -40,9 +40,8 @@ from cloudcip.runtime import (
     gate_applications,
     indicator_intake,
     screening_service,
-    service_signal_policy,
-    signup_ip_lookup,
 )
+from cloudcip.runtime_access import service_signal_policy, signup_ip_lookup
 from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = [

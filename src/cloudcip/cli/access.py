@@ -144,7 +144,8 @@ def signals(
     import time
 
     from cloudcip.access.follower import catch_up, cursor_position, newest_event_id
-    from cloudcip.runtime import screening_service, service_signal_policy
+    from cloudcip.runtime import screening_service
+    from cloudcip.runtime_access import service_signal_policy
 
     with services_of(ctx) as services:
         policy = service_signal_policy(services, screening_service(services))

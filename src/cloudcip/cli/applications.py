@@ -14,7 +14,8 @@ from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.errors import FieldIssue, InvalidInput
 from cloudcip.records.roles import Actor
-from cloudcip.runtime import application_service, gate_applications, signup_ip_lookup
+from cloudcip.runtime import application_service, gate_applications
+from cloudcip.runtime_access import signup_ip_lookup
 
 app = typer.Typer(help="Account-opening applications.", no_args_is_help=True)
 OPERATOR_SIGNUP = Actor("cli:operator", "signup-service")

@@ -18,10 +18,9 @@ from cloudcip.runtime import (
     gate_applications,
     initialise,
     screening_service,
-    service_signal_policy,
-    signup_ip_lookup,
     sub_lessee_rescreen,
 )
+from cloudcip.runtime_access import service_signal_policy, signup_ip_lookup
 
 
 def register(app: typer.Typer) -> None:
