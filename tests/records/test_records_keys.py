@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, text, update
 
 from cloudcip.crypto.envelope import SealError
 from cloudcip.crypto.keyring import LocalKeyring
 from cloudcip.records.customer_store import CustomerPurged
 from cloudcip.records.roles import AccessRefused, Actor
-from cloudcip.records.rotation import rotate_keys
+from cloudcip.records.rotation import ROTATION_LOCK_CLASS, RotationReport, rotate_keys
 from cloudcip.records.synthetic import SyntheticCustomers
-from cloudcip.runtime import Services
+from cloudcip.runtime import Services, initialise, open_services
+from cloudcip.settings import Settings
+from cloudcip.storage.database import open_database
 from cloudcip.storage.schema import contact, customer
 
 SIGNUP = Actor("test:signup", "signup-service")
@@ -101,3 +106,54 @@ def test_blind_index_finds_exact_values_only(services: Services) -> None:
     assert services.customers.find("email", "nobody@example.org", analyst) == []
     with pytest.raises(AccessRefused):
         services.customers.find("email", records[2].email, SIGNUP)
+
+
+def _waiting_for_the_rotation_lock(conn: Connection) -> bool:
+    """Whether a backend waits for this schema's rotation lock (a two-key advisory lock, ``objsubid`` 2)."""
+    schema_key = int(conn.execute(text("SELECT hashtext(current_schema())")).scalar_one()) & 0xFFFFFFFF
+    return bool(conn.execute(text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :lock_class "
+        "AND objid = :schema_key AND objsubid = 2 AND NOT granted"),
+        {"lock_class": ROTATION_LOCK_CLASS, "schema_key": schema_key}).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.requirement("B2")
+def test_a_second_node_rotates_only_after_the_first_has_finished(tmp_path: Path, postgres_schema_url: str) -> None:
+    """Two nodes never rotate at once: while another node's rotation holds the advisory lock, a rotation
+    waits (no new KEK, no row re-wrapped), then runs when it lets go."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_schema_url)
+    initialise(settings)
+    services = open_services(settings)
+    other_node = open_database(postgres_schema_url)
+    try:
+        ids = _store(services, 6)
+        keks_before = set(json.loads(services.settings.keyring_path.read_text())["keks"])
+        holder = other_node.engine.connect()
+        rotating = holder.begin()  # the other node's rotation: its transaction holds the lock
+        holder.execute(text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(current_schema()))"),
+                       {"lock_class": ROTATION_LOCK_CLASS})
+        done: list[RotationReport] = []
+        worker = threading.Thread(target=lambda: done.append(
+            rotate_keys(services.database, services.keyring, services.ledger, ADMIN, batch=2)))
+        worker.start()
+        deadline = time.monotonic() + 30
+        with other_node.engine.connect() as watcher:
+            while not _waiting_for_the_rotation_lock(watcher):
+                assert worker.is_alive(), "the rotation ran while another node's rotation held the lock"
+                assert time.monotonic() < deadline, "the rotation never asked for the lock"
+                threading.Event().wait(0.02)  # a poll interval, not a wait for an outcome
+            watcher.rollback()
+        assert not done and worker.is_alive()
+        assert set(json.loads(services.settings.keyring_path.read_text())["keks"]) == keks_before
+        with services.database.engine.connect() as conn:
+            assert set(conn.execute(select(customer.c.kek_id).distinct()).scalars()) <= keks_before
+        rotating.commit()  # the other node has finished
+        holder.close()
+        worker.join(60)
+        assert not worker.is_alive() and len(done) == 1 and done[0].rewrapped == len(ids)
+        assert services.customers.read(ids[0], OFFICER, purpose="audit", unmask=True)["email"]
+        assert services.ledger.verify().ok
+    finally:
+        other_node.dispose()
+        services.close()

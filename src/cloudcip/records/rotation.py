@@ -6,14 +6,21 @@ Rows are read in id order, a page at a time, and each page re-wrapped in one sho
 row only where its KEK is still the one read; a last pass catches rows a concurrent writer changed,
 and the loop ends when no row names an old KEK. On PostgreSQL a page is one ``UPDATE ... FROM
 unnest(...)`` statement with three array parameters (one round trip, one plan for the page); SQLite
-takes the page as one executemany (no round trips to save there). One rotation at a time per
-process: two purges finishing together would otherwise re-wrap each other's rows back and forth.
+takes the page as one executemany (no round trips to save there).
+
+One rotation at a time: two purges finishing together would otherwise re-wrap each other's rows back
+and forth. In a process a lock orders them; across nodes on PostgreSQL a rotation first takes a
+transaction-level advisory lock (``pg_advisory_xact_lock`` on ``ROTATION_LOCK_CLASS`` and the schema's
+hash, so two deployments in two schemas never wait on each other) in a transaction of its own, held
+until the rotation ends: a second node's rotation waits, then runs, and a node that dies lets go with
+its connection. SQLite needs no more: one machine, its writers serialised through the WriteGate.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
@@ -26,6 +33,8 @@ from cloudcip.storage.database import Database
 from cloudcip.storage.schema import customer
 
 _one_rotation = threading.Lock()
+#: the first key of the two-key advisory lock a rotation holds on PostgreSQL; the second is the schema's hash
+ROTATION_LOCK_CLASS = 1668
 
 _UNNEST_UPDATE = text(
     "UPDATE customer SET kek_id = :new_kek, wrapped_data_key = page.new_key "
@@ -66,11 +75,24 @@ def _rewrap_page(conn: Connection, keyring: LocalKeyring, new_kek: str, after: s
     return len(rows), rows[-1].id
 
 
+@contextmanager
+def _one_rotation_across_nodes(database: Database) -> Iterator[None]:
+    """PostgreSQL: hold the rotation's advisory lock for the block, in a transaction of its own that
+    writes nothing (waits while another node rotates; commit, rollback or a lost connection let go)."""
+    if not database.is_postgresql:
+        yield
+        return
+    with database.engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(current_schema()))"),
+                     {"lock_class": ROTATION_LOCK_CLASS})
+        yield
+
+
 def rotate_keys(database: Database, keyring: LocalKeyring, ledger: Ledger, actor: Actor,
                 progress: Callable[[int, int], None] | None = None, batch: int = 2000) -> RotationReport:
     """Re-wrap every data key under a new key-encryption key while the service runs (B2), then drop
-    every KEK no row references."""
-    with _one_rotation:
+    every KEK no row references. One rotation at a time, in the process and across nodes."""
+    with _one_rotation, _one_rotation_across_nodes(database):
         new_kek = keyring.add_kek()
         postgresql = database.is_postgresql
         rewrapped = 0
@@ -101,4 +123,4 @@ def rotate_keys(database: Database, keyring: LocalKeyring, ledger: Ledger, actor
         return RotationReport(new_kek, rewrapped, retired)
 
 
-__all__ = ["RotationReport", "rotate_keys"]
+__all__ = ["ROTATION_LOCK_CLASS", "RotationReport", "rotate_keys"]
