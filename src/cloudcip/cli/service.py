@@ -139,7 +139,10 @@ def run_server(listener: socket.socket, config: uvicorn.Config) -> None:
 
         Multiprocess(config, sockets=[listener]).run()
     else:
-        uvicorn.Server(config).run(sockets=[listener])
+        server = uvicorn.Server(config)
+        server.run(sockets=[listener])
+        if not server.started and not server.should_exit:  # as uvicorn.run: a failed start is an error
+            raise fail("the API did not start (see the error above)", code=3)
 
 
 def _listen(host: str, port: int) -> socket.socket:
