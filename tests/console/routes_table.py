@@ -145,6 +145,8 @@ ROUTES: list[ConsoleRoute] = [
     ConsoleRoute("GET", "/console/exemptions", EXEMPTION_READERS, ok(200)),
     ConsoleRoute("GET", "/console/exemptions/evidence", EXEMPTION_READERS, ok(200),
                  url="/console/exemptions/evidence?from=2026-01-01&to=2026-02-01"),
+    ConsoleRoute("GET", "/console/exemptions/evidence.css", EXEMPTION_READERS, ok(200),
+                 why="the evidence pack's stylesheet, served so the CSP needs no inline style"),
     ConsoleRoute("GET", "/console/exemptions/{exemption_id}", EXEMPTION_READERS, ok(200)),
     # the CIP policy in force, changed through four eyes (A8, B4)
     ConsoleRoute("GET", "/console/policy", OFFICER, ok(200)),

@@ -109,6 +109,12 @@ def test_the_exemption_register_and_one_exemption_with_its_evidence_pack(
     assert link.startswith("/console/exemptions/evidence?from=2026-01-01T00:00:00Z&to=")
     pack = aud.get(link)
     assert pack.status_code == 200 and "SELECT" in pack.text  # each figure with its query
+    # styled under the console's CSP: no inline style (style-src 'self'), the rules linked from the console
+    assert "style-src 'self';" in pack.headers["content-security-policy"] and "<style" not in pack.text
+    assert '<link rel="stylesheet" href="/console/exemptions/evidence.css">' in pack.text
+    css = aud.get("/console/exemptions/evidence.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "pre{white-space:pre-wrap;background:#f4f4f4" in css.text
     ana = as_person("ana")
     assert ana.get("/console/exemptions").status_code == 403
     assert "Exemptions" not in ana.get("/console/queue").text.split("<main")[0]  # not in an analyst's menu

@@ -72,4 +72,9 @@ def test_an_auditor_opens_an_exemption_and_its_evidence_pack(new_page: Any, live
     page.locator("#evidence-pack").click()
     page.wait_for_url("**/console/exemptions/evidence?**")
     assert "SELECT" in page.content()
+    # styled under the console's CSP (an inline <style> would be blocked and leave the page unstyled)
+    style = page.evaluate("""() => { const pre = getComputedStyle(document.querySelector('pre'));
+        const body = getComputedStyle(document.body);
+        return [pre.backgroundColor, pre.whiteSpace, body.fontFamily]; }""")
+    assert style == ["rgb(244, 244, 244)", "pre-wrap", "sans-serif"], style
     screenshot(page, "exemption-evidence")

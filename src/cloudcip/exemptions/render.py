@@ -66,8 +66,16 @@ def _figure_html(name: str, figure: Any) -> str:
     return "".join(parts)
 
 
-def render_html(pack: dict[str, Any]) -> str:
-    """The pack as one self-contained HTML page: figures, charts, then every query."""
+PACK_CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+            "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
+            ".figure{font-size:1.6em;margin:0}td{padding:0 .8em}")
+
+
+def render_html(pack: dict[str, Any], *, stylesheet: str | None = None) -> str:
+    """The pack as one HTML page: figures, charts, then every query. Self-contained (``PACK_CSS`` in a
+    ``<style>`` element) by default; with ``stylesheet``, the same rules linked from that URL instead (the
+    console serves them so that its Content-Security-Policy, ``style-src 'self'``, need not allow an
+    inline style)."""
     body = []
     for section in pack["sections"].values():
         body.append(f"<section><h2>{escape(section['title'])}</h2>")
@@ -78,10 +86,10 @@ def render_html(pack: dict[str, Any]) -> str:
     queries = "".join(f"<li><code>{escape(name)}</code><pre>{escape(sql)}</pre></li>"
                       for name, sql in figure_queries(pack))
     period = pack["period"]
+    style = (f'<link rel="stylesheet" href="{escape(stylesheet)}">' if stylesheet is not None
+             else f"<style>{PACK_CSS}</style>")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Abuse-deterrence evidence "
-            f"{escape(period['from'])} to {escape(period['to'])}</title><style>body{{font-family:sans-serif;"
-            "max-width:60em;margin:2em auto}pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
-            ".figure{font-size:1.6em;margin:0}td{padding:0 .8em}</style></head><body>"
+            f"{escape(period['from'])} to {escape(period['to'])}</title>{style}</head><body>"
             f"<h1>Abuse-deterrence program: evidence for an exemption (EO 13984 sec. 1(c))</h1>"
             f"<p>Period {escape(period['from'])} to {escape(period['to'])} (end excluded); generated "
             f"{escape(pack['generated_at'])} from cloudcip's records ({escape(pack.get('engine', ''))}). Each figure "
@@ -152,4 +160,4 @@ def render_pdf(pack: dict[str, Any]) -> bytes:
     return bytes(pdf.output())
 
 
-__all__ = ["render_html", "render_pdf", "svg_bars"]
+__all__ = ["PACK_CSS", "render_html", "render_pdf", "svg_bars"]

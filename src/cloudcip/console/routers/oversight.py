@@ -9,7 +9,9 @@
   clock; an officer (``reseller:write``) opens an ad-hoc review from here.
 - ``/console/exemptions`` and ``/console/exemptions/{id}``: the exemption register and one exemption
   with its notices, for ``exemption:read``, with a link to the abuse-deterrence evidence pack of its
-  period (``/console/exemptions/evidence``, the same HTML as ``cloudcip exemptions evidence``).
+  period (``/console/exemptions/evidence``, the same HTML as ``cloudcip exemptions evidence``, its
+  styles linked from ``/console/exemptions/evidence.css`` rather than inline, which the console's CSP
+  refuses).
 
 Every form carries the session's CSRF token (``FormDep``); the services do the work and the ledger.
 """
@@ -38,6 +40,7 @@ Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
 ResellerReader = Annotated[Session, Depends(allowed("reseller:read"))]
 ResellerWriter = Annotated[Session, Depends(allowed("reseller:write"))]
 ExemptionReader = Annotated[Session, Depends(allowed("exemption:read"))]
+EVIDENCE_CSS = "/console/exemptions/evidence.css"
 
 
 def _resellers(services: Services) -> ResellerService:
@@ -135,7 +138,16 @@ def evidence_pack(console: ConsoleDep, session: ExemptionReader,
     services = console.services
     pack = EvidencePackService(services.database, services.ledger, now=lambda: services.ledger.clock()).build(
         session.user.actor, clock.parse_instant(period_from, "from"), clock.parse_instant(period_to, "to"))
-    return HTMLResponse(render_html(pack))
+    return HTMLResponse(render_html(pack, stylesheet=EVIDENCE_CSS))
+
+
+@router.get("/exemptions/evidence.css")
+def evidence_pack_css(session: ExemptionReader) -> Response:
+    """The evidence pack's rules (``exemptions.render.PACK_CSS``) as a stylesheet of the console's own
+    origin: the pack's page is styled under the console's ``style-src 'self'``, no inline style allowed."""
+    from cloudcip.exemptions.render import PACK_CSS
+
+    return Response(PACK_CSS, media_type="text/css")
 
 
 @router.get("/exemptions/{exemption_id}", response_class=HTMLResponse)
