@@ -23,7 +23,6 @@ from cloudcip.ledger.schema import ledger_state
 from cloudcip.ledger.store import (
     Checkpoint,
     Ledger,
-    UnitOfWork,
     create_signing_key,
     initial_state_row,
     load_signing_key,
@@ -410,16 +409,9 @@ def reseller_service(services: Services) -> ResellerService:
     from cloudcip.resellers.services import ResellerService
 
     incidents = IncidentService(services.database, services.ledger, services.customers)
-
-    def report(work: UnitOfWork, account_id: str, summary: str, kind: str, findings: dict[str, Any],
-               actor: Actor) -> str:
-        return incidents.create_in(work, account_id, summary, actor, kind=kind, findings=findings,
-                                   actions_taken=["reseller termination clock started"],
-                                   purpose="reseller oversight finding").id
-
     settings = regulatory_profile(services).resellers
     return ResellerService(services.database, services.ledger, services.customers,
-                           termination_days=settings.termination_days, reporter=report,
+                           termination_days=settings.termination_days, reporter=incidents.reseller_report,
                            review_interval_days=settings.review_interval_days,
                            review_sample_size=settings.review_sample_size)
 

@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from tests.e2e.conftest import LiveConsole, screenshot
 from tests.e2e.test_console_browser import axe_check
 from tests.resellers.builders import reseller_customer
 
 from cloudcip.records.roles import Actor
+from cloudcip.resellers.sub_lessee_input import EntitySubLessee
+from cloudcip.resellers.sub_lessees import share_sub_lessees
 from cloudcip.runtime import exemption_register, reseller_service
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.requirement("B4")]
@@ -23,7 +26,11 @@ OFFICER = Actor("e2e:officer", "compliance-officer")
 
 @pytest.mark.requirement("E1", "E3", "B3")
 def test_an_officer_works_a_reseller_from_the_register(new_page: Any, live: LiveConsole) -> None:
-    customer_id, _account = reseller_customer(live.services, f"Browser Reseller {uuid.uuid4().hex[:6]} GmbH")
+    customer_id, account_id = reseller_customer(live.services, f"Browser Reseller {uuid.uuid4().hex[:6]} GmbH")
+    share_sub_lessees(live.services, live.console.screening, account_id, [
+        TypeAdapter(EntitySubLessee).validate_python({"reference": f"b-{n}", "kind": "entity", "country": "DE",
+                                                      "legal_name": f"Browser Kunde {n} UG"}) for n in range(3)],
+        Actor("e2e:signup", "signup-service"))
     service = reseller_service(live.services)
     reseller_id = service.add(customer_id, "cip@browser-reseller.example", OFFICER)["id"]
     service.upload_cip(reseller_id, b"Our written CIP, version 1.", OFFICER, filename="their-cip.txt")
@@ -50,6 +57,34 @@ def test_an_officer_works_a_reseller_from_the_register(new_page: Any, live: Live
     assert "ad hoc" in page.locator("#reviews").inner_text()
     reads = [e for e in live.services.ledger.entries_for_record("reseller", reseller_id) if e["action"] == "read"]
     assert [(e["actor"], e["purpose"]) for e in reads][-1] == ("console:carol", "annual reseller oversight")
+    # the sample: no reason marks the field; then the preview says what the draw takes; then commit
+    page.get_by_label("Sample size").fill("2")
+    page.get_by_role("button", name="Draw the sample").click()
+    assert page.locator("#sample-reason").get_attribute("aria-invalid") == "true"
+    page.locator("#sample-reason").fill("ad-hoc review after the finding")
+    page.get_by_role("button", name="Draw the sample").click()
+    assert "draw 2 of the reseller's 3 active sub-lessees" in page.locator("#changes").inner_text()
+    screenshot(page, "reseller-sample-preview")
+    axe_check(page, "reseller action preview")
+    page.get_by_role("button", name="Commit").click()
+    page.wait_for_url("**notice=sample-drawn")
+    assert page.locator("#sample-items tbody tr").count() == 2
+    page.locator("#sample-items select").first.select_option("adequate")
+    page.get_by_label("What the evidence showed").fill("document and payment check on file")
+    page.get_by_role("button", name="Record the results").click()
+    page.get_by_role("button", name="Commit").click()
+    page.wait_for_url("**notice=results-recorded")
+    # remediation stops the running clock, after its preview
+    page.locator("#remedy-reason").fill("the reseller now keeps its evidence")
+    page.locator("#remedy-evidence").fill("their CIP v2 and the 4 files asked for")
+    page.get_by_role("button", name="Stop the clock: remediated").click()
+    assert "stop the running termination clock" in page.locator("#changes").inner_text()
+    page.get_by_role("button", name="Commit").click()
+    page.wait_for_url("**notice=remediated")
+    assert page.locator("[data-clock-state]").inner_text() == "remediated"
+    screenshot(page, "reseller-oversight-forms")
+    axe_check(page, "reseller with its forms")
+    assert service.termination_state(reseller_id, OFFICER)["state"] == "remediated"
 
 
 @pytest.mark.requirement("F1", "F2")

@@ -32,6 +32,7 @@ from cloudcip.console.routers import (
     productions,
     queue,
     reporting,
+    reseller_actions,
 )
 from cloudcip.console.users import ConsoleUsers
 from cloudcip.console.web import SECURITY_HEADERS, Console
@@ -41,7 +42,7 @@ from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router, approvals.router, lists.router,
            incidents.router, ledger.router, legal.router, productions.router, reporting.router,
-           policy.router, oversight.router)
+           policy.router, oversight.router, reseller_actions.router)
 
 
 class ConsoleHeaders:

@@ -112,6 +112,14 @@ class IncidentService:
             return self.create_in(work, account_id, summary, actor, kind=kind, actions_taken=actions_taken,
                                   findings=findings, purpose=purpose)
 
+    def reseller_report(self, work: UnitOfWork, account_id: str, summary: str, kind: str,
+                        findings: dict[str, Any], actor: Actor) -> str:
+        """E3, G4: the report of a reseller finding of non-compliance or malicious activity, in the
+        finding's unit of work (``resellers.register.IncidentReporter``); its id."""
+        return self.create_in(work, account_id, summary, actor, kind=kind, findings=findings,
+                              actions_taken=["reseller termination clock started"],
+                              purpose="reseller oversight finding").id
+
     def create_in(self, work: UnitOfWork, account_id: str, summary: str, actor: Actor, *,
                   kind: str = "malicious_activity", actions_taken: Sequence[str] = (),
                   findings: dict[str, Any] | None = None, purpose: str | None = None) -> IncidentReport:

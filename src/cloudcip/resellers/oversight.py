@@ -126,10 +126,14 @@ class ResellerOversight(ResellerRegister):
                 self._set_status(work, row, "under_review", "review opened", actor)
             return self._review_view(work.conn, self._review(work.conn, reseller_id, review_id))
 
-    def draw_sample(self, reseller_id: str, review_id: str, size: int, seed: int, actor: Actor) -> dict[str, Any]:
+    def draw_sample(self, reseller_id: str, review_id: str, size: int, seed: int, actor: Actor, *,
+                    reason: str | None = None) -> dict[str, Any]:
         """Draw the review's sample of the reseller's active sub-lessees (once; the same size and seed
-        again answer the same sample)."""
+        again answer the same sample). ``reason``, when given (the console asks for one), goes on the
+        ledger with the draw."""
         require(actor, "reseller:write")
+        if reason is not None and len(reason) > MAX_TEXT:
+            raise InvalidInput.field("reason", f"at most {MAX_TEXT} characters")
         if not 1 <= size <= MAX_SAMPLE:
             raise InvalidInput.field("size", f"between 1 and {MAX_SAMPLE}")
         if not 0 <= seed <= 2**63 - 1:
@@ -155,8 +159,20 @@ class ResellerOversight(ResellerRegister):
             work.log(LedgerAction(actor.name, actor.role, "sample", "reseller", reseller_id,
                                   purpose="reseller oversight",
                                   detail={"review_id": review_id, "size": len(ids), "requested": size, "seed": seed,
-                                          "population": population}))
+                                          "population": population, **({"reason": reason} if reason else {})}))
             return self._review_view(conn, self._review(conn, reseller_id, review_id))
+
+    def sample_population(self, reseller_id: str, actor: Actor) -> int:
+        """How many active sub-lessees a sample of this reseller is drawn from now (across its Reseller
+        Accounts): what a draw would take, shown before it is made."""
+        require(actor, "reseller:read")
+        with self.database.engine.connect() as conn:
+            row = self._row(conn, reseller_id)
+            accounts = [a["id"] for a in reseller_accounts(conn, row.customer_id) if a["type"] == "reseller"]
+            if not accounts:
+                return 0
+            return int(conn.execute(select(func.count()).select_from(
+                population_query(accounts).subquery())).scalar_one())
 
     def record_result(self, reseller_id: str, review_id: str, sub_lessee_id: str, result: str, actor: Actor, *,
                       note: str | None = None) -> dict[str, Any]:

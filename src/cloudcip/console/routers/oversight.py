@@ -18,6 +18,7 @@ Every form carries the session's CSRF token (``FormDep``); the services do the w
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from cloudcip import clock
 from cloudcip.console.users import Session
 from cloudcip.console.web import ConsoleDep, ConsoleRoute, FormDep, allowed, purpose_error, render, text_of
 from cloudcip.exemptions.register import ExemptionRegister
+from cloudcip.incidents.service import IncidentService
 from cloudcip.resellers.register_schema import reseller
 from cloudcip.resellers.services import ResellerService
 from cloudcip.services import Services
@@ -43,12 +45,13 @@ ExemptionReader = Annotated[Session, Depends(allowed("exemption:read"))]
 EVIDENCE_CSS = "/console/exemptions/evidence.css"
 
 
-def _resellers(services: Services) -> ResellerService:
-    """The register, reviews and clocks on the profile's days (no incident reporter: the console records
-    no finding; ``runtime.reseller_service`` wires one for the API and the CLI)."""
+def resellers_of(services: Services) -> ResellerService:
+    """The register, reviews and clocks on the profile's days, a finding's incident report made by the
+    incident service (G4), as ``runtime.reseller_service`` wires them for the API and the CLI."""
     settings = load_profile(services.settings.profile).resellers
+    incidents = IncidentService(services.database, services.ledger, services.customers)
     return ResellerService(services.database, services.ledger, services.customers,
-                           termination_days=settings.termination_days,
+                           termination_days=settings.termination_days, reporter=incidents.reseller_report,
                            review_interval_days=settings.review_interval_days,
                            review_sample_size=settings.review_sample_size)
 
@@ -60,7 +63,7 @@ def _exemptions(services: Services) -> ExemptionRegister:
 # -- resellers (E1, E3) ------------------------------------------------------------------------------
 @router.get("/resellers", response_class=HTMLResponse)
 def list_resellers(request: Request, console: ConsoleDep, session: ResellerReader) -> HTMLResponse:
-    service = _resellers(console.services)
+    service = resellers_of(console.services)
     actor = session.user.actor
     schedule = {item["reseller_id"]: item for item in service.review_schedule(actor)}
     clocks = {item["reseller_id"]: item for item in service.running_clocks(actor=actor)}
@@ -77,15 +80,28 @@ def show_reseller(request: Request, reseller_id: Uuid, console: ConsoleDep, sess
     purpose = session.purpose_for(f"reseller/{reseller_id}")
     if purpose is None:
         return render(request, "oversight/purpose.html", {"reseller_id": reseller_id, "errors": {}})
-    service = _resellers(console.services)
+    return reseller_page(request, console, session, reseller_id, purpose, notice=notice)
+
+
+def reseller_page(request: Request, console: ConsoleDep, session: Session, reseller_id: str, purpose: str, *,
+                  notice: str | None = None, errors: dict[str, str] | None = None,
+                  values: dict[str, str] | None = None, stale: bool = False, status: int = 200) -> HTMLResponse:
+    """One reseller (the read on the ledger with ``purpose``), with an officer's forms; ``errors`` and
+    ``values`` re-show a refused form (keys ``form.field``), ``stale`` says it changed meanwhile."""
+    service = resellers_of(console.services)
     actor = session.user.actor
     view = service.show(reseller_id, actor, purpose=purpose)
     schedule = next((item for item in service.review_schedule(actor) if item["reseller_id"] == reseller_id), None)
+    reviews = service.reviews(reseller_id, actor)
+    current = next((r for r in reviews if r["state"] == "open"), None)
+    if current is not None and current["sample"] is not None:
+        current = service.review(reseller_id, current["id"], actor)  # with the sampled items
     return render(request, "oversight/reseller.html", {
         "reseller": view, "purpose": purpose, "notice": notice, "schedule": schedule,
-        "documents": service.cip_versions(reseller_id, actor), "reviews": service.reviews(reseller_id, actor),
-        "findings": service.findings(reseller_id, actor),
-        "termination": service.termination_state(reseller_id, actor)})
+        "documents": service.cip_versions(reseller_id, actor), "reviews": reviews, "open_review": current,
+        "findings": service.findings(reseller_id, actor), "sample_size": service.review_sample_size,
+        "suggested_seed": secrets.randbelow(2**31), "termination": service.termination_state(reseller_id, actor),
+        "errors": errors or {}, "values": values or {}, "stale": stale}, status=status)
 
 
 @router.post("/resellers/{reseller_id}/purpose", response_class=HTMLResponse)
@@ -107,7 +123,7 @@ def download_cip(reseller_id: Uuid, version: Annotated[int, Path(ge=1, le=100_00
     purpose = session.purpose_for(f"reseller/{reseller_id}")
     if purpose is None:
         return RedirectResponse(f"/console/resellers/{reseller_id}", status_code=303)
-    meta, content = _resellers(console.services).cip_document(reseller_id, version, session.user.actor,
+    meta, content = resellers_of(console.services).cip_document(reseller_id, version, session.user.actor,
                                                               purpose=purpose)
     return Response(content, media_type=meta["media_type"], headers={
         "Content-Disposition": f'attachment; filename="{meta["filename"]}"', "X-Content-SHA256": meta["sha256"]})
@@ -116,7 +132,7 @@ def download_cip(reseller_id: Uuid, version: Annotated[int, Path(ge=1, le=100_00
 @router.post("/resellers/{reseller_id}/reviews", response_class=HTMLResponse)
 def open_review(reseller_id: Uuid, console: ConsoleDep, session: ResellerWriter, form: FormDep) -> Response:
     """An officer opens an ad-hoc review (the sample and results follow in the API or CLI)."""
-    _resellers(console.services).start_review(reseller_id, session.user.actor, kind="ad_hoc")
+    resellers_of(console.services).start_review(reseller_id, session.user.actor, kind="ad_hoc")
     return RedirectResponse(f"/console/resellers/{reseller_id}?notice=review-opened", status_code=303)
 
 
