@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from cloudcip import clock
 from cloudcip.crypto.blind_index import blind_index
@@ -43,10 +43,29 @@ from cloudcip.resellers.schema import sub_lessee
 from cloudcip.sharing.ingest import match_new_subject
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, beneficial_owner, contact, customer, identity_document, payment_means
 
 Subject = tuple[str, str]  # (subject_type, subject_id)
 PAYMENT_KINDS = {"card": "card", "bank_account": "bank_account", "crypto_wallet": "wallet"}
+
+# the statements of every signup, built once and run on the driver (``storage.prepared``)
+_EXISTING = Prepared(select(link_identifier.c.kind, link_identifier.c.token).where(
+    link_identifier.c.subject_type == bindparam("subject_type"),
+    link_identifier.c.subject_id == bindparam("subject_id")))
+_REACHED = Prepared(
+    select(link_cluster.c.cluster_id).distinct()
+    .select_from(link_identifier.join(link_cluster, (link_cluster.c.subject_type == link_identifier.c.subject_type)
+                                      & (link_cluster.c.subject_id == link_identifier.c.subject_id)))
+    .where(link_identifier.c.token.in_(bindparam("tokens", expanding=True)),
+           link_identifier.c.kind.in_(sorted(STRONG_KINDS))))
+_OWN = Prepared(select(link_cluster.c.cluster_id).where(link_cluster.c.subject_type == bindparam("subject_type"),
+                                                        link_cluster.c.subject_id == bindparam("subject_id")))
+_SIZES = Prepared(select(link_cluster.c.cluster_id, func.count())
+                  .where(link_cluster.c.cluster_id.in_(bindparam("ids", expanding=True)))
+                  .group_by(link_cluster.c.cluster_id))
+_OWNERS = Prepared(select(beneficial_owner.c.id, beneficial_owner.c.position)
+                   .where(beneficial_owner.c.customer_id == bindparam("customer_id")))
 
 
 def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None = None,
@@ -107,12 +126,14 @@ class LinkGraph:
     def key(self) -> bytes:
         return self.keyring.blind_index_key()
 
-    def record(self, conn: Connection, subject: Subject, customer_id: str, identifiers: Sequence[Identifier]) -> str:
-        """Store ``subject``'s identifiers and merge the clusters its strong ones reach; its cluster id."""
+    def record(self, conn: Connection, subject: Subject, customer_id: str, identifiers: Sequence[Identifier], *,
+               new: bool = False) -> str:
+        """Store ``subject``'s identifiers and merge the clusters its strong ones reach; its cluster id.
+        ``new``: the subject was created in this transaction (a signup), so it holds no identifier and
+        no cluster yet and neither is looked up."""
         now = self.now()
-        existing = {(row.kind, row.token) for row in conn.execute(
-            select(link_identifier.c.kind, link_identifier.c.token)
-            .where(link_identifier.c.subject_type == subject[0], link_identifier.c.subject_id == subject[1]))}
+        existing: set[tuple[str, str]] = set() if new else set(_EXISTING.all(
+            conn, {"subject_type": subject[0], "subject_id": subject[1]}))
         fresh = [item for item in {(i.kind, i.token): i for i in identifiers}.values()
                  if (item.kind, item.token) not in existing]
         insert_rows(conn, link_identifier, [
@@ -121,33 +142,24 @@ class LinkGraph:
         # G3: an identifier new to the graph is matched against the peers' indicators already stored
         match_new_subject(conn, subject[0], subject[1], [(item.kind, item.token) for item in fresh], now)
         strong = [item.token for item in identifiers if item.kind in STRONG_KINDS]
-        reached: set[str] = set()
-        if strong:
-            reached = set(conn.execute(
-                select(link_cluster.c.cluster_id).distinct()
-                .select_from(link_identifier.join(link_cluster, (link_cluster.c.subject_type
-                                                                  == link_identifier.c.subject_type)
-                                                  & (link_cluster.c.subject_id == link_identifier.c.subject_id)))
-                .where(link_identifier.c.token.in_(strong), link_identifier.c.kind.in_(STRONG_KINDS))).scalars())
-        own = conn.execute(select(link_cluster.c.cluster_id).where(link_cluster.c.subject_type == subject[0],
-                                                                   link_cluster.c.subject_id == subject[1])).first()
+        reached: set[str] = set(_REACHED.scalars(conn, {"tokens": strong})) if strong else set()
+        own = None if new else _OWN.first(conn, {"subject_type": subject[0], "subject_id": subject[1]})
         if own is not None:
-            reached.add(str(own.cluster_id))
+            reached.add(str(own[0]))
         if not reached:
             cluster_id = str(uuid.uuid4())
         else:
-            sizes: dict[str, int] = dict(conn.execute(select(link_cluster.c.cluster_id, func.count())
-                                      .where(link_cluster.c.cluster_id.in_(reached))
-                                      .group_by(link_cluster.c.cluster_id)).all())
+            sizes: dict[str, int] = dict(_SIZES.all(conn, {"ids": sorted(reached)}))
             cluster_id = max(reached, key=lambda cid: (sizes.get(cid, 0), cid))
             others = reached - {cluster_id}
             if others:
                 conn.execute(update(link_cluster).where(link_cluster.c.cluster_id.in_(others))
                              .values(cluster_id=cluster_id, updated_at=now))
         if own is None:
-            conn.execute(insert(link_cluster).values(subject_type=subject[0], subject_id=subject[1],
-                                                     customer_id=customer_id, cluster_id=cluster_id, updated_at=now))
-        elif own.cluster_id != cluster_id:
+            insert_rows(conn, link_cluster, [{"subject_type": subject[0], "subject_id": subject[1],
+                                              "customer_id": customer_id, "cluster_id": cluster_id,
+                                              "updated_at": now}])
+        elif own[0] != cluster_id:
             conn.execute(update(link_cluster).where(link_cluster.c.subject_type == subject[0],
                                                     link_cluster.c.subject_id == subject[1])
                          .values(cluster_id=cluster_id, updated_at=now))
@@ -155,18 +167,24 @@ class LinkGraph:
 
     def record_customer(self, conn: Connection, customer_id: str, record: CustomerRecord, *,
                         signup_ip: str | None = None, device_id: str | None = None, asn: int | None = None,
-                        hosting: bool = False) -> str:
-        """A stored customer (and its beneficial owners) into the graph, in the caller's transaction."""
-        by_subject = identifiers_of(self.key, record, signup_ip=signup_ip, device_id=device_id, asn=asn,
-                                    hosting=hosting)
-        owners = {int(row.position): str(row.id) for row in conn.execute(
-            select(beneficial_owner.c.id, beneficial_owner.c.position).where(beneficial_owner.c.customer_id
-                                                                              == customer_id))}
-        cluster_id = self.record(conn, ("customer", customer_id), customer_id, by_subject.pop("customer"))
+                        hosting: bool = False, by_subject: dict[str, list[Identifier]] | None = None,
+                        owners: dict[int, str] | None = None) -> str:
+        """A customer (and its beneficial owners) created in the caller's transaction into the graph.
+        ``by_subject``: its identifiers when the caller has them already (``identifiers_of``);
+        ``owners``: its beneficial owners' ids by position, when the caller has them."""
+        if by_subject is None:
+            by_subject = identifiers_of(self.key, record, signup_ip=signup_ip, device_id=device_id, asn=asn,
+                                        hosting=hosting)
+        if owners is None:
+            owners = {int(position): str(owner_id) for owner_id, position in _OWNERS.all(
+                conn, {"customer_id": customer_id})} if len(by_subject) > 1 else {}
+        cluster_id = self.record(conn, ("customer", customer_id), customer_id, by_subject["customer"], new=True)
         for name, found in by_subject.items():
+            if name == "customer":
+                continue
             position = int(name.split(":")[1])
             if position in owners:
-                self.record(conn, ("beneficial_owner", owners[position]), customer_id, found)
+                self.record(conn, ("beneficial_owner", owners[position]), customer_id, found, new=True)
         return cluster_id
 
     # -- records stored before linkage ------------------------------------------------------------

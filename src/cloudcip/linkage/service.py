@@ -20,6 +20,7 @@ from cloudcip.domain.customer import CustomerRecord
 from cloudcip.errors import Forbidden
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.linkage.graph import LinkGraph, identifiers_of
+from cloudcip.linkage.identifiers import Identifier
 from cloudcip.linkage.queries import LinkFinding, LinkReader
 from cloudcip.records.roles import Actor, may
 from cloudcip.storage.database import Database
@@ -42,6 +43,8 @@ class LinkageService:
     now: Callable[[], datetime] = clock.now
     graph: LinkGraph = field(init=False)
     reader: LinkReader = field(init=False)
+    _last: tuple[CustomerRecord, str | None, str | None, bytes, dict[str, list[Identifier]]] | None = field(
+        init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.graph = LinkGraph(self.database, self.keyring, self.now)
@@ -53,21 +56,32 @@ class LinkageService:
             return None, False
         return self.address_facts(signup_ip)
 
+    def _identifiers(self, record: CustomerRecord, signup_ip: str | None,
+                     device_id: str | None) -> dict[str, list[Identifier]]:
+        """The signup's identifiers by subject; the check and the record of one signup compute them once
+        (the last signup's are kept with the record they belong to)."""
+        key = self.keyring.blind_index_key()
+        last = self._last
+        if last is not None and last[0] is record and last[1:4] == (signup_ip, device_id, key):
+            return last[4]
+        asn, hosting = self._facts(signup_ip)
+        by_subject = identifiers_of(key, record, signup_ip=signup_ip, device_id=device_id, asn=asn, hosting=hosting)
+        self._last = (record, signup_ip, device_id, key, by_subject)
+        return by_subject
+
     def check_signup(self, conn: Connection, record: CustomerRecord, *, signup_ip: str | None = None,
                      device_id: str | None = None) -> list[LinkFinding]:
         """Links of a new signup to flagged customers (strong ones mean review)."""
-        asn, hosting = self._facts(signup_ip)
-        by_subject = identifiers_of(self.keyring.blind_index_key(), record, signup_ip=signup_ip,
-                                    device_id=device_id, asn=asn, hosting=hosting)
+        by_subject = self._identifiers(record, signup_ip, device_id)
         identifiers = [item for found in by_subject.values() for item in found]
         return self.reader.evasion_check(conn, identifiers)
 
     def record_signup(self, conn: Connection, customer_id: str, record: CustomerRecord, *,
                       signup_ip: str | None = None, device_id: str | None = None) -> str:
         """The new customer into the graph, in the signup's transaction; its cluster id."""
-        asn, hosting = self._facts(signup_ip)
-        return self.graph.record_customer(conn, customer_id, record, signup_ip=signup_ip, device_id=device_id,
-                                          asn=asn, hosting=hosting)
+        by_subject = self._identifiers(record, signup_ip, device_id)
+        self._last = None
+        return self.graph.record_customer(conn, customer_id, record, by_subject=by_subject)
 
     # -- reads ------------------------------------------------------------------------------------
     def links(self, customer_id: str, actor: Actor, *, purpose: str | None = None) -> dict[str, Any]:

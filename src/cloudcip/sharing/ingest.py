@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
 from cloudcip import clock
 from cloudcip.access.events import EventError, datetime_to_ms, ms_to_datetime
@@ -49,6 +49,7 @@ from cloudcip.sharing.schema import shared_indicator, shared_indicator_match, sh
 from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
 from cloudcip.sharing.tlp import TlpLevel
 from cloudcip.storage.database import Database
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import payment_means
 
 MATCH_STATES = ("open", "confirmed", "false_positive")
@@ -220,6 +221,14 @@ def record_match(conn: Connection, indicator_id: str, source: str, level: str | 
     return match_id
 
 
+_TERM = shared_indicator_term.c
+# run for every signup (``linkage.graph``): built once, run on the driver (``storage.prepared``)
+_TERMS_OF_TOKENS = Prepared(
+    select(_TERM.indicator_id, _TERM.source, _TERM.kind, _TERM.token, shared_indicator.c.tlp)
+    .join(shared_indicator, (shared_indicator.c.id == _TERM.indicator_id) & (shared_indicator.c.source == _TERM.source))
+    .where(_TERM.token.in_(bindparam("tokens", expanding=True)), shared_indicator.c.revoked.is_(False)))
+
+
 def match_new_subject(conn: Connection, subject_type: str, subject_id: str, tokens: Sequence[tuple[str, str]],
                       now: datetime) -> list[str]:
     """A subject that has just joined the graph (a signup, a sub-lessee, a changed record), its e-mail and
@@ -228,19 +237,13 @@ def match_new_subject(conn: Connection, subject_type: str, subject_id: str, toke
     wanted = [(kind, token) for kind, token in tokens if kind in ("email", "wallet")]
     if not wanted:
         return []
-    term = shared_indicator_term.c
-    rows = conn.execute(
-        select(term.indicator_id, term.source, term.kind, term.token, shared_indicator.c.tlp)
-        .join(shared_indicator, (shared_indicator.c.id == term.indicator_id)
-              & (shared_indicator.c.source == term.source))
-        .where(term.token.in_({token for _, token in wanted}), shared_indicator.c.revoked.is_(False))).all()
+    rows = _TERMS_OF_TOKENS.all(conn, {"tokens": sorted({token for _, token in wanted})})
     kinds = set(wanted)
     found = []
-    for row in rows:
-        if (row.kind, row.token) not in kinds:
+    for indicator_id, source, kind, token, tlp in rows:
+        if (kind, token) not in kinds:
             continue
-        match_id = record_match(conn, row.indicator_id, row.source, row.tlp, subject_type, subject_id, row.kind,
-                                None, None, now)
+        match_id = record_match(conn, indicator_id, source, tlp, subject_type, subject_id, kind, None, None, now)
         if match_id:
             found.append(match_id)
     return found
