@@ -162,9 +162,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _tree_cpu_seconds(root: int, *, descendants_only: bool = False) -> float:
-    """CPU seconds (user + system) used so far by process ``root`` and its descendants (Linux /proc);
-    with ``descendants_only``, by the descendants alone (the API workers of ``serve --workers N``)."""
+def _cpu_seconds_by_process(root: int, *, descendants_only: bool = False) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by process ``root`` and each of its descendants, by pid
+    (Linux /proc); with ``descendants_only``, by the descendants alone (the API workers of
+    ``serve --workers N``)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -187,7 +188,12 @@ def _tree_cpu_seconds(root: int, *, descendants_only: bool = False) -> float:
             pid = parents.get(pid, 0)
         return False
 
-    return sum(seconds for pid, seconds in times.items() if descends(pid))
+    return {pid: seconds for pid, seconds in times.items() if descends(pid)}
+
+
+def _tree_cpu_seconds(root: int, *, descendants_only: bool = False) -> float:
+    """CPU seconds used so far by process ``root`` and its descendants (see ``_cpu_seconds_by_process``)."""
+    return sum(_cpu_seconds_by_process(root, descendants_only=descendants_only).values())
 
 
 def _settle(root: int, idle_cpu_share: float = 0.05, window_s: float = 1.0,
@@ -259,15 +265,21 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
         settle_s, settle_cpu_s = _settle(server.pid)
         threads = [threading.Thread(target=worker) for _ in range(clients)]
         cpu_before = _tree_cpu_seconds(server.pid)
-        workers_cpu_before = _tree_cpu_seconds(server.pid, descendants_only=True)
+        workers_cpu_before = _cpu_seconds_by_process(server.pid, descendants_only=True)
+        client_cpu_before = time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu_before
         server_cpu = _tree_cpu_seconds(server.pid) - cpu_before
-        workers_cpu = _tree_cpu_seconds(server.pid, descendants_only=True) - workers_cpu_before
+        by_worker = {pid: seconds - workers_cpu_before.get(pid, 0.0)
+                     for pid, seconds in _cpu_seconds_by_process(server.pid, descendants_only=True).items()}
+        workers_cpu = sum(by_worker.values())
+        # a worker that started during the window (a restart) is a pid that was not there before
+        restarted = sorted(set(by_worker) - set(workers_cpu_before))
         return {
             "http_decisions": len(latencies), "http_clients": clients, "http_workers": workers,
             "http_decisions_per_s": round(len(latencies) / elapsed, 1),
@@ -280,6 +292,12 @@ def _over_http(data_dir: Path, bodies: list[dict[str, Any]], key: str, clients: 
             "http_server_cpu_ms_per_decision": round(server_cpu * 1000 / max(1, len(latencies)), 2),
             # of which the API workers (the rest: the jobs process, its follower and checkpointer)
             "http_workers_cpu_ms_per_decision": round(workers_cpu * 1000 / max(1, len(latencies)), 2),
+            # how the work fell on the workers (shares of their CPU, largest first): balanced is 0.5/0.5
+            "http_workers_cpu_shares": sorted((round(seconds / max(workers_cpu, 1e-9), 2)
+                                               for seconds in by_worker.values() if seconds > 0.01), reverse=True),
+            "http_workers_started_during_run": len(restarted),
+            # the load generator's own CPU (it shares the machine's cores with the server)
+            "http_client_cpu_ms_per_decision": round(client_cpu * 1000 / max(1, len(latencies)), 2),
             "load_average_1m": round(os.getloadavg()[0], 2),
         }
     finally:

@@ -73,3 +73,31 @@ def test_serve_sets_tcp_nodelay_on_each_connection(monkeypatch: pytest.MonkeyPat
         thread.join(timeout=30)
         listener.close()
     assert not thread.is_alive()
+
+
+@pytest.mark.requirement("A4")
+def test_workers_have_time_to_start_before_their_health_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --workers N``: uvicorn's supervisor kills a worker that does not answer its health check
+    in time. At uvicorn's 5 s a spawned worker, still importing the command line on a busy machine,
+    was killed and replaced every few seconds (each replacement paying the app's import and its
+    screening index again, on the customers' requests); the supervisor now waits
+    ``WORKER_HEALTHCHECK_S``."""
+    import uvicorn.supervisors
+
+    supervised: list[uvicorn.Config] = []
+
+    class Recorded:
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            supervised.append(config)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Recorded)
+    listener = service._listen("127.0.0.1", 0)
+    try:
+        service.run_server(listener, uvicorn.Config(_hello, workers=2, lifespan="off", log_level="warning"))
+    finally:
+        listener.close()
+    assert [config.timeout_worker_healthcheck for config in supervised] == [service.WORKER_HEALTHCHECK_S]
+    assert service.WORKER_HEALTHCHECK_S >= 30

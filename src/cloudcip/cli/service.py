@@ -25,6 +25,13 @@ from cloudcip.runtime_access import service_signal_policy, signup_ip_lookup
 if TYPE_CHECKING:
     import uvicorn
 
+#: seconds a worker of ``serve --workers N`` has to answer its supervisor's health check before it is
+#: killed and replaced. Uvicorn's default (5 s) is shorter than a worker's start on a busy machine: a
+#: spawned worker first re-imports the command line (the parent's ``__main__``) before it can answer,
+#: and under load that took 6-14 s here, so a worker was killed and restarted every few seconds,
+#: each restart paying the app's import and its screening index again.
+WORKER_HEALTHCHECK_S = 60
+
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
@@ -115,8 +122,11 @@ def serve(
                 run_server(listener, uvicorn.Config("cloudcip.api.app:create_app_from_environment", factory=True,
                                                     workers=workers, log_level="warning", access_log=False))
             else:
-                run_server(listener, uvicorn.Config(create_app(services, applications), log_level="warning",
-                                                    access_log=False))
+                from cloudcip.api.warmup import warm_up
+
+                api = create_app(services, applications)
+                warm_up(api)
+                run_server(listener, uvicorn.Config(api, log_level="warning", access_log=False))
         finally:
             checkpointer.stop()
             follower.stop()
@@ -131,12 +141,14 @@ def run_server(listener: socket.socket, config: uvicorn.Config) -> None:
     The socket object is handed over, never its file descriptor: uvicorn rebuilds a socket from a bare
     descriptor as a Unix-domain one, and asyncio then leaves Nagle's algorithm on for every TCP
     connection (it sets TCP_NODELAY on TCP sockets only), so each answer written in two parts waited
-    for the client's delayed acknowledgement: about 40 ms per request."""
+    for the client's delayed acknowledgement: about 40 ms per request. Workers get
+    ``WORKER_HEALTHCHECK_S`` to answer their supervisor (see there)."""
     import uvicorn
 
     if config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
+        config.timeout_worker_healthcheck = max(config.timeout_worker_healthcheck, WORKER_HEALTHCHECK_S)
         Multiprocess(config, sockets=[listener]).run()
     else:
         server = uvicorn.Server(config)
