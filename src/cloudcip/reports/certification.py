@@ -11,22 +11,27 @@ A person counts as foreign unless a determination says U.S. person (A2: undeterm
 foreign). Filing stores the form's canonical JSON with its SHA-256 and puts the filing on the ledger.
 ``certification_gate`` is the hook the signup decision asks: while no certification is filed, a
 foreign customer is not granted access (its case waits in ``pending_evidence`` with the reason).
+The counts over every customer (items 5, 6 and 8) are kept by :class:`FigureCache` until a database
+trigger says the records they count changed, so a second rendering does not count 100,000 customers again.
 Filing calls ``on_filed`` (:class:`CertificationFiled`, wired by ``runtime``: the verification
 workflow's ``release_held_cases``), so the cases the gate held proceed at once, without a manual step.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
+import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, insert, literal, select, text
 
 from cloudcip import clock
 from cloudcip.access.schema import ipintel_dataset
@@ -35,7 +40,7 @@ from cloudcip.errors import Forbidden, Refused
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.customer_store import CustomerStore
 from cloudcip.records.roles import Actor, may
-from cloudcip.reports.schema import certification_filing, cip_contact
+from cloudcip.reports.schema import certification_filing, cip_contact, report_figure_stamp
 from cloudcip.resellers.register import foreign_resellers
 from cloudcip.resellers.register_schema import reseller_finding, reseller_review, reseller_termination_clock
 from cloudcip.resellers.schema import sub_lessee, sub_lessee_rescreen_run
@@ -46,6 +51,68 @@ from cloudcip.verification.policy import CipPolicy, describe_requirement
 from cloudcip.verification.schema import application, person_determination
 
 FORM = "cloudcip-cip-certification-v1"
+COUNTED = ("customers", "foreign_beneficial_owners", "unverified_foreign_accounts")
+
+
+# the triggers of migration 0077 (five tables; SQLite has one per event, PostgreSQL one per table)
+WATCHED_TRIGGERS = {
+    "sqlite": (text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                    "AND name LIKE 'certification_stamp_%'"), 15),
+    "postgresql": (text("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'certification_stamp_%' "
+                        "AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = "
+                        "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()))"), 5),
+}
+
+
+@dataclass
+class _Counted:
+    stamp: int
+    figures: dict[str, Any]
+
+
+class FigureCache:
+    """The certification's counts over the records (customers and foreign beneficial owners by
+    country, unverified foreign accounts: the items that grow with the customers), kept per database
+    with the ``report_figure_stamp`` counter read before they were computed. Triggers (migration 0077)
+    bump the counter in the same transaction as any insert, delete or relevant update of the tables
+    they count (customer, beneficial_owner, person_determination, application, account), whatever
+    code path makes it; so counts kept under an unchanged counter are exactly the counts a new query
+    would give. Reading the counter first makes the kept counts at worst newer than their stamp, never
+    older: a change committed meanwhile only causes one more computation."""
+
+    def __init__(self) -> None:
+        self._kept: weakref.WeakKeyDictionary[Any, _Counted] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.computed = 0
+
+    @staticmethod
+    def stamp(conn: Connection) -> int | None:
+        """The counter, or None (nothing is kept) where its row or any of its triggers is missing (a
+        table rebuilt by a later migration would have lost its SQLite triggers)."""
+        triggers = WATCHED_TRIGGERS.get(conn.dialect.name)
+        if triggers is None or int(conn.execute(triggers[0]).scalar_one()) != triggers[1]:
+            return None
+        value = conn.execute(select(report_figure_stamp.c.version)
+                             .where(report_figure_stamp.c.name == "certification")).scalar()
+        return None if value is None else int(value)
+
+    def counts(self, engine: Any, conn: Connection, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        stamp = self.stamp(conn)
+        with self._lock:
+            kept = self._kept.get(engine)
+            if stamp is not None and kept is not None and kept.stamp == stamp:
+                self.hits += 1
+                return copy.deepcopy(kept.figures)
+        figures = compute()
+        with self._lock:
+            self.computed += 1
+            if stamp is not None:
+                self._kept[engine] = _Counted(stamp, copy.deepcopy(figures))
+        return figures
+
+
+FIGURES = FigureCache()  # one per process: the API, the console and the CLI of a process share it
 
 
 def policy_fingerprint(policy: CipPolicy) -> dict[str, str]:
@@ -82,6 +149,7 @@ class CertificationService:
     policy: CipPolicy
     clock: Callable[[], datetime] = clock.now
     on_filed: CertificationFiled | None = None
+    cache: FigureCache | None = FIGURES
 
     # -- the form ------------------------------------------------------------------------------
     def render(self, actor: Actor, as_of: date | None = None) -> dict[str, Any]:
@@ -91,6 +159,8 @@ class CertificationService:
         day = as_of or self.clock().date()
         with self.ledger.unit_of_work() as work:
             conn = work.conn
+            counted = (self.cache.counts(self.database.engine, conn, lambda: self._counted(conn))
+                       if self.cache is not None else self._counted(conn))
             resellers = self._foreign_resellers(conn)
             for item in resellers["value"]:
                 work.log(LedgerAction(actor.name, actor.role, "read", "customer", item["customer_id"],
@@ -103,16 +173,24 @@ class CertificationService:
                     "detection_resources": self._detection(conn, day),
                     "reseller_oversight": self._oversight(conn),
                     "cip_contact": self._contact(conn),
-                    "customers": self._grouped(conn, select(customer.c.residence_country, func.count())
-                                               .where(LIVE_CUSTOMER).group_by(customer.c.residence_country)),
-                    "foreign_beneficial_owners": self._grouped(conn, self._foreign_owners_query()),
+                    "customers": counted["customers"],
+                    "foreign_beneficial_owners": counted["foreign_beneficial_owners"],
                     "foreign_resellers": resellers,
-                    "unverified_foreign_accounts": self._figure(conn, self._unverified_query()),
+                    "unverified_foreign_accounts": counted["unverified_foreign_accounts"],
                 },
             }
             work.log(LedgerAction(actor.name, actor.role, "render_certification", "certification", day.isoformat(),
                                   purpose="CIP certification (H1)"))
         return form
+
+    def _counted(self, conn: Connection) -> dict[str, Any]:
+        """Items 5, 6 and 8: the counts over every customer (what ``cache`` keeps)."""
+        return {
+            "customers": self._grouped(conn, select(customer.c.residence_country, func.count())
+                                       .where(LIVE_CUSTOMER).group_by(customer.c.residence_country)),
+            "foreign_beneficial_owners": self._grouped(conn, self._foreign_owners_query()),
+            "unverified_foreign_accounts": self._figure(conn, self._unverified_query()),
+        }
 
     @staticmethod
     def _sql(conn: Connection, statement: Select[Any]) -> str:
@@ -287,8 +365,8 @@ def certification_gate(database: Database) -> Callable[[], str | None]:
     return reason
 
 
-__all__ = ["FORM", "GATE_REASON", "CertificationFiled", "CertificationService", "certification_gate",
-           "filed_certification"]
+__all__ = ["FIGURES", "FORM", "GATE_REASON", "CertificationFiled", "CertificationService", "FigureCache",
+           "certification_gate", "filed_certification"]
 
 
 def form_queries(form: dict[str, Any]) -> list[tuple[str, str]]:

@@ -6,11 +6,14 @@
   document (JSON), the SHA-256 of that document, when and by whom; each filing is also a ledger entry.
 - ``cip_copy_request``: a request for copies of the written CIP, its due date and the hashed answer.
 - ``reporting_reminder``: the reminders the daily job already sent (one per item and day).
+- ``report_figure_stamp``: one counter per cached report (``certification``), bumped by database
+  triggers (migration 0077) on every change to the tables the report counts, so a process may keep
+  the figures it computed until the counter moves.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, String, Table, Text
 
 from cloudcip.storage.metadata import metadata
 
@@ -59,4 +62,11 @@ reporting_reminder = Table(
     Column("item", String(80), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+report_figure_stamp = Table(
+    "report_figure_stamp",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )

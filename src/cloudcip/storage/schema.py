@@ -47,6 +47,7 @@ customer = Table(
     Column("person_status", String(16)),
     Column("person_basis", String(24)),
     Index("ix_customer_kek_id", "kek_id"),
+    Index("ix_customer_country_status", "residence_country", "status"),  # H1: customers by country
 )
 
 beneficial_owner = Table(
