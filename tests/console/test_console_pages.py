@@ -313,3 +313,50 @@ def test_an_incident_report_made_from_the_account_page(as_person: Callable[[str]
     bob = as_person("bob")
     asked = bob.get(made.headers["location"])
     assert "Why are you opening this incident report?" in asked.text
+
+
+@pytest.mark.requirement("A6", "D5")
+def test_next_and_previous_walk_the_whole_queue_in_order_by_position(
+        as_person: Callable[[str], TestClient], seeded: Seeded, services: Services) -> None:
+    """Keyset pagination: "Next" carries the last item's position, "Previous" the first's; walking the
+    pages lists every open hit once, blocking band first, then oldest, ties by id, as pages by number do."""
+    import re
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    planted = [{"id": str(uuid.uuid4()), "subject_type": "customer", "subject_id": seeded.customers[0],
+                "subject_hash": "0" * 64, "list_source": "planted", "list_source_id": str(n), "party_hash": "0" * 64,
+                "score": 0.9, "band": ("block", "review")[n % 2], "state": "open",
+                "explanation_json": json.dumps({"matched_name": "Planted", "features": {}, "explanation": []}),
+                "created_at": start + timedelta(minutes=n // 3)}  # three hits share each minute: ties by id
+               for n in range(120)]
+    with services.database.engine.begin() as conn:
+        conn.execute(insert(screening_hit), planted)
+    with services.database.engine.connect() as conn:
+        rows = conn.execute(select(screening_hit.c.id, screening_hit.c.band, screening_hit.c.created_at)
+                            .where(screening_hit.c.state == "open")).all()
+    expected = [row.id for row in sorted(rows, key=lambda r: (("block", "review").index(r.band), r.created_at, r.id))]
+    assert len(expected) > 100  # three pages
+
+    def shown(html: str) -> list[str]:
+        return re.findall(r'href="/console/hits/([0-9a-f\-]{36})" data-queue-link', html)
+
+    ana = as_person("ana")
+    walked: list[str] = []
+    pages: list[str] = []
+    url = "/console/queue?kind=hits"
+    while url:
+        answer = ana.get(url)
+        assert answer.status_code == 200
+        pages.append(answer.text)
+        walked += shown(answer.text)
+        after = re.search(r'href="\?([^"]+)" rel="next"', answer.text)
+        url = "/console/queue?" + after.group(1).replace("&amp;", "&") if after else ""
+    assert walked == expected and len(pages) == 3
+    assert shown(ana.get("/console/queue?kind=hits&page=2").text) == expected[50:100]  # by number: the same
+    back = re.search(r'href="\?([^"]+)" rel="prev"', pages[2])
+    assert back and shown(ana.get("/console/queue?" + back.group(1).replace("&amp;", "&")).text) == expected[50:100]
+    assert ana.get("/console/queue?kind=hits&after=0~yesterday~x").status_code == 404  # not a position: no page

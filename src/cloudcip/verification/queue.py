@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Select, case, func, select
 
 from cloudcip import clock
 from cloudcip.domain.verification_case import CaseState
 from cloudcip.errors import NotFound
+from cloudcip.storage.keyset import QueueKey, ordered_keys
 from cloudcip.storage.schema import account
 from cloudcip.verification.schema import application
 
@@ -71,26 +72,47 @@ def _risk_rank() -> Any:
                 else_=len(RISK_ORDER))
 
 
+def case_keys(conn: Connection, flt: CaseFilter = CaseFilter(), *, limit: int = 50, after: QueueKey | None = None,
+              before: QueueKey | None = None) -> list[QueueKey]:
+    """The queue positions of the cases in review (ids and times only), riskiest then oldest first."""
+    rank = _risk_rank()
+    query = (select(rank, application.c.created_at, application.c.id)
+             .join_from(application, account, account.c.id == application.c.account_id).where(*_conditions(flt)))
+    return ordered_keys(conn, rank, application.c.created_at, application.c.id, query, limit=limit, after=after,
+                        before=before)
+
+
+def _case_query() -> Select[Any]:
+    return (select(application.c.id, application.c.customer_id, application.c.account_id,
+                   application.c.account_type, application.c.channel, application.c.risk_tier,
+                   application.c.policy_rule, application.c.state, application.c.created_at,
+                   application.c.response_json, account.c.parent_account_id)
+            .join_from(application, account, account.c.id == application.c.account_id))
+
+
+def _case(row: Any) -> CaseInReview:
+    answer = json.loads(row.response_json)
+    return CaseInReview(
+        row.id, row.customer_id, row.account_id, row.account_type, row.channel, row.risk_tier, row.policy_rule,
+        row.state, clock.utc(row.created_at), [str(r) for r in answer.get("reasons") or []],
+        [str(m.get("id")) for m in (answer.get("screening") or {}).get("measures") or []],
+        row.parent_account_id)
+
+
+def cases_by_id(conn: Connection, ids: list[str]) -> dict[str, CaseInReview]:
+    """These cases (a queue page's), by id."""
+    if not ids:
+        return {}
+    return {row.id: _case(row) for row in conn.execute(_case_query().where(application.c.id.in_(ids)))}
+
+
 def cases_in_review(conn: Connection, flt: CaseFilter = CaseFilter(), *, limit: int = 50,
                     offset: int = 0) -> list[CaseInReview]:
     """Cases in review, riskiest first, then oldest first."""
-    query = (select(application.c.id, application.c.customer_id, application.c.account_id,
-                    application.c.account_type, application.c.channel, application.c.risk_tier,
-                    application.c.policy_rule, application.c.state, application.c.created_at,
-                    application.c.response_json, account.c.parent_account_id)
-             .join_from(application, account, account.c.id == application.c.account_id)
-             .where(*_conditions(flt))
+    query = (_case_query().where(*_conditions(flt))
              .order_by(_risk_rank(), application.c.created_at, application.c.id)
              .limit(max(1, min(limit, 1000))).offset(max(0, offset)))
-    found = []
-    for row in conn.execute(query):
-        answer = json.loads(row.response_json)
-        found.append(CaseInReview(
-            row.id, row.customer_id, row.account_id, row.account_type, row.channel, row.risk_tier, row.policy_rule,
-            row.state, clock.utc(row.created_at), [str(r) for r in answer.get("reasons") or []],
-            [str(m.get("id")) for m in (answer.get("screening") or {}).get("measures") or []],
-            row.parent_account_id))
-    return found
+    return [_case(row) for row in conn.execute(query)]
 
 
 def count_cases_in_review(conn: Connection, flt: CaseFilter = CaseFilter()) -> int:

@@ -28,7 +28,8 @@ from cloudcip.errors import Conflict
 from cloudcip.records.roles import may, needs_legal_basis
 from cloudcip.screening import hit_queue
 from cloudcip.screening import hits as hits_store
-from cloudcip.verification.queue import RISK_ORDER, CaseFilter, cases_in_review, count_cases_in_review, rules_in_review
+from cloudcip.storage.keyset import QueueKey
+from cloudcip.verification.queue import CaseFilter, case_keys, cases_by_id, count_cases_in_review, rules_in_review
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Reviewer = Annotated[Session, Depends(allowed("application:decide", "screening:adjudicate"))]
@@ -102,48 +103,85 @@ class QueueItem:
         return f"{self.kind}:{self.id}"
 
 
-def queue_items(console: ConsoleDep, session: Session, filters: QueueFilters, limit: int, offset: int
-                ) -> tuple[list[QueueItem], int]:
-    """One page of the merged queue (riskiest, then oldest, first) and the number of items in all."""
-    items: list[QueueItem] = []
-    total = 0
+def queue_items(console: ConsoleDep, session: Session, filters: QueueFilters, limit: int, offset: int = 0, *,
+                after: QueueKey | None = None, before: QueueKey | None = None) -> tuple[list[QueueItem], int]:
+    """One page of the merged queue (riskiest, then oldest, first) and the number of items in all.
+
+    Keyset pagination: each source gives the positions (rank, opened at, id) after ``after`` (or before
+    ``before``), only ids and times; the merged page's rows are then read by id. A page reached by
+    number (``offset``) reads the positions up to it, never the rows."""
     role = session.user.role
+    wanted = limit + (offset if after is None and before is None else 0)
+    keys: list[tuple[int, datetime, str, Literal["case", "hit"]]] = []
+    total = 0
+    cases_apply = filters.cases_apply and may(role, "application:decide")
+    hits_apply = filters.hits_apply and may(role, "screening:adjudicate")
     with console.services.database.engine.connect() as conn:
-        if filters.cases_apply and may(role, "application:decide"):
+        if cases_apply:
             flt = filters.case_filter()
             total += count_cases_in_review(conn, flt)
-            for c in cases_in_review(conn, flt, limit=offset + limit):
-                rank = RISK_ORDER.index(c.risk_tier) if c.risk_tier in RISK_ORDER else len(RISK_ORDER)
-                items.append(QueueItem("case", c.id, c.risk_tier, rank, c.created_at,
-                                       f"{c.account_type} account, {c.channel.replace('_', ' ')}",
-                                       "; ".join(c.reasons[:2]) or c.policy_rule, f"/console/cases/{c.id}"))
-        if filters.hits_apply and may(role, "screening:adjudicate"):
-            before = filters.opened_before()
-            total += hit_queue.count_open_hits(conn, source=filters.source, opened_before=before)
-            for h in hit_queue.open_hits(conn, source=filters.source, opened_before=before, limit=offset + limit):
-                rank = hit_queue.BAND_ORDER.index(h.band) if h.band in hit_queue.BAND_ORDER else 2
-                items.append(QueueItem("hit", h.id, "high" if h.band == "block" else "standard", rank,
-                                       clock.utc(h.created_at),
-                                       f"{h.list_source} hit on a {h.subject_type.replace('_', ' ')}",
-                                       f"score {h.score:.2f}, band {h.band}", f"/console/hits/{h.id}"))
-    items.sort(key=lambda i: (i.rank, i.opened_at, i.id))
-    page = items[offset:offset + limit]
-    held = claims.holders(console.services.database, [i.key for i in page])
-    return [QueueItem(**{**i.__dict__, "claimed_by": held.get(i.key)}) for i in page], total
+            keys += [(*key, "case") for key in case_keys(conn, flt, limit=wanted, after=after, before=before)]
+        if hits_apply:
+            opened = filters.opened_before()
+            total += hit_queue.count_open_hits(conn, source=filters.source, opened_before=opened)
+            keys += [(*key, "hit") for key in hit_queue.open_hit_keys(conn, source=filters.source, opened_before=opened,
+                                                                       limit=wanted, after=after, before=before)]
+        keys.sort(key=lambda k: (k[0], k[1], k[2]))
+        page = keys[-limit:] if before is not None else keys[offset if after is None else 0:][:limit]
+        cases = cases_by_id(conn, [k[2] for k in page if k[3] == "case"])
+        hits = hit_queue.hits_by_id(conn, [k[2] for k in page if k[3] == "hit"])
+    items: list[QueueItem] = []
+    for rank, opened_at, item_id, kind in page:
+        if kind == "case" and item_id in cases:
+            c = cases[item_id]
+            items.append(QueueItem("case", c.id, c.risk_tier, rank, opened_at,
+                                   f"{c.account_type} account, {c.channel.replace('_', ' ')}",
+                                   "; ".join(c.reasons[:2]) or c.policy_rule, f"/console/cases/{c.id}"))
+        elif kind == "hit" and item_id in hits:
+            h = hits[item_id]
+            items.append(QueueItem("hit", h.id, "high" if h.band == "block" else "standard", rank, opened_at,
+                                   f"{h.list_source} hit on a {h.subject_type.replace('_', ' ')}",
+                                   f"score {h.score:.2f}, band {h.band}", f"/console/hits/{h.id}"))
+    held = claims.holders(console.services.database, [i.key for i in items])
+    return [QueueItem(**{**i.__dict__, "claimed_by": held.get(i.key)}) for i in items], total
+
+
+CURSOR = r"^[0-9]{1,2}~[0-9T:.+\-]{19,40}~[0-9a-f\-]{36}$"
+
+
+def cursor_of(item: QueueItem) -> str:
+    """An item's queue position in a URL (rank, opened at, id: no personal data)."""
+    return f"{item.rank}~{clock.utc(item.opened_at).isoformat()}~{item.id}"
+
+
+def _position(cursor: str | None) -> QueueKey | None:
+    if not cursor:
+        return None
+    rank, opened, item_id = cursor.split("~")
+    try:
+        return int(rank), clock.utc(datetime.fromisoformat(opened)), item_id
+    except ValueError:
+        raise PageError(422, "Refused", "after/before: not a queue position") from None
 
 
 @router.get("/queue", response_class=HTMLResponse)
 def show_queue(request: Request, console: ConsoleDep, session: Reviewer, filters: Filters,
                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+               after: Annotated[str | None, Query(pattern=CURSOR)] = None,
+               before: Annotated[str | None, Query(pattern=CURSOR)] = None,
                notice: Annotated[str | None, Query(max_length=40)] = None) -> HTMLResponse:
-    items, total = queue_items(console, session, filters, PAGE, (page - 1) * PAGE)
+    """The queue; "Next" and "Previous" carry the position of the last or first item shown (keyset
+    pagination), a page asked by number alone is counted from the start."""
+    items, total = queue_items(console, session, filters, PAGE, (page - 1) * PAGE, after=_position(after),
+                               before=_position(before))
     with console.services.database.engine.connect() as conn:
         rules = rules_in_review(conn)
         sources = hit_queue.hit_sources(conn)
     return render(request, "queue/queue.html", {
         "items": items, "total": total, "page": page, "pages": max(1, -(-total // PAGE)), "filters": filters,
         "query": filters.query(), "rules": rules, "sources": sources, "search_kinds": SEARCH_KINDS,
-        "notice": NOTICES.get(notice or ""), "now": clock.now()})
+        "notice": NOTICES.get(notice or ""), "now": clock.now(),
+        "next_after": cursor_of(items[-1]) if items else None, "prev_before": cursor_of(items[0]) if items else None})
 
 
 NOTICES = {"claimed": "Claimed.", "released": "Released.", "empty": "Nothing unclaimed is waiting in this queue.",
