@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cloudcip.access.events import AccessEvent, EventError
-from cloudcip.access.queries import account_activity, account_events, account_ips, accounts_from
+from cloudcip.access.events import datetime_to_ms, network_range
+from cloudcip.access.queries import (
+    account_activity,
+    account_events,
+    account_ips,
+    accounts_from,
+    accounts_from_many,
+)
 from cloudcip.access.store import ingest
 from cloudcip.storage.database import Database
 
@@ -55,6 +62,35 @@ def test_accounts_from_single_ip_and_cidr(loaded: Database) -> None:
     assert sorted({a.account_id for a in cidr}) == ["alpha", "beta"]
     windowed = accounts_from(loaded, "192.0.2.0/24", T0 + timedelta(minutes=50), T0 + timedelta(minutes=100))
     assert [(a.account_id, str(a.ip), a.count) for a in windowed] == [("alpha", "192.0.2.10", 1)]
+
+
+# (network, window start, window end in minutes from T0 (None: open), the (account, count) pairs seen):
+# asked one by one and all at once
+MANY_CASES = [
+    ("192.0.2.10", None, None, [("alpha", 3)]),  # the rollup answers, exactly
+    ("192.0.2.10", 50, 100, [("alpha", 1)]),  # one of alpha's three (re-counted from the events)
+    ("192.0.2.0/24", 20, 700, [("alpha", 2), ("beta", 1)]),
+    ("192.0.2.0/24", 700, 800, []),  # after everything
+    ("2001:db8::/32", 46, 130, [("alpha", 1), ("gamma", 1)]),  # not gamma's first (at 45)
+    ("192.0.3.0/30", 0, 10, [("delta", 1)]),  # at the window's very end (inclusive)
+]
+
+
+@pytest.mark.requirement("G3")
+def test_accounts_from_many_answers_as_accounts_from_one_by_one(loaded: Database) -> None:
+    """A peer's batch of indicators is matched set-based; each network's answer is the one-by-one query's."""
+    def at(minutes: int | None) -> datetime | None:
+        return None if minutes is None else T0 + timedelta(minutes=minutes)
+
+    queries = [(key, *network_range(network), datetime_to_ms(at(low)) if low is not None else 0,
+                datetime_to_ms(at(high)) if high is not None else 253_402_300_800_000)
+               for key, (network, low, high, _seen) in enumerate(MANY_CASES)]
+    with loaded.engine.connect() as connection:
+        many = accounts_from_many(connection, queries)
+    for key, (network, low, high, expected) in enumerate(MANY_CASES):
+        answer = [seen for found, seen in many if found == key]
+        assert answer == accounts_from(loaded, network, at(low), at(high))
+        assert [(seen.account_id, seen.count) for seen in answer] == expected
 
 
 def test_accounts_from_ipv6_networks(loaded: Database) -> None:

@@ -12,6 +12,8 @@ Both ends of a window are inclusive (UTC); ``None`` leaves a side open.
 - ``accounts_from``: accounts seen from an IP or CIDR network in a window. The rollup's
   ``(ip, account_id)`` index gives the candidates; pairs whose whole span lies inside the window
   are exact, the others are re-counted from the events' account index.
+- ``accounts_from_many``: the same for many networks and windows at once, set-based (a batch of peers'
+  indicators, G3): one statement per chunk over the rollup, one more for the pairs to re-count.
 - ``account_activity``: first and last access of an account.
 
 Callers (API, CLI) record each query in the ledger with its purpose (B3); this module only reads.
@@ -24,9 +26,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    func,
+    literal_column,
+    select,
+)
 
-from cloudcip.access.backends import backend_for
+from cloudcip.access.backends import backend_for, backend_named
 from cloudcip.access.events import (
     AccessEvent,
     EventError,
@@ -242,6 +251,48 @@ def accounts_from(
                                           ms_to_datetime(exact[1]), int(exact[2])))
     result.sort(key=lambda item: (item.account_id, item.first_seen))
     return result
+
+
+MANY_CHUNK = 2_000  # networks per statement over the rollup
+# the networks and windows as a VALUES list joined to the rollup's (ip, account_id) index (raw SQL: built
+# by SQLAlchemy, 10,000 bound values cost more to compile than to run)
+_ACCOUNTS_FROM_MANY = (
+    "WITH wanted(k, ip_low, ip_high, low, high) AS (VALUES {rows}) "
+    "SELECT w.k, w.low, w.high, s.account_id, s.ip, s.first_seen_ms, s.last_seen_ms, s.count "
+    "FROM wanted AS w JOIN access_ip_seen AS s ON s.ip >= w.ip_low AND s.ip <= w.ip_high "
+    "AND s.first_seen_ms <= w.high AND s.last_seen_ms >= w.low")
+
+
+def accounts_from_many(
+    connection: Connection, queries: Sequence[tuple[int, bytes, bytes, int, int]]
+) -> list[tuple[int, AccountSeen]]:
+    """``accounts_from`` for many ``(key, ip_low, ip_high, low_ms, high_ms)`` at once (G3), in the
+    caller's connection: the rollup's ``(ip, account_id)`` index is sought once per network by the
+    database itself; pairs whose whole span lies inside their window are exact, the others are
+    re-counted from the events by the engine's back-end in one set-based statement. Each key's
+    accounts as ``accounts_from`` orders them (account, then first seen)."""
+    exact: list[tuple[int, AccountSeen]] = []
+    partial: list[tuple[int, str, bytes, int, int]] = []
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    row_markers = f"(CAST({marker} AS BIGINT), {marker}, {marker}, CAST({marker} AS BIGINT), CAST({marker} AS BIGINT))"
+    for start in range(0, len(queries), MANY_CHUNK):
+        chunk = queries[start:start + MANY_CHUNK]
+        statement = _ACCOUNTS_FROM_MANY.format(rows=",".join([row_markers] * len(chunk)))  # placeholders only
+        rows = connection.exec_driver_sql(statement, tuple(value for query in chunk for value in query)).all()
+        for key, low, high, account_id, ip, first, last, count in rows:
+            if low <= first and last <= high:
+                exact.append((int(key), AccountSeen(account_id, bytes_to_ip(bytes(ip)), ms_to_datetime(first),
+                                                    ms_to_datetime(last), int(count))))
+            else:
+                partial.append((int(key), account_id, bytes(ip), max(int(low), int(first)), min(int(high), int(last))))
+    counted = backend_named(connection.dialect.name).window_counts(
+        connection, [(position, *pair[1:]) for position, pair in enumerate(partial)])
+    for position, (first, last, count) in counted.items():
+        key, account_id, ip, _low, _high = partial[position]
+        exact.append((key, AccountSeen(account_id, bytes_to_ip(ip), ms_to_datetime(first), ms_to_datetime(last),
+                                       count)))
+    exact.sort(key=lambda item: (item[0], item[1].account_id, item[1].first_seen))
+    return exact
 
 
 def account_activity(database: Database, account_id: str) -> AccountActivity | None:

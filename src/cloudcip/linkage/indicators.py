@@ -36,3 +36,20 @@ class LinkedHolders:
                             .where(link_identifier.c.kind == kind, link_identifier.c.token == token)
                             .limit(MAX_HOLDERS)).all()
         return sorted((str(row.subject_type), str(row.subject_id)) for row in rows)
+
+    def holders_many(self, conn: Connection, kind: HeldKind,
+                     values: Sequence[str]) -> dict[str, Sequence[tuple[str, str]]]:
+        """One statement per 500 values (a batch of indicators), each value's holders as ``holders``."""
+        value_of: dict[str, list[str]] = {}
+        for value in values:
+            value_of.setdefault(self.token(kind, value), []).append(value)
+        tokens = sorted(value_of)
+        found: dict[str, set[tuple[str, str]]] = {}
+        column = link_identifier.c
+        for start in range(0, len(tokens), 500):
+            rows = conn.execute(select(column.token, column.subject_type, column.subject_id).distinct()
+                                .where(column.kind == kind, column.token.in_(tokens[start:start + 500]))).all()
+            for row in rows:
+                for value in value_of[row.token]:
+                    found.setdefault(value, set()).add((str(row.subject_type), str(row.subject_id)))
+        return {value: sorted(held)[:MAX_HOLDERS] for value, held in found.items()}

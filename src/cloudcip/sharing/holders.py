@@ -22,6 +22,11 @@ class IdentifierHolders(Protocol):
         """``(subject_type, subject_id)`` of each holder: ``customer``, ``beneficial_owner``, ``sub_lessee``."""
         ...
 
+    def holders_many(self, conn: Connection, kind: HeldKind,
+                     values: Sequence[str]) -> dict[str, Sequence[tuple[str, str]]]:
+        """``holders`` of many values at once (a batch of indicators): each value with a holder."""
+        ...
+
     def token(self, kind: HeldKind, value: str) -> str:
         """The graph's token of the observable (kept with the indicator, so a subject that arrives later
         is matched by it: ``ingest.match_new_subject``)."""

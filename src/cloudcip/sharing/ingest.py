@@ -6,7 +6,7 @@ observables its pattern compares) and matched:
 
 - an IPv4/IPv6 address or network is matched against the **access ledger**: the accounts seen from
   it *within the indicator's window* (``valid_from`` to ``valid_until``, or to now), exactly, from the
-  events (``access.queries.accounts_from``), so an account that used the address a year later is not
+  events (``access.queries.accounts_from_many``), so an account that used the address a year later is not
   flagged;
 - a crypto-wallet address is matched against the customers' payment means through the wallet's
   **blind index** (no plaintext compared);
@@ -21,6 +21,10 @@ Each match is a row of ``shared_indicator_match`` in state ``open`` for a person
 ``shared_indicator`` beside the access signals (C4). Each pattern's comparisons are taken one by one
 (a match on any of them is worth a person's look); a pattern that does not parse never gets here
 (``envelope.check_objects`` refuses it).
+
+A batch (a pulled page, a POSTed envelope, 2,000 stored indicators on a re-match) is stored and
+matched set-based, a few statements whatever its size (``matching``), never one round trip per
+indicator.
 """
 
 from __future__ import annotations
@@ -36,21 +40,20 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
 from cloudcip import clock
-from cloudcip.access.events import EventError, datetime_to_ms, ms_to_datetime
-from cloudcip.access.queries import accounts_from
+from cloudcip.access.events import datetime_to_ms, ms_to_datetime
 from cloudcip.access.schema import account_signal
-from cloudcip.crypto.blind_index import blind_index
 from cloudcip.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, may
-from cloudcip.sharing.holders import HeldKind, IdentifierHolders
+from cloudcip.sharing import matching
+from cloudcip.sharing.holders import IdentifierHolders
+from cloudcip.sharing.matching import Wanted
 from cloudcip.sharing.patterns import pattern_terms
 from cloudcip.sharing.schema import shared_indicator, shared_indicator_match, shared_indicator_term
 from cloudcip.sharing.store import parse_timestamp, timestamp_us, version_of
 from cloudcip.sharing.tlp import TlpLevel
 from cloudcip.storage.database import Database
 from cloudcip.storage.prepared import Prepared
-from cloudcip.storage.schema import payment_means
 
 MATCH_STATES = ("open", "confirmed", "false_positive")
 
@@ -74,100 +77,85 @@ class IndicatorIntake:
 
     def take(self, objects: Sequence[dict[str, Any]], tlp_of: dict[str, TlpLevel | None], source: str,
              actor: Actor, terms: dict[str, list[dict[str, str]]] | None = None) -> IntakeReport:
-        """Store and match the indicators among ``objects`` (one transaction, one ledger entry)."""
+        """Store and match the indicators among ``objects`` (one transaction, one ledger entry; the
+        batch stored and matched set-based: ``matching``)."""
         report = IntakeReport()
         now = clock.now()
         indicators = [item for item in objects
                       if item.get("type") == "indicator" and item.get("pattern_type", "stix") == "stix"]
         if not indicators:
             return report
+        incoming: dict[str, dict[str, Any]] = {}  # the newest version of each id in the batch
+        wanted: list[Wanted] = []
+        for item in indicators:
+            report.indicators += 1
+            start = parse_timestamp(str(item.get("valid_from") or item.get("created")), "valid_from")
+            end = parse_timestamp(str(item["valid_until"]), "valid_until") if item.get("valid_until") else None
+            found_terms = (terms or {}).get(str(item["id"])) or pattern_terms(str(item["pattern"]))
+            level = tlp_of.get(str(item["id"]))
+            revoked = bool(item.get("revoked"))
+            row: dict[str, Any] = {
+                "id": str(item["id"]), "source": source, "version": version_of(item, timestamp_us(now)),
+                "tlp": level, "pattern": str(item["pattern"]), "valid_from_ms": datetime_to_ms(start),
+                "valid_until_ms": datetime_to_ms(end) if end else None, "received_at": now,
+                "terms": json.dumps(found_terms), "revoked": revoked}
+            before = incoming.get(row["id"])
+            if before is None or row["version"] >= before["version"]:
+                incoming[row["id"]] = row
+            if not revoked:
+                wanted.append(Wanted(row["id"], level, start, end or now, found_terms))
         with self.ledger.unit_of_work() as work:
-            for item in indicators:
-                report.indicators += 1
-                start = parse_timestamp(str(item.get("valid_from") or item.get("created")), "valid_from")
-                end = parse_timestamp(str(item["valid_until"]), "valid_until") if item.get("valid_until") else None
-                found_terms = (terms or {}).get(str(item["id"])) or pattern_terms(str(item["pattern"]))
-                level = tlp_of.get(str(item["id"]))
-                revoked = bool(item.get("revoked"))
-                self._store(work.conn, item, source, level, start, end, found_terms, revoked, now)
-                if not revoked:
-                    found = self._match(work.conn, item, source, level, start, end or now, found_terms, now)
-                    report.matches += len(found)
-                    report.matched_ids += found
+            self._store(work.conn, source, list(incoming.values()))
+            found = matching.record(work.conn, source, matching.find(work.conn, self.blind_index_key, self.holders,
+                                                                     wanted), now)
+            report.matches, report.matched_ids = len(found), found
             work.log(LedgerAction(actor.name, actor.role, "take_shared_indicators", "sharing_source", source[:64],
                                   detail={"indicators": report.indicators, "matches": report.matches}))
         return report
 
-    def _store(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,
-               end: datetime | None, terms: list[dict[str, str]], revoked: bool, now: datetime) -> None:
-        version = version_of(item, timestamp_us(now))
-        row = {"version": version, "tlp": level, "pattern": str(item["pattern"]),
-               "valid_from_ms": datetime_to_ms(start), "valid_until_ms": datetime_to_ms(end) if end else None,
-               "received_at": now, "terms": json.dumps(terms), "revoked": revoked}
-        key = (shared_indicator.c.id == str(item["id"])) & (shared_indicator.c.source == source)
-        existing = conn.execute(select(shared_indicator.c.version).where(key)).first()
-        if existing is None:
-            conn.execute(insert(shared_indicator).values(id=str(item["id"]), source=source, **row))
-        elif version >= existing.version:
-            conn.execute(update(shared_indicator).where(key).values(**row))
-        else:
-            return
-        self._index_terms(conn, str(item["id"]), source, terms)
+    def _store(self, conn: Connection, source: str, rows: list[dict[str, Any]]) -> None:
+        """New indicators inserted, newer versions of stored ones updated, older ones left (their
+        observables' tokens indexed again with what is stored)."""
+        column = shared_indicator.c
+        stored: dict[str, str] = {}
+        ids = [row["id"] for row in rows]
+        for start in range(0, len(ids), matching.CHUNK):
+            stored.update((row.id, row.version) for row in conn.execute(
+                select(column.id, column.version).where(column.source == source,
+                                                        column.id.in_(ids[start:start + matching.CHUNK]))).all())
+        added = [row for row in rows if row["id"] not in stored]
+        newer = [row for row in rows if row["id"] in stored and row["version"] >= stored[row["id"]]]
+        if added:
+            conn.execute(insert(shared_indicator), added)
+        for row in newer:
+            conn.execute(update(shared_indicator).where(column.id == row["id"], column.source == source)
+                         .values(**{name: value for name, value in row.items() if name not in ("id", "source")})
+                         )
+        self._index_terms(conn, source, [(row["id"], json.loads(row["terms"])) for row in added + newer],
+                          replace=[row["id"] for row in newer])
 
-    def _index_terms(self, conn: Connection, indicator_id: str, source: str, terms: list[dict[str, str]]) -> None:
-        """The e-mail and wallet observables as the graph's tokens (replacing an earlier version's)."""
+    def _index_terms(self, conn: Connection, source: str, indicators: list[tuple[str, list[dict[str, str]]]],
+                     replace: Sequence[str]) -> None:
+        """The e-mail and wallet observables as the graph's tokens (replacing those of the indicators in
+        ``replace``: an earlier version's)."""
         if self.holders is None:
             return
-        conn.execute(delete(shared_indicator_term).where(shared_indicator_term.c.indicator_id == indicator_id,
-                                                         shared_indicator_term.c.source == source))
-        rows = {(term["kind"], self.holders.token("email" if term["kind"] == "email" else "wallet", term["value"]))
-                for term in terms if term["kind"] in ("email", "wallet")}
+        term = shared_indicator_term.c
+        for start in range(0, len(replace), matching.CHUNK):
+            conn.execute(delete(shared_indicator_term).where(
+                term.source == source, term.indicator_id.in_(list(replace[start:start + matching.CHUNK]))))
+        rows = [{"indicator_id": indicator_id, "source": source, "kind": kind, "token": token}
+                for indicator_id, found_terms in indicators
+                for kind, token in sorted({(item["kind"], self.holders.token(
+                    "email" if item["kind"] == "email" else "wallet", item["value"]))
+                    for item in found_terms if item["kind"] in ("email", "wallet")})]
         if rows:
-            conn.execute(insert(shared_indicator_term), [
-                {"indicator_id": indicator_id, "source": source, "kind": kind, "token": token} for kind, token in rows])
+            conn.execute(insert(shared_indicator_term), rows)
 
-    def _match(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None, start: datetime,
-               end: datetime, terms: list[dict[str, str]], now: datetime) -> list[str]:
-        found: list[str] = []
-        for term in terms:
-            if term["kind"] == "ip":
-                try:
-                    seen = accounts_from(self.database, term["value"], start, end)
-                except EventError:
-                    continue
-                for account in seen:
-                    match_id = self._record(conn, item, source, level, "account", account.account_id, "access_ip",
-                                            account.first_seen, account.last_seen, now)
-                    if match_id:
-                        found.append(match_id)
-            elif term["kind"] == "wallet":
-                token = blind_index(self.blind_index_key, "wallet", term["value"])
-                for customer_id in conn.execute(select(payment_means.c.customer_id).distinct()
-                                                .where(payment_means.c.number_index == token)).scalars():
-                    match_id = self._record(conn, item, source, level, "customer", str(customer_id), "wallet",
-                                            None, None, now)
-                    if match_id:
-                        found.append(match_id)
-            if term["kind"] in ("email", "wallet") and self.holders is not None:
-                kind: HeldKind = "email" if term["kind"] == "email" else "wallet"
-                for subject_type, subject_id in self.holders.holders(conn, kind, term["value"]):
-                    if kind == "wallet" and subject_type == "customer":
-                        continue  # matched above from the payment means
-                    match_id = self._record(conn, item, source, level, subject_type, subject_id, kind, None, None, now)
-                    if match_id:
-                        found.append(match_id)
-        return found
-
-    def _record(self, conn: Connection, item: dict[str, Any], source: str, level: TlpLevel | None,
-                subject_type: str, subject_id: str, matched_on: str, first: datetime | None, last: datetime | None,
-                now: datetime) -> str | None:
-        return record_match(conn, str(item["id"]), source, level, subject_type, subject_id, matched_on, first, last,
-                            now)
-
-    def rematch_stored(self, actor: Actor, batch: int = 500) -> IntakeReport:
+    def rematch_stored(self, actor: Actor, batch: int = 2000) -> IntakeReport:
         """Every stored, unrevoked indicator matched again against what is on record now (new customers,
         sub-lessees, access events inside its window), its observables' tokens indexed again; only new
-        matches are recorded (``cloudcip sharing rematch``)."""
+        matches are recorded (``cloudcip sharing rematch`` and ``serve``'s task), ``batch`` at a time."""
         report = IntakeReport()
         now = clock.now()
         after: tuple[str, str] = ("", "")
@@ -179,16 +167,22 @@ class IndicatorIntake:
                     .order_by(column.id, column.source).limit(batch)).all()
             if not rows:
                 break
+            by_source: dict[str, list[Any]] = {}
+            for row in rows:
+                by_source.setdefault(row.source, []).append(row)
             with self.ledger.unit_of_work() as work:
-                for row in rows:
-                    terms = json.loads(row.terms)
-                    start = ms_to_datetime(int(row.valid_from_ms))
-                    end = ms_to_datetime(int(row.valid_until_ms)) if row.valid_until_ms is not None else now
-                    self._index_terms(work.conn, row.id, row.source, terms)
-                    found = self._match(work.conn, {"id": row.id}, row.source, row.tlp, start, end, terms, now)
-                    report.indicators += 1
+                for source, listed in by_source.items():
+                    terms = [(row.id, json.loads(row.terms)) for row in listed]
+                    self._index_terms(work.conn, source, terms, replace=[row.id for row in listed])
+                    wanted = [Wanted(row.id, row.tlp, ms_to_datetime(int(row.valid_from_ms)),
+                                     ms_to_datetime(int(row.valid_until_ms)) if row.valid_until_ms is not None
+                                     else now, found_terms) for row, (_id, found_terms) in zip(listed, terms,
+                                                                                                strict=True)]
+                    found = matching.record(work.conn, source, matching.find(
+                        work.conn, self.blind_index_key, self.holders, wanted), now)
                     report.matches += len(found)
                     report.matched_ids += found
+                report.indicators += len(rows)
                 work.log(LedgerAction(actor.name, actor.role, "rematch_shared_indicators", "shared_indicator",
                                       rows[-1].id[:64], detail={"indicators": len(rows), "matches": report.matches}))
             after = (rows[-1].id, rows[-1].source)

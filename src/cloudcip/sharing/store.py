@@ -272,13 +272,14 @@ class SharingStore:
         last = int(rows[-1].date_added_us) if rows else None
         return Page(rows, more, token, first, last), filters
 
-    def served(self, actor: Actor, row: Any) -> dict[str, Any] | None:
-        """The object as this reader receives it: a peer gets peer-sourced objects scrubbed again."""
-        item: dict[str, Any] = json.loads(row.body)
+    def served(self, actor: Actor, row: Any) -> str | None:
+        """The object as this reader receives it, as JSON text: the stored text itself (never parsed
+        again: a page of 1,000 is joined, not rebuilt), except that a peer gets peer-sourced objects
+        scrubbed again."""
         if actor.role == "peer" and row.source != "local":
-            kept = scrub([item], row.tlp or "clear", (), closed=False)
-            return kept[0] if kept else None
-        return item
+            kept = scrub([json.loads(row.body)], row.tlp or "clear", (), closed=False)
+            return json.dumps(kept[0], sort_keys=True) if kept else None
+        return str(row.body)
 
     def count(self, conn: Connection, collection_id: str) -> int:
         return int(conn.execute(select(func.count()).select_from(sharing_object)

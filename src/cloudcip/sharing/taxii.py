@@ -25,11 +25,12 @@ send). A key of role ``peer`` reaches only the collections its grants name (``st
 
 import base64
 import binascii
+import json
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloudcip import clock
@@ -79,6 +80,15 @@ def accepts_taxii(request: Request) -> None:
     accept = request.headers.get("accept", "")
     if not any(_is_taxii(item) for item in accept.split(",")):
         raise NotAcceptable(f"Accept must include {MEDIA_TYPE}")
+
+
+def objects_response(head: dict[str, Any], objects: list[str], headers: dict[str, str]) -> Response:
+    """An envelope whose ``objects`` are the stored JSON texts, joined as they are (``head``: ``more``
+    and ``next``); no ``objects`` member when there are none, as TAXII 2.1 has it."""
+    text = json.dumps(head)
+    if objects:
+        text = f'{text[:-1]}, "objects": [{", ".join(objects)}]}}'
+    return Response(text.encode(), media_type=MEDIA_TYPE, headers=headers)
 
 
 def _error(status: int, title: str, description: str, headers: dict[str, str] | None = None) -> TaxiiResponse:
@@ -185,19 +195,17 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
 
     Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
-    @app.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/")
+    @app.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/", response_class=TaxiiResponse)
     def get_objects(collection_id: str, request: Request, actor: ActorDep, added_after: str | None = None,
-                    limit: Limit = 100, next: str | None = None) -> TaxiiResponse:
+                    limit: Limit = 100, next: str | None = None) -> Response:
         with database.engine.connect() as conn:
             store.require(conn, actor, collection_id)
             page, used = store.page(conn, actor, collection_id, filters_of(request, added_after), limit, next)
         objects = [item for row in page.rows if (item := store.served(actor, row)) is not None]
-        body: dict[str, Any] = {"more": page.more}
+        head: dict[str, Any] = {"more": page.more}
         if page.next:
-            body["next"] = page.next
-        if objects:
-            body["objects"] = objects
-        return TaxiiResponse(body, headers=page_headers(page.first_added_us, page.last_added_us, used))
+            head["next"] = page.next
+        return objects_response(head, objects, page_headers(page.first_added_us, page.last_added_us, used))
 
     @app.get(f"/{API_ROOT}/collections/{{collection_id}}/manifest/")
     def manifest(collection_id: str, request: Request, actor: ActorDep, added_after: str | None = None,
@@ -214,9 +222,9 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
             body["objects"] = records
         return TaxiiResponse(body, headers=page_headers(page.first_added_us, page.last_added_us, used))
 
-    @app.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/")
+    @app.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", response_class=TaxiiResponse)
     def get_object(collection_id: str, object_id: str, request: Request, actor: ActorDep,
-                   added_after: str | None = None, limit: Limit = 100, next: str | None = None) -> TaxiiResponse:
+                   added_after: str | None = None, limit: Limit = 100, next: str | None = None) -> Response:
         base = filters_of(request, added_after)
         filters = Filters(base.added_after_us, (object_id,), (), base.versions, base.spec_versions)
         with database.engine.connect() as conn:
@@ -225,10 +233,10 @@ def create_taxii_app(database: Database, ledger: Ledger, *, max_content_length: 
         objects = [item for row in page.rows if (item := store.served(actor, row)) is not None]
         if not objects and not next:
             raise NotFound("no such object in this collection")
-        body: dict[str, Any] = {"more": page.more, "objects": objects}
+        head: dict[str, Any] = {"more": page.more}
         if page.next:
-            body["next"] = page.next
-        return TaxiiResponse(body, headers=page_headers(page.first_added_us, page.last_added_us, used))
+            head["next"] = page.next
+        return objects_response(head, objects, page_headers(page.first_added_us, page.last_added_us, used))
 
     @app.get(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/")
     def versions(collection_id: str, object_id: str, request: Request, actor: ActorDep,

@@ -83,3 +83,9 @@ class AccessBackend(Protocol):
     def activity_span(self, connection: Connection, account_ids: Sequence[str]) -> tuple[int, int] | None:
         """The first and last access of the accounts when the engine reads events period by period,
         to bound the periods; ``None`` when it does not need them (or none is stored)."""
+
+    def window_counts(self, connection: Connection,
+                      pairs: Sequence[tuple[int, str, bytes, int, int]]) -> dict[int, tuple[int, int, int]]:
+        """For many ``(key, account, ip, low_ms, high_ms)``, set-based: the first and last time and the
+        count of the account's events from that address within the window (both ends inclusive), for
+        the keys with at least one (G3: a peer's indicator matched over its window of validity)."""

@@ -244,6 +244,14 @@ def signal_inputs(cursor: Any, windows: Mapping[str, tuple[int, int | None]],
 
 
 
+# G3: many (account, address, window) triples counted in one statement (partitions pruned by time_ms)
+_PG_WINDOW_COUNTS = (
+    "SELECT c.k, min(e.time_ms), max(e.time_ms), count(*) FROM "
+    "unnest(%s::bigint[], %s::text[], %s::bytea[], %s::bigint[], %s::bigint[]) AS c(k, a, ip, lo, hi) "
+    "JOIN access_event AS e ON e.account_id = c.a AND e.time_ms >= c.lo AND e.time_ms <= c.hi AND e.ip = c.ip "
+    "GROUP BY c.k")
+
+
 class PostgresAccessBackend:
     """The access capability on PostgreSQL (see the module's docstring)."""
 
@@ -303,3 +311,11 @@ class PostgresAccessBackend:
 
     def activity_span(self, connection: Connection, account_ids: Sequence[str]) -> tuple[int, int] | None:
         return None
+
+    def window_counts(self, connection: Connection,
+                      pairs: Sequence[tuple[int, str, bytes, int, int]]) -> dict[int, tuple[int, int, int]]:
+        if not pairs:
+            return {}
+        columns = tuple(list(column) for column in zip(*pairs, strict=True))
+        return {int(key): (int(first), int(last), int(count))
+                for key, first, last, count in connection.exec_driver_sql(_PG_WINDOW_COUNTS, columns)}
