@@ -35,6 +35,10 @@ class Settings:
     # G3: the name under which this provider shares (its STIX identity), and the peers it pulls from
     sharing_provider_name: str = "cloudcip provider"
     sharing_peers_path: Path | None = None
+    #: G3: how often ``serve`` pulls from those peers, and matches the stored indicators again against
+    #: what arrived since (access events inside their windows, new customers and sub-lessees)
+    sharing_pull_every_seconds: float = 900.0
+    sharing_rematch_every_seconds: float = 3600.0
 
     @property
     def keyring_path(self) -> Path:
@@ -73,7 +77,24 @@ def load_settings(data_dir: str | Path | None = None, database_url: str | None =
         not in ("off", "0", "false", "no"),
         sharing_provider_name=os.environ.get("CLOUDCIP_SHARING_PROVIDER_NAME") or "cloudcip provider",
         sharing_peers_path=Path(peers) if (peers := os.environ.get("CLOUDCIP_SHARING_PEERS")) else None,
+        sharing_pull_every_seconds=_seconds("CLOUDCIP_SHARING_PULL_EVERY_SECONDS", 900.0),
+        sharing_rematch_every_seconds=_seconds("CLOUDCIP_SHARING_REMATCH_EVERY_SECONDS", 3600.0),
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    """A period in seconds from the environment: a number of at least 60, else the process does not start
+    (the error names the variable, never a value)."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds") from None
+    if not value >= 60:
+        raise ValueError(f"{name} must be at least 60 seconds")
+    return value
 
 
 def webhook_url(environ: Mapping[str, str] | None = None) -> str | None:

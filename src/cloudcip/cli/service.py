@@ -88,14 +88,13 @@ def serve(
                                   services_, now, applications.screening, access_history=access_history_by_customer,
                                   account_effect=applications.measure_acted, then=sub_lessee_rescreen(services_)))]
         from cloudcip.cli.links import scheduled_links_task
-        from cloudcip.cli.sharing import scheduled_pull_task
+        from cloudcip.cli.sharing import scheduled_tasks as sharing_tasks
 
         tasks.append(scheduled_links_task())  # G1: records stored outside the signup join the graph
         from cloudcip.cli.risk import scheduled_risk_task
 
         tasks.append(scheduled_risk_task())  # G2: scores follow evidence, links, signals, hits, matches
-        if (pull_task := scheduled_pull_task(services)) is not None:  # G3: peers' indicators, on a schedule
-            tasks.append(pull_task)
+        tasks += sharing_tasks(services)  # G3: peers' indicators pulled and matched again, on a schedule
         # several nodes on one PostgreSQL: the jobs and the follower run on the one holding the lock
         from cloudcip.jobs.leadership import JobLeadership
 
@@ -113,6 +112,11 @@ def serve(
 
         checkpointer = WalCheckpointer(services.database)  # SQLite: the log is copied outside the writes
         checkpointer.start()
+        import gc
+
+        # what start built and keeps (the screening index, the wiring, compiled statements) is frozen out
+        # of the collector: a full collection no longer walks it in the middle of a request (a TAXII page)
+        gc.freeze()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
         try:

@@ -208,17 +208,34 @@ def matches_decide(
         emit(json_module.dumps(decide_match(services.ledger, match_id, decision, reason, OPERATOR_ANALYST)))
 
 
-def scheduled_pull_task(services: Services) -> PeriodicTask | None:
-    """``cloudcip serve``: pull from the peers of ``CLOUDCIP_SHARING_PEERS`` every 15 minutes (none if unset)."""
+SCHEDULED = Actor("job:sharing", "compliance-officer")
+
+
+def scheduled_tasks(services: Services) -> list[PeriodicTask]:
+    """``cloudcip serve``'s sharing jobs (G3), at the periods of the settings:
+
+    - ``sharing-pull``: from the peers of ``CLOUDCIP_SHARING_PEERS`` every
+      ``CLOUDCIP_SHARING_PULL_EVERY_SECONDS`` (900; none when no peers are configured);
+    - ``sharing-rematch``: every stored, unrevoked indicator matched again every
+      ``CLOUDCIP_SHARING_REMATCH_EVERY_SECONDS`` (3600) against what arrived since: access events
+      inside its window (an address seen after the indicator came in), customers and sub-lessees; new
+      matches only, each open for a person."""
     from cloudcip.jobs.runner import PeriodicTask
     from cloudcip.sharing.pull import load_peers, pull_peer
 
-    path = services.settings.sharing_peers_path
-    if path is None:
-        return None
+    settings = services.settings
+    tasks = [PeriodicTask("sharing-rematch", every_seconds=settings.sharing_rematch_every_seconds,
+                          run=lambda services_, now: _rematch(services_, now))]
+    path = settings.sharing_peers_path
+    if path is not None:
+        def run(services_: Services, _now: object) -> list[dict[str, object]]:
+            intake = indicator_intake(services_)
+            return [pull_peer(intake, peer).as_json() for peer in load_peers(path)]
 
-    def run(services_: Services, _now: object) -> list[dict[str, object]]:
-        intake = indicator_intake(services_)
-        return [pull_peer(intake, peer).as_json() for peer in load_peers(path)]
+        tasks.insert(0, PeriodicTask("sharing-pull", every_seconds=settings.sharing_pull_every_seconds, run=run))
+    return tasks
 
-    return PeriodicTask("sharing-pull", every_seconds=900.0, run=run)
+
+def _rematch(services: Services, now: datetime) -> dict[str, int]:
+    report = indicator_intake(services).rematch_stored(SCHEDULED, reindex=False, now=now)
+    return {"indicators": report.indicators, "new_matches": report.matches}

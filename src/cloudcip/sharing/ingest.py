@@ -152,12 +152,15 @@ class IndicatorIntake:
         if rows:
             conn.execute(insert(shared_indicator_term), rows)
 
-    def rematch_stored(self, actor: Actor, batch: int = 2000) -> IntakeReport:
+    def rematch_stored(self, actor: Actor, batch: int = 2000, *, reindex: bool = True,
+                       now: datetime | None = None) -> IntakeReport:
         """Every stored, unrevoked indicator matched again against what is on record now (new customers,
-        sub-lessees, access events inside its window), its observables' tokens indexed again; only new
-        matches are recorded (``cloudcip sharing rematch`` and ``serve``'s task), ``batch`` at a time."""
+        sub-lessees, access events inside its window); only new matches are recorded, ``batch`` at a
+        time. ``cloudcip sharing rematch`` also indexes the observables' tokens again (``reindex``);
+        ``serve``'s scheduled run does not (they were indexed on the way in), and puts on the ledger only
+        the batches that found something. An open-ended window ends at ``now`` (the clock's)."""
         report = IntakeReport()
-        now = clock.now()
+        now = now or clock.now()
         after: tuple[str, str] = ("", "")
         column = shared_indicator.c
         while True:
@@ -170,10 +173,12 @@ class IndicatorIntake:
             by_source: dict[str, list[Any]] = {}
             for row in rows:
                 by_source.setdefault(row.source, []).append(row)
+            matched_before = report.matches
             with self.ledger.unit_of_work() as work:
                 for source, listed in by_source.items():
                     terms = [(row.id, json.loads(row.terms)) for row in listed]
-                    self._index_terms(work.conn, source, terms, replace=[row.id for row in listed])
+                    if reindex:
+                        self._index_terms(work.conn, source, terms, replace=[row.id for row in listed])
                     wanted = [Wanted(row.id, row.tlp, ms_to_datetime(int(row.valid_from_ms)),
                                      ms_to_datetime(int(row.valid_until_ms)) if row.valid_until_ms is not None
                                      else now, found_terms) for row, (_id, found_terms) in zip(listed, terms,
@@ -183,8 +188,10 @@ class IndicatorIntake:
                     report.matches += len(found)
                     report.matched_ids += found
                 report.indicators += len(rows)
-                work.log(LedgerAction(actor.name, actor.role, "rematch_shared_indicators", "shared_indicator",
-                                      rows[-1].id[:64], detail={"indicators": len(rows), "matches": report.matches}))
+                if reindex or report.matches > matched_before:
+                    work.log(LedgerAction(actor.name, actor.role, "rematch_shared_indicators", "shared_indicator",
+                                          rows[-1].id[:64],
+                                          detail={"indicators": len(rows), "matches": report.matches}))
             after = (rows[-1].id, rows[-1].source)
         return report
 
