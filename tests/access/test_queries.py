@@ -82,8 +82,10 @@ def test_accounts_from_many_answers_as_accounts_from_one_by_one(loaded: Database
     def at(minutes: int | None) -> datetime | None:
         return None if minutes is None else T0 + timedelta(minutes=minutes)
 
-    queries = [(key, *network_range(network), datetime_to_ms(at(low)) if low is not None else 0,
-                datetime_to_ms(at(high)) if high is not None else 253_402_300_800_000)
+    def ms(minutes: int | None, open_end: int) -> int:
+        return open_end if minutes is None else datetime_to_ms(T0 + timedelta(minutes=minutes))
+
+    queries = [(key, *network_range(network), ms(low, 0), ms(high, 253_402_300_800_000))
                for key, (network, low, high, _seen) in enumerate(MANY_CASES)]
     with loaded.engine.connect() as connection:
         many = accounts_from_many(connection, queries)
