@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cloudcip.access.events import AccessEvent, EventError
-from cloudcip.access.events import datetime_to_ms, network_range
+from cloudcip.access.events import AccessEvent, EventError, datetime_to_ms, network_range
 from cloudcip.access.queries import (
     account_activity,
     account_events,
