@@ -116,5 +116,5 @@ def create_app_from_environment() -> FastAPI:
     from cloudcip.settings import load_settings
 
     app = create_app(open_services(load_settings()))
-    warm_up(app)  # before uvicorn listens: the first signups do not build the screening index
+    warm_up(app.state.screening)  # before uvicorn listens: the first signups do not build the screening index
     return app

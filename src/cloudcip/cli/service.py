@@ -129,7 +129,7 @@ def serve(
                 from cloudcip.api.warmup import warm_up
 
                 api = create_app(services, applications)
-                warm_up(api)
+                warm_up(api.state.screening)
                 run_server(listener, uvicorn.Config(api, log_level="warning", access_log=False))
         finally:
             checkpointer.stop()
