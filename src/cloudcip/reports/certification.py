@@ -112,6 +112,7 @@ class FigureCache:
         return figures
 
 
+_COMPILED: dict[Any, str] = {}  # the figures' SQL text by statement shape and values
 FIGURES = FigureCache()  # one per process: the API, the console and the CLI of a process share it
 
 
@@ -194,7 +195,22 @@ class CertificationService:
 
     @staticmethod
     def _sql(conn: Connection, statement: Select[Any]) -> str:
-        return str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        """The statement as SQL with its values written in (what the form shows beside each figure),
+        compiled once per statement shape and values (SQLAlchemy's cache key), not once per rendering."""
+        key = statement._generate_cache_key()
+        memo = None
+        if key is not None:
+            try:
+                memo = (conn.dialect.name, key.key, tuple(repr(p.effective_value) for p in key.bindparams))
+                hash(memo)
+            except TypeError:
+                memo = None
+        if memo is not None and memo in _COMPILED:
+            return _COMPILED[memo]
+        text_ = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        if memo is not None and len(_COMPILED) < 1000:
+            _COMPILED[memo] = text_
+        return text_
 
     def _figure(self, conn: Connection, statement: Select[Any]) -> dict[str, Any]:
         return {"value": int(conn.execute(statement).scalar_one()), "query": self._sql(conn, statement)}

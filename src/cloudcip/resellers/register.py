@@ -39,6 +39,7 @@ from cloudcip.records.masking import mask_email
 from cloudcip.records.roles import AccessRefused, Actor, Permission, may
 from cloudcip.resellers.register_schema import reseller, reseller_cip_document
 from cloudcip.storage.database import Database
+from cloudcip.storage.idlist import any_of
 from cloudcip.storage.schema import account, customer
 
 STATUSES: tuple[str, ...] = ("active", "under_review", "terminating", "terminated")
@@ -139,8 +140,14 @@ def foreign_resellers(conn: Connection) -> list[dict[str, Any]]:
                      .outerjoin(reseller_cip_document, (reseller_cip_document.c.reseller_id == reseller.c.id)
                                 & (reseller_cip_document.c.version == latest.c.version)))
         .where(reseller.c.foreign_reseller.is_(True)).order_by(reseller.c.id)).all()
+    accounts: dict[str, list[str]] = {}  # each customer's Reseller Accounts, read in one query
+    if rows:
+        for item in conn.execute(select(account.c.customer_id, account.c.id).where(
+                any_of(account.c.customer_id, [row.customer_id for row in rows]), account.c.type == "reseller")
+                .order_by(account.c.opened_at, account.c.id)):
+            accounts.setdefault(item.customer_id, []).append(item.id)
     return [{"reseller_id": row.id, "customer_id": row.customer_id, "status": row.status,
-             "accounts": [a["id"] for a in reseller_accounts(conn, row.customer_id) if a["type"] == "reseller"],
+             "accounts": accounts.get(row.customer_id, []),
              "certified_on": row.certified_on.isoformat() if row.certified_on else None,
              "certification_due": row.certification_due.isoformat() if row.certification_due else None,
              "cip": None if row.cip_id is None else {"id": row.cip_id, "version": row.cip_version,
