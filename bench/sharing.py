@@ -173,7 +173,7 @@ def run(indicators_count: int = 100_000, customers: int = 1_000_000, events: int
                 started = time.perf_counter()  # the first request after start (imports, compiled queries)
                 client.get(url, params={"limit": 1000}, headers=headers).raise_for_status()
                 figures["first_page_ms"] = round((time.perf_counter() - started) * 1000, 2)
-                gc.freeze()  # as ``cloudcip serve`` does once started: what start built is not walked again
+                gc.freeze()  # as a ``cloudcip serve`` worker does once started (``api.warmup``)
                 for _ in range(3):
                     params: dict[str, Any] = {"limit": 1000}
                     while True:

@@ -112,11 +112,6 @@ def serve(
 
         checkpointer = WalCheckpointer(services.database)  # SQLite: the log is copied outside the writes
         checkpointer.start()
-        import gc
-
-        # what start built and keeps (the screening index, the wiring, compiled statements) is frozen out
-        # of the collector: a full collection no longer walks it in the middle of a request (a TAXII page)
-        gc.freeze()
         console.print(f"cloudcip listening on http://{host}:{port} (OpenAPI at /docs)")
         console.print(f"data directory: {services.settings.data_dir}")
         try:
