@@ -19,7 +19,8 @@ AT = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
 
 HOLDERS = select(link_identifier.c.subject_id, link_identifier.c.kind, link_identifier.c.created_at).where(
     link_identifier.c.token.in_(bindparam("tokens", expanding=True)),
-    link_identifier.c.subject_type == "customer", link_identifier.c.kind.in_(["phone", "email", "card"])).order_by(link_identifier.c.subject_id, link_identifier.c.kind)
+    link_identifier.c.subject_type == "customer", link_identifier.c.kind.in_(["phone", "email", "card"])
+).order_by(link_identifier.c.subject_id, link_identifier.c.kind)
 TAGGED = union_all(
     select(link_cluster.c.subject_id, literal("first")).where(link_cluster.c.cluster_id.in_(
         bindparam("ids", expanding=True))),

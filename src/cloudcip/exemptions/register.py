@@ -35,6 +35,7 @@ from cloudcip.exemptions.schema import exemption, exemption_notice, exemption_us
 from cloudcip.ledger.store import Ledger, LedgerAction
 from cloudcip.records.roles import Actor, Permission, may
 from cloudcip.storage.database import Database
+from cloudcip.storage.prepared import Prepared
 from cloudcip.verification.schema import application
 from cloudcip.verification.signup_exemptions import (
     EXEMPTABLE_STEPS,
@@ -45,8 +46,9 @@ from cloudcip.verification.signup_exemptions import (
     stored_steps,
 )
 
-# every signup asks (F1): the statement is built once, its values bound per signup
-_APPLYING = (select(exemption).where(
+# every signup asks (F1): the statement is built once, its values bound per signup, run on the driver
+# (``storage.prepared``)
+_APPLYING = Prepared(select(exemption.c.id, exemption.c.steps_json).where(
     or_(exemption.c.scope_kind == "provider",
         and_(exemption.c.scope_kind == "account_type", exemption.c.scope_value == bindparam("account_type")),
         and_(exemption.c.scope_kind == "lessee_type",
@@ -278,15 +280,15 @@ class ExemptionRegister:
     # -- the signup hook (verification.signup_exemptions) -------------------------------------------
     def applying(self, conn: Connection, context: SignupContext, at: datetime) -> list[ExemptionInForce]:
         """The exemptions in force for ``context`` at ``at``: one per step at most."""
-        rows = conn.execute(_APPLYING, {"at": at, "account_type": context.account_type,
-                                        "lessee_types": sorted(context.lessee_types)}).all()
+        rows = _APPLYING.all(conn, {"at": at, "account_type": context.account_type,
+                                    "lessee_types": sorted(context.lessee_types)})
         taken: set[str] = set()
         found: list[ExemptionInForce] = []
-        for row in rows:
-            steps = frozenset(json.loads(row.steps_json)) - taken
+        for exemption_id, steps_json in rows:
+            steps = frozenset(json.loads(steps_json)) - taken
             if steps:
                 taken |= steps
-                found.append(ExemptionInForce(row.id, steps))
+                found.append(ExemptionInForce(exemption_id, steps))
         return found
 
     @staticmethod

@@ -28,7 +28,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.exc import NoResultFound
 
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
@@ -46,18 +47,22 @@ from cloudcip.ledger.tree_head import (
 )
 from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.database import Database
+from cloudcip.storage.prepared import Prepared
 
 log = logging.getLogger("cloudcip.ledger")
 
 
-# built once: the append path runs on every request that touches a record
-_LOCK_STATE = (
+# built once and run on the driver (``storage.prepared``): the append path runs on every request that
+# touches a record
+_LOCK_STATE = Prepared(
     update(ledger_state)
     .where(ledger_state.c.id == 1)
     .values(tree_size=ledger_state.c.tree_size)
     .returning(ledger_state.c.tree_size, ledger_state.c.last_leaf_hash, ledger_state.c.compact_state)
 )
-_SAVE_STATE = update(ledger_state).where(ledger_state.c.id == 1)
+_SAVE_STATE = Prepared(update(ledger_state).where(ledger_state.c.id == 1).values(
+    tree_size=bindparam("tree_size"), last_leaf_hash=bindparam("last_leaf_hash"),
+    compact_state=bindparam("compact_state")))
 
 
 class LedgerEntryNotFound(NotFound, IndexError):
@@ -191,10 +196,13 @@ class Ledger:
         if not actions:
             return None
         # an UPDATE comes first: it takes the write lock that serialises appenders on both engines
-        state = conn.execute(_LOCK_STATE).one()
-        size = int(state.tree_size)
-        previous = bytes(state.last_leaf_hash) if state.last_leaf_hash is not None else b""
-        compact = CompactRange.from_state(json.loads(state.compact_state))
+        locked = _LOCK_STATE.all(conn)
+        if not locked:
+            raise NoResultFound("the ledger's state row is missing")
+        tree_size, last_leaf_hash, compact_state = locked[0]
+        size = int(tree_size)
+        previous = bytes(last_leaf_hash) if last_leaf_hash is not None else b""
+        compact = CompactRange.from_state(json.loads(compact_state))
         now = self.clock().astimezone(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the column holds what is hashed
         at_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -227,10 +235,8 @@ class Ledger:
         insert_rows(conn, ledger_tree_head, [
             {"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
              "signature": head.signature}])
-        conn.execute(
-            _SAVE_STATE,
-            {"tree_size": size, "last_leaf_hash": previous, "compact_state": json.dumps(compact.to_state())},
-        )
+        _SAVE_STATE.execute(
+            conn, {"tree_size": size, "last_leaf_hash": previous, "compact_state": json.dumps(compact.to_state())})
         return head
 
     @contextmanager

@@ -18,7 +18,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, Connection, and_, bindparam, literal, select, union_all
 
@@ -31,6 +31,7 @@ from cloudcip.resellers.schema import sub_lessee
 from cloudcip.screening.schema import screening_hit
 from cloudcip.sharing.schema import shared_indicator_match
 from cloudcip.storage.database import Database
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, customer
 
 FLAGGED_ACCOUNT_STATES = {"refused": "refused", "closed": "closed", "restricted": "restricted"}
@@ -94,6 +95,17 @@ _FLAGS = union_all(
 _HOLDERS = select(link_identifier.c.subject_type, link_identifier.c.subject_id, link_identifier.c.customer_id,
                   link_identifier.c.kind, link_identifier.c.token).where(link_identifier.c.token.in_(_TOKENS)) \
     .limit(MAX_LINKS)
+# the two of every signup's check, run on the driver (``storage.prepared``)
+_HOLDERS_RUN = Prepared(_HOLDERS)
+_FLAGS_RUN = Prepared(_FLAGS)
+
+
+class _Holder(NamedTuple):
+    subject_type: str
+    subject_id: str
+    customer_id: str
+    kind: str
+    token: str
 
 
 def flags_of(conn: Connection, customer_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -105,7 +117,7 @@ def flags_of(conn: Connection, customer_ids: Iterable[str]) -> dict[str, list[st
         return flags
     order = list(FLAG_TEXT)
     found: dict[str, set[str]] = defaultdict(set)
-    for customer_id, flag in conn.execute(_FLAGS, {"ids": ids}):
+    for customer_id, flag in _FLAGS_RUN.all(conn, {"ids": ids}):
         found[str(customer_id)].add(str(flag))
     for customer_id, codes in found.items():
         flags[customer_id] = [FLAG_TEXT[code] for code in sorted(codes, key=order.index)]
@@ -123,13 +135,13 @@ class LinkReader:
         tokens = {item.token: item for item in identifiers}
         if not tokens:
             return []
-        rows: list[Any] = []
+        rows: list[_Holder] = []
         # strong and weak holders apart: a weak token thousands share (a hosting ASN, a carrier NAT) must
         # not crowd a strong link out of the bounded answer
         for group in ([t for t, i in tokens.items() if i.kind in STRONG_KINDS],
                       [t for t, i in tokens.items() if i.kind not in STRONG_KINDS]):
             if group:
-                rows += conn.execute(_HOLDERS, {"tokens": group}).all()
+                rows += [_Holder(*row) for row in _HOLDERS_RUN.all(conn, {"tokens": group})]
         rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind
                 and (row.subject_type, row.subject_id) != exclude_subject]
         flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])

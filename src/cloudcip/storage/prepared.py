@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.compiler import Compiled, SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 _Processor = Callable[[Any], Any]
 _MAX_PLANS = 64  # lengths of IN lists differ from call to call: bound, like SQLAlchemy's own cache

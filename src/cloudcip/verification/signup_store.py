@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.customer import CustomerRecord
@@ -26,6 +26,7 @@ from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
 from cloudcip.screening.hits import record_hits, subject_hash
 from cloudcip.storage.bulk import insert_rows
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, beneficial_owner, customer
 from cloudcip.verification.account_moves import ACCOUNT_STATE
 from cloudcip.verification.assessment import Assessment
@@ -89,11 +90,19 @@ def store_signup(service: ApplicationService, work: UnitOfWork, case: Verificati
                                                                 if decision.exemption_applied else {})}))
 
 
+# the statements of every signup, built once and run on the driver (``storage.prepared``)
+_OWNERS = Prepared(select(beneficial_owner.c.id, beneficial_owner.c.position).where(
+    beneficial_owner.c.customer_id == bindparam("customer_id")))
+_CUSTOMER_STATUS = Prepared(update(customer).where(customer.c.id == bindparam("row_id")).values(
+    person_status=bindparam("status"), person_basis=bindparam("basis")))
+_OWNER_STATUS = Prepared(update(beneficial_owner).where(beneficial_owner.c.id == bindparam("row_id")).values(
+    person_status=bindparam("status"), person_basis=bindparam("basis")))
+
+
 def owner_ids(conn: Connection, customer_id: str) -> dict[str, str]:
     """``beneficial_owner:<position>`` -> the owner's record id."""
-    return {f"beneficial_owner:{row.position}": row.id for row in conn.execute(
-        select(beneficial_owner.c.id, beneficial_owner.c.position).where(
-            beneficial_owner.c.customer_id == customer_id))}
+    return {f"beneficial_owner:{position}": owner_id
+            for owner_id, position in _OWNERS.all(conn, {"customer_id": customer_id})}
 
 
 def record_determinations(conn: Connection, application_id: str, customer_id: str, owners: dict[str, str],
@@ -104,11 +113,9 @@ def record_determinations(conn: Connection, application_id: str, customer_id: st
          "evidence_json": json.dumps(status.evidence), "decided_at": now} for subject, status in statuses])
     for subject, status in statuses:
         if subject == "customer":
-            conn.execute(update(customer).where(customer.c.id == customer_id).values(
-                person_status=status.status, person_basis=status.basis))
+            _CUSTOMER_STATUS.execute(conn, {"row_id": customer_id, "status": status.status, "basis": status.basis})
         elif subject in owners:
-            conn.execute(update(beneficial_owner).where(beneficial_owner.c.id == owners[subject]).values(
-                person_status=status.status, person_basis=status.basis))
+            _OWNER_STATUS.execute(conn, {"row_id": owners[subject], "status": status.status, "basis": status.basis})
 
 
 def record_hits_of_signup(service: ApplicationService, conn: Connection, application_id: str, customer_id: str,
