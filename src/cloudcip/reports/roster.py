@@ -95,7 +95,7 @@ def _page_query() -> Any:
             .select_from(account.join(customer, customer.c.id == account.c.customer_id)
                          .outerjoin(access_account_activity, access_account_activity.c.account_id == account.c.id)
                          .outerjoin(latest, latest.c.id == newest_id))
-            .where(account.c.id > bindparam("after")).order_by(account.c.id).limit(PAGE))
+            .where(account.c.id > bindparam("after")).order_by(account.c.id).limit(bindparam("page")))
 
 
 _PAGE_QUERY = _page_query()
@@ -126,13 +126,14 @@ class RosterService:
     retention_years: int
     clock: Callable[[], datetime] = clock.now
 
-    def rows(self, where: RosterFilter | None = None) -> Iterator[dict[str, Any]]:
-        """Every account's row, in account id order, a page at a time."""
+    def rows(self, where: RosterFilter | None = None, *, page_size: int = PAGE) -> Iterator[dict[str, Any]]:
+        """Every account's row, in account id order, ``page_size`` accounts a query (a reader wanting only
+        the first rows, as the console's first 100, asks for pages of about that size)."""
         keep = where or RosterFilter()
         after = ""
         while True:
             with self.database.engine.connect() as conn:
-                page = conn.execute(_PAGE_QUERY, {"after": after}).all()
+                page = conn.execute(_PAGE_QUERY, {"after": after, "page": max(1, page_size)}).all()
             if not page:
                 return
             rows = self._page(page)

@@ -171,7 +171,7 @@ def roster(request: Request, console: ConsoleDep, session: RosterReader, form: F
     if asked.sample is not None:
         rows, more = service.sample(asked.sample, asked.seed, asked.where), False
     else:
-        rows = list(itertools.islice(service.rows(asked.where), ROSTER_SHOWN + 1))
+        rows = list(itertools.islice(service.rows(asked.where, page_size=ROSTER_SHOWN + 1), ROSTER_SHOWN + 1))
         more = len(rows) > ROSTER_SHOWN
         rows = rows[:ROSTER_SHOWN]
     with console.services.ledger.unit_of_work() as work:
