@@ -69,7 +69,7 @@ def _setup(tmp_path: Path, database_url: str) -> tuple[Run, Services, str, dict[
     with services.database.engine.begin() as conn:
         conn.execute(insert(account).values(id=account_id, customer_id=reseller_id, type="reseller",
                                             channel="sales_assisted", state="active", opened_at=datetime.now(UTC)))
-        keys = {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
+        keys: dict[str, str] = {role: create_api_key(conn, role, "test", datetime.now(UTC)) for role in ROLES}
     return run, services, account_id, keys
 
 

@@ -55,7 +55,8 @@ def test_serve_rematches_stored_indicators_against_new_access_events_on_schedule
                  "pattern": "[ipv4-addr:value ISSUBSET '203.0.113.0/28']", "pattern_type": "stix",
                  "valid_from": "2026-05-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z",
                  "object_marking_refs": [GREEN]}
-    posted = client.post(f"/taxii2/api1/collections/{collection}/objects/", content=json.dumps({"objects": [indicator]}),
+    posted = client.post(f"/taxii2/api1/collections/{collection}/objects/",
+                         content=json.dumps({"objects": [indicator]}),
                          headers={"Accept": MEDIA_TYPE, "Content-Type": MEDIA_TYPE}, auth=("peer", peer_key))
     assert posted.status_code == 202, posted.text
     assert _matches(client, keys) == []  # no one used the network yet

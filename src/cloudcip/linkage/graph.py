@@ -104,9 +104,13 @@ def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None 
     return subjects
 
 
-def sub_lessee_identifiers(key: bytes, email: str | None, documents: Sequence[dict[str, str]]) -> list[Identifier]:
-    """A sub-lessee's identifiers: its normalised e-mail and each document (by issuing country)."""
+def sub_lessee_identifiers(key: bytes, email: str | None, documents: Sequence[dict[str, str]],
+                           wallet: str | None = None) -> list[Identifier]:
+    """A sub-lessee's identifiers: its normalised e-mail, each document (by issuing country) and its
+    crypto wallet (the blind index a customer's wallet has)."""
     found = [email_identifier(key, email)] if email else []
+    if wallet:
+        found.append(stored_identifier("wallet", blind_index(key, "wallet", wallet), mask_tail(wallet)))
     for document in documents:
         found.append(stored_identifier("national_id", blind_index(key, "national_id", document["number"],
                                                                   scope=document["country"]),
@@ -260,6 +264,7 @@ class LinkGraph:
             with self.database.engine.connect() as conn:
                 rows = conn.execute(
                     select(sub_lessee.c.id, sub_lessee.c.email_sealed, sub_lessee.c.documents_sealed,
+                           sub_lessee.c.wallet_sealed,
                            account.c.customer_id, customer.c.kek_id, customer.c.wrapped_data_key, customer.c.status)
                     .join(account, account.c.id == sub_lessee.c.reseller_account_id)
                     .join(customer, customer.c.id == account.c.customer_id)
@@ -282,8 +287,10 @@ class LinkGraph:
                 documents = json.loads(sealer.open(bytes(row.documents_sealed), table="sub_lessee",
                                                    column="documents", row_id=row.id)) \
                     if row.documents_sealed is not None else []
-                found.append((("sub_lessee", row.id), row.customer_id, sub_lessee_identifiers(self.key, email,
-                                                                                              documents)))
+                wallet = json.loads(sealer.open(bytes(row.wallet_sealed), table="sub_lessee", column="wallet",
+                                                row_id=row.id))["address"] if row.wallet_sealed is not None else None
+                found.append((("sub_lessee", row.id), row.customer_id,
+                              sub_lessee_identifiers(self.key, email, documents, wallet)))
             if found:
                 with self.database.write_gate(), self.database.engine.begin() as conn:
                     for subject, customer_id, identifiers in found:

@@ -54,10 +54,11 @@ class LinkageSubLesseeHook:
     linkage: LinkageService
 
     def record(self, conn: Connection, sub_lessee_id: str, reseller_account_id: str, reseller_customer_id: str,
-               email: str | None, documents: Sequence[dict[str, str]]) -> SubLesseeLinking:
+               email: str | None, documents: Sequence[dict[str, str]], *,
+               wallet: str | None = None) -> SubLesseeLinking:
         subject = ("sub_lessee", sub_lessee_id)
         key = self.linkage.keyring.blind_index_key()
-        identifiers = sub_lessee_identifiers(key, email, documents)
+        identifiers = sub_lessee_identifiers(key, email, documents, wallet)
         # a changed sub-lessee: what it carried before no longer links it
         conn.execute(delete(link_identifier).where(link_identifier.c.subject_type == "sub_lessee",
                                                    link_identifier.c.subject_id == sub_lessee_id))

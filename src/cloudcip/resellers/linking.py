@@ -51,4 +51,5 @@ class SubLesseeLinking:
 
 class SubLesseeLinks(Protocol):
     def record(self, conn: Connection, sub_lessee_id: str, reseller_account_id: str, reseller_customer_id: str,
-               email: str | None, documents: Sequence[dict[str, str]]) -> SubLesseeLinking: ...
+               email: str | None, documents: Sequence[dict[str, str]], *,
+               wallet: str | None = None) -> SubLesseeLinking: ...

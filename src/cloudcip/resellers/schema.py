@@ -55,6 +55,7 @@ sub_lessee = Table(
     Column("birth_date_sealed", LargeBinary),
     Column("email_sealed", LargeBinary),
     Column("documents_sealed", LargeBinary),  # JSON list of {country, number, kind}
+    Column("wallet_sealed", LargeBinary),  # JSON {currency, address} (migration 0081)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("screened_at", DateTime(timezone=True), nullable=False),

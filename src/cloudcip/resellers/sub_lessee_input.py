@@ -25,6 +25,7 @@ from cloudcip.identity import (
     normalize_subdivision,
     validate_birth_date,
     validate_email,
+    validate_wallet,
 )
 from cloudcip.identity.problems import ProblemCollector
 from cloudcip.identity.us_person import PersonFacts, determine_person_status
@@ -44,12 +45,20 @@ class SubLesseeDocument(Strict):
                   "other"] = "national_id"
 
 
+class SubLesseeWallet(Strict):
+    """A crypto wallet of the sub-lessee, as a customer's (checked by network and checksum)."""
+
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,10}$")]
+    address: Annotated[str, StringConstraints(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9:]+$")]
+
+
 class _SubLesseeFields(Strict):
     reference: Reference = Field(description="the reseller's own reference; unique per Reseller Account")
     country: CountryCode
     subdivision: Annotated[str, StringConstraints(max_length=8)] | None = None
     email: Email | None = None
     documents: Annotated[list[SubLesseeDocument], Field(default_factory=list, max_length=10)]
+    wallet: SubLesseeWallet | None = None
 
 
 class PersonSubLessee(_SubLesseeFields):
@@ -80,6 +89,7 @@ class CheckedSubLessee:
     subdivision: str | None
     email: str | None
     documents: tuple[dict[str, str], ...] = ()
+    wallet: dict[str, str] | None = None  # {currency, address}
 
     @property
     def screened_name(self) -> str:
@@ -91,7 +101,8 @@ class CheckedSubLessee:
         """What is screened and sealed; its keyed hash tells a changed record from an unchanged one."""
         return {"kind": self.kind, "name": self.name, "birth_date": self.birth_date,
                 "nationality": self.nationality, "country": self.country, "subdivision": self.subdivision,
-                "email": self.email, "documents": sorted(json.dumps(d, sort_keys=True) for d in self.documents)}
+                "email": self.email, "documents": sorted(json.dumps(d, sort_keys=True) for d in self.documents),
+                **({"wallet": self.wallet} if self.wallet else {})}  # absent: the hash of a record without one
 
     def location(self) -> location.LocationDecision:
         """D2: the location decision from the country, subdivision, document countries and nationality."""
@@ -153,6 +164,13 @@ def check_sub_lessees(items: Sequence[PersonSubLessee | EntitySubLessee], today:
             except IdentityFieldError as exc:
                 collector.absorb(exc)
             documents.append({"country": document.country, "number": document.number, "kind": document.kind})
+        wallet = None
+        if item.wallet is not None:
+            try:
+                validate_wallet(item.wallet.address, prefix + "wallet.address", network=item.wallet.currency)
+                wallet = {"currency": item.wallet.currency, "address": item.wallet.address}
+            except IdentityFieldError as exc:
+                collector.absorb(exc)
         birth_date = nationality = None
         if isinstance(item, PersonSubLessee):
             name = item.name.model_dump(exclude_none=True)
@@ -171,7 +189,7 @@ def check_sub_lessees(items: Sequence[PersonSubLessee | EntitySubLessee], today:
             name = {"legal_name": item.legal_name}
             name_field = "legal_name"
         result = CheckedSubLessee(item.reference, item.kind, name, birth_date, nationality, country, subdivision,
-                                  email, tuple(documents))
+                                  email, tuple(documents), wallet)
         if len(result.screened_name) > MAX_SCREENED_NAME:
             collector.add(prefix + name_field, f"longer than the {MAX_SCREENED_NAME} characters a name can be "
                                                "screened at")
@@ -190,6 +208,7 @@ def screen_sub_lessee(screening: ScreeningService, checked: CheckedSubLessee, to
             schema="Organization" if checked.kind == "entity" else "Person",
             document_numbers=[d["number"] for d in checked.documents],
             emails=[checked.email] if checked.email else [],
+            wallets=[checked.wallet["address"]] if checked.wallet else [],
             standing=checked.standing(), on=today,
         )
     except ValueError as exc:  # a name the matcher cannot take (blank once normalised, binary ...)

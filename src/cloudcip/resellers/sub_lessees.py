@@ -161,6 +161,7 @@ def _seal_values(sealer: FieldSealer, row_id: str, checked: CheckedSubLessee) ->
         "birth_date_sealed": seal(checked.birth_date, "birth_date"),
         "email_sealed": seal(checked.email, "email"),
         "documents_sealed": seal(json.dumps(list(checked.documents)), "documents") if checked.documents else None,
+        "wallet_sealed": seal(json.dumps(checked.wallet, sort_keys=True), "wallet") if checked.wallet else None,
     }
 
 
@@ -176,6 +177,7 @@ def open_sub_lessee(sealer: FieldSealer, row: Any) -> CheckedSubLessee:
         reference=row.reference, kind=row.kind, name=json.loads(opened(row.name_sealed, "name") or "{}"),
         birth_date=opened(row.birth_date_sealed, "birth_date"), nationality=row.nationality, country=row.country,
         subdivision=row.subdivision, email=opened(row.email_sealed, "email"), documents=tuple(documents),
+        wallet=json.loads(opened(row.wallet_sealed, "wallet") or "null"),
     )
 
 
@@ -286,7 +288,8 @@ def _store_shared(services: Services, screening: ScreeningService, reseller_acco
             status, effects = reach_through(work, index_key, reseller, row_id, digest, measures,
                                             result.measures_applying, now, actor)
             linking = SubLesseeLinking() if links is None or outcome == "unchanged" else links.record(
-                conn, row_id, reseller_account_id, reseller.customer_id, one.email, one.documents)
+                conn, row_id, reseller_account_id, reseller.customer_id, one.email, one.documents,
+                wallet=one.wallet["address"] if one.wallet else None)
             answers.append(Shared(row_id, one.reference, one.kind, status, outcome, result, new_hits, effects,
                                   linking))
     return answers
@@ -310,6 +313,8 @@ def masked_view(row: Any, opened: CheckedSubLessee) -> dict[str, Any]:
     view["email"] = mask_email(opened.email) if opened.email else None
     view["documents"] = [{"country": d["country"], "kind": d["kind"], "number": mask_tail(d["number"])}
                          for d in opened.documents]
+    view["wallet"] = {"currency": opened.wallet["currency"], "address": mask_tail(opened.wallet["address"])} \
+        if opened.wallet else None
     view["measures"] = json.loads(row.measures_json)
     view.update(created_at=clock.iso(row.created_at), updated_at=clock.iso(row.updated_at),
                 screened_at=clock.iso(row.screened_at), removed_at=clock.iso(row.removed_at))

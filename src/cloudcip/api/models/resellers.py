@@ -76,6 +76,7 @@ class SubLesseeView(BaseModel):
     masked: bool
     email: str | None
     documents: list[dict[str, Any]]
+    wallet: dict[str, str] | None = None  # currency and the address's masked tail
     measures: Any
     created_at: str | None
     updated_at: str | None
