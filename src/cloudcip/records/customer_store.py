@@ -77,6 +77,14 @@ class _Sealing:
         return blind_index(self.index_key, kind, value, scope=scope)
 
 
+@dataclass(frozen=True)
+class CustomerRows:
+    """New customers' ids and their rows by table, sealed and ready to insert (``CustomerStore.prepare``)."""
+
+    ids: list[str]
+    rows: dict[str, list[dict[str, Any]]]
+
+
 @dataclass
 class CustomerStore:
     """The customer records of one database, under one keyring and one ledger."""
@@ -109,16 +117,27 @@ class CustomerStore:
         ``sealers``, when given, receives each new customer's field sealer, so a caller that seals
         more of the customer's fields in the same transaction need not unwrap the data key again.
         """
+        return self.insert_prepared(work, self.prepare(records, sealers=sealers), actor, purpose)
+
+    def prepare(self, records: Sequence[CustomerRecord], *,
+                sealers: dict[str, FieldSealer] | None = None) -> CustomerRows:
+        """The records' rows, every field sealed and indexed, before any transaction: a caller that
+        holds the one writer (``storage.database.WriteGate``) only inserts them (``insert_prepared``)."""
         now = self.clock()
         rows: dict[str, list[dict[str, Any]]] = {
             "customer": [], "beneficial_owner": [], "identity_document": [], "payment_means": [], "contact": []
         }
         ids = [self._rows_for(record, now, rows, sealers) for record in records]
+        return CustomerRows(ids, rows)
+
+    def insert_prepared(self, work: UnitOfWork, prepared: CustomerRows, actor: Actor,
+                        purpose: str | None = None) -> list[str]:
+        """Insert prepared rows (one insert per table for the whole batch) and log each creation."""
         for table in (customer, beneficial_owner, identity_document, payment_means, contact):
-            insert_rows(work.conn, table, rows[table.name])
-        for customer_id in ids:
+            insert_rows(work.conn, table, prepared.rows[table.name])
+        for customer_id in prepared.ids:
             work.log(LedgerAction(actor.name, actor.role, "create", "customer", customer_id, purpose=purpose))
-        return ids
+        return list(prepared.ids)
 
     def _rows_for(self, record: CustomerRecord, now: datetime, rows: dict[str, list[dict[str, Any]]],
                   sealers: dict[str, FieldSealer] | None = None) -> str:

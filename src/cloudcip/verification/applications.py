@@ -79,7 +79,7 @@ from cloudcip.verification.signup_exemptions import (
     steps_of_row,
 )
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
-from cloudcip.verification.signup_store import store_signup, store_transitions
+from cloudcip.verification.signup_store import prepare_signup, store_signup, store_transitions
 from cloudcip.verification.validation import check_record
 from cloudcip.verification.vendors import VendorResult
 
@@ -175,10 +175,13 @@ class ApplicationService:
         answer["links"] = [link.as_json() for link in links]
         if decision is not decided:  # H1: held by the certification gate until a certification is filed
             answer[certification_gate.HELD] = decision.reasons[-1]
+        # sealed and laid out before the write transaction: the one writer is held only to insert
+        rows = prepare_signup(self, case, request, record, decision, assessment, answer, body_hash,
+                              idempotency_key, now)
         try:
             with self.services.ledger.unit_of_work() as work:
-                store_signup(self, work, case, request, record, decision, assessment, answer, body_hash,
-                             idempotency_key, actor, now, brought)
+                store_signup(self, work, rows, case, request, record, decision, assessment, answer, actor, now,
+                             brought)
         except IntegrityError:
             # a concurrent retry with the same key won the race: answer as it was answered
             if idempotency_key:
