@@ -182,39 +182,58 @@ class SharingStore:
     # -- objects ---------------------------------------------------------------------------------
     def add_objects(self, conn: Connection, collection_id: str, objects: Sequence[dict[str, Any]], *, source: str,
                     tlp_of: dict[str, TlpLevel | None], recipient: str | None = None) -> list[dict[str, Any]]:
-        """Store validated objects (one date added for the batch, microsecond apart); each outcome."""
+        """Store validated objects (one date added for the batch, microsecond apart); each outcome. The
+        versions already stored of the batch's objects are read at once, the new rows inserted in one
+        ``executemany`` (in order: ``seq`` follows the envelope), the stored rows no longer first or
+        latest updated by id list."""
         added = timestamp_us(clock.now())
+        column = sharing_object.c
+        ids = sorted({str(item["id"]) for item in objects})
+        stored: dict[str, set[str]] = {}
+        for start in range(0, len(ids), 500):
+            for object_id, version in conn.execute(select(column.object_id, column.version).where(
+                    column.collection_id == collection_id, column.object_id.in_(ids[start:start + 500]))).all():
+                stored.setdefault(str(object_id), set()).add(str(version))
+        new_rows: dict[str, list[dict[str, Any]]] = {}  # by object id, this batch's rows
+        not_latest: set[str] = set()  # objects whose stored rows are no longer the latest version
+        not_first: set[str] = set()
         outcomes = []
         for offset, item in enumerate(objects):
             object_id = str(item["id"])
             date_added = added + offset
             version = version_of(item, date_added)
-            exists = conn.execute(select(sharing_object.c.seq).where(
-                sharing_object.c.collection_id == collection_id, sharing_object.c.object_id == object_id,
-                sharing_object.c.version == version)).first()
-            if exists is not None:
+            batch_rows = new_rows.setdefault(object_id, [])
+            versions = stored.get(object_id, set()) | {row["version"] for row in batch_rows}
+            if version in versions:
                 outcomes.append({"id": object_id, "version": version, "stored": False})
                 continue
-            versions = conn.execute(select(sharing_object.c.version).where(
-                sharing_object.c.collection_id == collection_id,
-                sharing_object.c.object_id == object_id)).scalars().all()
             is_latest = all(version > other for other in versions)
             is_first = all(version < other for other in versions)
             if is_latest and versions:
-                conn.execute(update(sharing_object).where(sharing_object.c.collection_id == collection_id,
-                                                          sharing_object.c.object_id == object_id)
-                             .values(is_latest=False))
+                not_latest.add(object_id)
+                for row in batch_rows:
+                    row["is_latest"] = False
             if is_first and versions:
-                conn.execute(update(sharing_object).where(sharing_object.c.collection_id == collection_id,
-                                                          sharing_object.c.object_id == object_id)
-                             .values(is_first=False))
+                not_first.add(object_id)
+                for row in batch_rows:
+                    row["is_first"] = False
             level = tlp_of.get(object_id)
-            conn.execute(insert(sharing_object).values(
-                collection_id=collection_id, object_id=object_id, object_type=str(item["type"]), version=version,
-                spec_version=str(item.get("spec_version", "2.1")), date_added_us=date_added, source=source[:200],
-                tlp=level, recipient=recipient if level == "red" else None, is_first=is_first, is_latest=is_latest,
-                body=json.dumps(item, sort_keys=True)))
+            batch_rows.append({
+                "collection_id": collection_id, "object_id": object_id, "object_type": str(item["type"]),
+                "version": version, "spec_version": str(item.get("spec_version", "2.1")), "date_added_us": date_added,
+                "source": source[:200], "tlp": level, "recipient": recipient if level == "red" else None,
+                "is_first": is_first, "is_latest": is_latest, "body": json.dumps(item, sort_keys=True),
+                "_order": offset})
             outcomes.append({"id": object_id, "version": version, "stored": True})
+        for flag, objects_of in (("is_latest", not_latest), ("is_first", not_first)):
+            listed = sorted(object_id for object_id in objects_of if object_id in stored)
+            for start in range(0, len(listed), 500):
+                conn.execute(update(sharing_object).where(column.collection_id == collection_id,
+                                                          column.object_id.in_(listed[start:start + 500]))
+                             .values({flag: False}))
+        rows = sorted((row for batch_rows in new_rows.values() for row in batch_rows), key=lambda row: row["_order"])
+        if rows:
+            conn.execute(insert(sharing_object), [{k: v for k, v in row.items() if k != "_order"} for row in rows])
         return outcomes
 
     def _visible(self, conn: Connection, actor: Actor) -> Any:
