@@ -58,6 +58,9 @@ sharing_object = Table(
     Column("is_first", Boolean, nullable=False),
     Column("is_latest", Boolean, nullable=False),
     Column("body", Text, nullable=False),
+    # an object from a peer as another peer receives it, scrubbed once when stored ("" when nothing of it may
+    # go; NULL for local objects, served as they are, and for rows stored before migration 0082)
+    Column("peer_body", Text),
     UniqueConstraint("collection_id", "object_id", "version", name="uq_sharing_object_version"),
     Index("ix_sharing_object_added", "collection_id", "date_added_us", "seq"),
 )

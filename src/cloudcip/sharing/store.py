@@ -218,12 +218,16 @@ class SharingStore:
                 for row in batch_rows:
                     row["is_first"] = False
             level = tlp_of.get(object_id)
+            peer_body = None
+            if source != "local":  # what another peer receives, scrubbed once here rather than on every page
+                kept = scrub([item], level or "clear", (), closed=False)
+                peer_body = json.dumps(kept[0], sort_keys=True) if kept else ""
             batch_rows.append({
                 "collection_id": collection_id, "object_id": object_id, "object_type": str(item["type"]),
                 "version": version, "spec_version": str(item.get("spec_version", "2.1")), "date_added_us": date_added,
                 "source": source[:200], "tlp": level, "recipient": recipient if level == "red" else None,
                 "is_first": is_first, "is_latest": is_latest, "body": json.dumps(item, sort_keys=True),
-                "_order": offset})
+                "peer_body": peer_body, "_order": offset})
             outcomes.append({"id": object_id, "version": version, "stored": True})
         for flag, objects_of in (("is_latest", not_latest), ("is_first", not_first)):
             listed = sorted(object_id for object_id in objects_of if object_id in stored)
@@ -294,8 +298,10 @@ class SharingStore:
     def served(self, actor: Actor, row: Any) -> str | None:
         """The object as this reader receives it, as JSON text: the stored text itself (never parsed
         again: a page of 1,000 is joined, not rebuilt), except that a peer gets peer-sourced objects
-        scrubbed again."""
+        scrubbed again (once, when stored: ``peer_body``; rows stored before it, here)."""
         if actor.role == "peer" and row.source != "local":
+            if row.peer_body is not None:
+                return str(row.peer_body) or None
             kept = scrub([json.loads(row.body)], row.tlp or "clear", (), closed=False)
             return json.dumps(kept[0], sort_keys=True) if kept else None
         return str(row.body)
