@@ -233,6 +233,7 @@ def run(customers: int = 100_000, openings: int = 3000, repeat: int = 200) -> di
                                    ("exemptions", "/console/exemptions"),
                                    ("exemption", f"/console/exemptions/{ids['exemption']}"),
                                    ("incidents", "/console/incidents"), ("incident", incident_page),
+                                   ("indicators", "/console/indicators"),
                                    ("legal_register", "/console/legal"),
                                    ("legal_process", f"/console/legal/processes/{ids['process']}"),
                                    ("certification", "/console/certification"), ("roster_form", "/console/roster"),

@@ -109,6 +109,12 @@ ROUTES: list[ConsoleRoute] = [
                  data={"account_id": "{account_id}", "summary": "abuse seen"}),
     ConsoleRoute("GET", "/console/incidents/{incident_id}", INCIDENT_READERS, ok(200)),
     ConsoleRoute("POST", "/console/incidents/{incident_id}/purpose", INCIDENT_READERS, ok(303), data=STATED),
+    # shared indicators (G3): read as GET /v1/sharing/matches is (sharing:adjudicate)
+    ConsoleRoute("GET", "/console/indicators", REVIEWERS, ok(200)),
+    ConsoleRoute("GET", "/console/indicators/{indicator_id}", REVIEWERS, ok(200),
+                 url="/console/indicators/{indicator_id}?source=local"),
+    ConsoleRoute("POST", "/console/indicators/{indicator_id}/purpose", REVIEWERS, ok(303),
+                 url="/console/indicators/{indicator_id}/purpose?source=local", data=STATED),
     # legal processes and holds (B1, B4, B5)
     ConsoleRoute("GET", "/console/legal", LEGAL_READERS, ok(200)),
     ConsoleRoute("POST", "/console/legal/processes", LEGAL, ok(303),

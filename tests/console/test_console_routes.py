@@ -57,7 +57,8 @@ class Fixtures:
                                                    "change_id": self._change, "measure_id": self._measure,
                                                    "incident_id": self._incident, "process_id": self._process,
                                                    "hold_id": self._hold, "reseller_id": self._reseller,
-                                                   "exemption_id": self._exemption}
+                                                   "exemption_id": self._exemption,
+                                                   "indicator_id": self._indicator}
         self.counter = 100
         from cloudcip.runtime import reporting_contacts
 
@@ -129,6 +130,21 @@ class Fixtures:
             Actor("test:officer", "compliance-officer"), scope_kind="account_type", scope_value="trial",
             basis="abuse-deterrence program", steps=["identity_verification"],
             granted_at=datetime(2026, 1, 1, tzinfo=UTC), expires_at=datetime(2027, 1, 1, tzinfo=UTC))["id"])
+
+    def _indicator(self) -> str:
+        """One indicator we published (source ``local``)."""
+        import uuid
+
+        from cloudcip.sharing.store import SharingStore
+
+        store, ident = SharingStore(self.services.database), f"indicator--{uuid.uuid4()}"
+        collection = store.add_collection("matrix indicators")
+        with self.services.database.engine.begin() as conn:
+            store.add_objects(conn, collection, [{
+                "type": "indicator", "spec_version": "2.1", "id": ident, "created": "2026-03-01T00:00:00.000Z",
+                "modified": "2026-03-01T00:00:00.000Z", "pattern": "[ipv4-addr:value = '203.0.113.9']",
+                "pattern_type": "stix", "valid_from": "2026-03-01T00:00:00Z"}], source="local", tlp_of={ident: None})
+        return ident
 
     def get(self, name: str) -> str:
         base = name.removeprefix("fresh_")

@@ -24,6 +24,7 @@ from cloudcip.console.routers import (
     cases,
     hits,
     incidents,
+    indicators,
     ledger,
     legal,
     lists,
@@ -42,7 +43,8 @@ from cloudcip.verification.applications import ApplicationService
 
 ROUTERS = (auth.router, queue.router, accounts.router, cases.router, hits.router, approvals.router, lists.router,
            incidents.router, ledger.router, legal.router, productions.router, reporting.router,
-           policy.router, oversight.router, reseller_actions.router)
+           policy.router, oversight.router, reseller_actions.router,
+           indicators.router)
 
 
 class ConsoleHeaders:

@@ -143,6 +143,7 @@ NAV: tuple[tuple[str, str, tuple[Permission, ...]], ...] = (
     ("Ledger", "/console/ledger", ("ledger:read",)),
     ("Re-screening", "/console/rescreens", ("screening:read",)),
     ("Incidents", "/console/incidents", ("incident:read",)),
+    ("Indicators", "/console/indicators", ("sharing:adjudicate",)),
     ("Legal", "/console/legal", ("legal_process:read",)),
     ("Productions", "/console/productions", ("production:create",)),
     ("Resellers", "/console/resellers", ("reseller:read",)),
