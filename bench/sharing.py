@@ -2,8 +2,9 @@
 
 - ``page_ms_p50/p99``: a TAXII 2.1 page of 1,000 objects (``GET .../objects/?limit=1000``, in process
   through the ASGI app: authentication, the page query, the stored JSON texts joined), walking a
-  collection of ``--objects`` indicators page by page three times; ``first_page_ms``: the first request
-  after the app starts (imports, first compiled queries), apart;
+  collection of ``--objects`` indicators page by page three times; ``peer_page_*``: the same objects
+  contributed by one peer, paged by another (what it receives scrubbed, as stored when they arrived);
+  ``first_page_ms``: the first request after the app starts (imports, first compiled queries), apart;
 - ``ingest_s``: ``--indicators`` shared indicators (addresses, networks and wallets, with windows)
   taken in and matched against ``--customers`` customers (wallets by blind index) and
   ``--events`` access events (addresses within each indicator's window), with the matches found;
@@ -147,6 +148,26 @@ def fill(services: Any, customers: int, events: int, batch: int = 100_000) -> di
     return {"fill_customers_s": round(customers_s, 1), "fill_events_s": round(time.perf_counter() - started, 1)}
 
 
+def _walk(client: TestClient, url: str, headers: dict[str, str], prefix: str) -> dict[str, Any]:
+    """Every page of ``url`` three times: wall and CPU p50/p99 of a page."""
+    page_ms: list[float] = []
+    page_cpu_ms: list[float] = []
+    for _ in range(3):
+        params: dict[str, Any] = {"limit": 1000}
+        while True:
+            started, cpu = time.perf_counter(), time.process_time()
+            page = client.get(url, params=params, headers=headers).json()
+            page_ms.append((time.perf_counter() - started) * 1000)
+            page_cpu_ms.append((time.process_time() - cpu) * 1000)
+            if not page.get("more"):
+                break
+            params = {"limit": 1000, "next": page["next"]}
+    return {f"{prefix}_ms_p50": round(statistics.median(page_ms), 2),
+            f"{prefix}_ms_p99": round(_percentile(page_ms, 0.99), 2),
+            f"{prefix}_cpu_ms_p50": round(statistics.median(page_cpu_ms), 2),
+            f"{prefix}_cpu_ms_p99": round(_percentile(page_cpu_ms, 0.99), 2), f"{prefix}s": len(page_ms)}
+
+
 def run(indicators_count: int = 100_000, customers: int = 1_000_000, events: int = 10_000_000,
         objects: int = 20_000) -> dict[str, Any]:
     figures: dict[str, Any] = {"indicators": indicators_count, "customers": customers, "events": events,
@@ -156,39 +177,31 @@ def run(indicators_count: int = 100_000, customers: int = 1_000_000, events: int
         initialise(settings)
         services = open_services(settings)
         try:
-            # a TAXII page of 1,000 objects
+            # a TAXII page of 1,000 objects: the provider's own, read by an analyst; and the same objects
+            # contributed by one peer, read by another (scrubbed for it when they were stored)
             store = SharingStore(services.database)
-            collection = store.add_collection("bench")
-            shared = indicators(objects, 1000, 1000)
-            checked = check_objects(shared)
+            collection, reshared = store.add_collection("bench"), store.add_collection("bench re-shared")
+            checked = check_objects(indicators(objects, 1000, 1000))
             with services.database.engine.begin() as conn:
                 store.add_objects(conn, collection, checked.valid, source="local", tlp_of=checked.tlp_of)
+                store.add_objects(conn, reshared, checked.valid, source="bench peer A", tlp_of=checked.tlp_of)
                 key = create_api_key(conn, "analyst", "bench", datetime.now(UTC))
-            del shared, checked
-            page_ms: list[float] = []
-            page_cpu_ms: list[float] = []
+                peer_key = create_api_key(conn, "peer", "bench peer B", datetime.now(UTC))
+                store.add_peer(conn, peer_key.split("_")[1], "bench peer B")
+            store.grant(peer_key.split("_")[1], reshared, read=True, write=False)
+            del checked
             with TestClient(create_app(services)) as client:
-                headers = {"Accept": MEDIA_TYPE, "Authorization": f"Bearer {key}"}
                 url = f"/taxii2/api1/collections/{collection}/objects/"
+                headers = {"Accept": MEDIA_TYPE, "Authorization": f"Bearer {key}"}
                 started = time.perf_counter()  # the first request after start (imports, compiled queries)
                 client.get(url, params={"limit": 1000}, headers=headers).raise_for_status()
                 figures["first_page_ms"] = round((time.perf_counter() - started) * 1000, 2)
                 gc.freeze()  # as a ``cloudcip serve`` worker does once started (``api.warmup``)
-                for _ in range(3):
-                    params: dict[str, Any] = {"limit": 1000}
-                    while True:
-                        started, cpu = time.perf_counter(), time.process_time()
-                        page = client.get(url, params=params, headers=headers).json()
-                        page_ms.append((time.perf_counter() - started) * 1000)
-                        page_cpu_ms.append((time.process_time() - cpu) * 1000)
-                        if not page.get("more"):
-                            break
-                        params = {"limit": 1000, "next": page["next"]}
+                for prefix, walked, reader in (("page", collection, headers),
+                                               ("peer_page", reshared, {"Accept": MEDIA_TYPE,
+                                                                        "Authorization": f"Bearer {peer_key}"})):
+                    figures.update(_walk(client, f"/taxii2/api1/collections/{walked}/objects/", reader, prefix))
             gc.unfreeze()
-            figures.update({"page_ms_p50": round(statistics.median(page_ms), 2),
-                            "page_ms_p99": round(_percentile(page_ms, 0.99), 2),
-                            "page_cpu_ms_p50": round(statistics.median(page_cpu_ms), 2),
-                            "page_cpu_ms_p99": round(_percentile(page_cpu_ms, 0.99), 2), "pages": len(page_ms)})
             figures.update(fill(services, customers, events))
             intake = indicator_intake(services)
             pulled = indicators(indicators_count, customers, max(1, events // 100))
