@@ -101,3 +101,24 @@ def test_serve_pulls_from_configured_peers_at_the_configured_period(services: Se
         ("sharing-pull", True, []), ("sharing-rematch", True, {"indicators": 0, "new_matches": 0})]
     assert runner.run_once(T0 + timedelta(seconds=599)) == []
     assert [o.name for o in runner.run_once(T0 + timedelta(seconds=600))] == ["sharing-pull"]
+
+
+@pytest.mark.requirement("G3")
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, 3600.0), ("7200", 7200.0), ("60", 60.0),
+    ("30", "at least 60 seconds"), ("hourly", "a number of seconds"),
+])
+def test_the_rematch_period_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       value: str | None, expected: float | str) -> None:
+    from cloudcip.settings import load_settings
+
+    if value is None:
+        monkeypatch.delenv("CLOUDCIP_SHARING_REMATCH_EVERY_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("CLOUDCIP_SHARING_REMATCH_EVERY_SECONDS", value)
+    if isinstance(expected, float):
+        assert load_settings(tmp_path).sharing_rematch_every_seconds == expected
+    else:
+        with pytest.raises(ValueError, match=expected) as raised:
+            load_settings(tmp_path)
+        assert "CLOUDCIP_SHARING_REMATCH_EVERY_SECONDS" in str(raised.value)
