@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cloudcip import clock
@@ -49,6 +49,7 @@ from cloudcip.screening.hits import StoredHit
 from cloudcip.screening.measures import Measure
 from cloudcip.screening.service import ScreeningService
 from cloudcip.services import Services
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, evidence
 from cloudcip.verification import certification_gate, codes, evidence_checks, notices, signup_hits, successors
 from cloudcip.verification.account_moves import ACCOUNT_STATE, store_account_state
@@ -90,6 +91,9 @@ DECISION_OF_STATE: dict[str, str] = {
     "refused": "refused", "failed": "refused", "closed": "refused", "restricted": "refused",
 }
 OPEN_STATES = (CaseState.pending_evidence, CaseState.in_review)
+# every submit with an Idempotency-Key asks it first: built once, run on the driver (``storage.prepared``)
+_BY_IDEMPOTENCY_KEY = Prepared(select(application.c.request_hash, application.c.response_json)
+                               .where(application.c.idempotency_key == bindparam("key")))
 
 
 def request_hash(payload: dict[str, Any]) -> str:
@@ -244,15 +248,13 @@ class ApplicationService:
 
     def _replay(self, idempotency_key: str, body_hash: str) -> dict[str, Any] | None:
         with self.services.database.engine.connect() as conn:
-            row = conn.execute(
-                select(application.c.request_hash, application.c.response_json)
-                .where(application.c.idempotency_key == idempotency_key)
-            ).first()
+            row = _BY_IDEMPOTENCY_KEY.first(conn, {"key": idempotency_key})
         if row is None:
             return None
-        if row.request_hash != body_hash:
+        request_hash, response_json = row
+        if request_hash != body_hash:
             raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
-        stored: dict[str, Any] = json.loads(row.response_json)
+        stored: dict[str, Any] = json.loads(response_json)
         stored["replayed"] = True
         return stored
 
