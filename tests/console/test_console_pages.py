@@ -357,6 +357,21 @@ def test_next_and_previous_walk_the_whole_queue_in_order_by_position(
         url = "/console/queue?" + after.group(1).replace("&amp;", "&") if after else ""
     assert walked == expected and len(pages) == 3
     assert shown(ana.get("/console/queue?kind=hits&page=2").text) == expected[50:100]  # by number: the same
+    # a page in the second half is counted from the end: the same items; past the last, none
+    assert shown(ana.get("/console/queue?kind=hits&page=3").text) == expected[100:]
+    assert shown(ana.get("/console/queue?kind=hits&page=9").text) == []
+
+    def items(html: str) -> list[str]:
+        return re.findall(r'href="/console/(?:cases|hits)/([0-9a-f\-]{36})" data-queue-link', html)
+
+    by_next, url = [], "/console/queue"
+    while url:
+        answer = ana.get(url)
+        by_next += items(answer.text)
+        after = re.search(r'href="\?([^"]+)" rel="next"', answer.text)
+        url = "/console/queue?" + after.group(1).replace("&amp;", "&") if after else ""
+    by_number = [i for n in (1, 2, 3) for i in items(ana.get(f"/console/queue?page={n}").text)]
+    assert by_number == by_next and len(by_next) > 100  # cases and hits merged, counted from either end
     back = re.search(r'href="\?([^"]+)" rel="prev"', pages[2])
     assert back and shown(ana.get("/console/queue?" + back.group(1).replace("&amp;", "&")).text) == expected[50:100]
     assert ana.get("/console/queue?kind=hits&after=0~yesterday~x").status_code == 404  # not a position: no page

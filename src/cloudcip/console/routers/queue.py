@@ -4,7 +4,7 @@ claims; "next item"; bulk actions across pages; exact search through the blind i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -109,25 +109,38 @@ def queue_items(console: ConsoleDep, session: Session, filters: QueueFilters, li
 
     Keyset pagination: each source gives the positions (rank, opened at, id) after ``after`` (or before
     ``before``), only ids and times; the merged page's rows are then read by id. A page reached by
-    number (``offset``) reads the positions up to it, never the rows."""
+    number (``offset``) reads the positions up to it, never the rows; one in the second half of the
+    queue reads, from the end backwards, only the positions from it to the end."""
     role = session.user.role
-    wanted = limit + (offset if after is None and before is None else 0)
     keys: list[tuple[int, datetime, str, Literal["case", "hit"]]] = []
     total = 0
     cases_apply = filters.cases_apply and may(role, "application:decide")
     hits_apply = filters.hits_apply and may(role, "screening:adjudicate")
     with console.services.database.engine.connect() as conn:
+        flt, opened = filters.case_filter(), filters.opened_before()
         if cases_apply:
-            flt = filters.case_filter()
             total += count_cases_in_review(conn, flt)
+        if hits_apply:
+            total += hit_queue.count_open_hits(conn, source=filters.source, opened_before=opened)
+        by_number = after is None and before is None
+        # a page asked by number in the queue's second half is counted from its end: the positions
+        # after it (fewer than those before it) are read, backwards from past the last one
+        from_end = by_number and offset > 0 and offset * 2 > total
+        if from_end:
+            before = END
+        wanted = (total - offset if from_end else limit + offset) if by_number else limit
+        if cases_apply:
             keys += [(*key, "case") for key in case_keys(conn, flt, limit=wanted, after=after, before=before)]
         if hits_apply:
-            opened = filters.opened_before()
-            total += hit_queue.count_open_hits(conn, source=filters.source, opened_before=opened)
             keys += [(*key, "hit") for key in hit_queue.open_hit_keys(conn, source=filters.source, opened_before=opened,
                                                                        limit=wanted, after=after, before=before)]
         keys.sort(key=lambda k: (k[0], k[1], k[2]))
-        page = keys[-limit:] if before is not None else keys[offset if after is None else 0:][:limit]
+        if from_end:
+            page = keys[len(keys) - max(0, total - offset):][:limit]
+        elif before is not None:
+            page = keys[-limit:]
+        else:
+            page = keys[offset if after is None else 0:][:limit]
         cases = cases_by_id(conn, [k[2] for k in page if k[3] == "case"])
         hits = hit_queue.hits_by_id(conn, [k[2] for k in page if k[3] == "hit"])
     items: list[QueueItem] = []
@@ -145,6 +158,9 @@ def queue_items(console: ConsoleDep, session: Session, filters: QueueFilters, li
     held = claims.holders(console.services.database, [i.key for i in items])
     return [QueueItem(**{**i.__dict__, "claimed_by": held.get(i.key)}) for i in items], total
 
+
+#: a position past the queue's last (no rank is this high): where a page counted from the end starts
+END: QueueKey = (1_000_000, datetime(9999, 12, 31, tzinfo=UTC), "")
 
 CURSOR = r"^[0-9]{1,2}~[0-9T:.+\-]{19,40}~[0-9a-f\-]{36}$"
 
