@@ -48,6 +48,7 @@ customer = Table(
     Column("person_basis", String(24)),
     Index("ix_customer_kek_id", "kek_id"),
     Index("ix_customer_country_status", "residence_country", "status"),  # H1: customers by country
+    Index("ix_customer_status_id", "status", "id"),  # H1: the purged customers' ids (0090)
 )
 
 beneficial_owner = Table(
@@ -66,6 +67,7 @@ beneficial_owner = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("person_status", String(16)),  # the current U.S./foreign determination (A2), migration 0012
     Column("person_basis", String(24)),
+    Index("ix_beneficial_owner_country", "residence_country", "customer_id", "position"),  # H1: by country (0090)
 )
 
 account = Table(

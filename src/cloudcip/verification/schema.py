@@ -65,6 +65,7 @@ person_determination = Table(
     Column("basis", String(24), nullable=False),
     Column("evidence_json", Text, nullable=False),  # evidence kinds only, no values
     Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_person_determination_subject", "application_id", "subject", "status"),  # H1: from the index (0090)
 )
 
 otp_challenge = Table(
