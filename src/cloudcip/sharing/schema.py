@@ -63,6 +63,7 @@ sharing_object = Table(
     Column("peer_body", Text),
     UniqueConstraint("collection_id", "object_id", "version", name="uq_sharing_object_version"),
     Index("ix_sharing_object_added", "collection_id", "date_added_us", "seq"),
+    Index("ix_sharing_object_kind_added", "object_type", "source", "date_added_us", "object_id"),  # console (0091)
 )
 
 sharing_status = Table(
@@ -90,6 +91,8 @@ shared_indicator = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("terms", Text, nullable=False),  # JSON: the observables matched (kind, value) and those not matchable
     Column("revoked", Boolean, nullable=False),
+    Index("ix_shared_indicator_received", "received_at", "source", "id"),  # the console's list, newest first (0091)
+    Index("ix_shared_indicator_source", "source", "received_at"),
 )
 
 shared_indicator_match = Table(

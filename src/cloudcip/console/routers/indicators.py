@@ -8,7 +8,8 @@ Reading them needs ``sharing:adjudicate``, as ``GET /v1/sharing/matches`` does. 
 for its named recipients only: the console shows it only to a role that may also export and share
 (``sharing:export``, the compliance officer); to anyone else it is not there (not listed, 404).
 
-The list is ordered newest first, by (time stored, source, id); "Next" carries the last position shown,
+The list is ordered newest first, by (time stored, source, id) descending, as its indexes hold it
+(migration 0091); "Next" carries the last position shown,
 so a page deep in the list reads only its own rows (``storage.keyset``'s rule, on two tables merged).
 """
 
@@ -43,7 +44,7 @@ PAGE = 50
 LOCAL = "local"
 SI, SO, MATCH = shared_indicator.c, sharing_object.c, shared_indicator_match.c
 
-#: a position in the list: (stored at, microseconds since the epoch; source; id), newest first
+#: a position in the list: (stored at, microseconds since the epoch; source; id), all descending
 Position = tuple[int, str, str]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -57,9 +58,9 @@ def _instant(us: int) -> datetime:
 
 
 def _after(at: Any, source: Any, ident: Any, position: Position, at_value: Any) -> Any:
-    """Rows after ``position`` in the order (at desc, source, id)."""
+    """Rows after ``position`` in the order (at, source, id), descending."""
     _, s, i = position
-    return or_(at < at_value, and_(at == at_value, or_(source > s, and_(source == s, ident > i))))
+    return or_(at < at_value, and_(at == at_value, or_(source < s, and_(source == s, ident < i))))
 
 
 def _peers(conn: Connection, session: Session, source: str, tlp: str, after: Position | None) -> list[dict[str, Any]]:
@@ -72,7 +73,8 @@ def _peers(conn: Connection, session: Session, source: str, tlp: str, after: Pos
         query = query.where(or_(SI.tlp.is_(None), SI.tlp != "red"))
     if after is not None:
         query = query.where(_after(SI.received_at, SI.source, SI.id, after, _instant(after[0])))
-    rows = conn.execute(query.order_by(SI.received_at.desc(), SI.source, SI.id).limit(PAGE + 1)).all()
+    rows = conn.execute(query.order_by(SI.received_at.desc(), SI.source.desc(), SI.id.desc())
+                        .limit(PAGE + 1)).all()
     return [{"id": r.id, "source": r.source, "tlp": r.tlp, "pattern_type": "stix",
              "valid_from": format_time_ms(int(r.valid_from_ms)),
              "valid_until": format_time_ms(int(r.valid_until_ms)) if r.valid_until_ms is not None else None,
@@ -88,9 +90,9 @@ def _own(conn: Connection, session: Session, tlp: str, after: Position | None) -
         query = query.where(or_(SO.tlp.is_(None), SO.tlp != "red"))
     if after is not None:
         at, s, i = after  # the source of these rows is LOCAL: its comparison is made here
-        tie = SO.object_id > i if s == LOCAL else (SO.object_id.is_not(None) if s < LOCAL else SO.object_id.is_(None))
+        tie = SO.object_id < i if s == LOCAL else (SO.object_id.is_not(None) if s > LOCAL else SO.object_id.is_(None))
         query = query.where(or_(SO.date_added_us < at, and_(SO.date_added_us == at, tie)))
-    rows = conn.execute(query.order_by(SO.date_added_us.desc(), SO.object_id).limit(PAGE + 1)).all()
+    rows = conn.execute(query.order_by(SO.date_added_us.desc(), SO.object_id.desc()).limit(PAGE + 1)).all()
     found = []
     for r in rows:
         body = json.loads(r.body)
@@ -101,7 +103,7 @@ def _own(conn: Connection, session: Session, tlp: str, after: Position | None) -
 
 
 def _key(row: dict[str, Any]) -> tuple[int, str, str]:
-    return (-int(row["at"]), str(row["source"]), str(row["id"]))
+    return (int(row["at"]), str(row["source"]), str(row["id"]))
 
 
 def indicator_page(conn: Connection, session: Session, source: str, tlp: str,
@@ -112,7 +114,7 @@ def indicator_page(conn: Connection, session: Session, source: str, tlp: str,
         rows += _peers(conn, session, source, tlp, after)
     if source in ("", LOCAL):
         rows += _own(conn, session, tlp, after)
-    rows.sort(key=_key)
+    rows.sort(key=_key, reverse=True)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     peers = [(r["id"], r["source"]) for r in rows if r["source"] != LOCAL]
