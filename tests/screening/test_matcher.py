@@ -78,7 +78,7 @@ def test_perturbed_names_found(index: ScreeningIndex) -> None:
         "Исмаил Хания",  # Cyrillic
         "Vladimir Ivanov",  # middle name dropped
         "V. P. Ivanov",  # initials
-        "Ali Alhassan",  # joined particle
+        "Ali Mohammed Alhassan",  # joined particle ("Ali Alhassan" alone: two of the commonest names)
         "Osama Binladen",
         "Osаma bin Lаden",  # homoglyphs
         "Ana Petrova",  # typo + dropped patronymic

@@ -10,6 +10,7 @@ explanation of a hit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cloudcip.screening.index import (
@@ -20,6 +21,7 @@ from cloudcip.screening.index import (
     ScreeningIndex,
     token_weight,
 )
+from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
 from cloudcip.screening.names import NormalisedName
 from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
 
@@ -29,10 +31,13 @@ LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this l
 LATE_PAIR_FLOOR = 0.86  # ...and aligned from this similarity ("Torrents" / "Torres" 0.85 is another name)
 # cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
 # to (common matched tokens); further such tokens cost more than the first
-EXTRA_TOKEN_COST = (0.4, 0.7)
-FURTHER_EXTRA_COST = (0.6, 1.0)
+# (commonness: the matched tokens' rarity among listed names and, through ``name_frequency``, among
+# people: "Carlos Moreno" against "Carlos Arturo Moreno" is weak, "Ahmed Arafa" against "Ahmed Ibrahim
+# Hassan Arafa" strong)
+EXTRA_TOKEN_COST = (0.25, 1.0)
+FURTHER_EXTRA_COST = (0.45, 1.2)
 SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
-COMMON_RARITY = 0.7  # mean rarity of matched tokens at or below which they count as common
+COMMON_RARITY = 0.7  # rarity of the rarest matched token at or below which the match counts as common
 JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 
 
@@ -62,6 +67,11 @@ def align(
     against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
     """
     pair_sims.sort(key=lambda item: -item[0])
+    # what a listed token proves, or costs when left out, also depends on how common it is among
+    # people (``name_frequency``): "Carlos" proves less than "Khanani"
+    c_evidence = c_weights
+    if c_rarity:
+        c_evidence = [token_weight(t, r) for t, r in zip(c_texts, c_rarity, strict=True)]
     used_q: set[int] = set()
     used_c: set[int] = set()
     matched_weight = 0.0
@@ -72,24 +82,33 @@ def align(
             continue
         used_q.update(qs)
         used_c.update(cs)
-        weight = sum(q_weights[i] for i in qs) + sum(c_weights[j] for j in cs)
+        listed_weight = sum(c_weights[j] for j in cs)
+        evidence = sum(c_evidence[j] for j in cs)
+        # the query side scaled as its listed counterpart: the same name on both sides
+        weight = sum(q_weights[i] for i in qs) * (evidence / listed_weight if listed_weight else 1.0) + evidence
         matched_weight += weight
         gained += sim * weight
         pairs.append((" ".join(q_texts[i] for i in qs), " ".join(c_texts[j] for j in cs), sim))
     uq = [i for i in range(len(q_texts)) if i not in used_q]
     uc = [j for j in range(len(c_texts)) if j not in used_c]
-    wq = sum(q_weights[i] for i in uq)
-    wc = sum(c_weights[j] for j in uc)
+    # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
+    wq = sum(q_weights[i] * omission_factor(q_texts[i]) for i in uq)
+    wc = sum(c_evidence[j] * omission_factor(c_texts[j]) for j in uc)
     extra = max(wq, wc) - min(wq, wc)
     # tokens left on both sides contradict each other however common they are ("Miguel Trevino
     # Morales" is not "Omar Trevino Morales"): they cost their full weight, not their rarity's
-    conflict = min(sum(token_weight(q_texts[i]) for i in uq), sum(token_weight(c_texts[j]) for j in uc))
+    # (an organisation's descriptors excepted: "GROUP" against "CASINO" is no contradiction)
+    conflict = min(sum(conflict_weight(q_texts[i]) for i in uq), sum(conflict_weight(c_texts[j]) for j in uc))
     if len(pairs) >= 2:
         # one omitted middle name is common; each further one is less so
-        longer_side = [q_weights[i] for i in uq] if wq > wc else [c_weights[j] for j in uc]
+        longer_side = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if wq > wc
+                       else [c_evidence[j] * omission_factor(c_texts[j]) for j in uc])
         first = min(extra, max(longer_side, default=0.0))
         matched_c = list(used_c)
-        rarity = sum(c_rarity[j] for j in matched_c) / len(matched_c) if c_rarity and matched_c else 1.0
+        rarity = 1.0  # how rare the rarest matched token is, among listed names and among people
+        if c_rarity and matched_c:
+            # one rare matched token is evidence however common the others ("Ismail Haniya")
+            rarity = max(c_rarity[j] for j in matched_c)
         # little evidence matched: common tokens, or only a few letters ("Li Yu")
         letters = sum(len(c_texts[j]) for j in matched_c)
         commonness = min(
@@ -104,6 +123,21 @@ def align(
     denominator = matched_weight + 2.0 * conflict + extra_cost
     score = gained / denominator if denominator > 0 else 0.0
     return Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
+
+
+_PATRONYMIC = re.compile(r"(?:[oe]vich|[oe]vna|ichna|ogly|oglu|ogli|uulu|kyzy|qizi|gizi)$")
+PATRONYMIC_FACTOR = 0.5  # share of its weight a patronymic left out on one side costs
+
+
+def omission_factor(text: str) -> float:
+    """Share of its weight a token left out on one side costs: a patronymic ("Petrovich",
+    "Sergeyevna", "Aliyev ogly") less, as lists write it and people often omit it."""
+    return PATRONYMIC_FACTOR if len(text) > 6 and _PATRONYMIC.search(text) else 1.0
+
+
+def conflict_weight(text: str) -> float:
+    """Weight of a token left unmatched on both sides: its full weight, a descriptor's less."""
+    return token_weight(text, DESCRIPTOR_RARITY if text in ORGANIZATION_DESCRIPTORS else 1.0)
 
 
 def initial_sim(a: str, b: str) -> float:
@@ -154,7 +188,8 @@ def score_indexed(
                 ct = c_texts[j]
                 if len(qt) == 1 or len(ct) == 1:
                     sim = initial_sim(qt, ct)
-                elif min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and qt[0] == ct[0] and not q_syllable[i]:
+                elif (min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and not q_syllable[i]
+                      and (qt[0] == ct[0] or phonetic_key(qt)[0] == phonetic_key(ct)[0])):  # "kh" / "h"
                     # two long tokens the blocking keys did not pair ("industry" / "industries",
                     # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
                     sim = token_similarity(qt, ct)
@@ -211,7 +246,7 @@ def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:
         for j, ct in enumerate(listed.tokens):
             items.append((spelled_similarity(joined, ct.text) * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return align(
-        q_texts, [token_weight(t) for t in q_texts], c_texts, [token_weight(t) for t in c_texts], items
+        q_texts, [conflict_weight(t) for t in q_texts], c_texts, [conflict_weight(t) for t in c_texts], items
     )
 
 

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cloudcip.domain.designated import DesignatedParty
+from cloudcip.screening.name_frequency import population_rarity
 from cloudcip.screening.names import (
     InvalidNameError,
     NormalisedName,
@@ -53,6 +54,7 @@ RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali"
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
 CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
+ABJAD_CANDIDATE_FACTOR = 2  # an abjad-script query keeps this many times more candidates
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
@@ -120,6 +122,7 @@ class ScreeningIndex:
         self._fuzzy_vocab: set[int] = set()  # tokens (not joined pairs) reachable by deletion keys
         self.idf: list[float] = []
         self.rarity: list[float] = []
+        self.commonness_rarity: list[float] = []
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
@@ -208,6 +211,11 @@ class ScreeningIndex:
             known, full_rarity = self.reference.vocab, self.reference.rarity
             self.rarity = [full_rarity[known[text]] if text in known else own
                            for text, own in zip(self.vocab_texts, self.rarity, strict=True)]
+        # how common each token is among people (``name_frequency``), or among listed names if more so:
+        # what a match on it proves (the alignment's ``commonness``), not what leaving it out costs
+        self.commonness_rarity = [
+            min(own, population_rarity(text)) for own, text in zip(self.rarity, self.vocab_texts, strict=True)
+        ]
         rarity = self.rarity
         for listed in self.names:
             listed.weights = tuple(
@@ -326,8 +334,14 @@ class ScreeningIndex:
             exact = self.vocab.get(a.text + b.text)
             if exact is not None:
                 pair.add(exact, 1.0)
-            elif len(a.text) + len(b.text) >= 6:
-                pair = self.similar_tokens(a.text + b.text, a.abjad or b.abjad, "joined")
+            elif len(a.text) + len(b.text) >= (4 if a.abjad or b.abjad else 6):
+                # two abjad tokens written as one Latin name ("ولی جان" / "Walijan") compare by skeleton
+                abjad = a.abjad or b.abjad
+                pair = self.similar_tokens(a.text + b.text, abjad, "token" if abjad else "joined")
+                if a.syllable and b.syllable:
+                    # two Han or Hangul syllables read as one given name: as strict as one syllable
+                    # ("zhi qiang" is not "Zhiqing", "mei hua" not "Weihua")
+                    pair = QueryTokenMatches({v: sim for v, sim in pair.sims.items() if sim >= CLOSE_MATCH})
             joined.append(pair)
 
         # a joined pair of query tokens counts for both of its positions
@@ -392,8 +406,11 @@ class ScreeningIndex:
             for nid, score in scores.items()
             if score >= floor and nid not in masked
         }
-        if len(scores) > self.max_candidates:
-            name_ids = heapq.nlargest(self.max_candidates, scores, key=scores.__getitem__)
+        # a query in an abjad script finds the names written in it exactly, and the Latin spellings of
+        # the same name only by skeleton: more candidates, or the Latin ones are crowded out
+        limit = self.max_candidates * (ABJAD_CANDIDATE_FACTOR if any(t.abjad for t in query.tokens) else 1)
+        if len(scores) > limit:
+            name_ids = heapq.nlargest(limit, scores, key=scores.__getitem__)
         else:
             name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
         return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids])

@@ -50,7 +50,7 @@ LEGAL_FORMS: frozenset[str] = frozenset(
     kk yk gk liability joint stock sociedad anonima limitada
     pte pty pvt private sdn bhd tbk pt cv fze fzco fzc fzllc fz llc est establishment
     ltda eirl sac saa sa de rl
-    jv""")
+    jv sprl bvba sal lda sia uab tob nao fgup gup mup""")
 )
 _GLUED_SUFFIX_PARTICLES: tuple[str, ...] = (
     "bin", "ibn", "abu", "van", "von", "der", "del", "al", "ul", "de",
@@ -75,6 +75,12 @@ LEGAL_PHRASES: tuple[tuple[str, ...], ...] = (
     ("obshchestvo", "s", "ogranichennoi", "otvetstvennostiu"),
     ("obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"),
     ("aktsionernoe", "obshchestvo"),
+    ("zakrytoe", "aktsionernoe", "obshchestvo"),
+    ("otkrytoe", "aktsionernoe", "obshchestvo"),
+    ("publichnoe", "aktsionernoe", "obshchestvo"),
+    ("aktsionernaya", "kompaniya"),
+    ("state", "unitary", "enterprise"),
+    ("federal", "state", "unitary", "enterprise"),
     ("tovarystvo", "z", "obmezhenoiu", "vidpovidalnistiu"),
 )
 ROMAN_NUMERALS: dict[str, int] = {
@@ -84,15 +90,28 @@ ROMAN_NUMERALS: dict[str, int] = {
 # legal forms that contradict each other: a limited-liability company (no shares) is not a
 # joint-stock company; the others (Ltd, Inc, Co, Corp ...) may be either
 LIMITED_LIABILITY_FORMS: frozenset[str] = _wordset(
-    "llc ooo tov gmbh mbh sarl srl sro kft doo ood eood ltda eirl sl slu sll sp tzov pllc bhd")
+    "llc ooo tov tob gmbh mbh sarl srl sro kft doo ood eood ltda lda eirl sl slu sll sp tzov pllc bhd sprl bvba sia")
 JOINT_STOCK_FORMS: frozenset[str] = _wordset(
-    "jsc ojsc cjsc pjsc ao oao zao pao pat prat ag sa nv spa sapa asa oyj zrt nyrt sas sau dd ad tbk kk")
+    "jsc ojsc cjsc pjsc ao oao zao pao nao pat prat ag sa sal nv spa sapa asa oyj zrt nyrt sas sau dd ad tbk kk")
 # Arabic theophoric compounds written glued: "Abdul" is "Abd" + article
 COMPOUND_ALTERNATIVES: dict[str, str] = {
     "abdul": "abd", "abdel": "abd", "abdal": "abd", "abdoul": "abd", "abdol": "abd", "abdoel": "abd",
 }  # fmt: skip
 # connecting words of organisation names that carry no identity of their own
 ORGANIZATION_STOPWORDS: frozenset[str] = _wordset("the and of for und et y e")
+# words that say what kind of organisation it is, not which one ("KINGS ROMANS GROUP" is "KINGS ROMANS
+# CASINO"; "BONYAD SHIPPING AGENCIES" is not "SYRIAN SHIPPING AGENCIES"): left out on both sides they
+# weigh as the most common tokens do (``DESCRIPTOR_RARITY``), so an organisation's core words decide
+# (not "army", "front", "bank", "foundation": they tell organisations of one name apart)
+ORGANIZATION_DESCRIPTORS: frozenset[str] = _wordset("""company companies compania companhia kompaniya group
+    groups groupe grupo gruppa holding holdings international intl trading trade traders general
+    industries industry industrial industrie services service servicios management enterprise
+    enterprises empresa corporation corporacion plant factory factories zavod kombinat agency agencies
+    agencia branch investment investments inversiones development engineering import export importers
+    exporters commercial commerce comercial comercializadora construction constructora technology
+    technologies systems solutions resources logistics partners ventures consulting products
+    manufacturing establishment""")
+DESCRIPTOR_RARITY = 0.4  # weight factor of a descriptor (as the most common tokens')
 
 
 def legal_phrase_positions(texts: list[str]) -> set[int]:

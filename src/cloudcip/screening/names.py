@@ -228,6 +228,18 @@ class NormalisedName:
 _DOTTED = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.)+[^\W\d_])\.?(?![^\W\d_])")
 
 
+# a web address given as a name: an optional scheme and "www.", labels, an optional path
+_WEB_ADDRESS = re.compile(r"^(?:https?://)?(?:www\.)?((?:[\w-]+\.)+[a-z]{2,6})/?$", re.IGNORECASE)
+
+
+def _site_name(host: str) -> str:
+    """The name in a host name: the labels before its top-level (and short second-level) domain."""
+    labels = host.split(".")
+    while len(labels) > 1 and len(labels[-1]) <= 3:
+        labels.pop()  # "com", "pe", "co.uk": no part of the name
+    return " ".join(labels)
+
+
 def _join_dotted_legal_form(match: re.Match[str]) -> str:
     letters = match.group(1).replace(".", "")
     return letters if is_legal_form(anyascii(letters).casefold()) else match.group(0)
@@ -276,8 +288,27 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
             suffix_free = glued_suffix_alternative(sub, entity)
             if suffix_free and suffix_free not in alternatives:
                 alternatives.append(suffix_free)
+        if abjad:
+            alternatives.extend(a for a in _abjad_alternatives(piece, sub) if a not in alternatives)
         tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
     return tuple(tokens)
+
+
+_TA_MARBUTA = "\u0629"
+# "... الدين" glued to the name before it (``_ABJAD_COMPOUNDS``): its article assimilates to the d
+# in Latin spellings ("Nasiruddin", "Noureddine", "Saduddin"), so the l is not written
+_DIN_COMPOUND = re.compile(r"(?<=\w)\u0627\u0644\u062f(?:\u064a|\u06cc)\u0646$")
+
+
+def _abjad_alternatives(piece: str, token: str) -> list[str]:
+    """Other readings of a token written in Arabic script: a final ta marbuta read t (the construct
+    state: "عصبة الأنصار" is "Asbat al-Ansar"), and a "-ud-din" compound without the article's l."""
+    out: list[str] = []
+    if piece.endswith(_TA_MARBUTA) and token.endswith("h") and len(token) > 2:
+        out.append(token[:-1] + "t")
+    if _DIN_COMPOUND.search(piece) and token.endswith("ldyn"):
+        out.append(token[:-4] + "dyn")
+    return out
 
 
 def _join_syllables(tokens: tuple[NameToken, ...]) -> NameToken:
@@ -293,6 +324,8 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     text = _strip_format_chars(unicodedata.normalize("NFKC", raw))
     if _ABJAD.search(text):
         text = _ABJAD_COMPOUNDS.sub(lambda m: m.group(1) or "", text)
+    if schema != "Person" and (site := _WEB_ADDRESS.match(text.strip())):
+        text = _site_name(site.group(1))  # "WWW.SERCUBA.COM" is SERCUBA
     if schema != "Organization" and text.count(",") == 1:
         # "TURAB, Abu" is "Abu Turab": the list's surname-first form put back in reading order, so a
         # particle leads the name it belongs to

@@ -160,13 +160,34 @@ def _vowel_letters(token: str) -> int:
     return sum(token.count(v) for v in "aeiou")
 
 
-def _long_vowels_agree(a: str, b: str) -> bool:
+def _long_vowels_agree(a: str, b: str, loose: bool = False) -> bool:
     """Every long vowel (y, w) the abjad-written token shows has a vowel in the other token.
 
     "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan".
     """
     abjad, other = (a, b) if _vowel_letters(a) * len(b) <= _vowel_letters(b) * len(a) else (b, a)
-    return _is_subsequence(_abjad_form(abjad), _abjad_form(other))
+    written, spoken = _abjad_form(abjad), _abjad_form(other)
+    if loose:  # the consonants in another convention ("fdl" / "fazl"): compared once folded
+        written, spoken = _loose_consonants(written), _loose_consonants(spoken)
+    return _is_subsequence(written, spoken)
+
+
+_LOOSE_CONSONANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"dzh|dj|j", "J"), (r"tch|tsh|ch|sch|sh|zh", "S"), (r"dh|th|dz|d|z|t", "D"),
+        (r"kh|gh|q|ck|c|k|g", "K"), (r"v|f", "F"), (r"p", "b"), (r"(.)\1+", r"\1"),
+    )
+)  # fmt: skip
+
+
+@lru_cache(maxsize=200_000)
+def _loose_consonants(form: str) -> str:
+    """An abjad form with the consonants' transliteration conventions folded (as ``loose_key``),
+    the long-vowel carriers y and w kept."""
+    for pattern, replacement in _LOOSE_CONSONANTS:
+        form = pattern.sub(replacement, form)
+    return form
 
 
 SHORT_SWAP = 0.86  # "eirc" / "eric"
@@ -221,7 +242,8 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
             return best
         if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == loose_key(listed):
             # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
-            return LOOSE_SKELETON_MATCH - (0.0 if _long_vowels_agree(query, listed) else ABJAD_VOWEL_CONFLICT)
+            agree = _long_vowels_agree(query, listed, loose=True)
+            return LOOSE_SKELETON_MATCH - (0.0 if agree else ABJAD_VOWEL_CONFLICT)
         return SKELETON_MATCH * 0.5 * (
             JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
         )
