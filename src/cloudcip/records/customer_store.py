@@ -22,19 +22,16 @@ from cloudcip.crypto.blind_index import IndexedKind, blind_index
 from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, new_data_key, unwrap_data_key
 from cloudcip.crypto.keyring import Keyring, LocalKeyring
 from cloudcip.domain.customer import (
-    BankAccount,
     BeneficialOwnerInput,
-    Card,
-    CryptoWallet,
     CustomerRecord,
     IndividualCustomer,
     NationalId,
-    OtherPayment,
 )
 from cloudcip.errors import Gone, NotFound
 from cloudcip.ledger.store import Ledger, LedgerAction, UnitOfWork
+from cloudcip.records.customer_rows import Sealing, document_row, owner_rows, payment_row, source_of_funds_sealed
 from cloudcip.records.holds import holds_on_customer
-from cloudcip.records.masking import MASK, card_display, mask_email, mask_tail
+from cloudcip.records.masking import MASK, mask_email, mask_tail
 from cloudcip.records.purge import Forget, shred_customers, shred_files
 from cloudcip.records.roles import BREAK_GLASS_HEADER, AccessRefused, Actor, check, may
 from cloudcip.storage.bulk import insert_rows
@@ -63,18 +60,6 @@ class CustomerPurged(Gone, LookupError):
     def __init__(self, customer_id: str = "") -> None:
         super().__init__("this customer record was purged")
         self.customer_id = customer_id
-
-
-@dataclass
-class _Sealing:
-    sealer: FieldSealer
-    index_key: bytes
-
-    def seal(self, value: str, table: str, column: str, row_id: str) -> bytes:
-        return self.sealer.seal(value, table=table, column=column, row_id=row_id)
-
-    def index(self, kind: IndexedKind, value: str, scope: str = "") -> str:
-        return blind_index(self.index_key, kind, value, scope=scope)
 
 
 @dataclass(frozen=True)
@@ -143,7 +128,7 @@ class CustomerStore:
                   sealers: dict[str, FieldSealer] | None = None) -> str:
         customer_id = str(uuid.uuid4())
         data_key, wrapped = new_data_key(self.keyring, customer_id)
-        seal = _Sealing(FieldSealer(data_key), self.keyring.blind_index_key())
+        seal = Sealing(FieldSealer(data_key), self.keyring.blind_index_key())
         if sealers is not None:
             sealers[customer_id] = seal.sealer
         base: dict[str, Any] = {
@@ -162,7 +147,7 @@ class CustomerStore:
             "address_sealed": seal.seal(record.address.model_dump_json(exclude_none=True), "customer", "address",
                                         customer_id),
             "registration_sealed": None,
-            "source_of_funds_sealed": _source_of_funds(seal, record, customer_id),
+            "source_of_funds_sealed": source_of_funds_sealed(seal, record, customer_id),
         }
         if isinstance(record, IndividualCustomer):
             base["nationality"] = record.nationality
@@ -172,7 +157,7 @@ class CustomerStore:
                                                   customer_id)
             documents = ([record.national_id] if record.national_id else []) + list(record.documents)
             for document in documents:
-                rows["identity_document"].append(_document_row(seal, customer_id, None, document))
+                rows["identity_document"].append(document_row(seal, customer_id, None, document))
         else:
             base["nationality"] = record.registration.country
             base["name_sealed"] = seal.seal(json.dumps({"legal_name": record.legal_name}), "customer", "name",
@@ -180,12 +165,12 @@ class CustomerStore:
             base["registration_sealed"] = seal.seal(record.registration.model_dump_json(exclude_none=True),
                                                     "customer", "registration", customer_id)
             rows["identity_document"].append(
-                _document_row(seal, customer_id, None, NationalId(
+                document_row(seal, customer_id, None, NationalId(
                     country=record.registration.country, number=record.registration.number, kind="other"),
                     kind="registration")
             )
             for position, owner in enumerate(record.beneficial_owners):
-                owner_row, owner_docs = _owner_rows(seal, customer_id, position, owner, now)
+                owner_row, owner_docs = owner_rows(seal, customer_id, position, owner, now)
                 rows["beneficial_owner"].append(owner_row)
                 rows["identity_document"].extend(owner_docs)
         rows["customer"].append(base)
@@ -198,7 +183,7 @@ class CustomerStore:
                 "verification_state": "unverified", "verified_at": None,
             })
         for means in record.payment_means:
-            rows["payment_means"].append(_payment_row(seal, customer_id, means))
+            rows["payment_means"].append(payment_row(seal, customer_id, means))
         return customer_id
 
     def sealer_in(self, conn: Connection, customer_id: str) -> FieldSealer:
@@ -245,10 +230,10 @@ class CustomerStore:
                              actor: Actor) -> tuple[str, int]:
         """A7: a beneficial owner the customer notifies, sealed under the customer's key; (id, position)."""
         conn = work.conn
-        seal = _Sealing(self.sealer_in(conn, customer_id), self.keyring.blind_index_key())
+        seal = Sealing(self.sealer_in(conn, customer_id), self.keyring.blind_index_key())
         position = int(conn.execute(select(func.count()).select_from(beneficial_owner)
                                     .where(beneficial_owner.c.customer_id == customer_id)).scalar_one())
-        owner_row, documents = _owner_rows(seal, customer_id, position, owner, self.clock())
+        owner_row, documents = owner_rows(seal, customer_id, position, owner, self.clock())
         conn.execute(insert(beneficial_owner), [owner_row])
         if documents:
             conn.execute(insert(identity_document), documents)
@@ -507,87 +492,6 @@ def find_by_index(conn: Connection, kind: IndexedKind, token: str) -> list[str]:
     else:
         query = select(payment_means.c.customer_id).where(payment_means.c.number_index == token)
     return sorted(set(conn.execute(query).scalars()))
-
-
-def _source_of_funds(seal: _Sealing, record: CustomerRecord, customer_id: str) -> bytes | None:
-    """A3: the source of funds and the source of payment, sealed together (None when neither is given)."""
-    found = {name: value.model_dump(exclude_none=True) for name, value in (
-        ("source_of_funds", record.source_of_funds), ("payment_source", record.payment_source)) if value is not None}
-    return seal.seal(json.dumps(found), "customer", "source_of_funds", customer_id) if found else None
-
-
-def _document_row(seal: _Sealing, customer_id: str, owner_id: str | None, document: NationalId,
-                  kind: str | None = None) -> dict[str, Any]:
-    row_id = str(uuid.uuid4())
-    return {
-        "id": row_id,
-        "customer_id": customer_id,
-        "beneficial_owner_id": owner_id,
-        "kind": kind or document.kind,
-        "country": document.country,
-        "expires_on_sealed": seal.seal(document.expires_on.isoformat(), "identity_document", "expires_on", row_id)
-        if document.expires_on else None,
-        "number_sealed": seal.seal(document.number, "identity_document", "number", row_id),
-        "number_index": seal.index("national_id", document.number, scope=document.country),
-    }
-
-
-def _owner_rows(seal: _Sealing, customer_id: str, position: int, owner: BeneficialOwnerInput,
-                now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    owner_id = str(uuid.uuid4())
-    row = {
-        "id": owner_id,
-        "customer_id": customer_id,
-        "position": position,
-        "nationality": owner.nationality,
-        "residence_country": owner.address.country if owner.address else None,
-        "ownership_percent": owner.ownership_percent,
-        "control": owner.control,
-        "name_sealed": seal.seal(owner.name.model_dump_json(exclude_none=True), "beneficial_owner", "name", owner_id),
-        "birth_date_sealed": seal.seal(owner.birth_date.isoformat(), "beneficial_owner", "birth_date", owner_id)
-        if owner.birth_date else None,
-        "address_sealed": seal.seal(owner.address.model_dump_json(exclude_none=True), "beneficial_owner", "address",
-                                    owner_id) if owner.address else None,
-        "added_at": now,
-    }
-    documents = [_document_row(seal, customer_id, owner_id, owner.national_id)] if owner.national_id else []
-    return row, documents
-
-
-def _payment_row(seal: _Sealing, customer_id: str,
-                 means: Card | BankAccount | CryptoWallet | OtherPayment) -> dict[str, Any]:
-    row_id = str(uuid.uuid4())
-    row: dict[str, Any] = {
-        "id": row_id, "customer_id": customer_id, "type": means.type, "institution": means.institution,
-        "country": getattr(means, "country", None), "display": None, "number_sealed": None, "number_index": None,
-    }
-    detail: dict[str, Any] = {"source_of_funds": means.source_of_funds} if means.source_of_funds else {}
-    if isinstance(means, Card):
-        digits = "".join(ch for ch in means.number if ch.isdigit())
-        row["display"] = card_display(digits)
-        row["number_sealed"] = seal.seal(digits, "payment_means", "number", row_id)
-        row["number_index"] = seal.index("card_number", digits)
-        detail.update({"expiry": means.expiry, **({"holder": means.holder} if means.holder else {})})
-    elif isinstance(means, BankAccount):
-        identifier = means.iban or means.number or ""
-        row["number_sealed"] = seal.seal(identifier, "payment_means", "number", row_id)
-        row["number_index"] = seal.index("iban", identifier)
-        row["display"] = mask_tail(identifier)
-        if means.bic:
-            detail["bic"] = means.bic
-        if means.iban and not row["country"]:
-            row["country"] = means.iban[:2].upper()
-    elif isinstance(means, CryptoWallet):
-        row["number_sealed"] = seal.seal(means.address, "payment_means", "number", row_id)
-        row["number_index"] = seal.index("wallet", means.address)
-        row["display"] = mask_tail(means.address)
-        detail["currency"] = means.currency.upper()
-    else:
-        detail["description"] = means.description
-        if means.reference:
-            row["number_sealed"] = seal.seal(means.reference, "payment_means", "number", row_id)
-    row["detail_sealed"] = seal.seal(json.dumps(detail), "payment_means", "detail", row_id)
-    return row
 
 
 def sealed_customer_rows(store: CustomerStore, records: Sequence[CustomerRecord],
