@@ -142,6 +142,21 @@ def _stated(client: TestClient, page: str, purpose_path: str) -> None:
     assert answer.status_code == 303, (purpose_path, answer.status_code)
 
 
+def _indicators(services: Any, count: int = 20_000) -> None:
+    """Peers' indicators as the intake stores them (straight inserts, as for the other tables): five
+    peers, times spread over 300 days, every TLP level; what the shared-indicators page lists."""
+    from cloudcip.sharing.schema import shared_indicator
+
+    rng, start = random.Random(17), datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [{"id": f"indicator--{uuid.UUID(int=rng.getrandbits(128), version=4)}", "source": f"Peer {n % 5}",
+             "version": "2026-03-01T00:00:00.000000Z", "tlp": rng.choice(("clear", "green", "amber", "red")),
+             "pattern": f"[ipv4-addr:value = '198.51.{n // 250 % 256}.{n % 250}']", "valid_from_ms": 1_772_323_200_000,
+             "valid_until_ms": None, "received_at": start + timedelta(seconds=rng.randrange(300 * 86_400)),
+             "terms": "[]", "revoked": False} for n in range(count)]
+    with services.database.engine.begin() as conn:
+        conn.execute(insert(shared_indicator), rows)
+
+
 def _oversight(services: Any, app: Any, customers: list[str]) -> dict[str, str]:
     """Resellers (a finding with its running clock and incident report, an open review sampled from 200
     sub-lessees), an exemption, a legal process: what the oversight pages show."""
@@ -179,6 +194,17 @@ def _oversight(services: Any, app: Any, customers: list[str]) -> dict[str, str]:
             "process": process.id}
 
 
+def _walk_indicators(client: TestClient, pages: int) -> str:
+    """The URL of the shared indicators' page ``pages`` reached by following "Next"."""
+    path = "/console/indicators"
+    for _ in range(pages - 1):
+        found = re.search(r'rel="next" href="([^"]+)"', client.get(path).text)
+        if not found:
+            break
+        path = found.group(1).replace("&amp;", "&")
+    return path
+
+
 def _walk_to(client: TestClient, path: str, pages: int) -> str:
     """The URL of page ``pages`` reached by following "Next" from ``path`` (as a person pages through)."""
     for _ in range(pages - 1):
@@ -198,6 +224,7 @@ def run(customers: int = 100_000, openings: int = 3000, repeat: int = 200) -> di
             data = _store(services, customers, openings)
             app = data["app"]
             ids = _oversight(services, app, data["customers"])
+            _indicators(services)
             users = app.state.console.users
             users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
             users.add("bench-analyst", PASSWORD, "analyst", OPERATOR)
@@ -234,6 +261,7 @@ def run(customers: int = 100_000, openings: int = 3000, repeat: int = 200) -> di
                                    ("exemption", f"/console/exemptions/{ids['exemption']}"),
                                    ("incidents", "/console/incidents"), ("incident", incident_page),
                                    ("indicators", "/console/indicators"),
+                                   ("indicators_page_21_by_next", _walk_indicators(client, 21)),
                                    ("legal_register", "/console/legal"),
                                    ("legal_process", f"/console/legal/processes/{ids['process']}"),
                                    ("certification", "/console/certification"), ("roster_form", "/console/roster"),
