@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from cloudcip import clock
@@ -34,15 +34,12 @@ from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
 from cloudcip.domain.customer import BeneficialOwnerInput, Card, CustomerRecord, IndividualCustomer
 from cloudcip.domain.verification_case import (
-    CaseResolution,
     CaseState,
     CaseTransition,
-    EvidenceRecord,
     IllegalTransition,
     VerificationCase,
 )
 from cloudcip.identity.payment import BinTable
-from cloudcip.jobs.webhooks import enqueue
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
 from cloudcip.screening.hits import StoredHit
@@ -52,8 +49,9 @@ from cloudcip.services import Services
 from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, evidence
 from cloudcip.verification import certification_gate, codes, evidence_checks, notices, signup_hits, successors
-from cloudcip.verification.account_moves import ACCOUNT_STATE, store_account_state
+from cloudcip.verification.account_moves import ACCOUNT_STATE
 from cloudcip.verification.assessment import Assessment, SignupIpLookup, applicant_of, assess
+from cloudcip.verification.case_store import DECISION_OF_STATE, OPEN_STATES, load_case, save_case
 from cloudcip.verification.decision import (
     ApplicationFacts,
     Decision,
@@ -63,34 +61,26 @@ from cloudcip.verification.decision import (
     decide,
     enforce_deadline,
     open_case,
-    reverification_due,
 )
 from cloudcip.verification.errors import (
-    ApplicationNotFound,
     CaseStateConflict,
     EvidenceRefused,
     IdempotencyConflict,
 )
-from cloudcip.verification.measures_in_force import account_state, measure_facts, prohibited
+from cloudcip.verification.measures_in_force import measure_facts, prohibited
 from cloudcip.verification.policy import CipPolicy, Restriction
-from cloudcip.verification.schema import application, case_transition, person_determination
+from cloudcip.verification.schema import application
 from cloudcip.verification.signup_exemptions import (
     SignupContext,
     SignupExemptions,
-    steps_of_row,
 )
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
-from cloudcip.verification.signup_store import prepare_signup, store_signup, store_transitions
+from cloudcip.verification.signup_store import prepare_signup, store_signup
 from cloudcip.verification.validation import check_record
 from cloudcip.verification.vendors import VendorResult
 
 ApplicationInput = IndividualApplication | EntityApplication
 
-DECISION_OF_STATE: dict[str, str] = {
-    "approved": "approved", "pending_evidence": "pending_evidence", "in_review": "in_review",
-    "refused": "refused", "failed": "refused", "closed": "refused", "restricted": "refused",
-}
-OPEN_STATES = (CaseState.pending_evidence, CaseState.in_review)
 # every submit with an Idempotency-Key asks it first: built once, run on the driver (``storage.prepared``)
 _BY_IDEMPOTENCY_KEY = Prepared(select(application.c.request_hash, application.c.response_json)
                                .where(application.c.idempotency_key == bindparam("key")))
@@ -293,76 +283,13 @@ class ApplicationService:
 
     # -- the case, loaded and saved --------------------------------------------------------------
     def load(self, conn: Connection, application_id: str) -> tuple[Any, VerificationCase]:
-        row = conn.execute(select(application).where(application.c.id == application_id)).first()
-        if row is None:
-            raise ApplicationNotFound(application_id)
-        subjects: dict[str, str] = {}
-        for d in conn.execute(select(person_determination).where(person_determination.c.application_id ==
-                                                                  application_id).order_by(person_determination.c.id)):
-            subjects[d.subject] = d.status  # the latest determination of each subject
-        history = [CaseTransition(CaseState(t.from_state), CaseState(t.to_state), t.reason, t.actor, clock.utc(t.at))
-                   for t in conn.execute(select(case_transition).where(
-                       case_transition.c.application_id == application_id).order_by(case_transition.c.id))]
-        records = [EvidenceRecord(e.subject or "customer", e.method, e.result, clock.utc(e.received_at),
-                                  e.vendor_reference)
-                   for e in conn.execute(select(evidence).where(evidence.c.application_id == application_id)
-                                         .order_by(evidence.c.received_at))]
-        case = VerificationCase(
-            case_id=row.id, opened_at=clock.utc(row.created_at),
-            policy_rule=None if row.policy_rule == "none" else row.policy_rule,
-            failure_action=row.failure_action, deadline=clock.utc(row.deadline) if row.deadline else None,
-            subjects=subjects or {"customer": "foreign_person"}, state=CaseState(row.state), history=history,
-            evidence=records, exempt_steps=frozenset(step for item in steps_of_row(row.exempted_steps)
-                                                     for step in item.steps),
-        )
-        if row.resolution:
-            case.resolution = CaseResolution(case.state, row.resolution, "stored", clock.utc(row.updated_at))
-        return row, case
+        return load_case(conn, application_id)
 
     def save(self, work: UnitOfWork, row: Any, case: VerificationCase, moves: list[CaseTransition],
              actor: Actor, now: datetime, note: str, answer: dict[str, Any] | None = None,
              keep_reasons: bool = False) -> dict[str, Any]:
         """Store the case's new transitions, the account's state, the answer; webhook and ledger."""
-        conn = work.conn
-        answer = answer if answer is not None else json.loads(row.response_json)
-        store_transitions(conn, row.id, moves)
-        if case.state is CaseState.approved:
-            answer["restrictions"] = [r for r in answer.get("restrictions", []) if r in _measure_labels(answer)]
-            answer["deadline"] = None
-        owed = case_owed(case, self.policy) if case.state in OPEN_STATES else []
-        answer.update({
-            "decision": DECISION_OF_STATE[case.state.value], "state": case.state.value,
-            "evidence_required": [item.label for item in owed], "replayed": False,
-        })
-        if case.state is CaseState.pending_evidence:
-            answer["deadline"] = clock.iso(case.deadline)
-        if moves and not keep_reasons:
-            answer["reasons"] = [m.reason for m in moves]
-        if case.state is not CaseState.pending_evidence:
-            answer.pop(certification_gate.HELD, None)  # the case moved on: no longer held by the gate (H1)
-        values: dict[str, Any] = {"state": case.state.value, "decision": answer["decision"], "updated_at": now,
-                                  "response_json": json.dumps(answer), "deadline": case.deadline}
-        if case.resolution is not None:
-            values["resolution"] = case.resolution.how
-        due = reverification_due(case, self.policy)
-        if due is not None:
-            values["reverify_due"] = due
-        conn.execute(update(application).where(application.c.id == row.id).values(**values))
-        if moves:
-            state = store_account_state(conn, row.account_id, account_state(
-                conn, row.account_id, ACCOUNT_STATE[case.state.value], now.date()), now)
-            answer["account_state"] = state
-            enqueue(conn, "application.decision", {"application_id": row.id, "account_id": row.account_id,
-                                                   "decision": answer["decision"], "state": case.state.value,
-                                                   "account_state": state})
-            for move in moves:
-                work.log(LedgerAction(actor.name, actor.role, "transition", "application", row.id,
-                                      purpose="verification workflow",
-                                      detail={"from": move.from_state.value, "to": move.to_state.value}))
-        work.log(LedgerAction(actor.name, actor.role, "update", "application", row.id, purpose=note))
-        answer["customer_id"] = row.customer_id
-        answer["account_id"] = row.account_id
-        return answer
+        return save_case(work, row, case, moves, self.policy, actor, now, note, answer, keep_reasons)
 
     # -- read ----------------------------------------------------------------------------------
     def show(self, application_id: str, actor: Actor, purpose: str | None = None) -> dict[str, Any]:
@@ -536,15 +463,6 @@ class ApplicationService:
         self.follow_policy()
         with self.services.ledger.unit_of_work() as work:
             return successors.reevaluate(self, work, application_id, reason, actor, carry_evidence=carry_evidence)
-
-
-def _measure_labels(answer: dict[str, Any]) -> set[str]:
-    """Restrictions a special measure in force sets (they outlive the verification's own)."""
-    labels: set[str] = set()
-    for measure in answer.get("screening", {}).get("measures", []):
-        if measure.get("status") == "in_force" and measure.get("outcome", "applies") == "applies":
-            labels.update(str(c) for c in measure.get("conditions") or [])
-    return labels
 
 
 def present_fields(request: ApplicationInput) -> set[str]:
