@@ -13,11 +13,8 @@ attacker who rewrites hashes and chain still meets the signed tree heads.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +32,7 @@ from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.crypto.keyring import write_private_file
 from cloudcip.errors import NotFound
+from cloudcip.ledger.checkpoint import Checkpoint as Checkpoint  # re-exported: the ledger's file
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
 from cloudcip.ledger.schema import ledger_entry, ledger_state, ledger_tree_head
 from cloudcip.ledger.tree_head import (
@@ -109,65 +107,6 @@ def create_signing_key(path: Path) -> Ed25519PrivateKey:
 
 def initial_state_row() -> dict[str, Any]:
     return {"id": 1, "tree_size": 0, "last_leaf_hash": None, "compact_state": json.dumps(CompactRange().to_state())}
-
-
-class Checkpoint:
-    """The newest signed tree heads, kept in a file outside the database (B3).
-
-    The file is JSON lines, appended under a lock (one short write per commit, safe across
-    processes); reading takes the largest head, skipping a torn last line; past ``compact_bytes``
-    the file is rewritten atomically to its newest head.
-    """
-
-    def __init__(self, path: Path, witness_url: str | None = None, compact_bytes: int = 256_000) -> None:
-        self.path = path
-        self.witness_url = witness_url
-        self.compact_bytes = compact_bytes
-
-    def read(self) -> SignedTreeHead | None:
-        try:
-            lines = self.path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return None
-        newest: SignedTreeHead | None = None
-        for line in lines:
-            try:
-                head = SignedTreeHead.from_json(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash mid-write
-            if newest is None or head.tree_size > newest.tree_size:
-                newest = head
-        return newest
-
-    def publish(self, head: SignedTreeHead) -> None:
-        """Append ``head``; compact the file when it has grown."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(head.to_json(), separators=(",", ":")) + "\n").encode()
-        while True:
-            handle = open(self.path, "ab")  # noqa: SIM115 - closed below, reopened after a compaction
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            if os.fstat(handle.fileno()).st_ino == os.stat(self.path).st_ino:
-                break
-            handle.close()  # another process compacted the file while we waited: append to the new one
-        with handle:
-            handle.write(line)
-            handle.flush()
-            if handle.tell() > self.compact_bytes:
-                newest = self.read()
-                if newest is not None:
-                    tmp = self.path.with_name(f".{self.path.name}.tmp")
-                    tmp.write_text(json.dumps(newest.to_json(), separators=(",", ":")) + "\n")
-                    tmp.replace(self.path)
-        if self.witness_url:
-            threading.Thread(target=self._post_to_witness, args=(head,), daemon=True).start()
-
-    def _post_to_witness(self, head: SignedTreeHead) -> None:
-        import httpx
-
-        try:
-            httpx.post(str(self.witness_url), json=head.to_json(), timeout=3.0)
-        except httpx.HTTPError:
-            log.warning("ledger witness unreachable; the checkpoint file still holds the newest head")
 
 
 @dataclass
