@@ -11,7 +11,9 @@ explanation of a hit.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
@@ -53,25 +55,28 @@ class Alignment:
 
 
 def align(
-    q_texts: list[str],
-    q_weights: list[float],
-    c_texts: list[str],
-    c_weights: list[float],
+    q_texts: Sequence[str],
+    q_weights: Sequence[float],
+    c_texts: Sequence[str],
+    c_weights: Sequence[float],
     pair_sims: list[tuple[float, tuple[int, ...], tuple[int, ...]]],
-    c_rarity: list[float] | None = None,
+    c_rarity: Sequence[float] | None = None,
+    c_evidence: Sequence[float] | None = None,
 ) -> Alignment:
     """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
 
     Tokens unmatched on both sides conflict (full cost, twice); tokens on one side only are
     omitted names and cost less, the less the rarer the tokens that did match: "Ismail Haniya"
     against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
+    ``c_evidence``: the listed tokens' weights by ``c_rarity``, when the index kept them.
     """
     pair_sims.sort(key=lambda item: -item[0])
     # what a listed token proves, or costs when left out, also depends on how common it is among
     # people (``name_frequency``): "Carlos" proves less than "Khanani"
-    c_evidence = c_weights
-    if c_rarity:
-        c_evidence = [token_weight(t, r) for t, r in zip(c_texts, c_rarity, strict=True)]
+    if c_evidence is None:
+        c_evidence = c_weights
+        if c_rarity:
+            c_evidence = [token_weight(t, r) for t, r in zip(c_texts, c_rarity, strict=True)]
     used_q: set[int] = set()
     used_c: set[int] = set()
     matched_weight = 0.0
@@ -129,12 +134,14 @@ _PATRONYMIC = re.compile(r"(?:[oe]vich|[oe]vna|ichna|ogly|oglu|ogli|uulu|kyzy|qi
 PATRONYMIC_FACTOR = 0.5  # share of its weight a patronymic left out on one side costs
 
 
+@lru_cache(maxsize=200_000)
 def omission_factor(text: str) -> float:
     """Share of its weight a token left out on one side costs: a patronymic ("Petrovich",
     "Sergeyevna", "Aliyev ogly") less, as lists write it and people often omit it."""
     return PATRONYMIC_FACTOR if len(text) > 6 and _PATRONYMIC.search(text) else 1.0
 
 
+@lru_cache(maxsize=200_000)
 def conflict_weight(text: str) -> float:
     """Weight of a token left unmatched on both sides: its full weight, a descriptor's less."""
     return token_weight(text, DESCRIPTOR_RARITY if text in ORGANIZATION_DESCRIPTORS else 1.0)
@@ -169,13 +176,12 @@ def score_indexed(
     listed: IndexedName,
     q_weights: list[float],
     vocab_abjad: list[bool],
-    rarity: list[float],
 ) -> Alignment:
     query = candidates.query
     q_texts = [t.text for t in query.tokens]
     q_abjad = [t.abjad for t in query.tokens]
     q_syllable = [t.syllable for t in query.tokens]
-    c_texts = list(listed.name.texts)
+    c_texts = listed.texts
     items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
     positions: list[QueryTokenMatches] = candidates.positions
     for i, qt in enumerate(q_texts):
@@ -208,7 +214,7 @@ def score_indexed(
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
-    return align(q_texts, q_weights, c_texts, list(listed.weights), items, [rarity[v] for v in listed.token_ids])
+    return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence)
 
 
 def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:

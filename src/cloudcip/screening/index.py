@@ -79,6 +79,11 @@ class IndexedName:
     joined_ids: tuple[int, ...]  # vocabulary ids of token i + token i+1
     weights: tuple[float, ...]
     first_letters: frozenset[str]  # for queries that give initials
+    # kept at build so a query does not recompute them per candidate (``_finish``): the token texts,
+    # each token's rarity among listed names and people (``commonness_rarity``) and its weight by it
+    texts: tuple[str, ...] = ()
+    commonness: tuple[float, ...] = ()
+    evidence: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -216,10 +221,15 @@ class ScreeningIndex:
         self.commonness_rarity = [
             min(own, population_rarity(text)) for own, text in zip(self.rarity, self.vocab_texts, strict=True)
         ]
-        rarity = self.rarity
+        rarity, commonness = self.rarity, self.commonness_rarity
         for listed in self.names:
             listed.weights = tuple(
                 token_weight(t.text, rarity[vid]) for t, vid in zip(listed.name.tokens, listed.token_ids, strict=True)
+            )
+            listed.texts = listed.name.texts
+            listed.commonness = tuple(commonness[vid] for vid in listed.token_ids)
+            listed.evidence = tuple(
+                token_weight(text, r) for text, r in zip(listed.texts, listed.commonness, strict=True)
             )
         for vid, text in enumerate(self.vocab_texts):
             if vid in self._fuzzy_vocab:

@@ -307,7 +307,7 @@ def _screen_name(
         listed = index.names[nid]
         if listed.party in best and best[listed.party].score >= 1.0:
             continue
-        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.commonness_rarity)
+        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad)
         if alignment.score < 0.5 * thresholds.review and not include_clear:
             continue
         party = index.parties[listed.party]
