@@ -10,10 +10,8 @@ explanation of a hit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
@@ -21,9 +19,10 @@ from cloudcip.screening.index import (
     IndexedName,
     QueryTokenMatches,
     ScreeningIndex,
+    conflict_weight,
+    omission_factor,
     token_weight,
 )
-from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
 from cloudcip.screening.names import NormalisedName
 from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
 
@@ -62,13 +61,16 @@ def align(
     pair_sims: list[tuple[float, tuple[int, ...], tuple[int, ...]]],
     c_rarity: Sequence[float] | None = None,
     c_evidence: Sequence[float] | None = None,
+    c_omitted: Sequence[float] | None = None,
+    c_conflict: Sequence[float] | None = None,
 ) -> Alignment:
     """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
 
     Tokens unmatched on both sides conflict (full cost, twice); tokens on one side only are
     omitted names and cost less, the less the rarer the tokens that did match: "Ismail Haniya"
     against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
-    ``c_evidence``: the listed tokens' weights by ``c_rarity``, when the index kept them.
+    ``c_evidence``, ``c_omitted``, ``c_conflict``: the listed tokens' weights by ``c_rarity``, the
+    same times ``omission_factor`` and their ``conflict_weight``, when the index kept them.
     """
     pair_sims.sort(key=lambda item: -item[0])
     # what a listed token proves, or costs when left out, also depends on how common it is among
@@ -77,6 +79,10 @@ def align(
         c_evidence = c_weights
         if c_rarity:
             c_evidence = [token_weight(t, r) for t, r in zip(c_texts, c_rarity, strict=True)]
+    if c_omitted is None:
+        c_omitted = [c_evidence[j] * omission_factor(c_texts[j]) for j in range(len(c_texts))]
+    if c_conflict is None:
+        c_conflict = [conflict_weight(t) for t in c_texts]
     used_q: set[int] = set()
     used_c: set[int] = set()
     matched_weight = 0.0
@@ -98,16 +104,16 @@ def align(
     uc = [j for j in range(len(c_texts)) if j not in used_c]
     # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
     wq = sum(q_weights[i] * omission_factor(q_texts[i]) for i in uq)
-    wc = sum(c_evidence[j] * omission_factor(c_texts[j]) for j in uc)
+    wc = sum(c_omitted[j] for j in uc)
     extra = max(wq, wc) - min(wq, wc)
     # tokens left on both sides contradict each other however common they are ("Miguel Trevino
     # Morales" is not "Omar Trevino Morales"): they cost their full weight, not their rarity's
     # (an organisation's descriptors excepted: "GROUP" against "CASINO" is no contradiction)
-    conflict = min(sum(conflict_weight(q_texts[i]) for i in uq), sum(conflict_weight(c_texts[j]) for j in uc))
+    conflict = min(sum(conflict_weight(q_texts[i]) for i in uq), sum(c_conflict[j] for j in uc))
     if len(pairs) >= 2:
         # one omitted middle name is common; each further one is less so
         longer_side = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if wq > wc
-                       else [c_evidence[j] * omission_factor(c_texts[j]) for j in uc])
+                       else [c_omitted[j] for j in uc])
         first = min(extra, max(longer_side, default=0.0))
         matched_c = list(used_c)
         rarity = 1.0  # how rare the rarest matched token is, among listed names and among people
@@ -128,23 +134,6 @@ def align(
     denominator = matched_weight + 2.0 * conflict + extra_cost
     score = gained / denominator if denominator > 0 else 0.0
     return Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
-
-
-_PATRONYMIC = re.compile(r"(?:[oe]vich|[oe]vna|ichna|ogly|oglu|ogli|uulu|kyzy|qizi|gizi)$")
-PATRONYMIC_FACTOR = 0.5  # share of its weight a patronymic left out on one side costs
-
-
-@lru_cache(maxsize=200_000)
-def omission_factor(text: str) -> float:
-    """Share of its weight a token left out on one side costs: a patronymic ("Petrovich",
-    "Sergeyevna", "Aliyev ogly") less, as lists write it and people often omit it."""
-    return PATRONYMIC_FACTOR if len(text) > 6 and _PATRONYMIC.search(text) else 1.0
-
-
-@lru_cache(maxsize=200_000)
-def conflict_weight(text: str) -> float:
-    """Weight of a token left unmatched on both sides: its full weight, a descriptor's less."""
-    return token_weight(text, DESCRIPTOR_RARITY if text in ORGANIZATION_DESCRIPTORS else 1.0)
 
 
 def initial_sim(a: str, b: str) -> float:
@@ -214,7 +203,8 @@ def score_indexed(
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
-    return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence)
+    return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
+                 listed.omitted, listed.conflict)
 
 
 def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:

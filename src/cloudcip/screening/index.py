@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cloudcip.domain.designated import DesignatedParty
 from cloudcip.screening.name_frequency import population_rarity
+from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
 from cloudcip.screening.names import (
     InvalidNameError,
     NormalisedName,
@@ -67,6 +70,23 @@ def token_weight(text: str, rarity: float = 1.0) -> float:
     return math.sqrt(min(len(text), 12)) * rarity
 
 
+_PATRONYMIC = re.compile(r"(?:[oe]vich|[oe]vna|ichna|ogly|oglu|ogli|uulu|kyzy|qizi|gizi)$")
+PATRONYMIC_FACTOR = 0.5  # share of its weight a patronymic left out on one side costs
+
+
+@lru_cache(maxsize=200_000)
+def omission_factor(text: str) -> float:
+    """Share of its weight a token left out on one side costs: a patronymic ("Petrovich",
+    "Sergeyevna", "Aliyev ogly") less, as lists write it and people often omit it."""
+    return PATRONYMIC_FACTOR if len(text) > 6 and _PATRONYMIC.search(text) else 1.0
+
+
+@lru_cache(maxsize=200_000)
+def conflict_weight(text: str) -> float:
+    """Weight of a token left unmatched on both sides: its full weight, a descriptor's less."""
+    return token_weight(text, DESCRIPTOR_RARITY if text in ORGANIZATION_DESCRIPTORS else 1.0)
+
+
 @dataclass(slots=True)
 class IndexedName:
     """One name or alias of a listed party, as the index holds it."""
@@ -84,6 +104,8 @@ class IndexedName:
     texts: tuple[str, ...] = ()
     commonness: tuple[float, ...] = ()
     evidence: tuple[float, ...] = ()
+    omitted: tuple[float, ...] = ()  # ``evidence`` times ``omission_factor``: what leaving a token out costs
+    conflict: tuple[float, ...] = ()  # ``conflict_weight`` of each token
 
 
 @dataclass(slots=True)
@@ -231,6 +253,10 @@ class ScreeningIndex:
             listed.evidence = tuple(
                 token_weight(text, r) for text, r in zip(listed.texts, listed.commonness, strict=True)
             )
+            listed.omitted = tuple(
+                w * omission_factor(text) for w, text in zip(listed.evidence, listed.texts, strict=True)
+            )
+            listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
         for vid, text in enumerate(self.vocab_texts):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):
