@@ -101,3 +101,13 @@ def test_the_matrix_command_prints_markdown_and_json(tmp_path: Path) -> None:
         rows["A1"]["tests"]
     assert "cip.generated_from_policy" in rows["A1"]["controls"]
     assert runner.invoke(app, ["compliance", "matrix", "--format", "pdf"]).exit_code != 0
+
+
+def test_the_committed_matrix_is_the_one_the_tests_markers_give() -> None:
+    """docs/coverage-matrix.md is a statement to examiners: it must be what the markers of the tests in
+    this tree give today, not what they gave when someone last remembered to regenerate it."""
+    root = Path(__file__).resolve().parents[2]
+    committed = (root / "docs" / "coverage-matrix.md").read_text(encoding="utf-8")
+    current = render_markdown(build_matrix(root / "src" / "cloudcip", root / "tests"))
+    assert committed == current, ("docs/coverage-matrix.md is stale: regenerate it with "
+                                  "`cloudcip compliance matrix -o docs/coverage-matrix.md`")
