@@ -41,9 +41,9 @@ def open_record(page: Any, customer_id: str, purpose: str, legal_process: str = 
 def test_each_role_sees_only_what_it_may(new_page: Any, live: LiveConsole) -> None:
     customer = live.seeded.customers[0]
     expected_nav = {
-        "ana": {"Review queue", "Measures", "Lists", "Re-screening", "Incidents", "Resellers"},
-        "carol": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening", "Incidents", "Ledger", "Legal",
-                  "Certification", "Roster", "CIP policy", "Resellers", "Exemptions"},
+        "ana": {"Review queue", "Measures", "Lists", "Re-screening", "Incidents", "Indicators", "Resellers"},
+        "carol": {"Review queue", "Four eyes", "Measures", "Lists", "Re-screening", "Incidents", "Indicators",
+                  "Ledger", "Legal", "Certification", "Roster", "CIP policy", "Resellers", "Exemptions"},
         "aud": {"Ledger", "Exemptions"},
         "adm": set(),  # the admin reads records only by breaking the glass, which the console does not offer
         "lee": {"Incidents", "Legal", "Productions"},
