@@ -11,6 +11,7 @@ from cloudcip.api.auth import current_actor
 from cloudcip.api.docs import install_offline_docs
 from cloudcip.api.error_models import declare_common_errors
 from cloudcip.api.errors import BodySizeLimit, install_error_handlers
+from cloudcip.api.input_guard import RefuseNul
 from cloudcip.api.models.health import Health
 from cloudcip.api.routers import (
     access,
@@ -90,6 +91,7 @@ def create_app(services: Services, applications_service: ApplicationService | No
     def healthz() -> Health:
         return Health(status="ok")
 
+    app.add_middleware(RefuseNul)  # inside the size limit: only bodies within it are read whole
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_bytes,
                        path_limits=[(reseller_register.CIP_UPLOAD_PATH, reseller_register.CIP_UPLOAD_LIMIT)])
     return app

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from cloudcip.api.input_guard import refuse_nul
 from cloudcip.cli.context import emit, services_of
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.errors import FieldIssue, InvalidInput
@@ -29,8 +30,10 @@ def submit(
     idempotency_key: Annotated[str | None, typer.Option(help="Makes a retry return the same answer.")] = None,
 ) -> None:
     """Submit an application from a JSON file; print the decision as JSON."""
+    raw = path.read_bytes()
+    refuse_nul(raw)
     try:
-        request = _REQUEST.validate_json(path.read_bytes())
+        request = _REQUEST.validate_json(raw)
     except ValidationError as exc:
         raise InvalidInput(fields=[
             FieldIssue(".".join(str(p) for p in error["loc"] if p not in ("individual", "entity")) or "body",

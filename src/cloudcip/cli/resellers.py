@@ -11,6 +11,7 @@ import typer
 from rich.progress import Progress
 
 from cloudcip import clock
+from cloudcip.api.input_guard import refuse_nul
 from cloudcip.cli.context import OPERATOR, console, emit, fail, services_of
 from cloudcip.cli.reseller_register import install as install_register
 from cloudcip.errors import InvalidInput
@@ -37,10 +38,12 @@ def add(
     from cloudcip.resellers import sub_lessees as register
     from cloudcip.runtime import screening_service, sub_lessee_links
 
+    raw = path.read_bytes()
     try:
-        body = json.loads(path.read_bytes())
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(f"{path.name}: not JSON") from None
+    refuse_nul(raw)
     items, many = register.parse_sub_lessees(body)
     with services_of(ctx) as services:
         shared = register.share_sub_lessees(services, screening_service(services), account_id, items,
