@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from cloudcip import clock
 from cloudcip.errors import InvalidInput, NotFound
@@ -92,6 +92,12 @@ def key_id_of(presented: str) -> str | None:
     return parts[1]
 
 
+#: the row ``authenticate`` reads, built once: building the statement on every request cost more than
+#: running it (~0.1 ms of a worker's CPU per request)
+_KEY_ROW = select(api_key.c.secret_hash, api_key.c.role, api_key.c.revoked_at, api_key.c.expires_at).where(
+    api_key.c.id == bindparam("key_id"))
+
+
 def authenticate(conn: Connection, presented: str, now: datetime | None = None) -> Actor | None:
     """The actor an API key stands for, or None when the key is unknown, malformed, revoked or expired."""
     from cloudcip.records.roles import Actor
@@ -99,10 +105,7 @@ def authenticate(conn: Connection, presented: str, now: datetime | None = None) 
     key_id = key_id_of(presented)
     if key_id is None:
         return None
-    row = conn.execute(
-        select(api_key.c.secret_hash, api_key.c.role, api_key.c.revoked_at, api_key.c.expires_at)
-        .where(api_key.c.id == key_id)
-    ).first()
+    row = conn.execute(_KEY_ROW, {"key_id": key_id}).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and clock.utc(row.expires_at) <= clock.utc(now or clock.now()):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cloudcip.api.auth import require, stated_purpose
 from cloudcip.api.error_models import error_response
+from cloudcip.api.submit_route import submit_route
 from cloudcip.domain.application import ApplicationRequest, DocumentClaimIn, Subject
 from cloudcip.domain.customer import BeneficialOwnerInput
 from cloudcip.errors import InvalidInput, NotFound
@@ -24,7 +25,8 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"])
 vendor_router = APIRouter(prefix="/v1/vendors", tags=["applications"])
 
 ApplicationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f\-]{36}$")]
-Signup = Annotated[Actor, Depends(require("application:submit"))]
+SUBMIT = require("application:submit")
+Signup = Annotated[Actor, Depends(SUBMIT)]
 Reader = Annotated[Actor, Depends(require("application:read"))]
 
 
@@ -78,23 +80,37 @@ class CodeIn(BaseModel):
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
 
 
-@router.post("", status_code=201, response_model=None, responses={
-    201: {"model": ApplicationAnswer, "description": "a new decision"},
-    200: {"model": ApplicationAnswer, "description": "the stored answer to a retried Idempotency-Key"},
-    409: error_response(409, "the Idempotency-Key was used with a different body")})
 async def submit_application(
     body: Annotated[ApplicationRequest, Body()],
     applications: Applications,
     actor: Signup,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> JSONResponse:
+) -> Response:
     """Decide an account opening: approved, pending_evidence (with restrictions and a deadline),
     in_review or refused, with the reasons and the evidence still owed. 201 for a new decision, 200
     for the stored answer to a retried ``Idempotency-Key``."""
-    # run on the event loop: a decision is a few milliseconds of CPU and SQLite has one writer, so a
-    # hop to the thread pool only adds a context switch per request
+    return decided(applications, body, actor, idempotency_key)
+
+
+def decided(applications: ApplicationService, body: ApplicationRequest, actor: Actor,
+            idempotency_key: str | None) -> Response:
+    """The decision's answer: 201, or 200 for a replayed ``Idempotency-Key``. Run on the event loop: a
+    decision is a few milliseconds of CPU and SQLite has one writer, so a hop to the thread pool only
+    adds a context switch per request. Encoded by orjson: the same JSON as ``JSONResponse``'s
+    ``json.dumps`` (compact, UTF-8) in a tenth of the time (~35 us of 2.4 kB)."""
     answer = applications.submit(body, actor, idempotency_key=idempotency_key)
-    return JSONResponse(answer, status_code=200 if answer.get("replayed") else 201)
+    return Response(orjson.dumps(answer, option=orjson.OPT_NON_STR_KEYS), media_type="application/json",
+                    status_code=200 if answer.get("replayed") else 201)
+
+
+# the signup's own route (``submit_route``): the endpoint above as documented, and its requests that are
+# well formed decided without FastAPI's per-request solving of the dependencies (issue 11)
+router.add_api_route(
+    "", submit_application, methods=["POST"], status_code=201, response_model=None,
+    responses={201: {"model": ApplicationAnswer, "description": "a new decision"},
+               200: {"model": ApplicationAnswer, "description": "the stored answer to a retried Idempotency-Key"},
+               409: error_response(409, "the Idempotency-Key was used with a different body")},
+    route_class_override=submit_route(ApplicationRequest, SUBMIT, applications_of, decided))
 
 
 @router.get("/{application_id}", response_model=ApplicationAnswer)
