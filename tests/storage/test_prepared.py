@@ -69,3 +69,33 @@ def test_update_returning_and_errors(rows: Services) -> None:
     with pytest.raises(IntegrityError), rows.database.engine.begin() as conn:
         Prepared(update(link_cluster).where(link_cluster.c.subject_id == "c1").values(
             subject_id=bindparam("to"))).execute(conn, {"to": "c2"})
+
+
+@pytest.mark.requirement("B1")
+@pytest.mark.parametrize("at", [AT, datetime(2026, 3, 4, 5, 6, 7), datetime(987, 1, 2, 3, 4, 5, 6),
+                                datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)])
+def test_insert_rows_stores_what_sqlalchemy_stores(services: Services, at: datetime) -> None:
+    """The driver's inserts bind instants and binary values as SQLAlchemy's insert does: the stored
+    values (read back raw, as the driver holds them) are the same."""
+    from sqlalchemy import insert
+
+    from cloudcip.ledger.schema import ledger_tree_head
+
+    def row(key: str) -> dict[str, object]:
+        return {"subject_type": "customer", "subject_id": key, "customer_id": key, "cluster_id": "k", "updated_at": at}
+
+    def head(size: int, signature: bytes | None) -> dict[str, object]:
+        return {"tree_size": size, "root_hash": bytes(range(32)), "timestamp_ms": 1, "signature": signature}
+
+    with services.database.engine.begin() as conn:
+        conn.execute(insert(link_cluster), row("core"))
+        insert_rows(conn, link_cluster, [row("driver")])
+        conn.execute(insert(ledger_tree_head), [head(901, b"\x00\xffsig"), head(903, bytearray(b"\x01"))])
+        insert_rows(conn, ledger_tree_head, [head(902, b"\x00\xffsig"), head(904, bytearray(b"\x01"))])
+        stored = dict(conn.exec_driver_sql(
+            "SELECT subject_id, updated_at FROM link_cluster WHERE subject_id IN ('core', 'driver')").fetchall())
+        heads = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in conn.exec_driver_sql(
+            "SELECT tree_size, root_hash, signature FROM ledger_tree_head WHERE tree_size > 900 "
+            "ORDER BY tree_size").fetchall()]
+    assert stored["driver"] == stored["core"]
+    assert heads[0][1:] == heads[1][1:] and heads[2][1:] == heads[3][1:] and heads[0][2] == b"\x00\xffsig"

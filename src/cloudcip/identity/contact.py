@@ -49,12 +49,37 @@ class EmailCheck:
     flags: list[str] = dataclass_field(default_factory=list)
 
 
-def _line_type_name(number: phonenumbers.PhoneNumber) -> str:
-    kind = phonenumbers.number_type(number)
+def _line_type_names() -> dict[int, str]:
+    """Each ``PhoneNumberType`` value's name (the first in ``dir`` order where two share a value)."""
+    names: dict[int, str] = {}
     for name in dir(phonenumbers.PhoneNumberType):
-        if name.isupper() and getattr(phonenumbers.PhoneNumberType, name) == kind:
-            return name.lower()
-    return "unknown"
+        if name.isupper():
+            names.setdefault(getattr(phonenumbers.PhoneNumberType, name), name.lower())
+    return names
+
+
+_LINE_TYPE_NAMES = _line_type_names()
+
+
+def _line_type_name(number: phonenumbers.PhoneNumber) -> str:
+    return _LINE_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+
+
+def _valid_type(parsed: phonenumbers.PhoneNumber, region_code: str | None) -> int | None:
+    """The number's type when it is valid for ``region_code`` (its own region), else None.
+
+    ``is_valid_number_for_region`` followed by ``number_type`` matches the national number against
+    the region's patterns twice; this matches it once, with the same outcome: valid for its region
+    means the region's calling code is the number's and its type is not ``UNKNOWN``."""
+    if not region_code:
+        return None
+    if (
+        region_code != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+        and phonenumbers.country_code_for_valid_region(region_code) != parsed.country_code
+    ):
+        return None
+    kind = phonenumbers.number_type(parsed)
+    return None if kind == phonenumbers.PhoneNumberType.UNKNOWN else int(kind)
 
 
 def validate_phone(number: str, field: str, default_region: str | None = None) -> PhoneCheck:
@@ -81,12 +106,13 @@ def validate_phone(number: str, field: str, default_region: str | None = None) -
     except Exception:  # phonenumbers may choke on odd text; treat as unparseable
         raise fail(field, "is not a telephone number") from None
     region_code = phonenumbers.region_code_for_number(parsed)
-    if not region_code or not phonenumbers.is_valid_number_for_region(parsed, region_code):
+    kind = _valid_type(parsed, region_code)
+    if region_code is None or kind is None:
         raise fail(field, "is not a valid number in any numbering plan")
     flags: list[str] = []
     if region is not None and region_code != region:
         flags.append("region_differs_from_default")
-    line_type = _line_type_name(parsed)
+    line_type = _LINE_TYPE_NAMES.get(kind, "unknown")
     if line_type in _FLAGGED_LINE_TYPES:
         flags.append(f"{line_type}_line")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

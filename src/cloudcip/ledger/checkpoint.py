@@ -46,10 +46,13 @@ class Checkpoint:
 
     def publish(self, head: SignedTreeHead) -> None:
         """Append ``head``; compact the file when it has grown."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(head.to_json(), separators=(",", ":")) + "\n").encode()
         while True:
-            handle = open(self.path, "ab")  # noqa: SIM115 - closed below, reopened after a compaction
+            try:
+                handle = open(self.path, "ab")  # noqa: SIM115 - closed below, reopened after a compaction
+            except FileNotFoundError:  # the first head of a data directory without its folder yet
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(self.path, "ab")  # noqa: SIM115
             fcntl.flock(handle, fcntl.LOCK_EX)
             if os.fstat(handle.fileno()).st_ino == os.stat(self.path).st_ino:
                 break

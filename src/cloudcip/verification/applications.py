@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -148,14 +149,16 @@ class ApplicationService:
         brought = evidence_checks.signup_evidence(request, checked, now.date())
         assessment = assess(applicant_of(request), checked, self.screening, self.ip_lookup, now.date(),
                             brought.citizenship)
-        links = self._links(record, request)
-        facts = self.facts(request.account.type, request.account.channel, request.kind, assessment,
-                           fields_present=frozenset(present_fields(request)),
-                           notice_version=request.notice_version, satisfied=brought.satisfied(),
-                           problems=tuple(brought.problems), links=links)
-        if self.exemptions is not None and self.policy.exemptions.apply:  # F1: as the policy in force says
-            context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
-            with self.services.database.engine.connect() as conn:
+        exempting = self.exemptions is not None and self.policy.exemptions.apply  # F1: as the policy in force says
+        # the reads before the write transaction (links, exemptions) share one connection
+        with self._reading(self.signup_links is not None or exempting) as conn:
+            links = self._links(record, request, conn)
+            facts = self.facts(request.account.type, request.account.channel, request.kind, assessment,
+                               fields_present=frozenset(present_fields(request)),
+                               notice_version=request.notice_version, satisfied=brought.satisfied(),
+                               problems=tuple(brought.problems), links=links)
+            if exempting and self.exemptions is not None and conn is not None:
+                context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
                 facts = replace(facts, exemptions=tuple(self.exemptions.applying(conn, context, now)))
         decided = decide(facts, self.policy, now)
         decision = self.gated(decided, facts)
@@ -202,12 +205,21 @@ class ApplicationService:
             notes=(*notes, *link_notes(links), *assessment.risk.reasons), links=review_reasons(links),
         )
 
-    def _links(self, record: CustomerRecord, request: ApplicationInput) -> Sequence[SignupLink]:
-        """G1: the signup's links to flagged accounts (none without the hook)."""
-        if self.signup_links is None:
-            return ()
+    @contextmanager
+    def _reading(self, needed: bool) -> Iterator[Connection | None]:
+        """One connection for the signup's reads before its write transaction (None when none is needed)."""
+        if not needed:
+            yield None
+            return
         with self.services.database.engine.connect() as conn:
-            return self.signup_links.check(conn, record, signup_ip=request.signup_ip, device_id=request.device_id)
+            yield conn
+
+    def _links(self, record: CustomerRecord, request: ApplicationInput,
+               conn: Connection | None) -> Sequence[SignupLink]:
+        """G1: the signup's links to flagged accounts (none without the hook, which comes with ``conn``)."""
+        if self.signup_links is None or conn is None:
+            return ()
+        return self.signup_links.check(conn, record, signup_ip=request.signup_ip, device_id=request.device_id)
 
     def _gate_reason(self, subjects: list[str]) -> str | None:
         """Why a foreign customer may not be granted access now (H1 certification gate), or None."""
