@@ -461,9 +461,14 @@ class ScreeningIndex:
         return self.wallets.get(normalise_wallet(address), [])
 
 
-def deletion_keys(text: str) -> set[str]:
-    """The token and, for tokens of four letters or more, every form with one letter deleted."""
-    keys = {text}
-    if len(text) >= 4:
-        keys.update(text[:i] + text[i + 1 :] for i in range(len(text)))
-    return keys
+def deletion_keys(text: str) -> tuple[str, ...]:
+    """The token and, for tokens of four letters or more, every form with one letter deleted.
+
+    In a fixed order (the token, then the deletions from the first letter on): the vocabulary ids a
+    query gathers through them then go into a set in the same order in every process, so ties among
+    equally similar tokens are broken the same way (a set of strings is iterated in the order of their
+    hashes, which vary from process to process).
+    """
+    if len(text) < 4:
+        return (text,)
+    return tuple(dict.fromkeys([text, *(text[:i] + text[i + 1 :] for i in range(len(text)))]))
