@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
@@ -63,6 +65,8 @@ def align(
     c_evidence: Sequence[float] | None = None,
     c_omitted: Sequence[float] | None = None,
     c_conflict: Sequence[float] | None = None,
+    q_omitted: Sequence[float] | None = None,
+    q_conflict: Sequence[float] | None = None,
 ) -> Alignment:
     """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
 
@@ -70,9 +74,13 @@ def align(
     omitted names and cost less, the less the rarer the tokens that did match: "Ismail Haniya"
     against "HANIYA, Ismail Abdul Salah" is strong, "David Gomez" against "GOMEZ ORTIZ, David" weak.
     ``c_evidence``, ``c_omitted``, ``c_conflict``: the listed tokens' weights by ``c_rarity``, the
-    same times ``omission_factor`` and their ``conflict_weight``, when the index kept them.
+    same times ``omission_factor`` and their ``conflict_weight``, when the index kept them;
+    ``q_omitted``, ``q_conflict``: the same of the query tokens, when the caller kept them.
     """
-    pair_sims.sort(key=lambda item: -item[0])
+    if not pair_sims:  # nothing aligned: no weight gained, whatever the costs
+        return Alignment(0.0, [], list(q_texts), list(c_texts))
+    if len(pair_sims) > 1:
+        pair_sims.sort(key=itemgetter(0), reverse=True)  # stable, as a sort on -similarity
     # what a listed token proves, or costs when left out, also depends on how common it is among
     # people (``name_frequency``): "Carlos" proves less than "Khanani"
     if c_evidence is None:
@@ -89,31 +97,57 @@ def align(
     gained = 0.0
     pairs: list[tuple[str, str, float]] = []
     for sim, qs, cs in pair_sims:
-        if sim < PAIR_FLOOR or used_q.intersection(qs) or used_c.intersection(cs):
-            continue
+        if sim < PAIR_FLOOR:
+            break  # sorted: the rest are below the floor too
+        if len(qs) == 1:
+            i = qs[0]
+            if i in used_q:
+                continue
+            q_weight = q_weights[i]
+            q_text = q_texts[i]
+        else:
+            if used_q.intersection(qs):
+                continue
+            q_weight = q_weights[qs[0]] + q_weights[qs[1]]  # as ``sum``: 0 + a + b
+            q_text = " ".join(q_texts[i] for i in qs)
+        if len(cs) == 1:
+            j = cs[0]
+            if j in used_c:
+                continue
+            listed_weight = c_weights[j]
+            evidence = c_evidence[j]
+            c_text = c_texts[j]
+        else:
+            if used_c.intersection(cs):
+                continue
+            listed_weight = c_weights[cs[0]] + c_weights[cs[1]]
+            evidence = c_evidence[cs[0]] + c_evidence[cs[1]]
+            c_text = " ".join(c_texts[j] for j in cs)
         used_q.update(qs)
         used_c.update(cs)
-        listed_weight = sum(c_weights[j] for j in cs)
-        evidence = sum(c_evidence[j] for j in cs)
         # the query side scaled as its listed counterpart: the same name on both sides
-        weight = sum(q_weights[i] for i in qs) * (evidence / listed_weight if listed_weight else 1.0) + evidence
+        weight = q_weight * (evidence / listed_weight if listed_weight else 1.0) + evidence
         matched_weight += weight
         gained += sim * weight
-        pairs.append((" ".join(q_texts[i] for i in qs), " ".join(c_texts[j] for j in cs), sim))
+        pairs.append((q_text, c_text, sim))
     uq = [i for i in range(len(q_texts)) if i not in used_q]
     uc = [j for j in range(len(c_texts)) if j not in used_c]
     # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
-    wq = sum(q_weights[i] * omission_factor(q_texts[i]) for i in uq)
-    wc = sum(c_omitted[j] for j in uc)
+    q_left = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if q_omitted is None
+              else [q_omitted[i] for i in uq])
+    c_left = [c_omitted[j] for j in uc]
+    wq = sum(q_left)
+    wc = sum(c_left)
     extra = max(wq, wc) - min(wq, wc)
     # tokens left on both sides contradict each other however common they are ("Miguel Trevino
     # Morales" is not "Omar Trevino Morales"): they cost their full weight, not their rarity's
     # (an organisation's descriptors excepted: "GROUP" against "CASINO" is no contradiction)
-    conflict = min(sum(conflict_weight(q_texts[i]) for i in uq), sum(c_conflict[j] for j in uc))
+    q_conflicting = ([conflict_weight(q_texts[i]) for i in uq] if q_conflict is None
+                     else [q_conflict[i] for i in uq])
+    conflict = min(sum(q_conflicting), sum([c_conflict[j] for j in uc]))
     if len(pairs) >= 2:
         # one omitted middle name is common; each further one is less so
-        longer_side = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if wq > wc
-                       else [c_omitted[j] for j in uc])
+        longer_side = q_left if wq > wc else c_left
         first = min(extra, max(longer_side, default=0.0))
         matched_c = list(used_c)
         rarity = 1.0  # how rare the rarest matched token is, among listed names and among people
@@ -160,51 +194,87 @@ def query_weights(candidates: CandidateSet, index: ScreeningIndex) -> list[float
     return weights
 
 
+@lru_cache(maxsize=200_000)
+def _late_pair(qt: str, ct: str, syllable: bool) -> float:
+    """Similarity of a query token and a listed token the blocking keys did not pair (0 if none):
+    an initial against a full token, or two long tokens compared directly."""
+    if len(qt) == 1 or len(ct) == 1:
+        return initial_sim(qt, ct)
+    if (min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and not syllable
+            and (qt[0] == ct[0] or phonetic_key(qt)[0] == phonetic_key(ct)[0])):  # "kh" / "h"
+        # two long tokens the blocking keys did not pair ("industry" / "industries",
+        # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
+        sim = token_similarity(qt, ct)
+        longer, shorter = (qt, ct) if len(qt) > len(ct) else (ct, qt)
+        extended = len(longer) - len(shorter) > 1 and longer.startswith(shorter)
+        # "Martinez" is not "Martin", "Dmitriyevna" not "Dmitriyev"; "industries" is "industry"
+        return sim if sim >= LATE_PAIR_FLOOR and not extended else 0.0
+    return 0.0
+
+
 def score_indexed(
     candidates: CandidateSet,
     listed: IndexedName,
     q_weights: list[float],
     vocab_abjad: list[bool],
 ) -> Alignment:
+    """Alignment of the query of ``candidates`` with one of its candidate names.
+
+    A query token's similarity to a listed token depends on the two tokens only: it is kept
+    (``CandidateSet.pair_sims``, ``ScreeningIndex.token_pairs``), as candidates of one query share
+    many tokens, and common tokens recur from query to query. ``q_weights`` are the same for every
+    candidate of ``candidates``.
+    """
     query = candidates.query
-    q_texts = [t.text for t in query.tokens]
-    q_abjad = [t.abjad for t in query.tokens]
-    q_syllable = [t.syllable for t in query.tokens]
-    c_texts = listed.texts
+    if candidates.query_texts is None:
+        candidates.query_texts = [t.text for t in query.tokens]
+        candidates.query_abjad = [t.abjad for t in query.tokens]
+        candidates.query_syllable = [t.syllable for t in query.tokens]
+        candidates.query_omitted = [w * omission_factor(t) for w, t in zip(q_weights, candidates.query_texts,
+                                                                            strict=True)]
+        candidates.query_conflict = [conflict_weight(t) for t in candidates.query_texts]
+    q_texts, q_abjad, q_syllable = candidates.query_texts, candidates.query_abjad, candidates.query_syllable
     items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
+    c_texts = listed.texts
+    token_ids = listed.token_ids
+    alternative_ids = listed.alternative_ids
+    joined_ids = listed.joined_ids
     positions: list[QueryTokenMatches] = candidates.positions
+    pair_sims = candidates.pair_sims
     for i, qt in enumerate(q_texts):
         sims = positions[i].sims
-        for j, vid in enumerate(listed.token_ids):
-            sim = sims.get(vid, 0.0)
-            for alt in listed.alternative_ids[j]:
-                sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
-            if sim == 0.0 and not (q_abjad[i] or vocab_abjad[vid]):
-                ct = c_texts[j]
-                if len(qt) == 1 or len(ct) == 1:
-                    sim = initial_sim(qt, ct)
-                elif (min(len(qt), len(ct)) >= LATE_PAIR_LENGTH and not q_syllable[i]
-                      and (qt[0] == ct[0] or phonetic_key(qt)[0] == phonetic_key(ct)[0])):  # "kh" / "h"
-                    # two long tokens the blocking keys did not pair ("industry" / "industries",
-                    # "vladislavas" / "vladislav"): compared directly, as the name is a candidate anyway
-                    sim = token_similarity(qt, ct)
-                    longer, shorter = (qt, ct) if len(qt) > len(ct) else (ct, qt)
-                    extended = len(longer) - len(shorter) > 1 and longer.startswith(shorter)
-                    # "Martinez" is not "Martin", "Dmitriyevna" not "Dmitriyev"; "industries" is "industry"
-                    sim = sim if sim >= LATE_PAIR_FLOOR and not extended else 0.0
+        known = pair_sims[i]
+        abjad_i = q_abjad[i]
+        for j, vid in enumerate(token_ids):
+            alternatives = alternative_ids[j]
+            if alternatives:
+                sim = sims.get(vid, 0.0)
+                for alt in alternatives:
+                    sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
+                if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
+                    sim = _late_pair(qt, c_texts[j], q_syllable[i])
+            else:
+                cached = known.get(vid)
+                if cached is None:
+                    sim = sims.get(vid, 0.0)
+                    if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
+                        sim = _late_pair(qt, c_texts[j], q_syllable[i])
+                    known[vid] = sim
+                else:
+                    sim = cached
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))
-        for j, vid in enumerate(listed.joined_ids):
+        for j, vid in enumerate(joined_ids):
             sim = sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
     for i, pair in enumerate(candidates.joined):
-        for j, vid in enumerate(listed.token_ids):
+        for j, vid in enumerate(token_ids):
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
-                 listed.omitted, listed.conflict)
+                 listed.omitted, listed.conflict, candidates.query_omitted, candidates.query_conflict)
 
 
 def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:

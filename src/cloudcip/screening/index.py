@@ -40,6 +40,7 @@ from cloudcip.screening.name_frequency import population_rarity
 from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
 from cloudcip.screening.names import (
     InvalidNameError,
+    NameToken,
     NormalisedName,
     normalise_email,
     normalise_identifier,
@@ -57,6 +58,7 @@ RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali"
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
 CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
+PAIR_CACHE_SIZE = 20_000  # query tokens whose similarities to listed tokens (alignment) are remembered
 ABJAD_CANDIDATE_FACTOR = 2  # an abjad-script query keeps this many times more candidates
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
@@ -129,6 +131,15 @@ class CandidateSet:
     name_ids: list[int]  # candidate names, best blocking score first
     examined: int  # names whose blocking score was computed (the candidate set before the cut)
     blocking: list[float] = field(default_factory=list)  # blocking score of each of ``name_ids``
+    # each query token's similarities to listed tokens (by vocabulary id) so far (``token_pairs``)
+    pair_sims: list[dict[int, float]] = field(default_factory=list)
+    # kept by the alignment (``score_indexed``) while the candidates are scored: the query's token
+    # texts, flags and costs
+    query_texts: list[str] | None = None
+    query_abjad: list[bool] = field(default_factory=list)
+    query_syllable: list[bool] = field(default_factory=list)
+    query_omitted: list[float] = field(default_factory=list)  # query weight times ``omission_factor``
+    query_conflict: list[float] = field(default_factory=list)  # ``conflict_weight`` of each query token
 
 
 class ScreeningIndex:
@@ -159,6 +170,7 @@ class ScreeningIndex:
         self.emails: dict[str, list[int]] = {}
         self.wallets: dict[str, list[int]] = {}
         self._similar_cache: dict[tuple[str, bool, str], dict[int, float]] = {}
+        self._pair_cache: dict[NameToken, dict[int, float]] = {}
         self.last_candidate_count = 0  # candidates examined by the latest query (for tests, metrics)
         # names left out of every answer (``masking``): the leave-one-out evaluation screens a listed
         # alias against the others without rebuilding the index
@@ -343,6 +355,17 @@ class ScreeningIndex:
                 matches.add(vid, sim)
         return matches
 
+    def token_pairs(self, token: NameToken) -> dict[int, float]:
+        """The similarities of a query token to the listed tokens (by vocabulary id) the alignment has
+        needed so far (``alignment.score_indexed`` fills it): a function of the token and the index
+        only, kept across queries (bounded), as common tokens recur."""
+        pairs = self._pair_cache.get(token)
+        if pairs is None:
+            if len(self._pair_cache) >= PAIR_CACHE_SIZE:
+                self._pair_cache.clear()
+            pairs = self._pair_cache[token] = {}
+        return pairs
+
     def query_positions(self, query: NormalisedName) -> list[QueryTokenMatches]:
         """The vocabulary tokens similar to each query token (the first step of ``candidates``)."""
         positions: list[QueryTokenMatches] = []
@@ -449,7 +472,8 @@ class ScreeningIndex:
             name_ids = heapq.nlargest(limit, scores, key=scores.__getitem__)
         else:
             name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
-        return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids])
+        return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids],
+                            pair_sims=[self.token_pairs(t) for t in query.tokens])
 
     def parties_by_document(self, number: str) -> list[int]:
         return self.documents.get(normalise_identifier(number), [])

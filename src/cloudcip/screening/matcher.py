@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cloudcip.domain.designated import DesignatedParty
-from cloudcip.screening.alignment import how_matched, query_weights, score_indexed, score_names
+from cloudcip.screening.alignment import Alignment, how_matched, query_weights, score_indexed, score_names
 from cloudcip.screening.evidence import (
     JURISDICTION_AGREES,
     JURISDICTION_CONTRADICTS,
@@ -288,6 +288,18 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
     return out
 
 
+@dataclass(slots=True)
+class _Scored:
+    """A candidate name's score, kept until the hit is answered (``_hit`` then explains it): most
+    scored candidates are outscored or below the bands and are never explained."""
+
+    score: float
+    listed: IndexedName
+    alignment: Alignment
+    path: str
+    qname: NormalisedName
+
+
 def _screen_name(
     index: ScreeningIndex,
     query: ScreeningQuery,
@@ -295,49 +307,58 @@ def _screen_name(
     path: str,
     thresholds: Thresholds,
     include_clear: bool,
-    best: dict[int, Hit],
+    best: dict[int, Hit | _Scored],
 ) -> None:
-    """Score the candidates of one reading of the query's name; keep each party's best hit in ``best``."""
+    """Score the candidates of one reading of the query's name; keep each party's best in ``best``."""
     candidates = index.candidates(qname)
     q_weights = query_weights(candidates, index) if candidates.name_ids else []
     top = candidates.blocking[0] if candidates.blocking else 0.0
+    floor = 0.5 * thresholds.review
+    names, parties = index.names, index.parties
     for rank, nid in enumerate(candidates.name_ids):
         if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
             break  # the rest gathered far less blocking weight than the best candidates
-        listed = index.names[nid]
-        if listed.party in best and best[listed.party].score >= 1.0:
+        listed = names[nid]
+        previous = best.get(listed.party)
+        if previous is not None and previous.score >= 1.0:
             continue
         alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad)
-        if alignment.score < 0.5 * thresholds.review and not include_clear:
+        if alignment.score < floor and not include_clear:
             continue
-        party = index.parties[listed.party]
-        features: dict[str, float | str] = {
-            "name": round(alignment.score, 4),
-            "path": path,
-            "tokens": "; ".join(f"{q}~{c} {how_matched(q, c, s)}" for q, c, s in alignment.pairs),
-        }
-        explanation = [
-            f"name {alignment.score:.2f} via {path}: "
-            + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)
-        ]
-        if alignment.unmatched_query:
-            explanation.append("only in query: " + " ".join(alignment.unmatched_query))
-        if alignment.unmatched_listed:
-            explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
-        score = round(_adjust(alignment.score, listed, party, query, qname, features, explanation), 4)
-        previous = best.get(listed.party)
+        # the features and the explanation are written when the hit is answered (``_hit``)
+        score = round(_adjust(alignment.score, listed, parties[listed.party], query, qname, {}, []), 4)
         if previous is None or score > previous.score:
-            best[listed.party] = Hit(
-                party_source=party.source,
-                party_id=party.source_id,
-                matched_name=listed.name.original,
-                score=score,
-                band=thresholds.band(score),
-                features=features,
-                explanation=explanation,
-                pairs=[TokenMatch(q, c, round(s, 4), how_matched(q, c, s)) for q, c, s in alignment.pairs],
-                path=path,
-            )
+            best[listed.party] = _Scored(score, listed, alignment, path, qname)
+
+
+def _hit(index: ScreeningIndex, query: ScreeningQuery, scored: _Scored, thresholds: Thresholds) -> Hit:
+    """The hit of a scored candidate name, with its features and explanation."""
+    alignment, listed, path = scored.alignment, scored.listed, scored.path
+    party = index.parties[listed.party]
+    features: dict[str, float | str] = {
+        "name": round(alignment.score, 4),
+        "path": path,
+        "tokens": "; ".join(f"{q}~{c} {how_matched(q, c, s)}" for q, c, s in alignment.pairs),
+    }
+    explanation = [
+        f"name {alignment.score:.2f} via {path}: " + ", ".join(f"{q}~{c} {s:.2f}" for q, c, s in alignment.pairs)
+    ]
+    if alignment.unmatched_query:
+        explanation.append("only in query: " + " ".join(alignment.unmatched_query))
+    if alignment.unmatched_listed:
+        explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
+    score = round(_adjust(alignment.score, listed, party, query, scored.qname, features, explanation), 4)
+    return Hit(
+        party_source=party.source,
+        party_id=party.source_id,
+        matched_name=listed.name.original,
+        score=score,
+        band=thresholds.band(score),
+        features=features,
+        explanation=explanation,
+        pairs=[TokenMatch(q, c, round(s, 4), how_matched(q, c, s)) for q, c, s in alignment.pairs],
+        path=path,
+    )
 
 
 def screen(
@@ -354,7 +375,7 @@ def screen(
     """
     thresholds = thresholds or Thresholds()
     _validate_query(query)
-    best: dict[int, Hit] = {}
+    best: dict[int, Hit | _Scored] = {}
 
     for pidx, (kind, _value) in _identifier_hits(index, query).items():
         party = index.parties[pidx]
@@ -378,7 +399,7 @@ def screen(
         for path, qname in qnames:
             _screen_name(index, query, qname, path, thresholds, include_clear, best)
 
-    hits = sorted(best.values(), key=lambda h: -h.score)
+    ranked = sorted(best.values(), key=lambda h: -h.score)
     if not include_clear:
-        hits = [h for h in hits if h.band != "clear"]
-    return hits[:limit]
+        ranked = [h for h in ranked if thresholds.band(h.score) != "clear"]
+    return [h if isinstance(h, Hit) else _hit(index, query, h, thresholds) for h in ranked[:limit]]
