@@ -264,11 +264,15 @@ def score_indexed(
                     sim = cached
             if sim >= PAIR_FLOOR:
                 items.append((sim, (i,), (j,)))
+        if not sims:
+            continue
         for j, vid in enumerate(joined_ids):
             sim = sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
     for i, pair in enumerate(candidates.joined):
+        if not pair.sims:
+            continue
         for j, vid in enumerate(token_ids):
             sim = pair.sims.get(vid, 0.0)
             if sim >= PAIR_FLOOR:

@@ -411,6 +411,7 @@ class ScreeningIndex:
                 units[i + 1].add(vid, sim)
 
         scores: dict[int, float] = {}
+        postings = self.postings
         sized = sorted(
             ((sum(len(self.postings[v]) for v in u.sims), u) for u in units if u.sims),
             key=lambda pair: pair[0],
@@ -431,11 +432,19 @@ class ScreeningIndex:
             weight = self.idf[max(sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))[0]]
             for vid, sim in sims.items():
                 gain = sim * weight
-                for nid in self.postings[vid]:
-                    if gain > local.get(nid, 0.0):
+                if not local and gain > 0.0:
+                    local = dict.fromkeys(postings[vid], gain)  # the same as the loop below, at once
+                    continue
+                known = local.get
+                for nid in postings[vid]:
+                    if gain > known(nid, 0.0):
                         local[nid] = gain
+            if not scores:
+                scores = local  # 0.0 + gain: the gains themselves
+                continue
+            gathered = scores.get
             for nid, gain in local.items():
-                scores[nid] = scores.get(nid, 0.0) + gain
+                scores[nid] = gathered(nid, 0.0) + gain
         for unit in common:
             best = max(unit.sims.items(), key=lambda item: item[1])
             gain = best[1] * self.idf[best[0]]
@@ -460,11 +469,18 @@ class ScreeningIndex:
         names = self.names
         masked = self._masked
         # among equals, shorter listed names first: they can be matched more completely
-        scores = {
-            nid: score - SHORTER_FIRST * len(names[nid].token_ids)
-            for nid, score in scores.items()
-            if score >= floor and nid not in masked
-        }
+        if masked:
+            scores = {
+                nid: score - SHORTER_FIRST * len(names[nid].token_ids)
+                for nid, score in scores.items()
+                if score >= floor and nid not in masked
+            }
+        else:
+            scores = {
+                nid: score - SHORTER_FIRST * len(names[nid].token_ids)
+                for nid, score in scores.items()
+                if score >= floor
+            }
         # a query in an abjad script finds the names written in it exactly, and the Latin spellings of
         # the same name only by skeleton: more candidates, or the Latin ones are crowded out
         limit = self.max_candidates * (ABJAD_CANDIDATE_FACTOR if any(t.abjad for t in query.tokens) else 1)
