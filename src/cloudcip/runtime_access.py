@@ -35,13 +35,22 @@ def signup_ip_lookup(database: Database) -> Callable[[str], SignupAddress]:
     from cloudcip.verification.assessment import SignupAddress
 
     intel = IpIntel.load(database)
+    # the signup decision asks twice of the same address (its assessment, then its links): the last
+    # answer is kept (the intelligence is loaded once, so an address's facts do not change)
+    last: list[tuple[str, SignupAddress]] = []
 
     def lookup(address: str) -> SignupAddress:
+        kept = last[0] if last else None
+        if kept is not None and kept[0] == address:
+            return kept[1]
         try:
             facts = intel.facts(ip_to_bytes(ipaddress.ip_address(address)))
         except ValueError:
-            return SignupAddress()
-        return SignupAddress(facts.country, bool(facts.hosting), bool(facts.tor_exit), facts.asn)
+            found = SignupAddress()
+        else:
+            found = SignupAddress(facts.country, bool(facts.hosting), bool(facts.tor_exit), facts.asn)
+        last[:] = [(address, found)]
+        return found
 
     return lookup
 

@@ -161,6 +161,13 @@ class CompactRange:
         """Return a JSON-able state: ``{"size": n, "hashes": [hex, ...]}`` (largest subtree first)."""
         return {"size": self._size, "hashes": [value.hex() for value in self._hashes]}
 
+    def copy(self) -> CompactRange:
+        """An independent range with the same leaves (appending to one leaves the other as it is)."""
+        compact = CompactRange()
+        compact._size = self._size
+        compact._hashes = list(self._hashes)
+        return compact
+
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CompactRange:
         """Rebuild a range from :meth:`to_state` output; raise ValueError if it is inconsistent."""

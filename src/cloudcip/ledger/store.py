@@ -117,6 +117,9 @@ class Ledger:
     signing_key: Ed25519PrivateKey
     checkpoint: Checkpoint
     clock: Clock = clocks.now
+    #: the compact range of the state this process last saved, with its stored text: the next append
+    #: starts from it when the state row still holds that text (else it parses the row)
+    _saved: tuple[str, CompactRange] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def public_key(self) -> Ed25519PublicKey:
@@ -141,7 +144,9 @@ class Ledger:
         tree_size, last_leaf_hash, compact_state = locked[0]
         size = int(tree_size)
         previous = bytes(last_leaf_hash) if last_leaf_hash is not None else b""
-        compact = CompactRange.from_state(json.loads(compact_state))
+        saved = self._saved
+        compact = saved[1].copy() if saved is not None and saved[0] == compact_state else \
+            CompactRange.from_state(json.loads(compact_state))
         now = self.clock().astimezone(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the column holds what is hashed
         at_text = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -174,8 +179,9 @@ class Ledger:
         insert_rows(conn, ledger_tree_head, [
             {"tree_size": size, "root_hash": head.root_hash, "timestamp_ms": head.timestamp_ms,
              "signature": head.signature}])
-        _SAVE_STATE.execute(
-            conn, {"tree_size": size, "last_leaf_hash": previous, "compact_state": json.dumps(compact.to_state())})
+        state_text = json.dumps(compact.to_state())
+        _SAVE_STATE.execute(conn, {"tree_size": size, "last_leaf_hash": previous, "compact_state": state_text})
+        self._saved = (state_text, compact)
         return head
 
     @contextmanager

@@ -67,8 +67,15 @@ def signup_prefix(ip: str) -> str:
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    length = 24 if address.version == 4 else 64
-    return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
+    return _prefix_of(address)
+
+
+def _prefix_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """``signup_prefix`` of a parsed (and unmapped) address: an IPv4 /24 written without building
+    the network (``ip_network`` parses the text again), the same text."""
+    if address.version == 4:
+        return f"{ipaddress.IPv4Address(int(address) & 0xFFFFFF00)}/24"
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def _token(key: bytes, kind: str, value: str) -> str:
@@ -104,7 +111,7 @@ def signup_ip_identifiers(key: bytes, ip: str, *, asn: int | None = None, hostin
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = signup_prefix(str(address))
+    prefix = _prefix_of(address)
     found = [Identifier("signup_ip", _token(key, "signup_ip", str(address)), "address in " + prefix),
              Identifier("signup_prefix", _token(key, "signup_prefix", prefix), prefix)]
     if asn is not None and hosting:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -135,7 +135,8 @@ class ApplicationService:
     # -- submit --------------------------------------------------------------------------------
     def submit(self, request: ApplicationInput, actor: Actor, idempotency_key: str | None = None) -> dict[str, Any]:
         self.follow_policy()
-        body_hash = request_hash(request.model_dump(mode="json"))
+        dumped = request.model_dump(mode="json")
+        body_hash = request_hash(dumped)
         if idempotency_key:
             stored = self._replay(idempotency_key, body_hash)
             if stored is not None:
@@ -154,7 +155,7 @@ class ApplicationService:
         with self._reading(self.signup_links is not None or exempting) as conn:
             links = self._links(record, request, conn)
             facts = self.facts(request.account.type, request.account.channel, request.kind, assessment,
-                               fields_present=frozenset(present_fields(request)),
+                               fields_present=frozenset(present_fields(request, dumped)),
                                notice_version=request.notice_version, satisfied=brought.satisfied(),
                                problems=tuple(brought.problems), links=links)
             if exempting and self.exemptions is not None and conn is not None:
@@ -208,10 +209,7 @@ class ApplicationService:
     @contextmanager
     def _reading(self, needed: bool) -> Iterator[Connection | None]:
         """One connection for the signup's reads before its write transaction (None when none is needed)."""
-        if not needed:
-            yield None
-            return
-        with self.services.database.engine.connect() as conn:
+        with self.services.database.engine.connect() if needed else nullcontext() as conn:
             yield conn
 
     def _links(self, record: CustomerRecord, request: ApplicationInput,
@@ -477,8 +475,10 @@ class ApplicationService:
             return successors.reevaluate(self, work, application_id, reason, actor, carry_evidence=carry_evidence)
 
 
-def present_fields(request: ApplicationInput) -> set[str]:
-    present = {name for name, value in request.model_dump().items() if value not in (None, [], {}, "")}
+def present_fields(request: ApplicationInput, dumped: dict[str, Any] | None = None) -> set[str]:
+    """The fields given; ``dumped``: the request's ``model_dump`` (JSON or Python mode give the same)."""
+    dumped = dumped if dumped is not None else request.model_dump()
+    present = {name for name, value in dumped.items() if value not in (None, [], {}, "")}
     if isinstance(request, IndividualCustomer) and (request.national_id or request.documents):
         present.add("national_id")
     if any(isinstance(m, Card) for m in request.payment_means):
