@@ -3,7 +3,9 @@ non-listed names, single-query latency, and the same queries by brute force for 
 
 Beside these, ``evaluation`` holds the independent evaluation of ``bench.name_eval`` (its reporting
 half): real alias and original-script pairs of the lists with leave-one-out, look-alike and Faker
-negatives, precision/recall/F1 per script and kind, a precision-recall curve (PNG with ``--pr-curve``).
+negatives, precision/recall/F1 per script and kind, a precision-recall curve (PNG with ``--pr-curve``);
+``evaluation_with_evidence`` the same cases with the facts a customer gives at signup (in addition to
+the names-only figures, which the targets are read from).
 
 Run: ``python -m bench.screening [--pr-curve PATH]`` (prints one JSON object). Needs the real lists in
 ``/work/shared/data/lists`` (or ``$CLOUDCIP_LISTS_DIR``); skips with a message when absent.
@@ -256,6 +258,13 @@ def run(json_output: bool = True, parties: list[DesignatedParty] | None = None,
 
         figures["evaluation"] = evaluate(parties, index, "reporting", pr_curve)
         figures["targets"].update(targets(figures["evaluation"]))
+        # the same cases with the facts a customer gives at signup (date of birth, nationality, gender,
+        # jurisdiction): reported beside the names-only figures, which the targets are read from
+        with_evidence = evaluate(parties, index, "reporting", None, evidence=True)
+        figures["evaluation_with_evidence"] = {
+            key: with_evidence[key]
+            for key in ("evidence", "overall", "negatives", "alias_by_pair_class", "by_script", "by_kind", "pr_curve")
+        }
     if json_output:
         print(json.dumps(figures, ensure_ascii=False))
     return figures

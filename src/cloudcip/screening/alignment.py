@@ -41,6 +41,11 @@ EXTRA_TOKEN_COST = (0.25, 1.0)
 FURTHER_EXTRA_COST = (0.45, 1.2)
 SHORT_EVIDENCE = 12  # matched letters below which omitted tokens cost more (full cost at half of it)
 COMMON_RARITY = 0.7  # rarity of the rarest matched token at or below which the match counts as common
+# one side wholly matched (the other has more words: a name given in part) and the matched tokens rare:
+# up to this share of the omitted tokens' cost is waived, the rarer the match the more ("EL CORTEZ" /
+# "EL CORTEZ RESTAURANT"); look-alikes have words on both sides the other lacks, which this never waives
+CONTAINED_DISCOUNT = 0.5
+SINGLE_MATCH_COMMONNESS = 0.3  # one matched token is at least this common, however rare ("Iqbal")
 JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 
 
@@ -67,6 +72,8 @@ def align(
     c_conflict: Sequence[float] | None = None,
     q_omitted: Sequence[float] | None = None,
     q_conflict: Sequence[float] | None = None,
+    syllabic: bool = False,
+    abjad: bool = False,
 ) -> Alignment:
     """Greedy best-first alignment of query tokens with listed tokens; Dice-like weighted score.
 
@@ -76,6 +83,12 @@ def align(
     ``c_evidence``, ``c_omitted``, ``c_conflict``: the listed tokens' weights by ``c_rarity``, the
     same times ``omission_factor`` and their ``conflict_weight``, when the index kept them;
     ``q_omitted``, ``q_conflict``: the same of the query tokens, when the caller kept them.
+
+    One side wholly matched by full tokens (not initials) is a name given in part: its omitted tokens
+    cost less the rarer the match (``CONTAINED_DISCOUNT``), one matched token as well. ``syllabic``: a
+    Chinese or Korean name read syllable by syllable, where a syllable more or less on either side is
+    another name and costs as a contradiction; ``abjad``: tokens compared by consonant skeleton, whose
+    matches are looser and earn no such discount.
     """
     if not pair_sims:  # nothing aligned: no weight gained, whatever the costs
         return Alignment(0.0, [], list(q_texts), list(c_texts))
@@ -96,6 +109,7 @@ def align(
     matched_weight = 0.0
     gained = 0.0
     pairs: list[tuple[str, str, float]] = []
+    substantive = 0  # pairs of full tokens (an initial against a full name proves one letter)
     for sim, qs, cs in pair_sims:
         if sim < PAIR_FLOOR:
             break  # sorted: the rest are below the floor too
@@ -130,6 +144,8 @@ def align(
         matched_weight += weight
         gained += sim * weight
         pairs.append((q_text, c_text, sim))
+        if len(q_text) > 1 and len(c_text) > 1:
+            substantive += 1
     uq = [i for i in range(len(q_texts)) if i not in used_q]
     uc = [j for j in range(len(c_texts)) if j not in used_c]
     # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
@@ -145,7 +161,16 @@ def align(
     q_conflicting = ([conflict_weight(q_texts[i]) for i in uq] if q_conflict is None
                      else [q_conflict[i] for i in uq])
     conflict = min(sum(q_conflicting), sum([c_conflict[j] for j in uc]))
-    if len(pairs) >= 2:
+    if syllabic:
+        # a Chinese or Korean name read syllable by syllable: a syllable more or less on either side
+        # is another given name ("Chen Xiang" is not "Chen Mei Xiang"), whatever its frequency
+        conflict = sum(q_conflicting) + sum([c_conflict[j] for j in uc])
+        wq = wc = extra = 0.0
+    # an initial against a full name proves one letter: it neither makes two matched names nor a name
+    # wholly matched ("G. Simon Barnabas" is not "Simon Gatwick")
+    # (only where how rare the match is is known: ``c_rarity``, from the index)
+    contained = bool(c_rarity) and substantive == len(pairs) > 0 and (not uq or not uc) and not abjad
+    if extra > 0.0 and (substantive >= 2 or contained):  # (nothing omitted costs nothing)
         # one omitted middle name is common; each further one is less so
         longer_side = q_left if wq > wc else c_left
         first = min(extra, max(longer_side, default=0.0))
@@ -160,9 +185,13 @@ def align(
             1.0,
             max(0.0, (1.0 - rarity) / (1.0 - COMMON_RARITY), (SHORT_EVIDENCE - letters) / (SHORT_EVIDENCE / 2)),
         )
+        if substantive < 2:
+            commonness = max(commonness, SINGLE_MATCH_COMMONNESS)
         first_cost = EXTRA_TOKEN_COST[0] + (EXTRA_TOKEN_COST[1] - EXTRA_TOKEN_COST[0]) * commonness
         further_cost = FURTHER_EXTRA_COST[0] + (FURTHER_EXTRA_COST[1] - FURTHER_EXTRA_COST[0]) * commonness
         extra_cost = first_cost * first + further_cost * (extra - first)
+        if contained:
+            extra_cost *= 1.0 - CONTAINED_DISCOUNT * (1.0 - commonness)
     else:
         extra_cost = extra
     denominator = matched_weight + 2.0 * conflict + extra_cost
@@ -278,7 +307,8 @@ def score_indexed(
             if sim >= PAIR_FLOOR:
                 items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
-                 listed.omitted, listed.conflict, candidates.query_omitted, candidates.query_conflict)
+                 listed.omitted, listed.conflict, candidates.query_omitted, candidates.query_conflict,
+                 True in q_syllable, True in q_abjad or (bool(token_ids) and vocab_abjad[token_ids[0]]))
 
 
 def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:
@@ -316,7 +346,9 @@ def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:
         for j, ct in enumerate(listed.tokens):
             items.append((spelled_similarity(joined, ct.text) * JOINED_DISCOUNT, (i, i + 1), (j,)))
     return align(
-        q_texts, [conflict_weight(t) for t in q_texts], c_texts, [conflict_weight(t) for t in c_texts], items
+        q_texts, [conflict_weight(t) for t in q_texts], c_texts, [conflict_weight(t) for t in c_texts], items,
+        syllabic=any(t.syllable for t in query.tokens),
+        abjad=any(t.abjad for t in (*query.tokens, *listed.tokens)),
     )
 
 

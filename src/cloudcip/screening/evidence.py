@@ -23,6 +23,7 @@ LEGAL_FORM_CONTRADICTION_FACTOR = 0.88  # a limited-liability company against a 
 NUMBER_MISMATCH_FACTOR = 0.85  # "TONG HUNG 1" against "TONG HUNG 5"
 JURISDICTION_AGREES = 0.03
 JURISDICTION_CONTRADICTS = -0.06
+JURISDICTION_AND_FORM_CONTRADICT = -0.12  # the jurisdiction contradicts and the legal forms differ
 
 
 # --- dates of birth -----------------------------------------------------------------------------

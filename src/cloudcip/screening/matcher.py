@@ -36,6 +36,7 @@ from cloudcip.domain.designated import DesignatedParty
 from cloudcip.screening.alignment import Alignment, how_matched, query_weights, score_indexed, score_names
 from cloudcip.screening.evidence import (
     JURISDICTION_AGREES,
+    JURISDICTION_AND_FORM_CONTRADICT,
     JURISDICTION_CONTRADICTS,
     LEGAL_FORM_CONTRADICTION_FACTOR,
     LEGAL_FORM_MISMATCH_FACTOR,
@@ -211,9 +212,15 @@ def _adjust(
                 features["jurisdiction"] = JURISDICTION_AGREES
                 explanation.append(f"jurisdiction {country} agrees with the list")
             else:
-                score += JURISDICTION_CONTRADICTS
-                features["jurisdiction"] = JURISDICTION_CONTRADICTS
-                explanation.append(f"jurisdiction {country} not among listed {', '.join(sorted(listed_countries))}")
+                # a legal form that differs too is a second sign of another registration: a company is
+                # one legal person in one jurisdiction ("SMILEWALLET B.V." in NL / "SMILEWALLET, LLC" in US)
+                q_forms, l_forms = set(qname.legal_forms), set(listed.name.legal_forms)
+                forms_differ = bool(q_forms and l_forms and not q_forms & l_forms)
+                delta = JURISDICTION_AND_FORM_CONTRADICT if forms_differ else JURISDICTION_CONTRADICTS
+                score += delta
+                features["jurisdiction"] = delta
+                explanation.append(f"jurisdiction {country} not among listed {', '.join(sorted(listed_countries))}"
+                                   + (" and the legal form differs" if forms_differ else ""))
     if query.birth_date and party.birth_dates:
         delta, why = date_evidence(query.birth_date, party.birth_dates)
         if why:
