@@ -28,6 +28,8 @@ PARTIES = [
                     nationalities=["RU"], gender="male"),
     DesignatedParty("t", "haniya", "Person", [ListedName("Ismail Haniya"), ListedName("إسماعيل هنية", "strong")]),
     DesignatedParty("t", "kim", "Person", [ListedName("Kim Jong Un")]),
+    DesignatedParty("t", "wallet", "Organization", [ListedName("SMILEWALLET, LLC")],
+                    addresses=[ListedAddress("Miami", country="US")]),
 ]
 
 # (party, query, extra query facts, band, feature the explanation carries or None)
@@ -45,6 +47,9 @@ CASES = [
     ("ivan", "Ivan Petrov", {"schema": "Person", "birth_date": "1985-03-01"}, "review", "birth_date"),
     ("ivan", "Ivan Petrov", {"schema": "Person", "gender": "female"}, "review", "gender"),
     ("ivan", "Ivan Petrov", {"schema": "Person", "nationality": "UA"}, "block", "nationality"),  # 0.95: dual nationals
+    ("wallet", "SMILEWALLET", {"schema": "Organization", "jurisdiction": "NL"}, "block", "jurisdiction"),  # 0.94
+    # another jurisdiction and another legal form: two signs of another registration (0.85, was 0.91)
+    ("wallet", "SMILEWALLET B.V.", {"schema": "Organization", "jurisdiction": "NL"}, "review", "jurisdiction"),
 ]
 
 
