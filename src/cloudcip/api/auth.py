@@ -1,7 +1,8 @@
 """API keys in ``Authorization: Bearer KEY``, each with a role; one dependency per permission (B4).
 
-Every request reads its key (``records.api_keys.authenticate``: one primary-key lookup), so a revoked
-or expired key is refused at once by every worker and node. ``require(...)`` lets a request through
+Every request reads its key's row (``api.key_check``: one primary-key read of what can change of it,
+``records.api_keys.authenticate`` for a key the process has not seen), so a revoked or expired key is
+refused at once by every worker and node. ``require(...)`` lets a request through
 when the key's role holds one of the permissions **and** has stated what ``records.roles.GRANTS``
 asks of that role (``X-Access-Purpose``; for legal staff also ``X-Legal-Basis``).
 """
@@ -17,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from cloudcip import clock
+from cloudcip.api.key_check import KeyCheck
 from cloudcip.errors import InvalidInput, Unauthenticated
 from cloudcip.records import api_keys
 from cloudcip.records.roles import (
@@ -40,6 +42,8 @@ ServicesDep = Annotated[Services, Depends(services_of)]
 
 # key id -> when this process last wrote its last-used time (monotonic seconds)
 _last_touched: dict[str, float] = {}
+# the keys this process has authenticated (their role and expiry; revocation is read on every request)
+_keys = KeyCheck()
 
 
 def _touch(services: Services, key_id: str) -> None:
@@ -61,7 +65,7 @@ async def current_actor(services: ServicesDep,
     if not presented:
         raise Unauthenticated("an API key is required: Authorization: Bearer KEY")
     with services.database.engine.connect() as conn:
-        actor = api_keys.authenticate(conn, presented, clock.now())
+        actor = _keys.actor_of(conn, presented, clock.now())
     if actor is None:
         raise Unauthenticated("the API key is unknown, expired or revoked")
     key_id = actor.name.removeprefix("apikey:")
