@@ -102,11 +102,12 @@ def variant_similarity(a: str, b: str, skeleton_equal: bool, spelled: float) -> 
     ``skeleton_equal``: their consonant skeletons (``names.skeleton_key``) are the same; ``spelled``:
     their similarity as spelled.
     """
-    if min(len(a), len(b)) < 3 or a.isdigit() or b.isdigit() or not vowels_compatible(a, b):
+    if min(len(a), len(b)) < 3 or a.isdigit() or b.isdigit():
         return 0.0
     key = loose_key(a)
-    if key != loose_key(b):
-        return 0.0  # the skeleton drops w, the loose key does not: "Raden" is not "Radwan"
+    # the skeleton drops w, the loose key does not: "Raden" is not "Radwan" (the cheaper test first)
+    if key != loose_key(b) or not vowels_compatible(a, b):
+        return 0.0
     if skeleton_equal:
         return VOWEL_VARIANT
     # folded consonants say less: long tokens only, spelled alike ("Calik" is not "Galic")
