@@ -58,7 +58,7 @@ RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali"
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
 CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
-PAIR_CACHE_SIZE = 20_000  # query tokens whose similarities to listed tokens (alignment) are remembered
+PAIR_CACHE_SIZE = 5_000  # query tokens whose similarities to listed tokens (alignment) are remembered (~25 each)
 ABJAD_CANDIDATE_FACTOR = 2  # an abjad-script query keeps this many times more candidates
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
