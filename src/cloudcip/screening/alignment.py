@@ -46,6 +46,11 @@ COMMON_RARITY = 0.7  # rarity of the rarest matched token at or below which the 
 # "EL CORTEZ RESTAURANT"); look-alikes have words on both sides the other lacks, which this never waives
 CONTAINED_DISCOUNT = 0.5
 SINGLE_MATCH_COMMONNESS = 0.3  # one matched token is at least this common, however rare ("Iqbal")
+# the same, as ``align`` computes with them (the same floating-point values)
+_COMMON_SPAN = 1.0 - COMMON_RARITY
+_HALF_SHORT = SHORT_EVIDENCE / 2
+_FIRST_SPAN = EXTRA_TOKEN_COST[1] - EXTRA_TOKEN_COST[0]
+_FURTHER_SPAN = FURTHER_EXTRA_COST[1] - FURTHER_EXTRA_COST[0]
 JOINED_DISCOUNT = 0.96  # two tokens on one side against one on the other: a little less certain
 
 
@@ -148,6 +153,8 @@ def align(
             substantive += 1
     uq = [i for i in range(len(q_texts)) if i not in used_q]
     uc = [j for j in range(len(c_texts)) if j not in used_c]
+    if not uq and not uc:  # every token matched: nothing omitted, nothing in conflict
+        return Alignment(gained / matched_weight if matched_weight > 0 else 0.0, pairs, [], [])
     # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
     q_left = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if q_omitted is None
               else [q_omitted[i] for i in uq])
@@ -169,26 +176,25 @@ def align(
     # an initial against a full name proves one letter: it neither makes two matched names nor a name
     # wholly matched ("G. Simon Barnabas" is not "Simon Gatwick")
     # (only where how rare the match is is known: ``c_rarity``, from the index)
-    contained = bool(c_rarity) and substantive == len(pairs) > 0 and (not uq or not uc) and not abjad
+    contained = (not uq or not uc) and substantive == len(pairs) > 0 and bool(c_rarity) and not abjad
     if extra > 0.0 and (substantive >= 2 or contained):  # (nothing omitted costs nothing)
         # one omitted middle name is common; each further one is less so
         longer_side = q_left if wq > wc else c_left
         first = min(extra, max(longer_side, default=0.0))
-        matched_c = list(used_c)
         rarity = 1.0  # how rare the rarest matched token is, among listed names and among people
-        if c_rarity and matched_c:
+        if c_rarity and used_c:
             # one rare matched token is evidence however common the others ("Ismail Haniya")
-            rarity = max(c_rarity[j] for j in matched_c)
+            rarity = max([c_rarity[j] for j in used_c])
         # little evidence matched: common tokens, or only a few letters ("Li Yu")
-        letters = sum(len(c_texts[j]) for j in matched_c)
+        letters = sum([len(c_texts[j]) for j in used_c])
         commonness = min(
             1.0,
-            max(0.0, (1.0 - rarity) / (1.0 - COMMON_RARITY), (SHORT_EVIDENCE - letters) / (SHORT_EVIDENCE / 2)),
+            max(0.0, (1.0 - rarity) / _COMMON_SPAN, (SHORT_EVIDENCE - letters) / _HALF_SHORT),
         )
         if substantive < 2:
             commonness = max(commonness, SINGLE_MATCH_COMMONNESS)
-        first_cost = EXTRA_TOKEN_COST[0] + (EXTRA_TOKEN_COST[1] - EXTRA_TOKEN_COST[0]) * commonness
-        further_cost = FURTHER_EXTRA_COST[0] + (FURTHER_EXTRA_COST[1] - FURTHER_EXTRA_COST[0]) * commonness
+        first_cost = EXTRA_TOKEN_COST[0] + _FIRST_SPAN * commonness
+        further_cost = FURTHER_EXTRA_COST[0] + _FURTHER_SPAN * commonness
         extra_cost = first_cost * first + further_cost * (extra - first)
         if contained:
             extra_cost *= 1.0 - CONTAINED_DISCOUNT * (1.0 - commonness)
