@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 # default is 1,000). ``cloudcip serve`` also runs a ``WalCheckpointer``, so the copying is mostly
 # done outside any write transaction; this bound holds where nothing else checkpoints.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
+WAL_CHECKPOINT_INTERVAL_S = 0.1  # ``WalCheckpointer``'s passes (see there)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -39,9 +40,16 @@ class WalCheckpointer:
     """SQLite: copies the write-ahead log into the database every ``interval`` seconds from a thread
     of its own (``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a lock nor blocks a writer),
     so that a committing writer, which holds the one write lock (``WriteGate``), finds little or
-    nothing left to checkpoint. Run by ``cloudcip serve``."""
+    nothing left to checkpoint. Run by ``cloudcip serve``.
 
-    def __init__(self, database: Database, interval: float = 0.5) -> None:
+    Every 0.1 s (``WAL_CHECKPOINT_INTERVAL_S``): two API workers deciding ~310 signups a second write
+    ~80 pages each, ~12,000 pages in 0.5 s, so with a pass every 0.5 s the log crossed
+    ``SQLITE_WAL_AUTOCHECKPOINT_PAGES`` every ~0.4 s and the worker whose commit crossed it copied
+    thousands of pages inside its write transaction while the other waited: 30-60 ms for every
+    decision in flight, the over-HTTP p99 of ``bench signup`` (issue 11). A pass every 0.1 s copies
+    ~3,000 pages (10-15 ms of this thread), and a crossing finds little left to copy."""
+
+    def __init__(self, database: Database, interval: float = WAL_CHECKPOINT_INTERVAL_S) -> None:
         self.database = database
         self.interval = interval
         self._stop = threading.Event()
