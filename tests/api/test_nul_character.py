@@ -127,3 +127,12 @@ def test_the_cli_refuses_an_application_file_with_a_nul(tmp_path: Any, monkeypat
     result = runner.invoke(app, ["applications", "submit", str(application)])
     assert result.exit_code == 2, result.output
     assert "email: must not contain a NUL character" in result.output
+
+
+@pytest.mark.requirement("B2")
+def test_a_query_that_only_spells_percent_00_is_taken_as_written(client: TestClient, keys: dict[str, str]) -> None:
+    """``as_of=%2500`` is the text "%00", not a NUL: the route's own validation answers (a bad date)."""
+    response = client.get("/v1/reporting/due?as_of=%2500", headers={**auth(keys["compliance-officer"]),
+                                                                   "X-Access-Purpose": "test"})
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["message"] != "must not contain a NUL character"

@@ -70,7 +70,7 @@ def nul_in_form(encoded: bytes) -> str | None:
     for name, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
             return name.replace("\x00", "") or "body"
-    return "body"
+    return None  # "%00" only as part of other text (e.g. "%2500", a literal "%00"): no NUL
 
 
 class RefuseNul:
