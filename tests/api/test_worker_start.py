@@ -8,10 +8,12 @@ middle of a request."""
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from stdnum import numdb
 
 from cloudcip.api.app import create_app_from_environment
 from cloudcip.clock import now
@@ -33,6 +35,9 @@ def test_a_worker_builds_its_screening_index_before_its_first_signup(tmp_path: P
     services = app.state.services
     try:
         assert app.state.screening.rebuilds == 1  # built while the worker starts
+        # every country's identifier and registration checks imported, their number databases read
+        assert {"stdnum.de.handelsregisternummer", "stdnum.in_.gstin", "stdnum.us.ein"} <= set(sys.modules)
+        assert "us/ein" in numdb._open_databases
         # and kept out of the garbage collector's full collections, which walked all of it
         assert gc.get_freeze_count() > 0
         with services.database.engine.begin() as conn:

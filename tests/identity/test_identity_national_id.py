@@ -198,3 +198,23 @@ def test_registration_numbers() -> None:
     with pytest.raises(IdentityFieldError, match="check digit fails for FR"):
         validate_registration("FR", "732 829 321", "r", scheme="fr.siren")
     assert validate_registration("AQ", "ABC123", "r").flags == ["no_checksum_scheme"]
+
+
+def test_load_schemes_imports_every_scheme_a_check_can_use() -> None:
+    """A3, A4: an API worker imports the stdnum module of every country's identifiers and reads
+    their number databases as it starts, so no signup pays for a country's first number."""
+    import sys
+
+    from stdnum import numdb
+
+    from cloudcip.identity.national_id import DOCUMENT_NUMBER_SCHEMES, load_schemes
+
+    schemes = {
+        s
+        for table in (NATIONAL_ID_SCHEMES, DOCUMENT_NUMBER_SCHEMES, REGISTRATION_SCHEMES)
+        for names in table.values()
+        for s in names
+    }
+    assert load_schemes() == len(schemes)
+    assert all(f"stdnum.{scheme}" in sys.modules for scheme in schemes)
+    assert {"cn/loc", "id/loc", "my/bp", "us/ein"} <= set(numdb._open_databases)
