@@ -24,6 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests import applicants
+from tests.applicants import applicant
+
 PUBLIC = frozenset({"(anyone)"})
 
 SIGNUP = frozenset({"signup-service"})
@@ -39,18 +42,8 @@ EXEMPTION_READERS = frozenset({"compliance-officer", "auditor"})
 TAXII_READERS = frozenset({"peer", "analyst", "compliance-officer"})
 TAXII = {"Accept": "application/taxii+json;version=2.1"}
 
-CUSTOMER: dict[str, Any] = {
-    "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
-    "nationality": "DE", "national_id": {"country": "DE", "number": "T22000129", "kind": "id_card"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna.schmidt@example.de", "phone": "+4930901820",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-}
-APPLICATION: dict[str, Any] = {
-    **CUSTOMER, "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
-    "phone": "+4915123456789", "account": {"type": "standard", "channel": "self_serve"},
-    "signup_ip": "192.0.2.10", "notice_version": "notice-2024-01",
-}
+CUSTOMER: dict[str, Any] = applicant(applicants.CUSTOMER)
+APPLICATION: dict[str, Any] = applicant(applicants.APPLICATION)
 MEASURE: dict[str, Any] = {"kind": "jurisdiction", "target": "IR", "measure": "conditions",
                            "conditions": ["no_gpu"], "determination_date": "2026-01-05"}
 EVENTS: list[dict[str, str]] = [{"id": f"m-{n}", "account_id": "acct-m", "principal": "user:1",

@@ -16,21 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from tests import applicants
+from tests.applicants import applicant
 
 from cloudcip.runtime import Services
 from cloudcip.storage.schema import customer
 
-INDIVIDUAL: dict[str, Any] = {
-    "kind": "individual",
-    "name": {"given": "Anna", "family": "Schmidt"},
-    "birth_date": "1984-03-09",
-    "nationality": "DE",
-    "national_id": {"country": "DE", "number": "T22000129", "kind": "id_card"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna.schmidt@example.de",
-    "phone": "+4930901820",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-}
+INDIVIDUAL: dict[str, Any] = applicant(applicants.CUSTOMER)
 ENTITY: dict[str, Any] = {
     "kind": "entity",
     "legal_name": "Blue Harbor Compute LLC",
@@ -42,8 +34,7 @@ ENTITY: dict[str, Any] = {
                            "nationality": "SE", "ownership_percent": 60}],
     "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000", "bic": "DEUTDEFF"}],
 }
-APPLICATION_EXTRA = {"account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "192.0.2.10",
-                     "notice_version": "notice-2024-01"}
+APPLICATION_EXTRA = applicants.APPLYING
 
 Change = Callable[[dict[str, Any]], object]
 

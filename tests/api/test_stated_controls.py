@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests import applicants
+from tests.applicants import applicant
 
 from cloudcip import clock
 from cloudcip.domain.designated import DesignatedParty, ListedName
@@ -26,34 +28,11 @@ from cloudcip.screening.snapshots import import_publication
 from cloudcip.storage.schema import evidence
 from cloudcip.verification.schema import application
 
-INDIVIDUAL: dict[str, Any] = {
-    "kind": "individual",
-    "name": {"given": "Anna", "family": "Schmidt"},
-    "birth_date": "1984-03-09",
-    "nationality": "DE",
-    "national_id": {"country": "DE", "number": "T22000129", "kind": "id_card"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna.schmidt@example.de",
-    "phone": "+4930901820",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-    "account": {"type": "standard", "channel": "self_serve"},
-    "signup_ip": "192.0.2.10",
-    "notice_version": "notice-2024-01",
-}
-ENTITY: dict[str, Any] = {
-    "kind": "entity",
-    "legal_name": "Nordlicht Rechenzentrum GmbH",
-    "registration": {"country": "DE", "number": "HRB 123456"},
-    "address": {"line1": "Hafenstr. 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"},
-    "email": "ops@nordlicht.example",
-    "phone": "+494012345678",
-    "beneficial_owners": [{"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
-                           "nationality": "DE", "ownership_percent": 60}],
-    "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
-    "account": {"type": "standard", "channel": "sales_assisted"},
-    "signup_ip": "192.0.2.11",
-    "notice_version": "notice-2024-01",
-}
+INDIVIDUAL: dict[str, Any] = applicant(applicants.CUSTOMER, **applicants.APPLYING)
+ENTITY: dict[str, Any] = applicant(
+    applicants.ENTITY, beneficial_owners=[{"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
+                                           "nationality": "DE", "ownership_percent": 60}],
+    **{**applicants.APPLYING, "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "192.0.2.11"})
 
 
 def auth(key: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from pydantic import TypeAdapter
+from tests import applicants
+from tests.applicants import applicant
 
 from cloudcip.console.users import ConsoleUsers
 from cloudcip.domain.application import ApplicationRequest
@@ -33,20 +35,8 @@ PEOPLE: dict[str, str] = {
     "ana": "analyst", "bob": "analyst", "carol": "compliance-officer", "dave": "compliance-officer",
     "lee": "legal", "aud": "auditor", "adm": "admin",
 }
-APPLICATION: dict[str, Any] = {
-    "kind": "individual",
-    "name": {"given": "Anna", "family": "Schmidt"},
-    "birth_date": "1984-03-09",
-    "nationality": "DE",
-    "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna.schmidt@example.de",
-    "phone": "+4915123456789",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-    "account": {"type": "standard", "channel": "self_serve", "risk_tier": "high"},
-    "signup_ip": "192.0.2.10",
-    "notice_version": "notice-2024-01",
-}
+APPLICATION: dict[str, Any] = applicant(
+    applicants.APPLICATION, account={"type": "standard", "channel": "self_serve", "risk_tier": "high"})
 _REQUESTS: TypeAdapter[Any] = TypeAdapter(ApplicationRequest)
 
 

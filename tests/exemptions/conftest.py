@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests import applicants
+from tests.applicants import applicant
 
 from cloudcip import clock as clocks
 from cloudcip.api.app import create_app
@@ -18,15 +20,7 @@ from cloudcip.runtime import Services
 BASIS = ("Abuse-deterrence program: payment-instrument checks, linkage of returning actors, access-signal "
          "review within 24 hours, sharing of indicators with peers over TAXII.")
 
-INDIVIDUAL: dict[str, Any] = {
-    "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
-    "nationality": "DE", "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna.schmidt@example.de", "phone": "+4915123456789",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-    "account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "192.0.2.10",
-    "notice_version": "notice-2024-01",
-}
+INDIVIDUAL: dict[str, Any] = applicant(applicants.APPLICATION)
 
 ENTITY: dict[str, Any] = {
     "kind": "entity", "legal_name": "Nordlicht Rechenzentrum GmbH",

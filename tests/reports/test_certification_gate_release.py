@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests import applicants
+from tests.applicants import applicant
 from typer.testing import CliRunner
 
 from cloudcip import clock
@@ -27,15 +29,7 @@ from cloudcip.verification.applications import build_application_service
 
 runner = CliRunner()
 
-FOREIGN: dict[str, Any] = {
-    "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
-    "nationality": "DE", "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
-    "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-    "email": "anna@example.de", "phone": "+4915123456789",
-    "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-    "account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "192.0.2.10",
-    "notice_version": "notice-2024-01",
-}
+FOREIGN: dict[str, Any] = applicant(applicants.APPLICATION, email="anna@example.de")
 
 
 def auth(key: str) -> dict[str, str]:

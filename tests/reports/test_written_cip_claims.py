@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests import applicants
 from typer.testing import CliRunner
 
 from cloudcip.cli.main import app
@@ -176,14 +177,7 @@ def test_the_written_cip_and_the_decisions_come_from_the_same_policy(tmp_path: P
     assert rendered.exit_code == 0, rendered.output
     assert "### Rule self-serve-individuals" in rendered.stdout and "9 days after the decision" in rendered.stdout
     application = tmp_path / "application.json"
-    application.write_text(json.dumps({
-        "kind": "individual", "name": {"given": "Anna", "family": "Schmidt"}, "birth_date": "1984-03-09",
-        "nationality": "DE", "national_id": {"country": "DE", "number": "C01X00T47", "kind": "passport"},
-        "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "postal_code": "10115", "country": "DE"},
-        "email": "anna.schmidt@example.de", "phone": "+4915123456789",
-        "payment_means": [{"type": "card", "number": "4111111111111111", "expiry": "2029-04"}],
-        "account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "192.0.2.10",
-        "notice_version": "notice-2024-01"}))
+    application.write_text(json.dumps(applicants.APPLICATION))
     submitted = runner.invoke(app, ["applications", "submit", str(application)])
     assert submitted.exit_code == 0, submitted.output
     answer = json.loads(submitted.stdout)
