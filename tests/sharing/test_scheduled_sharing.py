@@ -17,15 +17,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.sharing.deployment import GREEN, peer_collection
 
 from cloudcip.cli.sharing import scheduled_tasks
 from cloudcip.jobs.runner import JobRunner
-from cloudcip.records.roles import create_api_key
 from cloudcip.runtime import Services
-from cloudcip.sharing.store import SharingStore
 from cloudcip.sharing.taxii import MEDIA_TYPE
 
-GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -44,12 +42,7 @@ def _matches(client: TestClient, keys: dict[str, str]) -> list[dict[str, Any]]:
 @pytest.mark.requirement("G3")
 def test_serve_rematches_stored_indicators_against_new_access_events_on_schedule(
         services: Services, client: TestClient, keys: dict[str, str]) -> None:
-    store = SharingStore(services.database)
-    collection = store.add_collection("abuse indicators")
-    with services.database.engine.begin() as conn:
-        peer_key = create_api_key(conn, "peer", "Peer Cloud B", datetime.now(UTC))
-        store.add_peer(conn, peer_key.split("_")[1], "Peer Cloud B")
-    store.grant(peer_key.split("_")[1], collection, read=True, write=True)
+    collection, peer_key = peer_collection(services)
     indicator = {"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
                  "created": "2026-05-01T00:00:00.000Z", "modified": "2026-05-01T00:00:00.000Z",
                  "pattern": "[ipv4-addr:value ISSUBSET '203.0.113.0/28']", "pattern_type": "stix",

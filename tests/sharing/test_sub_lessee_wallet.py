@@ -5,19 +5,16 @@ strong link for a person's review) and matched against the wallet indicators pee
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.sharing.builders import person
-from tests.sharing.test_incremental_matching import _auth, _setup, _sub_lessee, indicator
+from tests.sharing.deployment import auth, indicator, peer_collection, reseller_deployment, sub_lessee_body
 
 from cloudcip.api.app import create_app
-from cloudcip.records.roles import create_api_key
 from cloudcip.resellers.schema import sub_lessee
-from cloudcip.sharing.store import SharingStore
 from cloudcip.sharing.taxii import MEDIA_TYPE
 
 CLOSED_WALLET = "0x52908400098527886E0F7030069857D2E4169EE7"  # a closed customer's
@@ -26,14 +23,9 @@ PEER_WALLET = "0xde709f2102306220921060314715629080e2fb77"  # named by a peer's 
 
 @pytest.mark.requirement("E2", "G1", "G3")
 def test_a_sub_lessee_wallet_is_checked_sealed_masked_linked_and_matched(tmp_path: Path, database_url: str) -> None:
-    run, services, account_id, keys = _setup(tmp_path, database_url)
+    run, services, account_id, keys = reseller_deployment(tmp_path, database_url)
     try:
-        store = SharingStore(services.database)
-        collection = store.add_collection("abuse indicators")
-        with services.database.engine.begin() as conn:
-            peer_key = create_api_key(conn, "peer", "Peer Cloud B", datetime.now(UTC))
-            store.add_peer(conn, peer_key.split("_")[1], "Peer Cloud B")
-        store.grant(peer_key.split("_")[1], collection, read=True, write=True)
+        collection, peer_key = peer_collection(services)
         with TestClient(create_app(services), raise_server_exceptions=False) as client:
             posted = client.post(f"/taxii2/api1/collections/{collection}/objects/", content=json.dumps(
                 {"objects": [indicator(f"[x-cloudcip-crypto-wallet:address = '{PEER_WALLET}']")]}),
@@ -43,23 +35,23 @@ def test_a_sub_lessee_wallet_is_checked_sealed_masked_linked_and_matched(tmp_pat
                     "account": {"type": "standard", "channel": "self_serve"}, "signup_ip": "198.51.100.4",
                     "notice_version": "notice-2024-01"}
             body["national_id"]["kind"] = "id_card"
-            first = client.post("/v1/applications", json=body, headers=_auth(keys["signup-service"])).json()
-            closed = client.post(f"/v1/accounts/{first['account_id']}/close", headers=_auth(keys["signup-service"]))
+            first = client.post("/v1/applications", json=body, headers=auth(keys["signup-service"])).json()
+            closed = client.post(f"/v1/accounts/{first['account_id']}/close", headers=auth(keys["signup-service"]))
             assert closed.status_code == 200, closed.text
 
             url = f"/v1/resellers/{account_id}/sub-lessees"
-            bad = client.post(url, json=[{**_sub_lessee("r-0", "a@a.example"),
+            bad = client.post(url, json=[{**sub_lessee_body("r-0", "a@a.example"),
                                           "wallet": {"currency": "ETH", "address": "0x1234567890abcdef1234"}}],
-                              headers=_auth(keys["signup-service"]))
+                              headers=auth(keys["signup-service"]))
             assert bad.status_code == 422 and "0.wallet.address" in bad.text and "0x1234567890" not in bad.text
             shared = client.post(url, json=[
-                {**_sub_lessee("r-1", "v1@one.example"),
+                {**sub_lessee_body("r-1", "v1@one.example"),
                  "wallet": {"currency": "ETH", "address": CLOSED_WALLET.lower()}},
-                {**_sub_lessee("r-2", "v2@two.example"), "wallet": {"currency": "ETH", "address": PEER_WALLET}},
-                _sub_lessee("r-3", "v3@three.example")], headers=_auth(keys["signup-service"]))
+                {**sub_lessee_body("r-2", "v2@two.example"), "wallet": {"currency": "ETH", "address": PEER_WALLET}},
+                sub_lessee_body("r-3", "v3@three.example")], headers=auth(keys["signup-service"]))
             assert shared.status_code == 201, shared.text
             by_reference = {item["reference"]: item for item in shared.json()["sub_lessees"]}
-            listed = client.get(url, headers={**_auth(keys["analyst"]), "X-Access-Purpose": "sub-lessee review"})
+            listed = client.get(url, headers={**auth(keys["analyst"]), "X-Access-Purpose": "sub-lessee review"})
             assert listed.status_code == 200, listed.text
     finally:
         with services.database.engine.connect() as conn:
