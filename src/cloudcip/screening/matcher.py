@@ -270,7 +270,7 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
 
     Raises ``InvalidNameError`` for an empty, huge or binary name.
     """
-    first = normalise_name(name, schema)
+    first = normalise_name(name, schema, query=True)
     script = script_of(name)
     out = [("latin" if script in ("Latin", "Unknown") else "generic-transliteration", first)]
     seen = {first.key}
@@ -278,7 +278,7 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
     syllabic = script in SYLLABIC_SCRIPTS
     for reading in readings(name):
         try:
-            qname = normalise_name(reading.text, schema)
+            qname = normalise_name(reading.text, schema, query=True)
         except InvalidNameError:
             continue
         if abjad or syllabic:  # compared as the generic path compares that script's tokens

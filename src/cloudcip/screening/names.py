@@ -315,8 +315,13 @@ def _join_syllables(tokens: tuple[NameToken, ...]) -> NameToken:
     return NameToken("".join(t.text for t in tokens), (), False, True)
 
 
-def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
+def normalise_name(raw: str, schema: str | None = None, *, query: bool = False) -> NormalisedName:
     """Normalise one name (see the module docstring). ``schema`` is "Person", "Organization" or None.
+
+    ``query``: a name being screened (D3). A word of it written in an abjad that reads as one consonant
+    ("دعاء", Du'a: its other letters are ayn, hamza and a long vowel) is kept, as a word the customer
+    wrote that the listed name must account for; a listed name drops it with the abbreviations (in the
+    index's vocabulary its letter would stand for a Latin initial too).
 
     Raises ``InvalidNameError`` for empty, huge or binary names.
     """
@@ -337,8 +342,13 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
 
     entity = schema != "Person"
     tokens: list[NameToken] = []
+    # by ``id``: single letters written in an abjad ("س.ا." for S.A.), or two (a Latin abbreviation or
+    # word in Arabic letters: "اد" for AD, "او" for OY)
+    abbreviations: set[int] = set()
     for piece in raw_pieces:
         piece_tokens = _piece_tokens(piece, has_latin, entity)
+        if len(piece) <= 2 and piece_tokens and piece_tokens[0].abjad:
+            abbreviations.add(id(piece_tokens[0]))
         if len(piece_tokens) >= 2 and all(t.syllable for t in piece_tokens):
             # Han/Hangul: a given name's syllables are one name ("秀英" is Xiuying, not Xiu + Ying);
             # a piece of three or more syllables starts with the family name
@@ -364,10 +374,11 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
         # "MARIE DE LOURDES V": the number of a vessel or company in a series, not an initial
         tokens = [*tokens[:-1], NameToken(str(ROMAN_NUMERALS[tokens[-1].text]))]
     if schema != "Organization":
-        # honorifics in front, generational suffixes at the end
-        while len(tokens) > 1 and tokens[0].text in HONORIFICS:
+        # honorifics in front, generational suffixes at the end (Latin words: an abjad word's consonants
+        # may spell one, "عامر" is "mr" and "فارع" "fr", and are a name)
+        while len(tokens) > 1 and tokens[0].text in HONORIFICS and not tokens[0].abjad:
             tokens = tokens[1:]
-        while len(tokens) > 1 and tokens[-1].text in GENERATIONAL_SUFFIXES:
+        while len(tokens) > 1 and tokens[-1].text in GENERATIONAL_SUFFIXES and not tokens[-1].abjad:
             tokens = tokens[:-1]
     # separate particles carry no identity ("Osama bin Laden" ~ "Osama Laden" ~ "Osama Binladen")
     # (a particle leads the name it belongs to: a last token is a name, e.g. the Vietnamese "Lê")
@@ -379,8 +390,12 @@ def normalise_name(raw: str, schema: str | None = None) -> NormalisedName:
     ]
     if without_particles:
         tokens = without_particles
-    # a single letter written in an abjad is an abbreviation ("س.ا." for S.A.), not an initial
-    without_letters = [t for t in tokens if not (t.abjad and len(t.text) == 1)]
+    # a single letter written in an abjad is an abbreviation ("س.ا." for S.A.), not an initial; in a
+    # query, a word of three letters or more whose others are ayn, hamza or long vowels ("دعاء", Du'a:
+    # "d") is a name all the same
+    without_letters = [
+        t for t in tokens if not (t.abjad and len(t.text) == 1 and (not query or id(t) in abbreviations))
+    ]
     if without_letters:
         tokens = without_letters
     if not tokens:  # only punctuation-like words: keep what there was
