@@ -47,7 +47,12 @@ from cloudcip.screening.names import (
     normalise_name,
     normalise_wallet,
 )
-from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_similarity, token_similarity
+from cloudcip.screening.similarity import (
+    phonetic_key,
+    similar_listed,
+    skeleton_key,
+    spelled_similarity,
+)
 from cloudcip.screening.variants import MIN_LOOSE_KEY, loose_key
 
 TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates
@@ -156,6 +161,8 @@ class ScreeningIndex:
         self.vocab: dict[str, int] = {}
         self.vocab_texts: list[str] = []
         self.vocab_abjad: list[bool] = []
+        # each vocabulary token's phonetic, skeleton and loose keys (``similarity``), for the blocking
+        self.vocab_keys: list[tuple[str, str, str]] = []
         self.postings: list[set[int]] = []
         self._fuzzy_vocab: set[int] = set()  # tokens (not joined pairs) reachable by deletion keys
         self.idf: list[float] = []
@@ -269,15 +276,15 @@ class ScreeningIndex:
                 w * omission_factor(text) for w, text in zip(listed.evidence, listed.texts, strict=True)
             )
             listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
-        for vid, text in enumerate(self.vocab_texts):
+        self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
+        for vid, (text, (phonetic, skeleton, loose)) in enumerate(zip(self.vocab_texts, self.vocab_keys, strict=True)):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):
                     self._deletion_keys.setdefault(key, []).append(vid)
             else:
                 self._deletion_keys.setdefault(text, []).append(vid)
-            self._phonetic_keys.setdefault(phonetic_key(text), []).append(vid)
-            self._skeleton_keys.setdefault(skeleton_key(text), []).append(vid)
-            loose = loose_key(text)
+            self._phonetic_keys.setdefault(phonetic, []).append(vid)
+            self._skeleton_keys.setdefault(skeleton, []).append(vid)
             if len(loose) >= MIN_LOOSE_KEY and not text.isdigit():
                 self._loose_keys.setdefault(loose, []).append(vid)
 
@@ -346,14 +353,13 @@ class ScreeningIndex:
             found.update(v for v in skeleton if abjads[v])
         # a syllable of Chinese or Korean read by a romaniser is a whole name: one letter more or less
         # is another name ("Ching" / "Chung", "Jianping" / "Jiangping"), so only the same phonetic key
-        floor = CLOSE_MATCH if kind == "syllable" else TOKEN_FLOOR
-        for vid in found:
-            if kind == "syllable" and abjads[vid]:
-                continue
-            sim = token_similarity(text, texts[vid], abjad or abjads[vid])
-            if sim >= floor:
-                matches.add(vid, sim)
-        return matches
+        # each vocabulary id once and every similarity above 0: as ``add`` would keep them
+        if kind == "syllable":
+            kept = [vid for vid in found if not abjads[vid]]
+            return QueryTokenMatches(
+                dict(similar_listed(text, kept, texts, abjads, self.vocab_keys, abjad, CLOSE_MATCH))
+            )
+        return QueryTokenMatches(dict(similar_listed(text, found, texts, abjads, self.vocab_keys, abjad, TOKEN_FLOOR)))
 
     def token_pairs(self, token: NameToken) -> dict[int, float]:
         """The similarities of a query token to the listed tokens (by vocabulary id) the alignment has

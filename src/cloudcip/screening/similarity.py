@@ -10,12 +10,14 @@ vowels. Spelling variants of transliteration conventions come from ``variants``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from cloudcip.screening.variants import (
+    CONSONANT_SPELLING_FLOOR,
     GENDERED_FORM,
     MIN_LOOSE_KEY,
     VOWEL_VARIANT,
@@ -264,3 +266,66 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     if spelled > GENDERED_FORM and gendered_forms(query, listed):
         spelled = GENDERED_FORM
     return spelled
+
+
+def similar_listed(
+    query: str,
+    listed_ids: Iterable[int],
+    texts: Sequence[str],
+    abjads: Sequence[bool],
+    keys: Sequence[tuple[str, str, str]],
+    abjad: bool,
+    floor: float,
+) -> list[tuple[int, float]]:
+    """The listed tokens (ids into ``texts``) at least ``floor`` similar to ``query``, with their
+    ``token_similarity``, in the order of ``listed_ids`` (``abjads``: a listed token came from an
+    abjad script; ``keys``: its phonetic, skeleton and loose keys). What the candidate index's
+    blocking computes for every token it gathered: the same values as ``token_similarity`` pair by
+    pair, with the query's keys computed once, the listed tokens' read from ``keys``, and a pair
+    below ``floor`` as spelled given up without the transliteration-variant test when that test
+    could only give it 0 (see ``variant_similarity``)."""
+    found: list[tuple[int, float]] = []
+    query_digit = query.isdigit()
+    query_phonetic = phonetic_key(query)
+    query_skeleton = skeleton_key(query)
+    query_loose = loose_key(query)
+    query_short = len(query) <= 4
+    # what a variant other than one of equal skeletons needs of the query: length, a loose key
+    query_long = len(query) >= 5 and len(query_loose) >= MIN_LOOSE_KEY
+    jaro_winkler, osa = JaroWinkler.normalized_similarity, OSA.normalized_similarity
+    for vid in listed_ids:
+        listed = texts[vid]
+        if abjad or abjads[vid]:
+            sim = token_similarity(query, listed, True)
+            if sim >= floor:
+                found.append((vid, sim))
+            continue
+        if query == listed:
+            found.append((vid, 1.0))
+            continue
+        if query_digit or listed.isdigit():
+            continue  # 0.0
+        listed_phonetic, listed_skeleton, listed_loose = keys[vid]
+        if query_phonetic == listed_phonetic:
+            if floor <= PHONETIC_MATCH:
+                found.append((vid, PHONETIC_MATCH))
+            continue
+        if query_short or len(listed) <= 4:
+            spelled = _short_token_similarity(query, listed)
+        else:
+            spelled = 0.5 * (jaro_winkler(query, listed) + osa(query, listed))
+            sounded = 0.5 * (jaro_winkler(query_phonetic, listed_phonetic) + osa(query_phonetic, listed_phonetic))
+            spelled = max(spelled, PHONETIC_MATCH * sounded)
+        if spelled < VOWEL_VARIANT:
+            skeleton_equal = listed_skeleton == query_skeleton
+            if spelled < floor and (
+                listed_loose != query_loose
+                or not (skeleton_equal or (query_long and len(listed) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR))
+            ):
+                continue  # ``variant_similarity`` gives 0: below the floor
+            spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled))
+        if spelled > GENDERED_FORM and gendered_forms(query, listed):
+            spelled = GENDERED_FORM
+        if spelled >= floor:
+            found.append((vid, spelled))
+    return found
