@@ -88,3 +88,46 @@ def test_wal_checkpointer_copies_the_log_outside_the_writes(tmp_path: Path) -> N
     checkpointer.stop()
     assert checkpointer._thread is not None and not checkpointer._thread.is_alive()
     database.dispose()
+
+
+def test_wal_checkpointer_restarts_the_log_once_it_is_copied_and_nobody_reads_it(tmp_path: Path) -> None:
+    """B1 (issue 11): once the log holds ``restart_pages``, all copied, the checkpointer has it start
+    again from its beginning, so a writer never finds it at SQLITE_WAL_AUTOCHECKPOINT_PAGES; a reader
+    still in the log makes it leave the restart to a later pass instead of waiting for the reader."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from cloudcip.storage.database import WalCheckpointer
+
+    database = open_database(f"sqlite:///{tmp_path}/wal.db")
+    checkpointer = WalCheckpointer(database, restart_pages=100)
+
+    def write(rows: int) -> None:
+        with database.engine.begin() as connection:
+            for _ in range(rows):
+                connection.execute(text("INSERT INTO t VALUES (randomblob(4000))"))
+
+    def pages_in_log() -> int:
+        with database.engine.connect() as connection:
+            return int(connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()[1])
+
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (v BLOB)"))
+    write(200)
+    reader = sqlite3.connect(tmp_path / "wal.db", isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM t").fetchone() == (200,)  # a snapshot in the log
+    busy, log, copied = checkpointer.run_once()
+    assert busy == 1 and log > 200 and copied == log and checkpointer.restarts == 0  # copied; no wait
+    reader.execute("COMMIT")
+    busy, log, copied = checkpointer.run_once()
+    assert busy == 0 and log > 200 and copied == log and checkpointer.restarts == 1
+    write(1)
+    assert pages_in_log() < 10  # the next commit wrote from the log's beginning
+    checkpointer.run_once()  # below restart_pages: copied, not restarted
+    assert checkpointer.restarts == 1
+    with database.engine.connect() as connection:  # the pass left the pool's busy timeout as it was
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    reader.close()
+    database.dispose()
