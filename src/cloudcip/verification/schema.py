@@ -16,7 +16,8 @@ application = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("customer_id", String(36), ForeignKey("customer.id"), nullable=False, index=True),
-    Column("account_id", String(36), ForeignKey("account.id"), nullable=False, index=True),
+    # read through ix_application_account_created below (its own index dropped by 0100)
+    Column("account_id", String(36), ForeignKey("account.id"), nullable=False),
     Column("idempotency_key", String(128), unique=True),
     Column("request_hash", String(64), nullable=False),
     Column("account_type", String(16), nullable=False),
