@@ -18,12 +18,14 @@ tokens are computed when the value is at hand (the signup, or a one-off backfill
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from cloudcip.crypto.blind_index import blind_index, hmac_sha256_hex
+from cloudcip.crypto.blind_index import blind_index
 from cloudcip.records.masking import mask_tail
 
 LinkKind = Literal["card", "bank_account", "wallet", "national_id", "phone", "email", "device_id", "signup_ip",
@@ -78,7 +80,7 @@ def _prefix_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
 
 def _token(key: bytes, kind: str, value: str) -> str:
     message = f"link\x00{kind}\x00{value}".encode()
-    return hmac_sha256_hex(key, message)[:40]
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
