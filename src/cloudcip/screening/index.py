@@ -15,10 +15,11 @@ A query token looks up its keys, verifies each vocabulary token found with
 ``token_similarity`` and keeps those above ``TOKEN_FLOOR``; the names in their postings are ranked
 by the sum over query tokens of ``similarity * idf``. Names holding less than ``CANDIDATE_SHARE`` of
 what the query could gather are dropped, and only the best ``max_candidates`` go to the matcher's
-full score. Very common tokens (long posting lists) only add weight to names already found by rarer
-tokens, so a "Mohammed" in the query does not pull in thousands of names. Query initials add a
-little weight to names with a token of that first letter. The similar vocabulary tokens of a query
-token are cached (bounded), as common tokens recur from query to query.
+full score (places counted in parties: one party's many names take one place). Very common tokens
+(long posting lists) only add weight to names already found by rarer tokens, so a "Mohammed" in the
+query does not pull in thousands of names. Query initials add a little weight to names with a token
+of that first letter. The similar vocabulary tokens of a query token are cached (bounded), as common
+tokens recur from query to query.
 
 ``ScreeningIndex.last_candidate_count`` tells how many names the latest query examined.
 
@@ -65,6 +66,7 @@ CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
 PAIR_CACHE_SIZE = 5_000  # query tokens whose similarities to listed tokens (alignment) are remembered (~25 each)
 ABJAD_CANDIDATE_FACTOR = 2  # an abjad-script query keeps this many times more candidates
+NAMES_PER_PLACE = 1.5  # candidate names scored per candidate place at most (a party's names share one place)
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
@@ -491,7 +493,19 @@ class ScreeningIndex:
         # the same name only by skeleton: more candidates, or the Latin ones are crowded out
         limit = self.max_candidates * (ABJAD_CANDIDATE_FACTOR if any(t.abjad for t in query.tokens) else 1)
         if len(scores) > limit:
-            name_ids = heapq.nlargest(limit, scores, key=scores.__getitem__)
+            # the places go to parties, not names: a party listed under many spellings (on several
+            # lists) counts once, or its names fill every place and crowd out another party's one name;
+            # at most ``NAMES_PER_PLACE`` times as many names as places are scored
+            ranked = heapq.nlargest(int(NAMES_PER_PLACE * limit), scores, key=scores.__getitem__)
+            placed: set[int] = set()
+            name_ids: list[int] = []
+            for nid in ranked:
+                party = names[nid].party
+                if party not in placed:
+                    if len(placed) == limit:
+                        break
+                    placed.add(party)
+                name_ids.append(nid)
         else:
             name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
         return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids],
