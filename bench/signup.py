@@ -374,7 +374,6 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
                 "in_process_p99_ms": round(_percentile(latencies, 0.99), 2),
                 "decisions": outcomes,
                 "decisions_by_application_kind": by_kind,
-                "in_process_wal_restarts": checkpointer.restarts,
             })
             with services.database.engine.begin() as conn:
                 key = create_api_key(conn, "signup-service", "bench", datetime.now(UTC))

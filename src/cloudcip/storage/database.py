@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 # A committing connection checkpoints the write-ahead log once it holds this many pages (SQLite's
-# default is 1,000). ``cloudcip serve`` also runs a ``WalCheckpointer``, so the copying is done outside
-# any write transaction and the log restarts long before this; the bound holds where nothing else
-# checkpoints.
+# default is 1,000). ``cloudcip serve`` also runs a ``WalCheckpointer``, so the copying is mostly
+# done outside any write transaction; this bound holds where nothing else checkpoints.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_INTERVAL_S = 0.1  # ``WalCheckpointer``'s passes (see there)
-WAL_CHECKPOINT_CATCH_UP_PASSES = 8  # passive passes in a row while writers add to the log meanwhile
-WAL_RESTART_PAGES = 4_000  # ``WalCheckpointer`` restarts the log once it holds this many pages
-WAL_RESTART_ATTEMPTS = 5  # in one pass, 2 ms apart
-WAL_RESTART_RETRY_S = 0.002
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,67 +31,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")  # B2: freed cells and pages are zeroed (records.purge)
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 
 class WalCheckpointer:
     """SQLite: copies the write-ahead log into the database every ``interval`` seconds from a thread
-    of its own, and has the log start again from its beginning once it is all copied, so that a
-    committing writer, which holds the one write lock (``WriteGate``), never finds the log at
-    ``SQLITE_WAL_AUTOCHECKPOINT_PAGES``. Run by ``cloudcip serve`` (issue 11, B1).
+    of its own (``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a lock nor blocks a writer),
+    so that a committing writer, which holds the one write lock (``WriteGate``), finds little or
+    nothing left to checkpoint. Run by ``cloudcip serve``.
 
-    Why both. Two API workers deciding ~310 signups a second write ~80 pages each, ~25,000 pages a
-    second. Copying (``PRAGMA wal_checkpoint(PASSIVE)``: never waits for a lock nor blocks a writer)
-    keeps the log's pages in the database, but the log only starts again from its beginning when a
-    writer begins while every page of it is copied and nobody reads from it; with writers committing
-    every few milliseconds while a pass copies, that seldom happened, the log grew to the bound every
-    ~0.4 s, and every commit past it checkpointed inside its write transaction (syncing the log and
-    the database) until the log restarted, while the other worker waited: 30-60 ms for each decision
-    in flight, the over-HTTP p99 of ``bench signup``.
+    Every 0.1 s (``WAL_CHECKPOINT_INTERVAL_S``): two API workers deciding ~310 signups a second write
+    ~80 pages each, ~12,000 pages in 0.5 s, so with a pass every 0.5 s the log crossed
+    ``SQLITE_WAL_AUTOCHECKPOINT_PAGES`` every ~0.4 s and the worker whose commit crossed it copied
+    thousands of pages inside its write transaction while the other waited: 30-60 ms for every
+    decision in flight, the over-HTTP p99 of ``bench signup`` (issue 11). A pass every 0.1 s copies
+    ~3,000 pages (10-15 ms of this thread), and a crossing finds little left to copy."""
 
-    So a pass copies until a checkpoint finds nothing left (at most ``WAL_CHECKPOINT_CATCH_UP_PASSES``
-    in a row: each copies what was committed during the one before), and once the log holds
-    ``WAL_RESTART_PAGES`` or more, all copied, restarts it itself (``wal_checkpoint(RESTART)``) without
-    waiting: this connection's busy timeout is 0 for the pass, and when a writer is in its transaction
-    or a reader still uses the log it copies again and retries 2 ms later (``WAL_RESTART_ATTEMPTS``
-    times), else at the next pass. The restart holds SQLite's write lock for the time of a header
-    update; the next commit writes and syncs the log's new header, once per ~50 signups."""
-
-    def __init__(
-        self, database: Database, interval: float = WAL_CHECKPOINT_INTERVAL_S, restart_pages: int = WAL_RESTART_PAGES
-    ) -> None:
+    def __init__(self, database: Database, interval: float = WAL_CHECKPOINT_INTERVAL_S) -> None:
         self.database = database
         self.interval = interval
-        self.restart_pages = restart_pages
-        self.restarts = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int, int]:
-        """One pass: (busy, pages in the log, pages copied) of its last checkpoint (after a restart,
-        busy 0 and the log's pages before it)."""
+        """One passive checkpoint: (busy, frames in the log, frames copied)."""
         with self.database.engine.connect() as connection:
             driver = connection.connection.driver_connection
             assert driver is not None
-            driver.execute("PRAGMA busy_timeout=0")
-            try:
-                for attempt in range(WAL_RESTART_ATTEMPTS):
-                    if attempt:
-                        time.sleep(WAL_RESTART_RETRY_S)  # a writer or a reader was in the log: let it finish
-                    for _ in range(WAL_CHECKPOINT_CATCH_UP_PASSES):
-                        busy, log, copied = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        if busy or copied >= log:
-                            break
-                    if busy or log < self.restart_pages or copied < log:
-                        break
-                    busy, log, copied = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-                    if not busy:
-                        self.restarts += 1
-                        break
-            finally:
-                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            busy, log, copied = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(busy), int(log), int(copied)
 
     def start(self) -> None:
