@@ -52,7 +52,6 @@ from cloudcip.screening.loaders import load_publication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.snapshots import generate_demo_list, import_publication
 from cloudcip.settings import Settings
-from cloudcip.storage.database import WalCheckpointer
 
 LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
 ADMIN = Actor("bench:admin", "admin")
@@ -339,10 +338,6 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
             # the garbage collector's generations (api.warmup)
             warm_up(screening_service(services))
             figures["screening_index_build_s"] = round(time.perf_counter() - started, 1)
-            # and as ``cloudcip serve`` runs beside its workers: the write-ahead log copied and restarted
-            # by a thread of its own rather than inside a signup's commit
-            checkpointer = WalCheckpointer(services.database)
-            checkpointer.start()
             mixed = mixed_applications(services, decisions + 20)
             for _, body in mixed[:20]:
                 service.submit(adapter.validate_python(body), SIGNUP)
@@ -365,7 +360,6 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
                 kinds = by_kind.setdefault(kind, {})
                 kinds[answer["decision"]] = kinds.get(answer["decision"], 0) + 1
             in_process_cpu = time.process_time() - cpu_started
-            checkpointer.stop()
             figures.update({
                 "in_process_decisions": len(latencies),
                 # CPU per decision, the figure to set beside the HTTP workers' (load-independent, mostly)
