@@ -8,27 +8,11 @@ thresholds.
 from __future__ import annotations
 
 import pytest
+from tests.screening.one_name import REVIEW, score_against
 
-from cloudcip.domain.designated import DesignatedParty, ListedName
-from cloudcip.screening.index import ScreeningIndex
-from cloudcip.screening.matcher import ScreeningQuery, Thresholds, screen
 from cloudcip.screening.names import normalise_name
 
-REVIEW = Thresholds().review
 pytestmark = pytest.mark.requirement("D3")
-
-
-def _index(schema: str, *names: str) -> ScreeningIndex:
-    parties = [DesignatedParty("test", str(i), schema, [ListedName(n)]) for i, n in enumerate(names)]  # type: ignore[arg-type]
-    # a few unrelated parties, so that the listed names are not the whole vocabulary
-    parties += [DesignatedParty("test", f"x{i}", "Person", [ListedName(n)])
-                for i, n in enumerate(("Piotr Nowak", "Ingrid Lindqvist", "Tomasz Wrobel"))]  # fmt: skip
-    return ScreeningIndex(parties)
-
-
-def _score(query: str, listed: str, schema: str = "Person") -> float:
-    hits = screen(_index(schema, listed), ScreeningQuery(name=query, schema=schema), include_clear=True)  # type: ignore[arg-type]
-    return max((h.score for h in hits if h.party_id == "0"), default=0.0)
 
 
 def test_an_abjad_word_of_one_consonant_is_kept_in_a_query() -> None:
@@ -60,4 +44,4 @@ ABJAD_WORDS = [
 
 @pytest.mark.parametrize(("query", "listed", "found"), ABJAD_WORDS)
 def test_abjad_words_count(query: str, listed: str, found: bool) -> None:
-    assert (_score(query, listed) >= REVIEW) is found, _score(query, listed)
+    assert (score_against(query, listed) >= REVIEW) is found, score_against(query, listed)

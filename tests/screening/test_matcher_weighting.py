@@ -8,28 +8,13 @@ under the default thresholds.
 from __future__ import annotations
 
 import pytest
+from tests.screening.one_name import REVIEW, one_name_index, score_against
 
-from cloudcip.domain.designated import DesignatedParty, ListedName
-from cloudcip.screening.index import ScreeningIndex
-from cloudcip.screening.matcher import ScreeningQuery, Thresholds, screen
+from cloudcip.screening.matcher import ScreeningQuery, screen
 from cloudcip.screening.name_frequency import population_rarity
 from cloudcip.screening.names import normalise_name
 
-REVIEW = Thresholds().review
 pytestmark = pytest.mark.requirement("D3")
-
-
-def _index(schema: str, *names: str) -> ScreeningIndex:
-    parties = [DesignatedParty("test", str(i), schema, [ListedName(n)]) for i, n in enumerate(names)]  # type: ignore[arg-type]
-    # a few unrelated parties, so that the listed names are not the whole vocabulary
-    parties += [DesignatedParty("test", f"x{i}", "Person", [ListedName(n)])
-                for i, n in enumerate(("Piotr Nowak", "Ingrid Lindqvist", "Tomasz Wrobel"))]  # fmt: skip
-    return ScreeningIndex(parties)
-
-
-def _score(query: str, listed: str, schema: str = "Person") -> float:
-    hits = screen(_index(schema, listed), ScreeningQuery(name=query, schema=schema), include_clear=True)  # type: ignore[arg-type]
-    return max((h.score for h in hits if h.party_id == "0"), default=0.0)
 
 
 def test_common_names_weigh_less_than_rare_ones() -> None:
@@ -38,8 +23,8 @@ def test_common_names_weigh_less_than_rare_ones() -> None:
     assert population_rarity("khanani") == 1.0  # no locale lists it
     # the same shape of partial name: two names matched, a middle name left out; common names are
     # weak evidence, a rare surname strong
-    common = _score("Carlos Moreno", "Carlos Arturo Moreno")
-    rare = _score("Ahmed Arafa", "Ahmed Ibrahim Arafa")
+    common = score_against("Carlos Moreno", "Carlos Arturo Moreno")
+    rare = score_against("Ahmed Arafa", "Ahmed Ibrahim Arafa")
     assert common < REVIEW <= rare, (common, rare)
 
 
@@ -61,7 +46,7 @@ PARTIAL_NAMES = [
 @pytest.mark.parametrize(("query", "listed", "found"), PARTIAL_NAMES)
 def test_partial_names(query: str, listed: str, found: bool) -> None:
     schema = "Organization" if query.isupper() else "Person"
-    assert (_score(query, listed, schema) >= REVIEW) is found
+    assert (score_against(query, listed, schema) >= REVIEW) is found
 
 
 # (query, listed name, found): what earns no credit as a name given in part
@@ -75,7 +60,7 @@ NOT_CONTAINED = [
 
 @pytest.mark.parametrize(("query", "listed", "found"), NOT_CONTAINED)
 def test_syllables_and_initials_are_not_a_name_given_in_part(query: str, listed: str, found: bool) -> None:
-    assert (_score(query, listed) >= REVIEW) is found
+    assert (score_against(query, listed) >= REVIEW) is found
 
 
 ORGANISATIONS = [
@@ -91,7 +76,7 @@ ORGANISATIONS = [
 
 @pytest.mark.parametrize(("query", "listed", "found"), ORGANISATIONS)
 def test_organisations_are_matched_on_their_core_words(query: str, listed: str, found: bool) -> None:
-    assert (_score(query, listed, "Organization") >= REVIEW) is found
+    assert (score_against(query, listed, "Organization") >= REVIEW) is found
 
 
 def test_web_addresses_and_legal_forms_are_no_part_of_the_name() -> None:
@@ -114,12 +99,12 @@ ARABIC_SCRIPT = [
 
 @pytest.mark.parametrize(("native", "latin"), ARABIC_SCRIPT)
 def test_arabic_script_names_meet_their_latin_forms(native: str, latin: str) -> None:
-    hits = screen(_index("Person", latin), ScreeningQuery(name=native, schema="Person"))
+    hits = screen(one_name_index("Person", latin), ScreeningQuery(name=native, schema="Person"))
     assert [h.party_id for h in hits][:1] == ["0"], (native, latin)
     assert hits[0].path == "generic-transliteration" and hits[0].pairs
 
 
 def test_a_han_given_name_is_not_a_near_spelling_of_another() -> None:
     # 志强 is Zhiqiang: "Zhiqing" differs by one letter, but in another syllable (another character)
-    assert _score("志强 王", "Wang Zhiqing") < REVIEW
-    assert _score("志强 王", "Wang Zhiqiang") >= REVIEW
+    assert score_against("志强 王", "Wang Zhiqing") < REVIEW
+    assert score_against("志强 王", "Wang Zhiqiang") >= REVIEW
