@@ -22,18 +22,13 @@ BASIS = ("Abuse-deterrence program: payment-instrument checks, linkage of return
 
 INDIVIDUAL: dict[str, Any] = applicant(applicants.APPLICATION)
 
-ENTITY: dict[str, Any] = {
-    "kind": "entity", "legal_name": "Nordlicht Rechenzentrum GmbH",
-    "registration": {"country": "DE", "number": "HRB 99"},
-    "address": {"line1": "Hafenstr. 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"},
-    "email": "ops@nordlicht.example", "phone": "+494012345678",
-    "beneficial_owners": [{"name": {"given": "Lars", "family": "Berg"}, "birth_date": "1970-01-02",
-                           "nationality": "SE", "ownership_percent": 60,
-                           "address": {"line1": "Drottninggatan 1", "city": "Stockholm", "country": "SE"}}],
-    "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
-    "account": {"type": "standard", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
-    "notice_version": "notice-2024-01",
-}
+ENTITY: dict[str, Any] = applicant(
+    applicants.ENTITY, registration={"country": "DE", "number": "HRB 99"},
+    beneficial_owners=[{"name": {"given": "Lars", "family": "Berg"}, "birth_date": "1970-01-02",
+                        "nationality": "SE", "ownership_percent": 60,
+                        "address": {"line1": "Drottninggatan 1", "city": "Stockholm", "country": "SE"}}],
+    **{**applicants.APPLYING, "account": {"type": "standard", "channel": "sales_assisted"},
+       "signup_ip": "198.51.100.7"})
 
 
 def body(template: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -47,20 +47,15 @@ US_ENTITY: dict[str, Any] = {
     "account": {"type": "reseller", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
     "notice_version": "notice-2024-01",
 }
-DE_RESELLER: dict[str, Any] = {
-    "kind": "entity", "legal_name": "Nordlicht Rechenzentrum GmbH",
-    "registration": {"country": "DE", "number": "HRB 123456"},
-    "address": {"line1": "Hafenstr. 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"},
-    "email": "ops@nordlicht.example", "phone": "+494012345678",
-    "beneficial_owners": [{"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05",
-                           "nationality": "RU", "ownership_percent": 30,
-                           "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}},
-                          {"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
-                           "nationality": "SE", "ownership_percent": 60}],
-    "payment_means": [{"type": "bank_account", "iban": "DE89370400440532013000"}],
-    "account": {"type": "reseller", "channel": "sales_assisted"}, "signup_ip": "198.51.100.7",
-    "notice_version": "notice-2024-01",
-}
+DE_RESELLER: dict[str, Any] = applicant(
+    applicants.ENTITY,
+    beneficial_owners=[{"name": {"given": "Oleg", "family": "Petrov"}, "birth_date": "1975-05-05",
+                        "nationality": "RU", "ownership_percent": 30,
+                        "address": {"line1": "Tverskaya 1", "city": "Moscow", "country": "RU"}},
+                       {"name": {"given": "Jonas", "family": "Berg"}, "birth_date": "1970-01-02",
+                        "nationality": "SE", "ownership_percent": 60}],
+    **{**applicants.APPLYING, "account": {"type": "reseller", "channel": "sales_assisted"},
+       "signup_ip": "198.51.100.7"})
 RECORD_ONLY = {k: v for k, v in INDIVIDUAL.items() if k not in ("account", "signup_ip", "notice_version")}
 
 
