@@ -14,7 +14,8 @@ A name in any script becomes a short list of comparable ASCII tokens:
 5. casefold, punctuation removed (apostrophes join, hyphens split), honorifics and generational
    suffixes dropped for individuals, particles (al, bin, van der, ...) dropped as separate tokens and
    offered as an alternative when joined ("alhassan" also reads "hassan"), legal-form words of
-   entities (LLC, OOO, GmbH, ...) kept apart as a weak feature.
+   entities (LLC, OOO, GmbH, ...) kept apart as a weak feature; a query's word in Arabic script also
+   reads as Persian, Urdu and Maghreb spellings say its letters (``abjad_readings``).
 
 The word lists of step 5 and the legal-form test are in ``name_words``; the phonetic key, consonant
 skeleton and token similarity the index and matcher compare tokens with are in ``similarity``.
@@ -24,12 +25,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from anyascii import anyascii
 
 from cloudcip.errors import FieldIssue, InvalidInput
+from cloudcip.screening.abjad_readings import letter_readings
 from cloudcip.screening.name_words import (
     ABJAD_PARTICLES,
     COMPOUND_ALTERNATIVES,
@@ -264,12 +266,7 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
     if has_latin and _CYR_GREEK.search(piece) and _only_homoglyphs(piece):
         piece = "".join(HOMOGLYPHS_TO_LATIN.get(ch, ch) for ch in piece)
     abjad = bool(_ABJAD.search(piece))
-    article_free: str | None = None
-    if abjad and _ABD_ARTICLE.match(piece):  # "عبدالرحيم": also "bd" + "rhym" without the article
-        rest = _NON_ALNUM.sub("", anyascii(_ABD_ARTICLE.sub("", piece)).casefold())
-        article_free = "bd" + rest
-    elif abjad and _ARABIC_ARTICLE.match(piece):
-        article_free = _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
+    article_free = _article_free(piece) if abjad else None
     syllabic = bool(_SYLLABIC.search(piece))
     if abjad:  # Persian zhe: Latin spellings write it j (Ahmadinejad) more often than zh
         piece = piece.replace("\u0698", "j")
@@ -292,6 +289,27 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
             alternatives.extend(a for a in _abjad_alternatives(piece, sub) if a not in alternatives)
         tokens.append(NameToken(sub, tuple(alternatives), abjad, syllabic))
     return tuple(tokens)
+
+
+def _article_free(piece: str) -> str | None:
+    """A word in Arabic script without its article, as ASCII ("عبدالرحيم": "bd" + "rhym"), or None."""
+    if _ABD_ARTICLE.match(piece):
+        return "bd" + _NON_ALNUM.sub("", anyascii(_ABD_ARTICLE.sub("", piece)).casefold())
+    if _ARABIC_ARTICLE.match(piece):
+        return _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
+    return None
+
+
+@lru_cache(maxsize=20_000)
+def _with_letter_readings(token: NameToken, piece: str) -> NameToken:
+    """The token of a one-token word in Arabic script with the word's other letter readings
+    (``abjad_readings``: Persian and Urdu values, Maghreb spelling) as more alternatives (cached)."""
+    alternatives = list(token.alternatives)
+    for other in letter_readings(piece):
+        text = _NON_ALNUM.sub("", _APOSTROPHES.sub("", anyascii(other.replace("\u0698", "j"))).casefold())
+        found = [text, _article_free(other), *_abjad_alternatives(other, text)]
+        alternatives.extend(a for a in found if a and a != token.text and a not in alternatives)
+    return token if len(alternatives) == len(token.alternatives) else replace(token, alternatives=tuple(alternatives))
 
 
 _TA_MARBUTA = "\u0629"
@@ -347,6 +365,8 @@ def normalise_name(raw: str, schema: str | None = None, *, query: bool = False) 
     abbreviations: set[int] = set()
     for piece in raw_pieces:
         piece_tokens = _piece_tokens(piece, has_latin, entity)
+        if query and len(piece_tokens) == 1 and piece_tokens[0].abjad:
+            piece_tokens = (_with_letter_readings(piece_tokens[0], piece),)
         if len(piece) <= 2 and piece_tokens and piece_tokens[0].abjad:
             abbreviations.add(id(piece_tokens[0]))
         if len(piece_tokens) >= 2 and all(t.syllable for t in piece_tokens):

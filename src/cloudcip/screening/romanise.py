@@ -25,7 +25,9 @@ generic transliteration of ``names.fold_text`` (anyascii), and the hit says whic
   drops it: "Rahul", not "Rahula"), anusvara as n;
 * **Arabic, Persian, Urdu**: no maintained romaniser exists for names, so the generic path does the
   work (consonant skeletons, see ``names``), after the letters proper to Persian and Urdu are folded
-  and compounds are joined (``abjad_compounds``: "عبد الله" is one name, Abdullah).
+  and compounds are joined (``abjad_compounds``: "عبد الله" is one name, Abdullah); a query's word
+  also carries the Persian/Urdu and Maghreb readings of its letters (``abjad_readings``: "وثيق"
+  Wasiq, "عكاشة" Akkacha) as token alternatives.
 
 Nothing here reaches the network: every library ships its data. A library that fails to import (or
 a script with no romaniser) leaves the name to the generic path, which the hit's explanation names.
