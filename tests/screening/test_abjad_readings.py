@@ -8,9 +8,10 @@ outcome is under the default thresholds.
 from __future__ import annotations
 
 import pytest
-from tests.screening.one_name import REVIEW, score_against
+from tests.screening.one_name import REVIEW, one_name_index, score_against
 
 from cloudcip.screening.abjad_readings import letter_readings
+from cloudcip.screening.matcher import ScreeningQuery, screen
 from cloudcip.screening.names import normalise_name
 
 pytestmark = pytest.mark.requirement("D3")
@@ -59,3 +60,23 @@ KNOWN_SPELLINGS = [
 @pytest.mark.parametrize(("query", "listed", "found"), KNOWN_SPELLINGS)
 def test_known_spellings(query: str, listed: str, found: bool) -> None:
     assert (score_against(query, listed) >= REVIEW) is found, score_against(query, listed)
+
+
+# (two words in Arabic script, the one Latin word it is listed as): Persian and Pashto write the second
+# part of these names apart, Latin lists write them as one word
+JOINED_IN_LATIN = [
+    ("ولی جان", "Walijan"),
+    ("شهيد خيل", "Shahidkhel"),
+    ("کاکا زاده", "Kakazada"),
+]
+
+
+@pytest.mark.parametrize(("query", "listed"), JOINED_IN_LATIN)
+def test_two_abjad_words_meet_one_latin_word_also_beside_the_arabic_listing(query: str, listed: str) -> None:
+    # another party lists the same two words in Arabic script: their joined form is in the vocabulary,
+    # and the Latin spelling of the first party must still be found (it was not, before)
+    index = one_name_index("Person", listed, query)
+    hits = screen(index, ScreeningQuery(name=query, schema="Person"), include_clear=True)
+    scores = {h.party_id: h.score for h in hits}
+    assert scores.get("0", 0.0) >= REVIEW, scores
+    assert scores.get("1", 0.0) >= REVIEW, scores

@@ -399,16 +399,20 @@ class ScreeningIndex:
                 joined.append(pair)
                 continue
             exact = self.vocab.get(a.text + b.text)
-            if exact is not None:
+            abjad = a.abjad or b.abjad
+            if exact is not None and not abjad:
                 pair.add(exact, 1.0)
-            elif len(a.text) + len(b.text) >= (4 if a.abjad or b.abjad else 6):
-                # two abjad tokens written as one Latin name ("ولی جان" / "Walijan") compare by skeleton
-                abjad = a.abjad or b.abjad
+            elif len(a.text) + len(b.text) >= (4 if abjad else 6):
+                # two abjad tokens written as one Latin name ("ولی جان" / "Walijan") compare by skeleton,
+                # also when the same words are listed in Arabic script (their joined form is then in
+                # the vocabulary too, and the Latin spellings must not be left out for it)
                 pair = self.similar_tokens(a.text + b.text, abjad, "token" if abjad else "joined")
                 if a.syllable and b.syllable:
                     # two Han or Hangul syllables read as one given name: as strict as one syllable
                     # ("zhi qiang" is not "Zhiqing", "mei hua" not "Weihua")
                     pair = QueryTokenMatches({v: sim for v, sim in pair.sims.items() if sim >= CLOSE_MATCH})
+            elif exact is not None:
+                pair.add(exact, 1.0)
             joined.append(pair)
 
         # a joined pair of query tokens counts for both of its positions
