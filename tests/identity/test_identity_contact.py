@@ -116,3 +116,32 @@ def test_operator_can_point_to_an_updated_list(tmp_path: Path) -> None:
 def test_subaddress_flag() -> None:
     """A4: a +tag in the local part is flagged (useful for linkage), not refused."""
     assert validate_email("anna+cloud@example.org", EMAIL).flags == ["subaddress"]
+
+
+@pytest.mark.requirement("A4")
+@pytest.mark.parametrize("number", ["+1 650-253-0000", "+1 242 357 1234", "+44 20 7946 0018", "+44 1481 256 789",
+                                    "+7 978 123 45 67", "+380 65 123 4567", "++49 30 901820", "+0049 30 901820",
+                                    "tel:+49-30-901820", "030 901820", "(650) 253-0000", "+999 1234567"])
+def test_a_number_in_international_form_parses_the_same_for_every_default_region(number: str) -> None:
+    """A4, D2: the parse validation shares with the location (``parse_international``) is the number
+    phonenumbers gives for any default region, and the check is the one the region's parse gives."""
+    import phonenumbers
+
+    from cloudcip.identity.contact import parse_international
+
+    international = parse_international(number)
+    for region in ("US", "CA", "BS", "GB", "GG", "DE", "UA", "RU"):
+        try:
+            expected = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            assert international is None
+            continue
+        if international is not None:
+            assert international == expected
+        try:
+            check = validate_phone(number, PHONE, region)
+        except IdentityFieldError:
+            assert not phonenumbers.is_valid_number(expected)
+            continue
+        assert check.e164 == phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+        assert check.region_code == phonenumbers.region_code_for_number(expected)

@@ -82,6 +82,21 @@ def _valid_type(parsed: phonenumbers.PhoneNumber, region_code: str | None) -> in
     return None if kind == phonenumbers.PhoneNumberType.UNKNOWN else int(kind)
 
 
+@lru_cache(maxsize=8)
+def parse_international(number: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse(number, None)``: the number when it is written in international form
+    (``+49 ...``), else None (phonenumbers' other errors are raised).
+
+    phonenumbers takes the country code of a number in international form from the number itself,
+    so ``parse(number, region)`` gives an equal number for every region; a signup's validation and
+    its location (D2) read the same number, parsed once (the last few numbers' parses are kept, no
+    more: they are applicants' numbers). The number returned is shared: read it, never change it."""
+    try:
+        return phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def validate_phone(number: str, field: str, default_region: str | None = None) -> PhoneCheck:
     """Check a telephone number against the numbering plan of its region.
 
@@ -97,8 +112,14 @@ def validate_phone(number: str, field: str, default_region: str | None = None) -
     region = default_region.upper() if isinstance(default_region, str) and default_region else None
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
         raise fail(field, "default region is not a region with a numbering plan")
+    # a number in international form parses the same whatever the default region (the region is used
+    # only when no country code comes with the number): that parse is shared with the location (D2)
     try:
-        parsed = phonenumbers.parse(text, region)
+        international = parse_international(text)
+    except Exception:  # odd text: the parse below says what is wrong with it
+        international = None
+    try:
+        parsed = international if international is not None else phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as error:
         if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             raise fail(field, "needs an international prefix (+country code) or a default region") from None

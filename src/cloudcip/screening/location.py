@@ -54,6 +54,8 @@ from iptocc import country_code as ip_country_code
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from cloudcip.identity.contact import parse_international
+
 Strength = Literal["strong", "medium", "weak"]
 JurisdictionKind = Literal["country", "subdivision", "region"]
 Verdict = Literal["located", "unresolved", "not_located"]
@@ -187,6 +189,10 @@ def _points(details: Iterable[EvidenceItem]) -> int:
     return sum(best.values())
 
 
+#: the prefixes longest first, so the most precise one places the number
+_PHONE_PREFIXES: tuple[str, ...] = tuple(sorted(PHONE_SUBDIVISIONS, key=len, reverse=True))
+
+
 # -- reading each kind of evidence ---------------------------------------------------------------------
 def _country(value: str | None) -> str | None:
     if not isinstance(value, str):
@@ -219,16 +225,15 @@ def _phone(number: str | None) -> tuple[str | None, str | None]:
     """The phone number's country, and the subdivision its prefix places it in (if any)."""
     if not isinstance(number, str) or not number.strip():
         return None, None
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
+    parsed = parse_international(number)  # the number as the signup's validation parsed it
+    if parsed is None:
         return None, None
     region = phonenumbers.region_code_for_number(parsed)
     country = _country(region) if region else None
     if country is None:
         return None, None
     digits = f"{parsed.country_code}{parsed.national_number}"
-    for prefix in sorted(PHONE_SUBDIVISIONS, key=len, reverse=True):
+    for prefix in _PHONE_PREFIXES:
         if digits.startswith(prefix):
             return country, PHONE_SUBDIVISIONS[prefix]
     return country, None
