@@ -82,6 +82,8 @@ _SYLLABIC = re.compile(r"([\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uAC00-\uD7AF]
 _ARABIC_ARTICLE = re.compile(r"^\u0627\u0644(?=\S{2,})")  # "ال" glued to the word it defines
 # "عبدال..." (Abd al-...): the servant-of compound glued to its article
 _ABD_ARTICLE = re.compile(r"^\u0639\u0628\u062f\u0627\u0644(?=\S{2,})")
+# "أبوال..." (Abu al-...): the particle glued to the article and the name ("أبواليزيد", Abu al-Yazid)
+_ABU_ARTICLE = re.compile(r"^[\u0627\u0623]\u0628\u0648\u0627\u0644(?=\S{2,})")
 # compounds Arabic script writes as two words but Latin lists as one name: "عبد الله" (Abdullah),
 # "جلال الدين" (Jalaluddin), "حبيب الله" (Habibullah), "أبو بكر" stays two (Abu is a particle)
 _ABJAD_COMPOUNDS = re.compile(
@@ -295,6 +297,8 @@ def _article_free(piece: str) -> str | None:
     """A word in Arabic script without its article, as ASCII ("عبدالرحيم": "bd" + "rhym"), or None."""
     if _ABD_ARTICLE.match(piece):
         return "bd" + _NON_ALNUM.sub("", anyascii(_ABD_ARTICLE.sub("", piece)).casefold())
+    if _ABU_ARTICLE.match(piece):  # the particle and the article are no part of the name
+        return _NON_ALNUM.sub("", anyascii(_ABU_ARTICLE.sub("", piece)).casefold())
     if _ARABIC_ARTICLE.match(piece):
         return _NON_ALNUM.sub("", anyascii(_ARABIC_ARTICLE.sub("", piece)).casefold())
     return None
