@@ -11,15 +11,17 @@ import gc
 import sys
 from pathlib import Path
 
+import fastapi.routing
 import pytest
 from fastapi.testclient import TestClient
 from stdnum import numdb
 
-from cloudcip.api.app import create_app_from_environment
+from cloudcip.api.app import create_app, create_app_from_environment
+from cloudcip.api.warmup import warm_routes
 from cloudcip.clock import now
 from cloudcip.records.roles import create_api_key
 from cloudcip.records.synthetic import SyntheticCustomers
-from cloudcip.runtime import initialise
+from cloudcip.runtime import initialise, open_services
 from cloudcip.settings import Settings
 
 
@@ -50,3 +52,47 @@ def test_a_worker_builds_its_screening_index_before_its_first_signup(tmp_path: P
     finally:
         gc.unfreeze()
         services.close()
+
+
+def _dependencies_solved_by_first_request(app: object, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many times FastAPI solved an endpoint's dependencies (its per-route state, built once per
+    app) while serving the app's next request, ``GET /v1/customers`` without a key (401)."""
+    solved: list[object] = []
+    original = fastapi.routing.get_dependant
+
+    def counting(*args: object, **kwargs: object) -> object:
+        solved.append(kwargs.get("call"))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastapi.routing, "get_dependant", counting)
+    with TestClient(app) as client:  # type: ignore[arg-type]
+        assert client.get("/v1/hits").status_code == 401
+    monkeypatch.undo()
+    return len(solved)
+
+
+@pytest.mark.requirement("B4")
+def test_a_worker_builds_every_routes_state_before_its_first_request(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI builds the state of all ~170 routes on an app's first request (0.3-0.6 s of it): a worker
+    sends itself ``GET /healthz`` as it starts, so its first customer does not pay for it."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'data' / 'cloudcip.db'}")
+    initialise(settings)
+    services = open_services(settings)
+    try:
+        cold = create_app(services)
+        # without: built on that request (here the routes up to the one that answers)
+        assert _dependencies_solved_by_first_request(cold, monkeypatch) > 0
+        warmed = create_app(services)
+        assert warm_routes(warmed) == 200
+        assert _dependencies_solved_by_first_request(warmed, monkeypatch) == 0
+    finally:
+        services.close()
+    monkeypatch.setenv("CLOUDCIP_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CLOUDCIP_DATABASE_URL", settings.database_url)
+    app = create_app_from_environment()  # what ``cloudcip serve``'s workers run
+    try:
+        assert _dependencies_solved_by_first_request(app, monkeypatch) == 0
+    finally:
+        gc.unfreeze()
+        app.state.services.close()
