@@ -147,6 +147,10 @@ class CandidateSet:
     query_syllable: list[bool] = field(default_factory=list)
     query_omitted: list[float] = field(default_factory=list)  # query weight times ``omission_factor``
     query_conflict: list[float] = field(default_factory=list)  # ``conflict_weight`` of each query token
+    # each query token's (is an initial, is long enough to pair late, first letters) (``alignment._late_pair``),
+    # and the vocabulary ids any query token or joined pair is similar to
+    query_late: list[tuple[bool, bool, str]] = field(default_factory=list)
+    similar_ids: set[int] = field(default_factory=set)
 
 
 class ScreeningIndex:
@@ -165,6 +169,8 @@ class ScreeningIndex:
         self.vocab_abjad: list[bool] = []
         # each vocabulary token's phonetic, skeleton and loose keys (``similarity``), for the blocking
         self.vocab_keys: list[tuple[str, str, str]] = []
+        # each vocabulary token's first letter and its phonetic key's (the alignment's ``_late_pair``)
+        self.vocab_heads: list[str] = []
         self.postings: list[set[int]] = []
         self._fuzzy_vocab: set[int] = set()  # tokens (not joined pairs) reachable by deletion keys
         self.idf: list[float] = []
@@ -279,6 +285,8 @@ class ScreeningIndex:
             )
             listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
+        self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
+                                                                                      self.vocab_keys, strict=True)]
         for vid, (text, (phonetic, skeleton, loose)) in enumerate(zip(self.vocab_texts, self.vocab_keys, strict=True)):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):

@@ -329,7 +329,7 @@ def _screen_name(
         previous = best.get(listed.party)
         if previous is not None and previous.score >= 1.0:
             continue
-        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad)
+        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.vocab_heads)
         if alignment.score < floor and not include_clear:
             continue
         # the features and the explanation are written when the hit is answered (``_hit``)
