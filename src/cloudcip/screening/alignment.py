@@ -115,6 +115,8 @@ def align(
     gained = 0.0
     pairs: list[tuple[str, str, float]] = []
     substantive = 0  # pairs of full tokens (an initial against a full name proves one letter)
+    q_initials: list[tuple[int, int]] = []  # (query initial, listed full token) pairs
+    c_initials: list[tuple[int, int]] = []  # (query full token, listed initial) pairs
     for sim, qs, cs in pair_sims:
         if sim < PAIR_FLOOR:
             break  # sorted: the rest are below the floor too
@@ -151,9 +153,14 @@ def align(
         pairs.append((q_text, c_text, sim))
         if len(q_text) > 1 and len(c_text) > 1:
             substantive += 1
+        elif len(qs) == len(cs) == 1 and len(q_text) != len(c_text):
+            (q_initials if len(q_text) == 1 else c_initials).append((qs[0], cs[0]))
+    # crossed initials: each side's initial stands for a full given name of the other side, and those
+    # two full names differ ("Oluwole A. Ogungbuyi" / "Abeni O. Ogungbuyi": Oluwole is not Abeni)
+    crossed = _crossed_initials(q_texts, c_texts, q_initials, c_initials) if q_initials and c_initials else 0.0
     uq = [i for i in range(len(q_texts)) if i not in used_q]
     uc = [j for j in range(len(c_texts)) if j not in used_c]
-    if not uq and not uc:  # every token matched: nothing omitted, nothing in conflict
+    if not uq and not uc and not crossed:  # every token matched: nothing omitted, nothing in conflict
         return Alignment(gained / matched_weight if matched_weight > 0 else 0.0, pairs, [], [])
     # a patronymic is left out as often as not ("Vladimir Ivanov" for "Vladimir Petrovich Ivanov")
     q_left = ([q_weights[i] * omission_factor(q_texts[i]) for i in uq] if q_omitted is None
@@ -167,11 +174,11 @@ def align(
     # (an organisation's descriptors excepted: "GROUP" against "CASINO" is no contradiction)
     q_conflicting = ([conflict_weight(q_texts[i]) for i in uq] if q_conflict is None
                      else [q_conflict[i] for i in uq])
-    conflict = min(sum(q_conflicting), sum([c_conflict[j] for j in uc]))
+    conflict = min(sum(q_conflicting), sum([c_conflict[j] for j in uc])) + crossed
     if syllabic:
         # a Chinese or Korean name read syllable by syllable: a syllable more or less on either side
         # is another given name ("Chen Xiang" is not "Chen Mei Xiang"), whatever its frequency
-        conflict = sum(q_conflicting) + sum([c_conflict[j] for j in uc])
+        conflict = sum(q_conflicting) + sum([c_conflict[j] for j in uc]) + crossed
         wq = wc = extra = 0.0
     # an initial against a full name proves one letter: it neither makes two matched names nor a name
     # wholly matched ("G. Simon Barnabas" is not "Simon Gatwick")
@@ -203,6 +210,23 @@ def align(
     denominator = matched_weight + 2.0 * conflict + extra_cost
     score = gained / denominator if denominator > 0 else 0.0
     return Alignment(score, pairs, [q_texts[i] for i in uq], [c_texts[j] for j in uc])
+
+
+def _crossed_initials(
+    q_texts: Sequence[str], c_texts: Sequence[str], q_initials: list[tuple[int, int]],
+    c_initials: list[tuple[int, int]],
+) -> float:
+    """Conflict weight of initials matched crosswise: a query initial against a listed full token and
+    a query full token against a listed initial, in the opposite order on the two sides, where the two
+    full tokens are not alike (the lesser of their weights, as two tokens left unmatched on both
+    sides); 0 if none. In the same order they may be one name written out on each side ("John A.
+    Smith" / "J. Adam Smith")."""
+    for q_initial, c_full in q_initials:
+        for q_full, c_initial in c_initials:
+            if ((q_full < q_initial) != (c_initial < c_full)
+                    and token_similarity(q_texts[q_full], c_texts[c_full]) < PAIR_FLOOR):
+                return min(conflict_weight(q_texts[q_full]), conflict_weight(c_texts[c_full]))
+    return 0.0
 
 
 def initial_sim(a: str, b: str) -> float:
