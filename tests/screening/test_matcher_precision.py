@@ -30,3 +30,18 @@ CROSSED_INITIALS = [
 def test_crossed_initials(query: str, listed: str, found: bool) -> None:
     assert (score_against(query, listed) >= REVIEW) is found
     assert (compare_names(query, listed, "Person") >= REVIEW) is found
+
+
+# (query, listed name, found): a person's first word, the given name, left unmatched on both sides
+GIVEN_NAMES = [
+    # brothers listed apart: the same father, grandfather and family name, another given name
+    ("TARAK BEN TAHER BEN FALEH OUNI HARZI", "ALI BEN TAHER BEN FALEH OUNI HARZI", False),
+    # the given name in another place: not left unmatched (OFAC aliases of one party)
+    ("Vladimir Ivanov", "IVANOV, Vladimir Petrovich", True),
+    ("Rafael Caro Quintero", "CARO QUINTERO, Rafael", True),
+]
+
+
+@pytest.mark.parametrize(("query", "listed", "found"), GIVEN_NAMES)
+def test_another_given_name(query: str, listed: str, found: bool) -> None:
+    assert (score_against(query, listed) >= REVIEW) is found

@@ -10,7 +10,8 @@
   abjad scripts), initials against full given names, joined against split tokens, in any order;
   tokens left unmatched on one side cost less than tokens that conflict on both sides;
 * the name score is then adjusted: a weak alias counts less, a mismatching schema (a person against
-  an entity) counts less, different legal forms of entities cost a little;
+  an entity) counts less, a person's first word (the given name) left unmatched on both sides counts
+  less (``GIVEN_NAME_CONFLICT_FACTOR``), different legal forms of entities cost a little;
   a date of birth, nationality or gender that agrees raises it, one that contradicts lowers it; for
   entities, a limited-liability company against a joint-stock one, different numbers in the names
   ("TONG HUNG 1" / "TONG HUNG 5") and a jurisdiction (country of registration, a vessel's flag) not
@@ -56,6 +57,7 @@ Band = Literal["block", "review", "clear"]
 QuerySchema = Literal["Person", "Organization"] | None
 
 SCORED_AT_LEAST = 10  # candidates always given a full score...
+GIVEN_NAME_CONFLICT_FACTOR = 0.9  # a person's first words unmatched on both sides: another given name
 TAIL_SHARE = 0.5  # ...the rest only while their blocking score is at least this share of the best
 
 
@@ -166,8 +168,21 @@ def _validate_query(query: ScreeningQuery) -> None:
         validate_name(query.name)
 
 
+def _first_names_conflict(alignment: Alignment, listed: IndexedName, qname: NormalisedName) -> bool:
+    """Both names' first words (a person's given name) left unmatched, neither a shortening of the
+    other ("Ma" for "Maria"): another given name ("TARAK BEN TAHER ... HARZI" is not "ALI BEN TAHER
+    ... HARZI", his brother)."""
+    if not (alignment.unmatched_query and alignment.unmatched_listed and qname.tokens and listed.name.tokens):
+        return False
+    q_first, l_first = qname.tokens[0].text, listed.name.tokens[0].text
+    return (len(q_first) > 1 and len(l_first) > 1 and q_first in alignment.unmatched_query
+            and l_first in alignment.unmatched_listed
+            and not (q_first.startswith(l_first) or l_first.startswith(q_first)))
+
+
 def _adjust(
     base: float,
+    alignment: Alignment,
     listed: IndexedName,
     party: DesignatedParty,
     query: ScreeningQuery,
@@ -184,6 +199,11 @@ def _adjust(
         score *= SCHEMA_MISMATCH_FACTOR
         features["schema_mismatch"] = party.schema
         explanation.append(f"query is a {query.schema}, listed party is a {party.schema}")
+    elif party.schema == "Person" and query.schema != "Organization" and _first_names_conflict(
+            alignment, listed, qname):
+        score *= GIVEN_NAME_CONFLICT_FACTOR
+        features["given_name_conflict"] = 1.0
+        explanation.append(f"given names differ (x{GIVEN_NAME_CONFLICT_FACTOR})")
     if qname.legal_forms or listed.name.legal_forms:
         features["legal_form"] = " ".join(qname.legal_forms) + " / " + " ".join(listed.name.legal_forms)
         q_forms, l_forms = set(qname.legal_forms), set(listed.name.legal_forms)
@@ -333,7 +353,7 @@ def _screen_name(
         if alignment.score < floor and not include_clear:
             continue
         # the features and the explanation are written when the hit is answered (``_hit``)
-        score = round(_adjust(alignment.score, listed, parties[listed.party], query, qname, {}, []), 4)
+        score = round(_adjust(alignment.score, alignment, listed, parties[listed.party], query, qname, {}, []), 4)
         if previous is None or score > previous.score:
             best[listed.party] = _Scored(score, listed, alignment, path, qname)
 
@@ -354,7 +374,7 @@ def _hit(index: ScreeningIndex, query: ScreeningQuery, scored: _Scored, threshol
         explanation.append("only in query: " + " ".join(alignment.unmatched_query))
     if alignment.unmatched_listed:
         explanation.append("only in list: " + " ".join(alignment.unmatched_listed))
-    score = round(_adjust(alignment.score, listed, party, query, scored.qname, features, explanation), 4)
+    score = round(_adjust(alignment.score, alignment, listed, party, query, scored.qname, features, explanation), 4)
     return Hit(
         party_source=party.source,
         party_id=party.source_id,
