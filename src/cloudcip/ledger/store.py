@@ -185,15 +185,30 @@ class Ledger:
         return head
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """A transaction whose ledger actions are appended before commit, and published after."""
+    def unit_of_work(self, conn: Connection | None = None) -> Iterator[UnitOfWork]:
+        """A transaction whose ledger actions are appended before commit, and published after.
+
+        ``conn``: a connection the caller holds and has done its reads on (a signup's, issue 11): the
+        transaction is begun on it, the reads' own (implicit) transaction ended first, instead of on a
+        connection checked out of the pool for it."""
         work = UnitOfWork()
-        with self.database.write_gate(), self.database.engine.begin() as conn:
-            work.conn = conn
+        with self.database.write_gate(), self._transaction(conn) as begun:
+            work.conn = begun
             yield work
-            work.head = self.append(conn, work.actions)
+            work.head = self.append(begun, work.actions)
         if work.head is not None:
             self.checkpoint.publish(work.head)
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is None:
+            with self.database.engine.begin() as fresh:
+                yield fresh
+            return
+        if conn.in_transaction():
+            conn.rollback()  # the reads' transaction: nothing of it to keep
+        with conn.begin():
+            yield conn
 
     # -- reading -------------------------------------------------------------------------------
     def size(self) -> int:

@@ -151,7 +151,8 @@ class ApplicationService:
         assessment = assess(applicant_of(request), checked, self.screening, self.ip_lookup, now.date(),
                             brought.citizenship)
         exempting = self.exemptions is not None and self.policy.exemptions.apply  # F1: as the policy in force says
-        # the reads before the write transaction (links, exemptions) share one connection
+        # the reads before the write transaction (links, exemptions) share one connection, and the
+        # write transaction is begun on it once they are done (one connection checked out, not two)
         with self._reading(self.signup_links is not None or exempting) as conn:
             links = self._links(record, request, conn)
             facts = self.facts(request.account.type, request.account.channel, request.kind, assessment,
@@ -161,6 +162,16 @@ class ApplicationService:
             if exempting and self.exemptions is not None and conn is not None:
                 context = SignupContext(request.account.type, request.kind, request.reseller_account_id is not None)
                 facts = replace(facts, exemptions=tuple(self.exemptions.applying(conn, context, now)))
+            return self._decide_and_store(request, actor, idempotency_key, now, record, body_hash, brought,
+                                          assessment, facts, links, conn)
+
+    def _decide_and_store(self, request: ApplicationInput, actor: Actor, idempotency_key: str | None,
+                          now: datetime, record: CustomerRecord, body_hash: str,
+                          brought: evidence_checks.SignupEvidence, assessment: Assessment,
+                          facts: ApplicationFacts, links: Sequence[SignupLink],
+                          conn: Connection | None) -> dict[str, Any]:
+        """The signup's decision, its case and answer, stored in one transaction (begun on ``conn``,
+        the connection of the signup's reads, when there is one)."""
         decided = decide(facts, self.policy, now)
         decision = self.gated(decided, facts)
         application_id = str(uuid.uuid4())
@@ -177,7 +188,7 @@ class ApplicationService:
         rows = prepare_signup(self, case, request, record, decision, assessment, answer, body_hash,
                               idempotency_key, now)
         try:
-            with self.services.ledger.unit_of_work() as work:
+            with self.services.ledger.unit_of_work(conn) as work:
                 store_signup(self, work, rows, case, request, record, decision, assessment, answer, actor, now,
                              brought)
         except IntegrityError:
