@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cloudcip.domain.designated import DesignatedParty
+from cloudcip.screening.evidence import name_numbers
 from cloudcip.screening.name_frequency import population_rarity
 from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
 from cloudcip.screening.names import (
@@ -115,6 +116,7 @@ class IndexedName:
     evidence: tuple[float, ...] = ()
     omitted: tuple[float, ...] = ()  # ``evidence`` times ``omission_factor``: what leaving a token out costs
     conflict: tuple[float, ...] = ()  # ``conflict_weight`` of each token
+    numbers: frozenset[str] | None = None  # ``evidence.name_numbers`` of the name (set at build)
 
 
 @dataclass(slots=True)
@@ -176,6 +178,8 @@ class ScreeningIndex:
         self.idf: list[float] = []
         self.rarity: list[float] = []
         self.commonness_rarity: list[float] = []
+        self.shorter_first: list[float] = []
+        self.party_nationalities: list[frozenset[str]] = []
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
@@ -284,6 +288,13 @@ class ScreeningIndex:
                 w * omission_factor(text) for w, text in zip(listed.evidence, listed.texts, strict=True)
             )
             listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
+            listed.numbers = frozenset(name_numbers(listed.name))
+        # what ``candidates`` takes from a name's blocking score among equals (shorter names first)
+        self.shorter_first = [SHORTER_FIRST * len(listed.token_ids) for listed in self.names]
+        # each party's nationalities and citizenships, upper-cased (the matcher's evidence)
+        self.party_nationalities = [
+            frozenset(c.upper() for c in (*party.nationalities, *party.citizenships)) for party in self.parties
+        ]
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
         self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
                                                                                       self.vocab_keys, strict=True)]
@@ -488,19 +499,16 @@ class ScreeningIndex:
         floor = CANDIDATE_SHARE * potential
         names = self.names
         masked = self._masked
+        shorter_first = self.shorter_first
         # among equals, shorter listed names first: they can be matched more completely
         if masked:
             scores = {
-                nid: score - SHORTER_FIRST * len(names[nid].token_ids)
+                nid: score - shorter_first[nid]
                 for nid, score in scores.items()
                 if score >= floor and nid not in masked
             }
         else:
-            scores = {
-                nid: score - SHORTER_FIRST * len(names[nid].token_ids)
-                for nid, score in scores.items()
-                if score >= floor
-            }
+            scores = {nid: score - shorter_first[nid] for nid, score in scores.items() if score >= floor}
         # a query in an abjad script finds the names written in it exactly, and the Latin spellings of
         # the same name only by skeleton: more candidates, or the Latin ones are crowded out
         limit = self.max_candidates * (ABJAD_CANDIDATE_FACTOR if any(t.abjad for t in query.tokens) else 1)

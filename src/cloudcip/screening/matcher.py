@@ -190,7 +190,12 @@ def _adjust(
     qname: NormalisedName,
     features: dict[str, float | str],
     explanation: list[str],
+    q_numbers: set[str] | None = None,
+    nationalities: frozenset[str] | None = None,
 ) -> float:
+    """``base`` adjusted by the evidence beyond the name. ``q_numbers``: ``name_numbers(qname)``, and
+    ``nationalities``: the party's nationalities and citizenships upper-cased, when the caller has them
+    (``ScreeningIndex.party_nationalities``)."""
     score = base
     if listed.quality == "weak":
         score *= WEAK_ALIAS_FACTOR
@@ -218,8 +223,9 @@ def _adjust(
             else:
                 score *= LEGAL_FORM_MISMATCH_FACTOR
                 explanation.append("legal forms differ (weak evidence)")
-    q_numbers = name_numbers(qname)
-    l_numbers = name_numbers(listed.name)
+    if q_numbers is None:
+        q_numbers = name_numbers(qname)
+    l_numbers = name_numbers(listed.name) if listed.numbers is None else listed.numbers
     if q_numbers and l_numbers and not q_numbers & l_numbers:
         score *= NUMBER_MISMATCH_FACTOR
         features["number_mismatch"] = 1.0
@@ -249,8 +255,9 @@ def _adjust(
             features["birth_date"] = delta
             explanation.append(why)
     if query.nationality and (party.nationalities or party.citizenships):
-        listed_countries = {c.upper() for c in (*party.nationalities, *party.citizenships)}
-        if query.nationality.upper() in listed_countries:
+        listed_nationalities = (nationalities if nationalities is not None
+                                else frozenset(c.upper() for c in (*party.nationalities, *party.citizenships)))
+        if query.nationality.upper() in listed_nationalities:
             score += 0.03
             features["nationality"] = 0.03
             explanation.append(f"nationality {query.nationality.upper()} agrees with the list")
@@ -258,7 +265,7 @@ def _adjust(
             score -= 0.05
             features["nationality"] = -0.05
             explanation.append(
-                f"nationality {query.nationality.upper()} not among listed {', '.join(sorted(listed_countries))}"
+                f"nationality {query.nationality.upper()} not among listed {', '.join(sorted(listed_nationalities))}"
             )
     if query.gender and party.gender:
         if query.gender.lower() == party.gender.lower():
@@ -354,7 +361,8 @@ def _screen_name(
     q_weights = query_weights(candidates, index) if candidates.name_ids else []
     top = candidates.blocking[0] if candidates.blocking else 0.0
     floor = 0.5 * thresholds.review
-    names, parties = index.names, index.parties
+    names, parties, nationalities = index.names, index.parties, index.party_nationalities
+    q_numbers = name_numbers(qname)
     # a query in Latin script is not compared with a listed name in Arabic or Hebrew script of a party
     # also listed in Latin script: consonant skeletons (for queries in those scripts) are a loose
     # comparison, and the party's Latin names decide ("Jenna Ollila" is not "ولی جان", Wali Jan)
@@ -372,7 +380,8 @@ def _screen_name(
         if alignment.score < floor and not include_clear:
             continue
         # the features and the explanation are written when the hit is answered (``_hit``)
-        score = round(_adjust(alignment.score, alignment, listed, parties[listed.party], query, qname, {}, []), 4)
+        score = round(_adjust(alignment.score, alignment, listed, parties[listed.party], query, qname, {}, [],
+                              q_numbers, nationalities[listed.party]), 4)
         if previous is None or score > previous.score:
             best[listed.party] = _Scored(score, listed, alignment, path, qname)
 
