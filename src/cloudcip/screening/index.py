@@ -179,6 +179,7 @@ class ScreeningIndex:
         self.rarity: list[float] = []
         self.commonness_rarity: list[float] = []
         self.shorter_first: list[float] = []
+        self.posting_sizes: list[int] = []
         self.party_nationalities: list[frozenset[str]] = []
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
@@ -291,6 +292,7 @@ class ScreeningIndex:
             listed.numbers = frozenset(name_numbers(listed.name))
         # what ``candidates`` takes from a name's blocking score among equals (shorter names first)
         self.shorter_first = [SHORTER_FIRST * len(listed.token_ids) for listed in self.names]
+        self.posting_sizes = [len(p) for p in self.postings]  # names holding each vocabulary token
         # each party's nationalities and citizenships, upper-cased (the matcher's evidence)
         self.party_nationalities = [
             frozenset(c.upper() for c in (*party.nationalities, *party.citizenships)) for party in self.parties
@@ -434,17 +436,21 @@ class ScreeningIndex:
                 pair.add(exact, 1.0)
             joined.append(pair)
 
-        # a joined pair of query tokens counts for both of its positions
-        units = [QueryTokenMatches(dict(p.sims)) for p in positions]
-        for i, pair in enumerate(joined):
-            for vid, sim in pair.sims.items():
-                units[i].add(vid, sim)
-                units[i + 1].add(vid, sim)
+        # a joined pair of query tokens counts for both of its positions (the units are only read
+        # below: without a joined match they are the positions themselves)
+        units = positions
+        if any(pair.sims for pair in joined):
+            units = [QueryTokenMatches(dict(p.sims)) for p in positions]
+            for i, pair in enumerate(joined):
+                for vid, sim in pair.sims.items():
+                    units[i].add(vid, sim)
+                    units[i + 1].add(vid, sim)
 
         scores: dict[int, float] = {}
         postings = self.postings
+        sizes = self.posting_sizes
         sized = sorted(
-            ((sum(len(self.postings[v]) for v in u.sims), u) for u in units if u.sims),
+            ((sum([sizes[v] for v in u.sims]), u) for u in units if u.sims),
             key=lambda pair: pair[0],
         )
         common: list[QueryTokenMatches] = []
