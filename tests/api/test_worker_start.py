@@ -13,6 +13,7 @@ from pathlib import Path
 
 import fastapi.routing
 import pytest
+from fastapi.dependencies.utils import get_dependant
 from fastapi.testclient import TestClient
 from stdnum import numdb
 
@@ -56,9 +57,9 @@ def test_a_worker_builds_its_screening_index_before_its_first_signup(tmp_path: P
 
 def _dependencies_solved_by_first_request(app: object, monkeypatch: pytest.MonkeyPatch) -> int:
     """How many times FastAPI solved an endpoint's dependencies (its per-route state, built once per
-    app) while serving the app's next request, ``GET /v1/customers`` without a key (401)."""
+    app) while serving the app's next request, ``GET /v1/hits`` without a key (401)."""
     solved: list[object] = []
-    original = fastapi.routing.get_dependant
+    original = get_dependant  # what ``fastapi.routing`` imports and calls
 
     def counting(*args: object, **kwargs: object) -> object:
         solved.append(kwargs.get("call"))
