@@ -50,11 +50,13 @@ KNOWN_SPELLINGS = [
     ("محمد الشاذلي", "Mohamed Chedli", True),  # Tunisian: shin is ch (0.32 before)
     ("بوشعيب", "Bouchaib", True),  # Moroccan: shin is ch (not found before)
     ("هشام المشيشي", "Hisham Mashishi", True),  # the Arabic reading is kept
-    ("ثامر الكبيسي", "Samir Kubaisi", True),  # a Persian reading of tha meets Samir: the price of the rule
-    ("ضیاء الحق", "Zia ul Haq", False),  # "zy" is too short a skeleton to prove Zia alone
     ("هشام المشيشي", "Hakim Mansouri", False),
     ("ذاکر نائیک", "Shakir Nadir", False),
 ]
+# Known limits, not asserted (a test must not hold a wrong answer in place): "ثامر الكبيسي" (Thamir
+# al-Kubaisi) reaches review against "Samir Kubaisi" through the Persian reading of tha (0.85, the
+# price of the rule), and "ضیاء الحق" stays below review against "Zia ul Haq" (0.79: "zy" is too short
+# a skeleton to prove Zia alone).
 
 
 @pytest.mark.parametrize(("query", "listed", "found"), KNOWN_SPELLINGS)
@@ -92,10 +94,10 @@ def test_abu_glued_to_the_article_is_read_as_written_apart() -> None:
 ABU_GLUED = [
     ("أبوالحسن العامري", "Abu al-Hassan al-Amiri", True),  # 0.36 before
     ("محمد أبوالخير", "Mohammed Abu al-Khair", True),  # 0.28 before
-    # the price: a listing that glues "Abul" apart from the name now pairs "hsn" with Hassan and
-    # leaves "abul" alone (0.85 before)
-    ("أبوالحسن العامري", "Abul Hassan Amiri", False),
 ]
+# Known limit, not asserted: against a listing that writes "Abul" apart from the name ("Abul Hassan
+# Amiri"), "أبوالحسن العامري" now pairs "hsn" with Hassan and leaves "abul" alone: 0.77, below review
+# (0.85 before). Six listed names write "Abul/Abol" apart, 62 "Abu al/Abou el".
 
 
 @pytest.mark.parametrize(("query", "listed", "found"), ABU_GLUED)

@@ -65,7 +65,8 @@ WARM_UP_PATH = "/healthz"
 
 def warm_routes(app: ASGIApp) -> int:
     """Send ``app`` one ``GET`` of ``WARM_UP_PATH`` in process and return its status (200). Run in a
-    thread of its own: uvicorn calls the app factory inside its event loop."""
+    thread of its own: uvicorn calls the app factory inside its event loop. An error the app raises
+    is raised here, and the worker does not start."""
     scope: dict[str, Any] = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
         "path": WARM_UP_PATH, "raw_path": WARM_UP_PATH.encode(), "query_string": b"", "root_path": "",
@@ -73,6 +74,7 @@ def warm_routes(app: ASGIApp) -> int:
         "state": {},
     }
     sent: list[Message] = []
+    failed: list[BaseException] = []
 
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -83,7 +85,15 @@ def warm_routes(app: ASGIApp) -> int:
     async def request() -> None:
         await app(scope, receive, send)
 
-    worker = threading.Thread(target=lambda: asyncio.run(request()), name="cloudcip-warm-routes")
+    def run() -> None:
+        try:
+            asyncio.run(request())
+        except BaseException as error:  # handed to the starting thread, raised there
+            failed.append(error)
+
+    worker = threading.Thread(target=run, name="cloudcip-warm-routes")
     worker.start()
     worker.join()
+    if failed:
+        raise failed[0]
     return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
