@@ -26,6 +26,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ from cloudcip.screening.loaders import load_publication
 from cloudcip.screening.measures import add_measure
 from cloudcip.screening.snapshots import generate_demo_list, import_publication
 from cloudcip.settings import Settings
+from cloudcip.verification.applications import ApplicationService
 
 LISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "lists"
 ADMIN = Actor("bench:admin", "admin")
@@ -86,6 +89,26 @@ def load_lists(services: Services) -> dict[str, int]:
         result = import_publication(services, publication, ADMIN, partial=publication.source == "ofac-cons")
         loaded[publication.source] = result.parties
     return loaded
+
+
+@contextmanager
+def deployment(prefix: str) -> Iterator[tuple[Services, ApplicationService, TypeAdapter[ApplicationRequest]]]:
+    """A fresh data directory, the lists ``load_lists`` loads, Iran prohibited, and the signup service
+    wired as the API wires it (certification gate, exemptions, linkage, the signup IP's facts), with
+    the request model's adapter; the index is built by the caller's first signup. Closed on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as directory:
+        settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
+        initialise(settings)
+        services = open_services(settings)
+        try:
+            load_lists(services)
+            add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
+                        determination_date=datetime.now(UTC).date().replace(year=2025))
+            service = gate_applications(services, application_service(
+                services, ip_lookup=signup_ip_lookup(services.database)))
+            yield services, service, TypeAdapter(ApplicationRequest)
+        finally:
+            services.close()
 
 
 def applications(count: int, seed: int = 2024) -> list[dict[str, Any]]:

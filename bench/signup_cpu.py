@@ -20,20 +20,12 @@ import cProfile
 import json
 import os
 import subprocess
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import TypeAdapter
-
-from bench.signup import OFFICER, SIGNUP, applications, load_lists
+from bench.signup import SIGNUP, applications, deployment
 from cloudcip.api.warmup import warm_up
-from cloudcip.domain.application import ApplicationRequest
-from cloudcip.runtime import application_service, gate_applications, initialise, open_services, screening_service
-from cloudcip.runtime_access import signup_ip_lookup
-from cloudcip.screening.measures import add_measure
-from cloudcip.settings import Settings
+from cloudcip.runtime import screening_service
 
 
 def _callgrind(on: bool) -> None:
@@ -42,40 +34,28 @@ def _callgrind(on: bool) -> None:
 
 
 def run(decisions: int = 300, callgrind: bool = False, profile: Path | None = None) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="cloudcip-bench-signup-cpu-") as directory:
-        settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
-        initialise(settings)
-        services = open_services(settings)
-        try:
-            load_lists(services)
-            add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
-                        determination_date=datetime.now(UTC).date().replace(year=2025))
-            service = gate_applications(services, application_service(
-                services, ip_lookup=signup_ip_lookup(services.database)))
-            adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
-            service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP)
-            warm_up(screening_service(services))
-            bodies = applications(decisions + 20, seed=99)
-            for body in bodies[:20]:
-                service.submit(adapter.validate_python(body), SIGNUP)
-            requests = [adapter.validate_python(body) for body in bodies[20:]]
-            profiler = cProfile.Profile(time.process_time) if profile is not None else None
-            if callgrind:
-                _callgrind(True)
-            started = time.process_time()
-            if profiler is not None:
-                profiler.enable()
-            for request in requests:
-                service.submit(request, SIGNUP)
-            if profiler is not None:
-                profiler.disable()
-            cpu = time.process_time() - started
-            if callgrind:
-                _callgrind(False)
-            if profiler is not None and profile is not None:
-                profiler.dump_stats(profile)
-        finally:
-            services.close()
+    with deployment("cloudcip-bench-signup-cpu-") as (services, service, adapter):
+        service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP)
+        warm_up(screening_service(services))
+        bodies = applications(decisions + 20, seed=99)
+        for body in bodies[:20]:
+            service.submit(adapter.validate_python(body), SIGNUP)
+        requests = [adapter.validate_python(body) for body in bodies[20:]]
+        profiler = cProfile.Profile(time.process_time) if profile is not None else None
+        if callgrind:
+            _callgrind(True)
+        started = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        for request in requests:
+            service.submit(request, SIGNUP)
+        if profiler is not None:
+            profiler.disable()
+        cpu = time.process_time() - started
+        if callgrind:
+            _callgrind(False)
+        if profiler is not None and profile is not None:
+            profiler.dump_stats(profile)
     return {"decisions": decisions, "cpu_ms_per_decision": round(cpu * 1000 / max(1, decisions), 3)}
 
 

@@ -20,22 +20,16 @@ import contextlib
 import hashlib
 import json
 import re
-import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import MetaData, text
 
-from bench.signup import OFFICER, SIGNUP, _delivered_code, applications, load_lists, mixed_applications
+from bench.signup import SIGNUP, _delivered_code, applications, deployment, mixed_applications
 from cloudcip.api.warmup import warm_up
 from cloudcip.crypto.envelope import SEALED_VERSION, FieldSealer
-from cloudcip.domain.application import ApplicationRequest
-from cloudcip.runtime import application_service, gate_applications, initialise, open_services, screening_service
-from cloudcip.runtime_access import signup_ip_lookup
-from cloudcip.screening.measures import add_measure
-from cloudcip.settings import Settings
+from cloudcip.runtime import screening_service
 
 RANDOM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32,}|[A-Za-z0-9_\-]{43}=?")
 TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?")
@@ -63,44 +57,32 @@ def _opened(value: bytes, table: str, column: str, row: dict[str, Any], sealers:
 def run(out: Path, mixed: int = 200, plain: int = 120) -> str:
     answers: list[dict[str, Any]] = []
     tables: dict[str, list[dict[str, Any]]] = {}
-    with tempfile.TemporaryDirectory(prefix="cloudcip-signup-identity-") as directory:
-        settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
-        initialise(settings)
-        services = open_services(settings)
-        try:
-            load_lists(services)
-            add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
-                        determination_date=datetime.now(UTC).date().replace(year=2025))
-            service = gate_applications(services, application_service(
-                services, ip_lookup=signup_ip_lookup(services.database)))
-            adapter: TypeAdapter[ApplicationRequest] = TypeAdapter(ApplicationRequest)
-            answers.append(service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP))
-            warm_up(screening_service(services))
-            for kind, body in mixed_applications(services, mixed):
-                answer = service.submit(adapter.validate_python(body), SIGNUP)
-                answers.append(answer)
-                if kind == "us_resident_confirms" and answer["decision"] == "pending_evidence":
-                    service.issue_otp(answer["id"], "email", SIGNUP)
-                    code = _delivered_code(services, answer["id"])
-                    answers.append(service.confirm_otp(answer["id"], "email", code, SIGNUP))
-            for body in applications(plain, seed=99):
-                answers.append(service.submit(adapter.validate_python(body), SIGNUP))
-            with services.database.engine.connect() as conn:
-                metadata = MetaData()
-                metadata.reflect(conn)
-                customer_ids = [row[0] for row in conn.execute(text("SELECT id FROM customer"))]
-                sealers = services.customers.sealers_in(conn, customer_ids)
-                for name in sorted(metadata.tables):
-                    rows = [dict(row._mapping) for row in conn.execute(metadata.tables[name].select())]
-                    for row in rows:
-                        for column, value in list(row.items()):
-                            if isinstance(value, bytes | bytearray | memoryview):
-                                row[column] = _opened(bytes(value), name, column, row, sealers)
-                        if name == "ledger_tree_head":
-                            row.pop("timestamp_ms", None)
-                    tables[name] = rows
-        finally:
-            services.close()
+    with deployment("cloudcip-signup-identity-") as (services, service, adapter):
+        answers.append(service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP))
+        warm_up(screening_service(services))
+        for kind, body in mixed_applications(services, mixed):
+            answer = service.submit(adapter.validate_python(body), SIGNUP)
+            answers.append(answer)
+            if kind == "us_resident_confirms" and answer["decision"] == "pending_evidence":
+                service.issue_otp(answer["id"], "email", SIGNUP)
+                code = _delivered_code(services, answer["id"])
+                answers.append(service.confirm_otp(answer["id"], "email", code, SIGNUP))
+        for body in applications(plain, seed=99):
+            answers.append(service.submit(adapter.validate_python(body), SIGNUP))
+        with services.database.engine.connect() as conn:
+            metadata = MetaData()
+            metadata.reflect(conn)
+            customer_ids = [row[0] for row in conn.execute(text("SELECT id FROM customer"))]
+            sealers = services.customers.sealers_in(conn, customer_ids)
+            for name in sorted(metadata.tables):
+                rows = [dict(row._mapping) for row in conn.execute(metadata.tables[name].select())]
+                for row in rows:
+                    for column, value in list(row.items()):
+                        if isinstance(value, bytes | bytearray | memoryview):
+                            row[column] = _opened(bytes(value), name, column, row, sealers)
+                    if name == "ledger_tree_head":
+                        row.pop("timestamp_ms", None)
+                tables[name] = rows
     labels: dict[str, str] = {}
 
     def canon(value: Any) -> Any:
