@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 
+from cloudcip.screening.blocking import CandidateSet, QueryTokenMatches
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
-    CandidateSet,
     IndexedName,
-    QueryTokenMatches,
     ScreeningIndex,
     conflict_weight,
     omission_factor,

@@ -28,15 +28,16 @@ Exact identifiers (document numbers, emails, wallet addresses) are plain diction
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from cloudcip.domain.designated import DesignatedParty
+from cloudcip.screening.blocking import CLOSE_MATCH, CandidateSet, QueryTokenMatches
+from cloudcip.screening.blocking import candidates as blocking_candidates
 from cloudcip.screening.evidence import name_numbers
 from cloudcip.screening.name_frequency import population_rarity
 from cloudcip.screening.name_words import DESCRIPTOR_RARITY, ORGANIZATION_DESCRIPTORS
@@ -58,17 +59,11 @@ from cloudcip.screening.similarity import (
 from cloudcip.screening.variants import MIN_LOOSE_KEY, loose_key
 
 TOKEN_FLOOR = 0.76  # vocabulary tokens less similar than this to a query token are not candidates
-COMMON_POSTINGS = 1500  # a query token whose matches hold more names than this only re-ranks
-CLOSE_MATCH = 0.96  # similarity of a phonetic-key match: what a common-only query blocks on
 ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued particle removed)
 RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
-CANDIDATE_SHARE = 0.4  # a candidate name holds at least this share of the query's blocking weight
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
 PAIR_CACHE_SIZE = 5_000  # query tokens whose similarities to listed tokens (alignment) are remembered (~25 each)
-ABJAD_CANDIDATE_FACTOR = 2  # an abjad-script query keeps this many times more candidates
-NAMES_PER_PLACE = 1.5  # candidate names scored per candidate place at most (a party's names share one place)
-INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
 def token_weight(text: str, rarity: float = 1.0) -> float:
@@ -117,42 +112,6 @@ class IndexedName:
     omitted: tuple[float, ...] = ()  # ``evidence`` times ``omission_factor``: what leaving a token out costs
     conflict: tuple[float, ...] = ()  # ``conflict_weight`` of each token
     numbers: frozenset[str] | None = None  # ``evidence.name_numbers`` of the name (set at build)
-
-
-@dataclass(slots=True)
-class QueryTokenMatches:
-    """The vocabulary tokens similar to one query token (or to a joined pair of query tokens)."""
-
-    sims: dict[int, float] = field(default_factory=dict)
-
-    def add(self, vocab_id: int, sim: float) -> None:
-        if sim > self.sims.get(vocab_id, 0.0):
-            self.sims[vocab_id] = sim
-
-
-@dataclass(slots=True)
-class CandidateSet:
-    """What the blocking step found for one query name."""
-
-    query: NormalisedName
-    positions: list[QueryTokenMatches]  # one per query token
-    joined: list[QueryTokenMatches]  # one per adjacent pair of query tokens
-    name_ids: list[int]  # candidate names, best blocking score first
-    examined: int  # names whose blocking score was computed (the candidate set before the cut)
-    blocking: list[float] = field(default_factory=list)  # blocking score of each of ``name_ids``
-    # each query token's similarities to listed tokens (by vocabulary id) so far (``token_pairs``)
-    pair_sims: list[dict[int, float]] = field(default_factory=list)
-    # kept by the alignment (``score_indexed``) while the candidates are scored: the query's token
-    # texts, flags and costs
-    query_texts: list[str] | None = None
-    query_abjad: list[bool] = field(default_factory=list)
-    query_syllable: list[bool] = field(default_factory=list)
-    query_omitted: list[float] = field(default_factory=list)  # query weight times ``omission_factor``
-    query_conflict: list[float] = field(default_factory=list)  # ``conflict_weight`` of each query token
-    # each query token's (is an initial, is long enough to pair late, first letters) (``alignment._late_pair``),
-    # and the vocabulary ids any query token or joined pair is similar to
-    query_late: list[tuple[bool, bool, str]] = field(default_factory=list)
-    similar_ids: set[int] = field(default_factory=set)
 
 
 class ScreeningIndex:
@@ -411,131 +370,8 @@ class ScreeningIndex:
         return positions
 
     def candidates(self, query: NormalisedName) -> CandidateSet:
-        """Blocking: the names worth a full score for this query name, best first."""
-        positions = self.query_positions(query)
-        joined: list[QueryTokenMatches] = []
-        for a, b in zip(query.tokens, query.tokens[1:], strict=False):
-            pair = QueryTokenMatches()
-            if a.is_initial or b.is_initial:
-                joined.append(pair)
-                continue
-            exact = self.vocab.get(a.text + b.text)
-            abjad = a.abjad or b.abjad
-            if exact is not None and not abjad:
-                pair.add(exact, 1.0)
-            elif len(a.text) + len(b.text) >= (4 if abjad else 6):
-                # two abjad tokens written as one Latin name ("ولی جان" / "Walijan") compare by skeleton,
-                # also when the same words are listed in Arabic script (their joined form is then in
-                # the vocabulary too, and the Latin spellings must not be left out for it)
-                pair = self.similar_tokens(a.text + b.text, abjad, "token" if abjad else "joined")
-                if a.syllable and b.syllable:
-                    # two Han or Hangul syllables read as one given name: as strict as one syllable
-                    # ("zhi qiang" is not "Zhiqing", "mei hua" not "Weihua")
-                    pair = QueryTokenMatches({v: sim for v, sim in pair.sims.items() if sim >= CLOSE_MATCH})
-            elif exact is not None:
-                pair.add(exact, 1.0)
-            joined.append(pair)
-
-        # a joined pair of query tokens counts for both of its positions (the units are only read
-        # below: without a joined match they are the positions themselves)
-        units = positions
-        if any(pair.sims for pair in joined):
-            units = [QueryTokenMatches(dict(p.sims)) for p in positions]
-            for i, pair in enumerate(joined):
-                for vid, sim in pair.sims.items():
-                    units[i].add(vid, sim)
-                    units[i + 1].add(vid, sim)
-
-        scores: dict[int, float] = {}
-        postings = self.postings
-        sizes = self.posting_sizes
-        sized = sorted(
-            ((sum([sizes[v] for v in u.sims]), u) for u in units if u.sims),
-            key=lambda pair: pair[0],
-        )
-        common: list[QueryTokenMatches] = []
-        for total, unit in sized:
-            if total > COMMON_POSTINGS and (scores or common):
-                common.append(unit)
-                continue
-            sims = unit.sims
-            if total > COMMON_POSTINGS:
-                # even the rarest query token is common ("kim", "wang"): block on its close spellings
-                # only; the other tokens re-rank what it finds
-                sims = {v: s for v, s in sims.items() if s >= CLOSE_MATCH} or sims
-            local: dict[int, float] = {}
-            # every match of one query token weighs as its closest match does: a rarer but worse
-            # spelling ("shaab" for "shabab") must not outrank the better one ("shabaab")
-            weight = self.idf[max(sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))[0]]
-            for vid, sim in sims.items():
-                gain = sim * weight
-                if not local and gain > 0.0:
-                    local = dict.fromkeys(postings[vid], gain)  # the same as the loop below, at once
-                    continue
-                known = local.get
-                for nid in postings[vid]:
-                    if gain > known(nid, 0.0):
-                        local[nid] = gain
-            if not scores:
-                scores = local  # 0.0 + gain: the gains themselves
-                continue
-            gathered = scores.get
-            for nid, gain in local.items():
-                scores[nid] = gathered(nid, 0.0) + gain
-        for unit in common:
-            best = max(unit.sims.items(), key=lambda item: item[1])
-            gain = best[1] * self.idf[best[0]]
-            union: set[int] = set().union(*(self.postings[v] for v in unit.sims))
-            for nid in union.intersection(scores):
-                scores[nid] += gain
-        initials = [t.text for t in query.tokens if t.is_initial]
-        if initials and scores:
-            names = self.names
-            for nid in scores:
-                letters = names[nid].first_letters
-                scores[nid] += INITIAL_GAIN * sum(1 for i in initials if i in letters)
-        self.last_candidate_count = len(scores)
-        # names that gathered only a small share of what the query could give are no candidates
-        # (what the query's closest listed tokens give: a rare near-miss must not raise the bar)
-        potential = 0.0
-        for unit in units:
-            if unit.sims:
-                vid, sim = max(unit.sims.items(), key=lambda item: (item[1], -self.idf[item[0]]))
-                potential += sim * self.idf[vid]
-        floor = CANDIDATE_SHARE * potential
-        names = self.names
-        masked = self._masked
-        shorter_first = self.shorter_first
-        # among equals, shorter listed names first: they can be matched more completely
-        if masked:
-            scores = {
-                nid: score - shorter_first[nid]
-                for nid, score in scores.items()
-                if score >= floor and nid not in masked
-            }
-        else:
-            scores = {nid: score - shorter_first[nid] for nid, score in scores.items() if score >= floor}
-        # a query in an abjad script finds the names written in it exactly, and the Latin spellings of
-        # the same name only by skeleton: more candidates, or the Latin ones are crowded out
-        limit = self.max_candidates * (ABJAD_CANDIDATE_FACTOR if any(t.abjad for t in query.tokens) else 1)
-        if len(scores) > limit:
-            # the places go to parties, not names: a party listed under many spellings (on several
-            # lists) counts once, or its names fill every place and crowd out another party's one name;
-            # at most ``NAMES_PER_PLACE`` times as many names as places are scored
-            ranked = heapq.nlargest(int(NAMES_PER_PLACE * limit), scores, key=scores.__getitem__)
-            placed: set[int] = set()
-            name_ids: list[int] = []
-            for nid in ranked:
-                party = names[nid].party
-                if party not in placed:
-                    if len(placed) == limit:
-                        break
-                    placed.add(party)
-                name_ids.append(nid)
-        else:
-            name_ids = sorted(scores, key=scores.__getitem__, reverse=True)
-        return CandidateSet(query, positions, joined, name_ids, len(scores), [scores[n] for n in name_ids],
-                            pair_sims=[self.token_pairs(t) for t in query.tokens])
+        """Blocking: the names worth a full score for this query name, best first (``blocking``)."""
+        return blocking_candidates(self, query)
 
     def parties_by_document(self, number: str) -> list[int]:
         return self.documents.get(normalise_identifier(number), [])
