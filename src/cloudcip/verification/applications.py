@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from cloudcip import clock
 from cloudcip.crypto.envelope import FieldSealer
 from cloudcip.domain.application import EntityApplication, IndividualApplication, customer_record_of
-from cloudcip.domain.customer import BeneficialOwnerInput, Card, CustomerRecord, IndividualCustomer
+from cloudcip.domain.customer import BeneficialOwnerInput, CustomerRecord
 from cloudcip.domain.verification_case import (
     CaseState,
     CaseTransition,
@@ -77,7 +77,7 @@ from cloudcip.verification.signup_exemptions import (
 )
 from cloudcip.verification.signup_links import SignupLink, SignupLinks, link_notes, review_reasons
 from cloudcip.verification.signup_store import prepare_signup, store_signup
-from cloudcip.verification.validation import check_record
+from cloudcip.verification.validation import check_record, present_fields
 from cloudcip.verification.vendors import VendorResult
 
 ApplicationInput = IndividualApplication | EntityApplication
@@ -484,18 +484,6 @@ class ApplicationService:
         self.follow_policy()
         with self.services.ledger.unit_of_work() as work:
             return successors.reevaluate(self, work, application_id, reason, actor, carry_evidence=carry_evidence)
-
-
-def present_fields(request: ApplicationInput, dumped: dict[str, Any] | None = None) -> set[str]:
-    """The fields given; ``dumped``: the request's ``model_dump`` (JSON or Python mode give the same)."""
-    dumped = dumped if dumped is not None else request.model_dump()
-    present = {name for name, value in dumped.items() if value not in (None, [], {}, "")}
-    if isinstance(request, IndividualCustomer) and (request.national_id or request.documents):
-        present.add("national_id")
-    if any(isinstance(m, Card) for m in request.payment_means):
-        present.add("payment_means")
-    present.add("name")
-    return present
 
 
 def build_application_service(services: Services, *, screening: ScreeningService | None = None,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from cloudcip.domain.application import EntityApplication, IndividualApplication
 from cloudcip.domain.customer import (
     Address,
     BankAccount,
@@ -235,3 +237,17 @@ def check_record_owner(owner: BeneficialOwnerInput, today: date, position: int =
     person = _check_owner(collector, owner, position, today)
     collector.raise_if_any()
     return person
+
+
+def present_fields(request: IndividualApplication | EntityApplication,
+                   dumped: dict[str, Any] | None = None) -> set[str]:
+    """The fields an application gives (A3: what the policy requires is checked against them);
+    ``dumped``: the request's ``model_dump`` (JSON or Python mode give the same)."""
+    dumped = dumped if dumped is not None else request.model_dump()
+    present = {name for name, value in dumped.items() if value not in (None, [], {}, "")}
+    if isinstance(request, IndividualCustomer) and (request.national_id or request.documents):
+        present.add("national_id")
+    if any(isinstance(m, Card) for m in request.payment_means):
+        present.add("payment_means")
+    present.add("name")
+    return present
