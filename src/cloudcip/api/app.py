@@ -115,11 +115,10 @@ def _add_component_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
 
 def create_app_from_environment() -> FastAPI:
     """The app of one worker process of ``cloudcip serve --workers N`` (settings from ``CLOUDCIP_*``)."""
-    from cloudcip.api.warmup import warm_routes, warm_up
+    from cloudcip.api.warmup import warm_up
     from cloudcip.runtime import open_services
     from cloudcip.settings import load_settings
 
     app = create_app(open_services(load_settings()))
-    warm_routes(app)  # FastAPI's state of every route, built on an app's first request
     warm_up(app.state.screening)  # before uvicorn listens: the first signups do not build the screening index
     return app

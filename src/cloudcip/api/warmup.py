@@ -9,12 +9,6 @@ country's national or registration numbers (5-10 ms on its first use, 36 ms for 
 ``warm_up`` does it while the worker starts, before uvicorn listens; the test client of the test
 suite does not call it.
 
-FastAPI, for its part, builds each route's matching state (its dependencies solved from the
-endpoint's signature, for all ~170 routes) on the first request the app receives, whatever its path:
-0.3-0.6 s of that request. ``warm_routes`` sends the app one request of its own, in process: ``GET
-/healthz``, which reads and writes nothing (a path no route serves did not do: its 404 left most of
-the work to the next request), so no customer's request pays for it.
-
 It then moves everything the start built (the index alone is ~1.9 million objects with the real
 lists) out of the cyclic garbage collector's reach (``gc.freeze``): a full collection walked all of it,
 ~0.85 s of CPU in the middle of whichever request triggered it. Those objects live as long as the
@@ -23,12 +17,7 @@ process (a rebuilt index after a list change is collected as usual).
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import threading
-from typing import Any
-
-from starlette.types import ASGIApp, Message
 
 from cloudcip.identity.national_id import load_schemes
 from cloudcip.screening.romanise import readings
@@ -57,43 +46,3 @@ def warm_up(screening: ScreeningService) -> None:
     load_schemes()  # the stdnum modules of every country's identifiers and registrations
     gc.collect()  # the start's own garbage first: frozen objects are never collected
     gc.freeze()
-
-
-#: the worker's own first request: the liveness check, which reads and writes nothing
-WARM_UP_PATH = "/healthz"
-
-
-def warm_routes(app: ASGIApp) -> int:
-    """Send ``app`` one ``GET`` of ``WARM_UP_PATH`` in process and return its status (200). Run in a
-    thread of its own: uvicorn calls the app factory inside its event loop. An error the app raises
-    is raised here, and the worker does not start."""
-    scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": WARM_UP_PATH, "raw_path": WARM_UP_PATH.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
-        "state": {},
-    }
-    sent: list[Message] = []
-    failed: list[BaseException] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    async def request() -> None:
-        await app(scope, receive, send)
-
-    def run() -> None:
-        try:
-            asyncio.run(request())
-        except BaseException as error:  # handed to the starting thread, raised there
-            failed.append(error)
-
-    worker = threading.Thread(target=run, name="cloudcip-warm-routes")
-    worker.start()
-    worker.join()
-    if failed:
-        raise failed[0]
-    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
