@@ -166,3 +166,43 @@ def test_inclusion_proof_verifies_offline_and_fails_with_a_wrong_root(services: 
     bad = subprocess.run([sys.executable, "-I", str(VERIFIER), str(proof_file), str(key_file)],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 1
+
+
+def _checkouts(services: Services) -> list[object]:
+    """Every connection the services' pool hands out from now on."""
+    from sqlalchemy import event
+
+    taken: list[object] = []
+    event.listen(services.database.engine, "checkout", lambda *args: taken.append(args[0]))
+    return taken
+
+
+@pytest.mark.requirement("B3")
+def test_a_unit_of_work_on_the_callers_read_connection_takes_no_other(services: Services) -> None:
+    """A signup's write transaction is begun on the connection its reads used (issue 11): its entries
+    are committed and signed, and no second connection is taken from the pool for them."""
+    size = services.ledger.size()
+    with services.database.engine.connect() as conn:
+        conn.execute(select(ledger_state.c.tree_size)).all()  # the reads before the write
+        taken = _checkouts(services)
+        with services.ledger.unit_of_work(conn) as work:
+            work.log(LedgerAction("test:signup", "signup-service", "create", "application", "a-1"))
+    assert taken == []
+    assert services.ledger.size() == size + 1 and _verify(services) == (True, None)
+
+
+@pytest.mark.requirement("B3")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the driver that tells writes apart
+def test_a_unit_of_work_refuses_a_connection_holding_writes(services: Services) -> None:
+    """Ending the caller's transaction to begin the unit of work would lose what it wrote: refused, and
+    the ledger is untouched."""
+    from cloudcip.errors import Internal
+
+    size = services.ledger.size()
+    with services.database.engine.connect() as conn:
+        conn.execute(update(ledger_state).values(tree_size=ledger_state.c.tree_size))  # a write, uncommitted
+        with pytest.raises(Internal, match="uncommitted writes"), services.ledger.unit_of_work(conn) as work:
+            work.log(LedgerAction("test:signup", "signup-service", "create", "application", "a-2"))
+        assert conn.in_transaction()  # the caller's transaction is left as it was, for the caller to end
+        conn.rollback()
+    assert services.ledger.size() == size and _verify(services) == (True, None)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import NoResultFound
 from cloudcip import clock as clocks
 from cloudcip.clock import Clock
 from cloudcip.crypto.keyring import write_private_file
-from cloudcip.errors import NotFound
+from cloudcip.errors import Internal, NotFound
 from cloudcip.ledger.checkpoint import Checkpoint as Checkpoint  # re-exported: the ledger's file
 from cloudcip.ledger.merkle import CompactRange, inclusion_proof, leaf_hash, root_from_leaf_hashes
 from cloudcip.ledger.schema import ledger_entry, ledger_state, ledger_tree_head
@@ -107,6 +107,14 @@ def create_signing_key(path: Path) -> Ed25519PrivateKey:
 
 def initial_state_row() -> dict[str, Any]:
     return {"id": 1, "tree_size": 0, "last_leaf_hash": None, "compact_state": json.dumps(CompactRange().to_state())}
+
+
+def _holds_writes(conn: Connection) -> bool:
+    """Whether ``conn`` has written in its open transaction, as far as the driver tells: sqlite3 begins
+    its own transaction only before the first write (its ``in_transaction``); other drivers' open
+    transactions are taken as reads (a unit of work is begun on a signup's read connection only)."""
+    driver = conn.connection.dbapi_connection
+    return conn.dialect.name == "sqlite" and bool(getattr(driver, "in_transaction", False))
 
 
 @dataclass
@@ -206,6 +214,8 @@ class Ledger:
                 yield fresh
             return
         if conn.in_transaction():
+            if _holds_writes(conn):  # ended here, they would be lost: the caller's error, not the data's
+                raise Internal("a unit of work was begun on a connection holding uncommitted writes")
             conn.rollback()  # the reads' transaction: nothing of it to keep
         with conn.begin():
             yield conn
