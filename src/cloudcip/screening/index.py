@@ -140,6 +140,8 @@ class ScreeningIndex:
         self.shorter_first: list[float] = []
         self.posting_sizes: list[int] = []
         self.party_nationalities: list[frozenset[str]] = []
+        # the parties listed under at least one name not in an abjad script (the matcher's Latin path)
+        self.parties_not_only_abjad: frozenset[int] = frozenset()
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
@@ -256,6 +258,8 @@ class ScreeningIndex:
         self.party_nationalities = [
             frozenset(c.upper() for c in (*party.nationalities, *party.citizenships)) for party in self.parties
         ]
+        self.parties_not_only_abjad = frozenset(
+            listed.party for listed in self.names if not any(t.abjad for t in listed.name.tokens))
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
         self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
                                                                                       self.vocab_keys, strict=True)]

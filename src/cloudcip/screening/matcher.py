@@ -30,7 +30,6 @@ in ``evidence``; this module holds the query, the hit and the screen itself.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -323,18 +322,6 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
     return out
 
 
-_LATIN_NAMED: weakref.WeakKeyDictionary[ScreeningIndex, frozenset[int]] = weakref.WeakKeyDictionary()
-
-
-def _latin_named(index: ScreeningIndex) -> frozenset[int]:
-    """The parties of ``index`` listed under at least one name not in an abjad script."""
-    found = _LATIN_NAMED.get(index)
-    if found is None:
-        found = frozenset(n.party for n in index.names if not any(t.abjad for t in n.name.tokens))
-        _LATIN_NAMED[index] = found
-    return found
-
-
 @dataclass(slots=True)
 class _Scored:
     """A candidate name's score, kept until the hit is answered (``_hit`` then explains it): most
@@ -364,9 +351,10 @@ def _screen_name(
     names, parties, nationalities = index.names, index.parties, index.party_nationalities
     q_numbers = name_numbers(qname)
     # a query in Latin script is not compared with a listed name in Arabic or Hebrew script of a party
-    # also listed in Latin script: consonant skeletons (for queries in those scripts) are a loose
-    # comparison, and the party's Latin names decide ("Jenna Ollila" is not "ولی جان", Wali Jan)
-    latin_named = _latin_named(index) if path == "latin" else frozenset()
+    # also listed under a name in another script (in practice Latin): consonant skeletons (for queries
+    # in those scripts) are a loose comparison, and the party's other names decide ("Jenna Ollila" is
+    # not "ولی جان", Wali Jan)
+    latin_named = index.parties_not_only_abjad if path == "latin" else frozenset()
     for rank, nid in enumerate(candidates.name_ids):
         if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
             break  # the rest gathered far less blocking weight than the best candidates
