@@ -69,6 +69,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def reference_cpu_ms(rounds: int = 5) -> float:
+    """The machine's speed at the moment, to read the other figures by: the least CPU time (ms) of
+    ``rounds`` runs of one fixed pure-Python workload (the sum of the squares of the first 2,000,000
+    integers). The same checkout gives figures that differ by a third from one lent machine to the
+    next; a figure set beside this one can be compared across runs and sessions."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        sum(number * number for number in range(2_000_000))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def load_lists(services: Services) -> dict[str, int]:
     """Every real list when the shared folder is there, else the demo list; returns parties per source."""
     loaded: dict[str, int] = {}
@@ -365,6 +378,7 @@ def run(decisions: int = 1000, http_decisions: int = 2000, clients: int = 4, wor
         figures: dict[str, Any] = {}
         try:
             started = time.perf_counter()
+            figures["reference_cpu_ms"] = reference_cpu_ms()
             figures["lists_loaded"] = load_lists(services)
             figures["lists_load_s"] = round(time.perf_counter() - started, 1)
             add_measure(services, OFFICER, kind="jurisdiction", target="IR", measure="prohibit",
