@@ -6,10 +6,14 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, Strin
 
 from cloudcip.storage.metadata import metadata
 
+# SQLite: INTEGER, so the key is the table's rowid rather than a unique index beside it (migration 0105);
+# PostgreSQL: BIGINT
+LEDGER_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+
 ledger_entry = Table(
     "ledger_entry",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", LEDGER_INDEX, primary_key=True, autoincrement=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("role", String(32), nullable=False),
@@ -25,7 +29,7 @@ ledger_entry = Table(
 ledger_tree_head = Table(
     "ledger_tree_head",
     metadata,
-    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("tree_size", LEDGER_INDEX, primary_key=True, autoincrement=False),
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("timestamp_ms", BigInteger, nullable=False),
     Column("signature", LargeBinary(64), nullable=False),
