@@ -192,10 +192,10 @@ def test_a_unit_of_work_on_the_callers_read_connection_takes_no_other(services: 
 
 
 @pytest.mark.requirement("B3")
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the driver that tells writes apart
 def test_a_unit_of_work_refuses_a_connection_holding_writes(services: Services) -> None:
     """Ending the caller's transaction to begin the unit of work would lose what it wrote: refused, and
-    the ledger is untouched."""
+    the ledger is untouched (SQLite and PostgreSQL: each tells a transaction that wrote from one that
+    only read)."""
     from cloudcip.errors import Internal
 
     size = services.ledger.size()

@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 from sqlalchemy.exc import NoResultFound
 
 from cloudcip import clock as clocks
@@ -110,11 +110,19 @@ def initial_state_row() -> dict[str, Any]:
 
 
 def _holds_writes(conn: Connection) -> bool:
-    """Whether ``conn`` has written in its open transaction, as far as the driver tells: sqlite3 begins
-    its own transaction only before the first write (its ``in_transaction``); other drivers' open
-    transactions are taken as reads (a unit of work is begun on a signup's read connection only)."""
-    driver = conn.connection.dbapi_connection
-    return conn.dialect.name == "sqlite" and bool(getattr(driver, "in_transaction", False))
+    """Whether ``conn`` has written in its open transaction. sqlite3 begins its own transaction only
+    before the first write (its ``in_transaction``); PostgreSQL assigns a transaction id at the first
+    write (``pg_current_xact_id_if_assigned()`` is null until then), whereas psycopg begins a
+    transaction at any statement. Other back-ends' open transactions are taken as reads (a unit of
+    work is begun on a signup's read connection only)."""
+    if conn.dialect.name == "sqlite":
+        return bool(getattr(conn.connection.dbapi_connection, "in_transaction", False))
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_XACT_ASSIGNED).scalar() is not None
+    return False
+
+
+_XACT_ASSIGNED = text("SELECT pg_current_xact_id_if_assigned()")
 
 
 @dataclass
