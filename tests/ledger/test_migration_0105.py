@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import Table, select
+from tests.migrations import redo, undo
 
 from cloudcip.ledger.schema import ledger_entry, ledger_tree_head
 from cloudcip.ledger.store import LedgerAction
@@ -15,16 +15,6 @@ from cloudcip.records.roles import Actor
 from cloudcip.records.synthetic import SyntheticCustomers
 from cloudcip.runtime import Services
 from cloudcip.storage.database import Database
-from cloudcip.storage.migrate import alembic_config, upgrade
-
-
-def _undo(database: Database, revision: str) -> None:
-    """The schema as it was before ``revision`` alone (the other capabilities' heads stay)."""
-    config = alembic_config(database)
-    with database.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, f"{revision}@-1")
-    database.engine.dispose()
 
 
 def _fill(services: Services, start: int) -> None:
@@ -48,15 +38,14 @@ def _autoindexes(database: Database) -> set[str]:
 @pytest.mark.requirement("B3")
 def test_the_ledger_written_before_0105_verifies_after_it(services: Services) -> None:
     database = services.database
-    _undo(database, "0105")
+    undo(database, "0105")
     if database.is_sqlite:
         assert {"sqlite_autoindex_ledger_entry_1", "sqlite_autoindex_ledger_tree_head_1"} <= _autoindexes(database)
     _fill(services, 1)
     entries, heads = _rows(database, ledger_entry), _rows(database, ledger_tree_head)
     assert len(entries) == 7 and len(heads) == 5
 
-    upgrade(database)
-    database.engine.dispose()
+    redo(database)
     assert _rows(database, ledger_entry) == entries and _rows(database, ledger_tree_head) == heads
     if database.is_sqlite:  # each key is the rowid: no index of its own beside the table
         assert not {name for name in _autoindexes(database) if name.startswith("sqlite_autoindex")}

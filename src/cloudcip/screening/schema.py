@@ -136,7 +136,8 @@ screening_hit = Table(
         name="uq_screening_hit_subject_entry",
     ),
     Index("ix_screening_hit_state", "state", "created_at"),
-    Index("ix_screening_hit_subject", "subject_type", "subject_id"),
+    # by (subject_type, subject_id): uq_screening_hit_subject_entry, which begins with them, or the id's
+    # index below (ix_screening_hit_subject, the same two columns, dropped by 0106)
     Index("ix_screening_hit_subject_id", "subject_id"),  # H3: the roster, by id alone (migration 0060)
     Index("ix_screening_hit_application", "application_id"),
 )

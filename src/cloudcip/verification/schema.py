@@ -60,7 +60,8 @@ person_determination = Table(
     "person_determination",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_id", String(36), ForeignKey("application.id"), nullable=False, index=True),
+    # read through ix_person_determination_subject below, which begins with it (its own index dropped by 0106)
+    Column("application_id", String(36), ForeignKey("application.id"), nullable=False),
     Column("subject", String(64), nullable=False),  # "customer" or "beneficial_owner:<id>"
     Column("status", String(16), nullable=False),  # us_person | foreign_person
     Column("basis", String(24), nullable=False),

@@ -1,0 +1,65 @@
+"""B1, B3: the migrations that take indexes off a signup's commit (issue 11) keep every row, and the
+cases written before them read back the same after them, through the indexes left."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from tests import applicants
+from tests.applicants import applicant
+from tests.migrations import indexes, redo, undo
+
+from cloudcip.domain.application import ApplicationRequest
+from cloudcip.records.roles import Actor
+from cloudcip.runtime import Services
+from cloudcip.storage.database import Database
+from cloudcip.verification.applications import build_application_service
+from cloudcip.verification.case_store import load_case
+from cloudcip.verification.schema import person_determination
+
+SIGNUP = Actor("test:signup", "signup-service")
+
+
+def _signups(services: Services, count: int) -> list[str]:
+    service = build_application_service(services)
+    adapter = TypeAdapter(ApplicationRequest)
+    return [service.submit(adapter.validate_python(applicant(applicants.APPLICATION, email=f"a{n}@example.de")),
+                           SIGNUP)["id"] for n in range(count)]
+
+
+def _cases(database: Database, ids: list[str]) -> tuple[list[Any], list[Any]]:
+    with database.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(select(person_determination).order_by(person_determination.c.id))]
+        cases = [load_case(conn, i)[1] for i in ids]
+    return rows, cases
+
+
+def _plan(database: Database, sql: str, *params: str) -> str:
+    with database.engine.connect() as conn:
+        return " ".join(str(row[3]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+
+
+@pytest.mark.requirement("B1", "B3")
+def test_0106_keeps_the_determinations_and_their_reads(services: Services) -> None:
+    database = services.database
+    undo(database, "0106")
+    assert {"ix_person_determination_application_id", "ix_person_determination_subject"} <= \
+        indexes(database, "person_determination")
+    assert "ix_screening_hit_subject" in indexes(database, "screening_hit")
+    ids = _signups(services, 3)
+    rows, cases = _cases(database, ids)
+    assert rows and all(case.subjects for case in cases)
+
+    redo(database)
+    assert "ix_person_determination_application_id" not in indexes(database, "person_determination")
+    assert "ix_screening_hit_subject" not in indexes(database, "screening_hit")
+    assert _cases(database, ids) == (rows, cases)
+    assert all(case.subjects for case in _cases(database, _signups(services, 1))[1])
+    if database.is_sqlite:  # an application's determinations and a subject's hits: still by an index
+        assert "USING INDEX ix_person_determination_subject (application_id=?)" in _plan(
+            database, "SELECT * FROM person_determination WHERE application_id = ? ORDER BY id", ids[0])
+        assert "USING INDEX sqlite_autoindex_screening_hit_2 (subject_type=? AND subject_id=?)" in _plan(
+            database, "SELECT * FROM screening_hit WHERE subject_type = ? AND subject_id = ?", "customer", "c")
