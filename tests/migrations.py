@@ -4,17 +4,21 @@ writes there, then upgraded."""
 from __future__ import annotations
 
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from cloudcip.storage.database import Database
 from cloudcip.storage.migrate import alembic_config, upgrade
 
 
 def undo(database: Database, revision: str) -> None:
-    """The schema as it was before ``revision`` alone (the other capabilities' heads stay)."""
+    """The schema as it was before ``revision`` and the revisions after it on its branch (the other
+    capabilities' heads stay)."""
     config = alembic_config(database)
+    script = ScriptDirectory.from_config(config).get_revision(revision)
+    assert script is not None and isinstance(script.down_revision, str)
     with database.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, f"{revision}@-1")
+        command.downgrade(config, f"{revision}@{script.down_revision}")
     database.engine.dispose()
 
 

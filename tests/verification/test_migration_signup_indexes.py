@@ -3,11 +3,12 @@ cases written before them read back the same after them, through the indexes lef
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import select, update
 from tests import applicants
 from tests.applicants import applicant
 from tests.migrations import indexes, redo, undo
@@ -16,9 +17,11 @@ from cloudcip.domain.application import ApplicationRequest
 from cloudcip.records.roles import Actor
 from cloudcip.runtime import Services
 from cloudcip.storage.database import Database
+from cloudcip.storage.schema import account
 from cloudcip.verification.applications import build_application_service
 from cloudcip.verification.case_store import load_case
-from cloudcip.verification.schema import person_determination
+from cloudcip.verification.schema import application, person_determination
+from cloudcip.verification.successors import reverifications_due
 
 SIGNUP = Actor("test:signup", "signup-service")
 
@@ -63,3 +66,42 @@ def test_0106_keeps_the_determinations_and_their_reads(services: Services) -> No
             database, "SELECT * FROM person_determination WHERE application_id = ? ORDER BY id", ids[0])
         assert "USING INDEX sqlite_autoindex_screening_hit_2 (subject_type=? AND subject_id=?)" in _plan(
             database, "SELECT * FROM screening_hit WHERE subject_type = ? AND subject_id = ?", "customer", "c")
+
+
+def _index_sql(database: Database, name: str) -> str:
+    with database.engine.connect() as conn:
+        if database.is_sqlite:
+            return str(conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).scalar())
+        return str(conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                        "AND indexname = %s", (name,)).scalar())
+
+
+@pytest.mark.requirement("B1", "B3", "A7")
+def test_0107_indexes_only_the_set_values_and_finds_those_written_before(services: Services) -> None:
+    database = services.database
+    undo(database, "0107")
+    assert "IS NOT NULL" not in _index_sql(database, "ix_account_parent_account_id")
+    reseller, sub, other = _signups(services, 3)
+    due = datetime.now(UTC) - timedelta(days=1)
+    with database.engine.begin() as conn:
+        ids = {a: conn.execute(select(application.c.account_id).where(application.c.id == a)).scalar_one()
+               for a in (reseller, sub, other)}
+        conn.execute(update(account).where(account.c.id == ids[sub]).values(parent_account_id=ids[reseller]))
+        conn.execute(update(application).where(application.c.id.in_([sub, other]))
+                     .values(state="approved", reverify_due=due))
+    service = build_application_service(services)
+    before = sorted(reverifications_due(service, datetime.now(UTC)))
+    assert before == sorted([sub, other])
+
+    redo(database)
+    for name in ("ix_account_parent_account_id", "ix_application_reverify_due"):
+        assert "IS NOT NULL" in _index_sql(database, name)
+    with database.engine.connect() as conn:
+        assert conn.execute(select(account.c.id).where(account.c.parent_account_id == ids[reseller])).all() == \
+            [(ids[sub],)]
+    assert sorted(reverifications_due(service, datetime.now(UTC))) == before
+    if database.is_sqlite:  # a reseller's accounts and the dates due: still by their (partial) indexes
+        assert "USING INDEX ix_account_parent_account_id (parent_account_id=?)" in _plan(
+            database, "SELECT id FROM account WHERE parent_account_id = ?", ids[reseller])
+        assert "USING INDEX ix_application_reverify_due (reverify_due<?)" in _plan(
+            database, "SELECT id FROM application WHERE reverify_due <= ?", due.isoformat())

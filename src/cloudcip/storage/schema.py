@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from cloudcip.storage.metadata import metadata
@@ -78,12 +79,15 @@ account = Table(
     Column("type", String(16), nullable=False),  # standard | reseller | trial
     Column("channel", String(24), nullable=False),  # self_serve | sales_assisted | marketplace | via_reseller
     Column("state", String(24), nullable=False),
-    Column("parent_account_id", String(ID), ForeignKey("account.id"), index=True),
+    Column("parent_account_id", String(ID), ForeignKey("account.id")),
     Column("external_ref", String(128)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
     # who closed it: provider (API, CLI, account.closed event), verification or special_measure (B1)
     Column("closed_by", String(24)),
+    # a reseller's accounts: only those with a parent are in it, so a direct signup adds nothing to it (0107)
+    Index("ix_account_parent_account_id", "parent_account_id", sqlite_where=text("parent_account_id IS NOT NULL"),
+          postgresql_where=text("parent_account_id IS NOT NULL")),
 )
 
 identity_document = Table(

@@ -7,7 +7,7 @@ answer given (decision, restrictions, deadline, evidence still owed, reasons) an
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, text
 
 from cloudcip.storage.metadata import metadata
 
@@ -40,7 +40,9 @@ application = Table(
     Column("exemption_id", String(36)),
     Column("exempted_steps", Text),
     Index("ix_application_state_deadline", "state", "deadline"),
-    Index("ix_application_reverify_due", "reverify_due"),
+    # the cases due for re-verification: only those with a date are in it (0107)
+    Index("ix_application_reverify_due", "reverify_due", sqlite_where=text("reverify_due IS NOT NULL"),
+          postgresql_where=text("reverify_due IS NOT NULL")),
     Index("ix_application_account_created", "account_id", "created_at"),  # H1, H3: the newest case (0061)
 )
 
