@@ -6,7 +6,6 @@ key-encryption keys; the database can answer "who has this email" without ever h
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from typing import Literal
@@ -38,6 +37,8 @@ def normalise_for_index(kind: IndexedKind, value: str) -> str:
 
 
 def blind_index(key: bytes, kind: IndexedKind, value: str, *, scope: str = "") -> str:
-    """Hex HMAC of the normalised value; ``scope`` separates e.g. issuing countries."""
+    """Hex HMAC of the normalised value; ``scope`` separates e.g. issuing countries. The standard
+    library's one-shot ``hmac.digest`` (OpenSSL's HMAC without a Python ``HMAC`` object): the same
+    bytes as ``hmac.new(...).hexdigest()``, ~2 us less a call."""
     message = f"{kind}\x00{scope}\x00{normalise_for_index(kind, value)}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
+    return hmac.digest(key, message, "sha256")[:20].hex()

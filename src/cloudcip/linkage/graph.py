@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,14 @@ from cloudcip import clock
 from cloudcip.crypto.blind_index import blind_index
 from cloudcip.crypto.envelope import FieldSealer, WrappedDataKey, unwrap_data_key
 from cloudcip.crypto.keyring import Keyring
-from cloudcip.domain.customer import BankAccount, Card, CryptoWallet, CustomerRecord, IndividualCustomer
+from cloudcip.domain.customer import (
+    BankAccount,
+    Card,
+    CryptoWallet,
+    CustomerRecord,
+    EntityCustomer,
+    IndividualCustomer,
+)
 from cloudcip.linkage.identifiers import (
     STRONG_KINDS,
     Identifier,
@@ -53,12 +60,14 @@ PAYMENT_KINDS = {"card": "card", "bank_account": "bank_account", "crypto_wallet"
 _EXISTING = Prepared(select(link_identifier.c.kind, link_identifier.c.token).where(
     link_identifier.c.subject_type == bindparam("subject_type"),
     link_identifier.c.subject_id == bindparam("subject_id")))
+# the clusters of the holders of some tokens, with the kind each is held as: the strong kinds are kept
+# by the caller, since ``kind IN (...)`` in the statement makes SQLite seek the (token, kind) index once
+# per token and kind (7 strong kinds: 7 seeks a token instead of one)
 _REACHED = Prepared(
-    select(link_cluster.c.cluster_id).distinct()
+    select(link_identifier.c.kind, link_cluster.c.cluster_id).distinct()
     .select_from(link_identifier.join(link_cluster, (link_cluster.c.subject_type == link_identifier.c.subject_type)
                                       & (link_cluster.c.subject_id == link_identifier.c.subject_id)))
-    .where(link_identifier.c.token.in_(bindparam("tokens", expanding=True)),
-           link_identifier.c.kind.in_(sorted(STRONG_KINDS))))
+    .where(link_identifier.c.token.in_(bindparam("tokens", expanding=True))))
 _OWN = Prepared(select(link_cluster.c.cluster_id).where(link_cluster.c.subject_type == bindparam("subject_type"),
                                                         link_cluster.c.subject_id == bindparam("subject_id")))
 _SIZES = Prepared(select(link_cluster.c.cluster_id, func.count())
@@ -75,14 +84,15 @@ def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None 
     found: list[Identifier] = [email_identifier(key, record.email)] if record.email else []
     if record.phone:
         found.append(stored_identifier("phone", blind_index(key, "phone", record.phone), mask_tail(record.phone)))
-    national_id = getattr(record, "national_id", None)
-    if isinstance(record, IndividualCustomer) and national_id is not None:
+    # a pydantic model's getattr of a field it lacks raises inside: the type asked first
+    national_id = record.national_id if isinstance(record, IndividualCustomer) else None
+    if national_id is not None:
         found.append(stored_identifier("national_id", blind_index(key, "national_id", national_id.number,
                                                                   scope=national_id.country),
                                        f"{national_id.country} {mask_tail(national_id.number)}"))
     for means in record.payment_means:
         if isinstance(means, Card):
-            digits = "".join(ch for ch in means.number if ch.isdigit())
+            digits = means.number if means.number.isdigit() else "".join(ch for ch in means.number if ch.isdigit())
             found.append(card_identifier(key, digits, card_display(digits)))
         elif isinstance(means, BankAccount):
             number = means.iban or means.number or ""
@@ -95,7 +105,7 @@ def identifiers_of(key: bytes, record: CustomerRecord, *, signup_ip: str | None 
     if signup_ip:
         found += signup_ip_identifiers(key, signup_ip, asn=asn, hosting=hosting)
     subjects: dict[str, list[Identifier]] = {"customer": found}
-    for position, owner in enumerate(getattr(record, "beneficial_owners", []) or []):
+    for position, owner in enumerate(record.beneficial_owners if isinstance(record, EntityCustomer) else ()):
         if owner.national_id is not None:
             subjects[f"beneficial_owner:{position}"] = [stored_identifier(
                 "national_id", blind_index(key, "national_id", owner.national_id.number,
@@ -118,6 +128,18 @@ def sub_lessee_identifiers(key: bytes, email: str | None, documents: Sequence[di
     return found
 
 
+def _fresh(identifiers: Iterable[Identifier], existing: set[tuple[str, str]]) -> list[Identifier]:
+    """``identifiers`` less repeats and those already stored (``existing``: (kind, token))."""
+    return [item for item in {(i.kind, i.token): i for i in identifiers}.values()
+            if (item.kind, item.token) not in existing]
+
+
+def _rows(subject: Subject, customer_id: str, identifiers: Iterable[Identifier], now: datetime) -> list[dict[str, Any]]:
+    """The ``link_identifier`` rows of ``subject``'s ``identifiers``."""
+    return [{"subject_type": subject[0], "subject_id": subject[1], "customer_id": customer_id, "kind": item.kind,
+             "token": item.token, "display": item.display[:80], "created_at": now} for item in identifiers]
+
+
 @dataclass
 class LinkGraph:
     """Writes the graph: identifiers and clusters."""
@@ -138,15 +160,19 @@ class LinkGraph:
         now = self.now()
         existing: set[tuple[str, str]] = set() if new else set(_EXISTING.all(
             conn, {"subject_type": subject[0], "subject_id": subject[1]}))
-        fresh = [item for item in {(i.kind, i.token): i for i in identifiers}.values()
-                 if (item.kind, item.token) not in existing]
-        insert_rows(conn, link_identifier, [
-            {"subject_type": subject[0], "subject_id": subject[1], "customer_id": customer_id, "kind": item.kind,
-             "token": item.token, "display": item.display[:80], "created_at": now} for item in fresh])
+        fresh = _fresh(identifiers, existing)
+        insert_rows(conn, link_identifier, _rows(subject, customer_id, fresh, now))
+        return self._join(conn, subject, customer_id, identifiers, fresh, now, new=new)
+
+    def _join(self, conn: Connection, subject: Subject, customer_id: str, identifiers: Sequence[Identifier],
+              fresh: Sequence[Identifier], now: datetime, *, new: bool) -> str:
+        """The rest of ``record`` once ``fresh`` (its identifiers not stored before) are: the peers'
+        indicators matched, the clusters its strong identifiers reach merged; its cluster id."""
         # G3: an identifier new to the graph is matched against the peers' indicators already stored
         match_new_subject(conn, subject[0], subject[1], [(item.kind, item.token) for item in fresh], now)
         strong = [item.token for item in identifiers if item.kind in STRONG_KINDS]
-        reached: set[str] = set(_REACHED.scalars(conn, {"tokens": strong})) if strong else set()
+        reached: set[str] = {cid for kind, cid in _REACHED.all(conn, {"tokens": strong})
+                             if kind in STRONG_KINDS} if strong else set()
         own = None if new else _OWN.first(conn, {"subject_type": subject[0], "subject_id": subject[1]})
         if own is not None:
             reached.add(str(own[0]))
@@ -172,24 +198,32 @@ class LinkGraph:
     def record_customer(self, conn: Connection, customer_id: str, record: CustomerRecord, *,
                         signup_ip: str | None = None, device_id: str | None = None, asn: int | None = None,
                         hosting: bool = False, by_subject: dict[str, list[Identifier]] | None = None,
-                        owners: dict[int, str] | None = None) -> str:
-        """A customer (and its beneficial owners) created in the caller's transaction into the graph.
-        ``by_subject``: its identifiers when the caller has them already (``identifiers_of``);
-        ``owners``: its beneficial owners' ids by position, when the caller has them."""
+                        owners: Mapping[str, str] | None = None) -> str:
+        """A customer (and its beneficial owners) created in the caller's transaction into the graph;
+        the customer's cluster id. ``by_subject``: its identifiers when the caller has them already
+        (``identifiers_of``); ``owners``: its beneficial owners' ids by subject (``beneficial_owner:<n>``),
+        when the caller has them.
+
+        The identifiers of all its subjects go in with one insert (customer first, then each owner, the
+        order ``record`` one subject after another gives them); each subject then joins its cluster in
+        that order, as ``record`` does: a subject's identifier rows without its cluster row yet are
+        reached by no one, so the clusters are those of one subject after another."""
         if by_subject is None:
             by_subject = identifiers_of(self.key, record, signup_ip=signup_ip, device_id=device_id, asn=asn,
                                         hosting=hosting)
         if owners is None:
-            owners = {int(position): str(owner_id) for owner_id, position in _OWNERS.all(
+            owners = {f"beneficial_owner:{position}": str(owner_id) for owner_id, position in _OWNERS.all(
                 conn, {"customer_id": customer_id})} if len(by_subject) > 1 else {}
-        cluster_id = self.record(conn, ("customer", customer_id), customer_id, by_subject["customer"], new=True)
-        for name, found in by_subject.items():
-            if name == "customer":
-                continue
-            position = int(name.split(":")[1])
-            if position in owners:
-                self.record(conn, ("beneficial_owner", owners[position]), customer_id, found, new=True)
-        return cluster_id
+        subjects: list[tuple[Subject, list[Identifier]]] = [(("customer", customer_id), by_subject["customer"])]
+        subjects += [(("beneficial_owner", owners[name]), found) for name, found in by_subject.items()
+                     if name != "customer" and name in owners]
+        now = self.now()
+        fresh = [_fresh(found, set()) for _, found in subjects]
+        insert_rows(conn, link_identifier, [row for (subject, _), items in zip(subjects, fresh, strict=True)
+                                            for row in _rows(subject, customer_id, items, now)])
+        clusters = [self._join(conn, subject, customer_id, found, items, now, new=True)
+                    for (subject, found), items in zip(subjects, fresh, strict=True)]
+        return clusters[0]
 
     # -- records stored before linkage ------------------------------------------------------------
     def stored_identifiers(self, conn: Connection, customer_ids: Sequence[str]) -> dict[Subject, tuple[str, list[

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -43,8 +43,9 @@ class LinkageSignupHook:
         return links
 
     def record(self, conn: Connection, customer_id: str, record: CustomerRecord, *, signup_ip: str | None,
-               device_id: str | None) -> None:
-        self.linkage.record_signup(conn, customer_id, record, signup_ip=signup_ip, device_id=device_id)
+               device_id: str | None, owners: Mapping[str, str] | None = None) -> None:
+        self.linkage.record_signup(conn, customer_id, record, signup_ip=signup_ip, device_id=device_id,
+                                   owners=owners)
 
 
 @dataclass

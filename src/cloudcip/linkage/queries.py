@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, literal, select, union_all
+from sqlalchemy import BindParameter, Connection, Select, and_, bindparam, literal, select, union_all
 
 from cloudcip.access.schema import access_ip_seen
 from cloudcip.errors import NotFound
@@ -92,11 +92,23 @@ _FLAGS = union_all(
 )
 
 
-_HOLDERS = select(link_identifier.c.subject_type, link_identifier.c.subject_id, link_identifier.c.customer_id,
-                  link_identifier.c.kind, link_identifier.c.token).where(link_identifier.c.token.in_(_TOKENS)) \
-    .limit(MAX_LINKS)
-# the two of every signup's check, run on the driver (``storage.prepared``)
+
+
+def _holders(tokens: BindParameter[Any]) -> Select[Any]:
+    """The holders of ``tokens`` (at most ``MAX_LINKS``)."""
+    return select(link_identifier.c.subject_type, link_identifier.c.subject_id, link_identifier.c.customer_id,
+                  link_identifier.c.kind, link_identifier.c.token).where(link_identifier.c.token.in_(tokens)) \
+        .limit(MAX_LINKS)
+
+
+_HOLDERS = _holders(_TOKENS)
+# a signup's strong and weak tokens in one statement, each part bounded on its own: the strong part's
+# rows first, then the weak part's, as two statements would give them
+_HOLDERS_APART = union_all(_HOLDERS.subquery("strong").select(),
+                           _holders(bindparam("weak", expanding=True)).subquery("weak").select())
+# the statements of every signup's check, run on the driver (``storage.prepared``)
 _HOLDERS_RUN = Prepared(_HOLDERS)
+_HOLDERS_APART_RUN = Prepared(_HOLDERS_APART)
 _FLAGS_RUN = Prepared(_FLAGS)
 
 
@@ -135,13 +147,15 @@ class LinkReader:
         tokens = {item.token: item for item in identifiers}
         if not tokens:
             return []
-        rows: list[_Holder] = []
         # strong and weak holders apart: a weak token thousands share (a hosting ASN, a carrier NAT) must
         # not crowd a strong link out of the bounded answer
-        for group in ([t for t, i in tokens.items() if i.kind in STRONG_KINDS],
-                      [t for t, i in tokens.items() if i.kind not in STRONG_KINDS]):
-            if group:
-                rows += [_Holder(*row) for row in _HOLDERS_RUN.all(conn, {"tokens": group})]
+        strong = [t for t, i in tokens.items() if i.kind in STRONG_KINDS]
+        weak = [t for t, i in tokens.items() if i.kind not in STRONG_KINDS]
+        if strong and weak:
+            found = _HOLDERS_APART_RUN.all(conn, {"tokens": strong, "weak": weak})
+        else:
+            found = _HOLDERS_RUN.all(conn, {"tokens": strong or weak})
+        rows = [_Holder(*row) for row in found]
         rows = [row for row in rows if row.customer_id != exclude_customer and tokens[row.token].kind == row.kind
                 and (row.subject_type, row.subject_id) != exclude_subject]
         flags = flags_of(conn, [row.customer_id for row in rows if row.subject_type != "sub_lessee"])

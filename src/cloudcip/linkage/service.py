@@ -7,7 +7,7 @@ and answers the ban-evasion check before the decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,11 +77,13 @@ class LinkageService:
         return self.reader.evasion_check(conn, identifiers)
 
     def record_signup(self, conn: Connection, customer_id: str, record: CustomerRecord, *,
-                      signup_ip: str | None = None, device_id: str | None = None) -> str:
-        """The new customer into the graph, in the signup's transaction; its cluster id."""
+                      signup_ip: str | None = None, device_id: str | None = None,
+                      owners: Mapping[str, str] | None = None) -> str:
+        """The new customer into the graph, in the signup's transaction; its cluster id. ``owners``: its
+        beneficial owners' ids by ``beneficial_owner:<n>`` when the signup has them (else looked up)."""
         by_subject = self._identifiers(record, signup_ip, device_id)
         self._last = None
-        return self.graph.record_customer(conn, customer_id, record, by_subject=by_subject)
+        return self.graph.record_customer(conn, customer_id, record, by_subject=by_subject, owners=owners)
 
     # -- reads ------------------------------------------------------------------------------------
     def links(self, customer_id: str, actor: Actor, *, purpose: str | None = None) -> dict[str, Any]:

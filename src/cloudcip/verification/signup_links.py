@@ -7,12 +7,13 @@ hit): a link with ``review`` set (a strong one: card, bank account, wallet, nati
 device) is a **ban-evasion signal**: the policy's ``ban_evasion_link`` trigger sends the application to
 a person with its ``reason`` (which names the link, masked); the others (a shared /24 or /64, a hosting
 ASN) are notes and never decide. In the signup's transaction, ``record`` adds the new customer's
-identifiers to the graph.
+identifiers to the graph (``owners``: the ids of its beneficial owners' records by ``beneficial_owner:<n>``,
+which the signup has just written, else looked up).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,7 +41,7 @@ class SignupLinks(Protocol):
               device_id: str | None) -> Sequence[SignupLink]: ...
 
     def record(self, conn: Connection, customer_id: str, record: CustomerRecord, *, signup_ip: str | None,
-               device_id: str | None) -> None: ...
+               device_id: str | None, owners: Mapping[str, str] | None = None) -> None: ...
 
 
 def links_of_answer(items: Iterable[dict[str, Any]]) -> list[SignupLink]:

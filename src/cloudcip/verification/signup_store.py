@@ -129,7 +129,7 @@ def store_signup(service: ApplicationService, work: UnitOfWork, rows: SignupRows
     insert_rows(conn, case_transition, rows.transitions)
     if service.signup_links is not None:  # G1: the newcomer joins the graph with the signup
         service.signup_links.record(conn, customer_id, record, signup_ip=request.signup_ip,
-                                    device_id=request.device_id)
+                                    device_id=request.device_id, owners=rows.owners)
     enqueue(conn, "application.decision", {"application_id": case.case_id, "account_id": account_id,
                                            "decision": answer["decision"]})
     work.log(LedgerAction(actor.name, actor.role, "create", "application", case.case_id,
