@@ -64,8 +64,7 @@ async def current_actor(services: ServicesDep,
     presented = credentials.credentials.strip() if credentials is not None else ""
     if not presented:
         raise Unauthenticated("an API key is required: Authorization: Bearer KEY")
-    with services.database.engine.connect() as conn:
-        actor = _keys.actor_of(conn, presented, clock.now())
+    actor = _keys.actor_on(services.database.engine, presented, clock.now())
     if actor is None:
         raise Unauthenticated("the API key is unknown, expired or revoked")
     key_id = actor.name.removeprefix("apikey:")
