@@ -15,9 +15,10 @@ from tests.migrations import indexes, redo, undo
 
 from cloudcip.domain.application import ApplicationRequest
 from cloudcip.records.roles import Actor
+from cloudcip.reports.certification import CertificationService, live
 from cloudcip.runtime import Services
 from cloudcip.storage.database import Database
-from cloudcip.storage.schema import account
+from cloudcip.storage.schema import account, customer
 from cloudcip.verification.applications import build_application_service
 from cloudcip.verification.case_store import load_case
 from cloudcip.verification.schema import application, person_determination
@@ -105,3 +106,31 @@ def test_0107_indexes_only_the_set_values_and_finds_those_written_before(service
             database, "SELECT id FROM account WHERE parent_account_id = ?", ids[reseller])
         assert "USING INDEX ix_application_reverify_due (reverify_due<?)" in _plan(
             database, "SELECT id FROM application WHERE reverify_due <= ?", due.isoformat())
+
+
+@pytest.mark.requirement("B1", "B3", "H1")
+def test_0108_the_purged_customers_ids_read_as_before(services: Services) -> None:
+    database = services.database
+    undo(database, "0108")
+    assert "ix_customer_status_id" in indexes(database, "customer")
+    signups = _signups(services, 3)
+    with database.engine.begin() as conn:
+        purged = conn.execute(select(application.c.customer_id).where(application.c.id == signups[0])).scalar_one()
+        conn.execute(update(customer).where(customer.c.id == purged).values(status="purged"))
+
+    def counted() -> tuple[list[Any], list[Any]]:
+        with database.engine.connect() as conn:
+            live_accounts = conn.execute(select(account.c.id).where(live(account.c.customer_id))
+                                         .order_by(account.c.id)).all()
+            return live_accounts, conn.execute(CertificationService._foreign_owners_query()).all()
+
+    before = counted()
+    assert len(before[0]) == 2
+    redo(database)
+    assert "ix_customer_status_id" not in indexes(database, "customer")
+    assert "purged" in _index_sql(database, "ix_customer_purged_id")
+    assert counted() == before
+    if database.is_sqlite:
+        with database.engine.connect() as conn:
+            statement = select(account.c.id).where(live(account.c.customer_id)).compile(conn)
+        assert "USING COVERING INDEX ix_customer_purged_id (status=?)" in _plan(database, str(statement))

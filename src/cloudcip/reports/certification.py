@@ -40,6 +40,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     union_all,
@@ -149,9 +150,11 @@ LIVE_CUSTOMER = customer.c.status != "purged"
 
 
 def live(customer_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """``customer_id`` is not a purged customer's: the few purged ids read once from the (status, id)
-    index (migration 0090) rather than each row's customer read (a wide row) to look at its status."""
-    return customer_id.not_in(select(customer.c.id).where(customer.c.status == "purged"))
+    """``customer_id`` is not a purged customer's: the few purged ids read once from the index of the
+    purged customers' ids (migrations 0090, 0108) rather than each row's customer read (a wide row) to
+    look at its status. 'purged' is written in the statement: the index holds the rows WHERE status =
+    'purged', which SQLite and PostgreSQL can match with a literal, not with a bound parameter."""
+    return customer_id.not_in(select(customer.c.id).where(customer.c.status == literal_column("'purged'")))
 
 
 class CertificationFiled(Protocol):
