@@ -63,7 +63,6 @@ def create_app(services: Services, applications_service: ApplicationService | No
         description="Customer Identification Program for U.S. IaaS providers (Executive Order 13984).",
         docs_url=None, redoc_url=None,  # served from local assets by install_offline_docs: no CDN
     )
-    install_offline_docs(app)
     app.state.services = services
     app.state.applications = gate_applications(services, applications_service or application_service(
         services, ip_lookup=signup_ip_lookup(services.database)))
@@ -75,6 +74,9 @@ def create_app(services: Services, applications_service: ApplicationService | No
     for router in ROUTERS:
         declare_common_errors(router, current_actor)  # 401/403/413/422 where they are sent, as ErrorBody
         app.include_router(router)
+    # the documentation's pages and assets after the API's routes: every API request was matched against
+    # them first (their path patterns, ~5 us a request; only /openapi.json, FastAPI's own, stays before)
+    install_offline_docs(app)
     from cloudcip.console.app import mount as mount_console
 
     # the analysts' web console under /console, on the same services (B3, B4)
