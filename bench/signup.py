@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,11 +121,13 @@ def checkpointing(services: Services) -> Iterator[WalCheckpointer]:
 
 
 @contextmanager
-def deployment(prefix: str) -> Iterator[tuple[Services, ApplicationService, TypeAdapter[ApplicationRequest]]]:
+def deployment(prefix: str, checkpointer: bool = True,
+               ) -> Iterator[tuple[Services, ApplicationService, TypeAdapter[ApplicationRequest]]]:
     """A fresh data directory, the lists ``load_lists`` loads, Iran prohibited, and the signup service
     wired as the API wires it (certification gate, exemptions, linkage, the signup IP's facts), with
-    the request model's adapter and the log's checkpointer running as ``serve`` runs it; the index is
-    built by the caller's first signup. Closed on exit."""
+    the request model's adapter and the log's checkpointer running as ``serve`` runs it (unless
+    ``checkpointer`` is false: its thread's instructions would vary the count of a callgrind run); the
+    index is built by the caller's first signup. Closed on exit."""
     with tempfile.TemporaryDirectory(prefix=prefix) as directory:
         settings = Settings(data_dir=Path(directory) / "data", database_url=f"sqlite:///{directory}/data/cloudcip.db")
         initialise(settings)
@@ -136,7 +138,7 @@ def deployment(prefix: str) -> Iterator[tuple[Services, ApplicationService, Type
                         determination_date=datetime.now(UTC).date().replace(year=2025))
             service = gate_applications(services, application_service(
                 services, ip_lookup=signup_ip_lookup(services.database)))
-            with checkpointing(services):
+            with checkpointing(services) if checkpointer else nullcontext():
                 yield services, service, TypeAdapter(ApplicationRequest)
         finally:
             services.close()

@@ -34,7 +34,8 @@ def _callgrind(on: bool) -> None:
 
 
 def run(decisions: int = 300, callgrind: bool = False, profile: Path | None = None) -> dict[str, float]:
-    with deployment("cloudcip-bench-signup-cpu-") as (services, service, adapter):
+    # under callgrind without the log's checkpointer thread, whose instructions vary from run to run
+    with deployment("cloudcip-bench-signup-cpu-", checkpointer=not callgrind) as (services, service, adapter):
         service.submit(adapter.validate_python(applications(1, seed=7)[0]), SIGNUP)
         warm_up(screening_service(services))
         bodies = applications(decisions + 20, seed=99)
