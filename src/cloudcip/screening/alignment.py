@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 
-from cloudcip.screening.blocking import CandidateSet, QueryTokenMatches
+from cloudcip.screening.blocking import CandidateSet
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
-    IndexedName,
     ScreeningIndex,
     conflict_weight,
     omission_factor,
@@ -268,104 +267,6 @@ def _late_pair(qt: str, ct: str, syllable: bool) -> float:
         # "Martinez" is not "Martin", "Dmitriyevna" not "Dmitriyev"; "industries" is "industry"
         return sim if sim >= LATE_PAIR_FLOOR and not extended else 0.0
     return 0.0
-
-
-def score_indexed(
-    candidates: CandidateSet,
-    listed: IndexedName,
-    q_weights: list[float],
-    vocab_abjad: list[bool],
-    vocab_heads: list[str],
-) -> Alignment:
-    """Alignment of the query of ``candidates`` with one of its candidate names.
-
-    A query token's similarity to a listed token depends on the two tokens only: it is kept
-    (``CandidateSet.pair_sims``, ``ScreeningIndex.token_pairs``), as candidates of one query share
-    many tokens, and common tokens recur from query to query. ``q_weights`` are the same for every
-    candidate of ``candidates``. ``vocab_abjad``, ``vocab_heads``: the index's tables of its vocabulary
-    (``ScreeningIndex``), which tell a pair ``_late_pair`` can only give 0 without calling it.
-    """
-    query = candidates.query
-    if candidates.query_texts is None:
-        candidates.query_texts = [t.text for t in query.tokens]
-        candidates.query_abjad = [t.abjad for t in query.tokens]
-        candidates.query_syllable = [t.syllable for t in query.tokens]
-        candidates.query_omitted = [w * omission_factor(t) for w, t in zip(q_weights, candidates.query_texts,
-                                                                            strict=True)]
-        candidates.query_conflict = [conflict_weight(t) for t in candidates.query_texts]
-        # what ``_late_pair`` needs of a query token before it can give more than 0: an initial, or
-        # a token of ``LATE_PAIR_LENGTH`` letters or more not read as a syllable
-        # (``heads``: its first letter and its phonetic key's, as ``ScreeningIndex.vocab_heads``)
-        candidates.query_late = [
-            (len(t.text) == 1, len(t.text) >= LATE_PAIR_LENGTH and not t.syllable,
-             t.text[:1] + phonetic_key(t.text)[:1])
-            for t in query.tokens
-        ]
-        # the vocabulary ids any query token (or joined pair of them) is similar to
-        candidates.similar_ids = set().union(*(p.sims for p in candidates.positions),
-                                             *(p.sims for p in candidates.joined))
-    q_texts, q_abjad, q_syllable = candidates.query_texts, candidates.query_abjad, candidates.query_syllable
-    items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
-    c_texts = listed.texts
-    token_ids = listed.token_ids
-    alternative_ids = listed.alternative_ids
-    joined_ids = listed.joined_ids
-    positions: list[QueryTokenMatches] = candidates.positions
-    pair_sims = candidates.pair_sims
-    # no query token is similar to a joined pair of the listed name's tokens: nothing to look up
-    joined_listed = not candidates.similar_ids.isdisjoint(joined_ids)
-    query_late = candidates.query_late
-    for i, qt in enumerate(q_texts):
-        sims = positions[i].sims
-        known = pair_sims[i]
-        abjad_i = q_abjad[i]
-        initial_i, long_i, heads_i = query_late[i]
-        first_i, sounded_i = heads_i[:1], heads_i[1:]
-        for j, vid in enumerate(token_ids):
-            alternatives = alternative_ids[j]
-            if alternatives:
-                sim = sims.get(vid, 0.0)
-                for alt in alternatives:
-                    sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
-                if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
-                    ct = c_texts[j]
-                    if initial_i or len(ct) == 1 or (
-                        long_i and len(ct) >= LATE_PAIR_LENGTH
-                        and (first_i == (heads := vocab_heads[vid])[:1] or sounded_i == heads[1:])
-                    ):
-                        sim = _late_pair(qt, ct, q_syllable[i])
-            else:
-                cached = known.get(vid)
-                if cached is None:
-                    sim = sims.get(vid, 0.0)
-                    if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
-                        ct = c_texts[j]
-                        if initial_i or len(ct) == 1 or (
-                            long_i and len(ct) >= LATE_PAIR_LENGTH
-                            and (first_i == (heads := vocab_heads[vid])[:1] or sounded_i == heads[1:])
-                        ):
-                            sim = _late_pair(qt, ct, q_syllable[i])
-                    known[vid] = sim
-                else:
-                    sim = cached
-            if sim >= PAIR_FLOOR:
-                items.append((sim, (i,), (j,)))
-        if not sims or not joined_listed:
-            continue
-        for j, vid in enumerate(joined_ids):
-            sim = sims.get(vid, 0.0)
-            if sim >= PAIR_FLOOR:
-                items.append((sim * JOINED_DISCOUNT, (i,), (j, j + 1)))
-    for i, pair in enumerate(candidates.joined):
-        if not pair.sims or pair.sims.keys().isdisjoint(token_ids):
-            continue
-        for j, vid in enumerate(token_ids):
-            sim = pair.sims.get(vid, 0.0)
-            if sim >= PAIR_FLOOR:
-                items.append((sim * JOINED_DISCOUNT, (i, i + 1), (j,)))
-    return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
-                 listed.omitted, listed.conflict, candidates.query_omitted, candidates.query_conflict,
-                 True in q_syllable, True in q_abjad or (bool(token_ids) and vocab_abjad[token_ids[0]]))
 
 
 def score_names(query: NormalisedName, listed: NormalisedName) -> Alignment:

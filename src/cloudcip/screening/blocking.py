@@ -28,6 +28,11 @@ NAMES_PER_PLACE = 1.5  # candidate names scored per candidate place at most (a p
 INITIAL_GAIN = 1.5  # blocking weight of a query initial found as the first letter of a listed token
 
 
+# the query tokens left over when some are aligned: their omission costs, the sum of those, the sum of
+# their conflict weights, their texts
+QuerySide = tuple[list[float], float, float, list[str]]
+
+
 @dataclass(slots=True)
 class QueryTokenMatches:
     """The vocabulary tokens similar to one query token (or to a joined pair of query tokens)."""
@@ -51,17 +56,22 @@ class CandidateSet:
     blocking: list[float] = field(default_factory=list)  # blocking score of each of ``name_ids``
     # each query token's similarities to listed tokens (by vocabulary id) so far (``token_pairs``)
     pair_sims: list[dict[int, float]] = field(default_factory=list)
-    # kept by the alignment (``score_indexed``) while the candidates are scored: the query's token
-    # texts, flags and costs
-    query_texts: list[str] | None = None
-    query_abjad: list[bool] = field(default_factory=list)
-    query_syllable: list[bool] = field(default_factory=list)
+    # kept by the alignment (``score_indexed``, ``alignment._prepare``) while the candidates are
+    # scored: the query's token texts, costs and flags, each token's row of what the alignment reads
+    # of it (None until the first candidate is scored), the vocabulary ids any query token or joined
+    # pair is similar to, and whether a joined pair of query tokens is similar to any
+    query_texts: list[str] = field(default_factory=list)
     query_omitted: list[float] = field(default_factory=list)  # query weight times ``omission_factor``
     query_conflict: list[float] = field(default_factory=list)  # ``conflict_weight`` of each query token
-    # each query token's (is an initial, is long enough to pair late, first letters) (``alignment._late_pair``),
-    # and the vocabulary ids any query token or joined pair is similar to
-    query_late: list[tuple[bool, bool, str]] = field(default_factory=list)
+    query_syllabic: bool = False
+    query_abjad_any: bool = False
+    query_rows: list[tuple[tuple[int], str, dict[int, float], dict[int, float], bool, bool, bool, str, str, bool]] \
+        | None = None
     similar_ids: set[int] = field(default_factory=set)
+    joined_similar: bool = False
+    # what the query's other tokens cost when one token (or joined pair) alone is aligned
+    # (``alignment_indexed._query_side``), by the aligned query tokens' positions
+    query_sides: dict[tuple[int, ...], QuerySide] = field(default_factory=dict)
 
 
 def candidates(index: ScreeningIndex, query: NormalisedName) -> CandidateSet:

@@ -112,6 +112,7 @@ class IndexedName:
     omitted: tuple[float, ...] = ()  # ``evidence`` times ``omission_factor``: what leaving a token out costs
     conflict: tuple[float, ...] = ()  # ``conflict_weight`` of each token
     numbers: frozenset[str] | None = None  # ``evidence.name_numbers`` of the name (set at build)
+    has_alternatives: bool = False  # a token has alternative readings (set at build)
 
 
 class ScreeningIndex:
@@ -142,6 +143,8 @@ class ScreeningIndex:
         self.party_nationalities: list[frozenset[str]] = []
         # the parties listed under at least one name not in an abjad script (the matcher's Latin path)
         self.parties_not_only_abjad: frozenset[int] = frozenset()
+        # the names wholly in an abjad script of those parties (which the matcher's Latin path skips)
+        self.abjad_names_of_latin_named: frozenset[int] = frozenset()
         self._deletion_keys: dict[str, list[int]] = {}
         self._phonetic_keys: dict[str, list[int]] = {}
         self._skeleton_keys: dict[str, list[int]] = {}
@@ -251,6 +254,7 @@ class ScreeningIndex:
             )
             listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
             listed.numbers = frozenset(name_numbers(listed.name))
+            listed.has_alternatives = any(listed.alternative_ids)
         # what ``candidates`` takes from a name's blocking score among equals (shorter names first)
         self.shorter_first = [SHORTER_FIRST * len(listed.token_ids) for listed in self.names]
         self.posting_sizes = [len(p) for p in self.postings]  # names holding each vocabulary token
@@ -260,6 +264,10 @@ class ScreeningIndex:
         ]
         self.parties_not_only_abjad = frozenset(
             listed.party for listed in self.names if not any(t.abjad for t in listed.name.tokens))
+        self.abjad_names_of_latin_named = frozenset(
+            nid for nid, listed in enumerate(self.names)
+            if listed.party in self.parties_not_only_abjad and listed.name.tokens
+            and all(t.abjad for t in listed.name.tokens))
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
         self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
                                                                                       self.vocab_keys, strict=True)]

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cloudcip.domain.designated import DesignatedParty
-from cloudcip.screening.alignment import Alignment, how_matched, query_weights, score_indexed, score_names
+from cloudcip.screening.alignment import Alignment, how_matched, query_weights, score_names
+from cloudcip.screening.alignment_indexed import score_indexed
 from cloudcip.screening.evidence import (
     JURISDICTION_AGREES,
     JURISDICTION_AND_FORM_CONTRADICT,
@@ -348,13 +349,14 @@ def _screen_name(
     q_weights = query_weights(candidates, index) if candidates.name_ids else []
     top = candidates.blocking[0] if candidates.blocking else 0.0
     floor = 0.5 * thresholds.review
+    cut = 0.0 if include_clear else floor  # candidates scored below this are dropped
     names, parties, nationalities = index.names, index.parties, index.party_nationalities
     q_numbers = name_numbers(qname)
     # a query in Latin script is not compared with a listed name in Arabic or Hebrew script of a party
     # also listed under a name in another script (in practice Latin): consonant skeletons (for queries
     # in those scripts) are a loose comparison, and the party's other names decide ("Jenna Ollila" is
     # not "ولی جان", Wali Jan)
-    latin_named = index.parties_not_only_abjad if path == "latin" else frozenset()
+    skipped = index.abjad_names_of_latin_named if path == "latin" else frozenset()
     for rank, nid in enumerate(candidates.name_ids):
         if rank >= SCORED_AT_LEAST and candidates.blocking[rank] < TAIL_SHARE * top:
             break  # the rest gathered far less blocking weight than the best candidates
@@ -362,11 +364,11 @@ def _screen_name(
         previous = best.get(listed.party)
         if previous is not None and previous.score >= 1.0:
             continue
-        if listed.party in latin_named and listed.name.tokens and all(t.abjad for t in listed.name.tokens):
+        if nid in skipped:
             continue
-        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.vocab_heads)
-        if alignment.score < floor and not include_clear:
-            continue
+        alignment = score_indexed(candidates, listed, q_weights, index.vocab_abjad, index.vocab_heads, cut)
+        if alignment.score < cut:
+            continue  # (its pairs and unmatched tokens are not filled in: ``score_indexed``)
         # the features and the explanation are written when the hit is answered (``_hit``)
         score = round(_adjust(alignment.score, alignment, listed, parties[listed.party], query, qname, {}, [],
                               q_numbers, nationalities[listed.party]), 4)
