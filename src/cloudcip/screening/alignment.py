@@ -18,6 +18,7 @@ from operator import itemgetter
 from cloudcip.screening.blocking import CandidateSet
 from cloudcip.screening.index import (
     ALTERNATIVE_DISCOUNT,
+    LATE_PAIR_LENGTH,  # tokens of a candidate name compared directly from this length (both sides)...
     ScreeningIndex,
     conflict_weight,
     omission_factor,
@@ -28,7 +29,6 @@ from cloudcip.screening.similarity import phonetic_key, skeleton_key, spelled_si
 
 INITIAL_MATCH = 0.80  # "J" against "John"
 PAIR_FLOOR = 0.76  # token pairs below this are not aligned
-LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this length (both sides)...
 LATE_PAIR_FLOOR = 0.86  # ...and aligned from this similarity ("Torrents" / "Torres" 0.85 is another name)
 # cost of a token on one side only (a middle name the other side omits), from (rare matched tokens)
 # to (common matched tokens); further such tokens cost more than the first

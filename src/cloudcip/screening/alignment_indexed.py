@@ -22,7 +22,6 @@ from cloudcip.screening.alignment import (
     EXTRA_TOKEN_COST,
     FURTHER_EXTRA_COST,
     JOINED_DISCOUNT,
-    LATE_PAIR_LENGTH,
     PAIR_FLOOR,
     SHORT_EVIDENCE,
     SINGLE_MATCH_COMMONNESS,
@@ -31,7 +30,13 @@ from cloudcip.screening.alignment import (
     align,
 )
 from cloudcip.screening.blocking import CandidateSet, QuerySide
-from cloudcip.screening.index import ALTERNATIVE_DISCOUNT, IndexedName, conflict_weight, omission_factor
+from cloudcip.screening.index import (
+    ALTERNATIVE_DISCOUNT,
+    LATE_PAIR_LENGTH,
+    IndexedName,
+    conflict_weight,
+    omission_factor,
+)
 from cloudcip.screening.similarity import phonetic_key
 
 _NO_TEXTS: list[str] = []
@@ -66,24 +71,36 @@ def score_indexed(
     alternative_ids = listed.alternative_ids
     joined_ids = listed.joined_ids
     plain = not listed.has_alternatives
+    late_initial, late_firsts, late_sounded = listed.late_heads
     # no query token is similar to a joined pair of the listed name's tokens: nothing to look up
     joined_listed = not candidates.similar_ids.isdisjoint(joined_ids)
     for qi, qt, sims, known, abjad_i, initial_i, long_i, first_i, sounded_i, syllable_i in rows:
         if plain:
-            for j, vid in enumerate(token_ids):
-                sim = known.get(vid)
-                if sim is None:
-                    sim = sims.get(vid, 0.0)
-                    if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
+            if abjad_i or not (initial_i or late_initial or (
+                    long_i and (first_i in late_firsts or sounded_i in late_sounded))):
+                # no pair ``_late_pair`` could give more than 0: the blocking's similarities alone
+                if sims and not sims.keys().isdisjoint(token_ids):
+                    for j, vid in enumerate(token_ids):
+                        sim = sims.get(vid)
+                        if sim is not None and sim >= PAIR_FLOOR:
+                            items.append((sim, qi, (j,)))
+            else:
+                for j, vid in enumerate(token_ids):
+                    sim = sims.get(vid)
+                    if sim is None:  # not similar by the blocking keys: perhaps a pair ``_late_pair`` gives
+                        if vocab_abjad[vid]:
+                            continue
                         ct = c_texts[j]
-                        if initial_i or len(ct) == 1 or (
+                        if not (initial_i or len(ct) == 1 or (
                             long_i and len(ct) >= LATE_PAIR_LENGTH
                             and (first_i == (heads := vocab_heads[vid])[:1] or sounded_i == heads[1:])
-                        ):
-                            sim = _late_pair(qt, ct, syllable_i)
-                    known[vid] = sim
-                if sim >= PAIR_FLOOR:
-                    items.append((sim, qi, (j,)))
+                        )):
+                            continue
+                        sim = known.get(vid)
+                        if sim is None:
+                            sim = known[vid] = _late_pair(qt, ct, syllable_i)
+                    if sim >= PAIR_FLOOR:
+                        items.append((sim, qi, (j,)))
         else:
             for j, vid in enumerate(token_ids):
                 alternatives = alternative_ids[j]

@@ -63,6 +63,8 @@ ALTERNATIVE_DISCOUNT = 0.97  # a match through an alternative reading (glued par
 RARITY_FLOOR = 0.4  # weight factor of the most common tokens ("mohammed", "ali", "wang")
 SHORTER_FIRST = 0.01  # blocking tie-breaker per listed token
 SIMILAR_CACHE_SIZE = 50_000  # query tokens whose similar vocabulary tokens are remembered
+LATE_PAIR_LENGTH = 5  # tokens of a candidate name compared directly from this length (both sides)
+# (``alignment._late_pair``)
 PAIR_CACHE_SIZE = 5_000  # query tokens whose similarities to listed tokens (alignment) are remembered (~25 each)
 
 
@@ -113,6 +115,10 @@ class IndexedName:
     conflict: tuple[float, ...] = ()  # ``conflict_weight`` of each token
     numbers: frozenset[str] | None = None  # ``evidence.name_numbers`` of the name (set at build)
     has_alternatives: bool = False  # a token has alternative readings (set at build)
+    # what the alignment's ``_late_pair`` needs of the name's tokens not in an abjad script (set at
+    # build): one is a single letter; the first letters, and the phonetic keys' first letters, of
+    # those of ``LATE_PAIR_LENGTH`` letters or more (``vocab_heads``)
+    late_heads: tuple[bool, str, str] = (False, "", "")
 
 
 class ScreeningIndex:
@@ -271,6 +277,13 @@ class ScreeningIndex:
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
         self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
                                                                                       self.vocab_keys, strict=True)]
+        for listed in self.names:
+            latin = [(text, vid) for text, vid in zip(listed.texts, listed.token_ids, strict=True)
+                     if not self.vocab_abjad[vid]]
+            long_heads = [self.vocab_heads[vid] for text, vid in latin if len(text) >= LATE_PAIR_LENGTH]
+            listed.late_heads = (any(len(text) == 1 for text, _vid in latin),
+                                 "".join(sorted({h[:1] for h in long_heads})),
+                                 "".join(sorted({h[1:] for h in long_heads})))
         for vid, (text, (phonetic, skeleton, loose)) in enumerate(zip(self.vocab_texts, self.vocab_keys, strict=True)):
             if vid in self._fuzzy_vocab:
                 for key in deletion_keys(text):
