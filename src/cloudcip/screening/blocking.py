@@ -118,6 +118,8 @@ def candidates(index: ScreeningIndex, query: NormalisedName) -> CandidateSet:
         key=lambda pair: pair[0],
     )
     common: list[QueryTokenMatches] = []
+    idf = index.idf
+    closest: dict[int, tuple[int, float]] = {}  # a unit's closest match (by ``id``), for ``potential``
     for total, unit in sized:
         if total > COMMON_POSTINGS and (scores or common):
             common.append(unit)
@@ -130,7 +132,10 @@ def candidates(index: ScreeningIndex, query: NormalisedName) -> CandidateSet:
         local: dict[int, float] = {}
         # every match of one query token weighs as its closest match does: a rarer but worse
         # spelling ("shaab" for "shabab") must not outrank the better one ("shabaab")
-        weight = index.idf[max(sims.items(), key=lambda item: (item[1], -index.idf[item[0]]))[0]]
+        best = max(sims.items(), key=lambda item: (item[1], -idf[item[0]]))
+        if sims is unit.sims:
+            closest[id(unit)] = best
+        weight = idf[best[0]]
         for vid, sim in sims.items():
             gain = sim * weight
             if not local and gain > 0.0:
@@ -164,8 +169,10 @@ def candidates(index: ScreeningIndex, query: NormalisedName) -> CandidateSet:
     potential = 0.0
     for unit in units:
         if unit.sims:
-            vid, sim = max(unit.sims.items(), key=lambda item: (item[1], -index.idf[item[0]]))
-            potential += sim * index.idf[vid]
+            found = closest.get(id(unit))
+            vid, sim = found if found is not None else max(unit.sims.items(),
+                                                           key=lambda item: (item[1], -idf[item[0]]))
+            potential += sim * idf[vid]
     floor = CANDIDATE_SHARE * potential
     names = index.names
     masked = index._masked

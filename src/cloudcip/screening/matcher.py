@@ -299,6 +299,8 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
     Raises ``InvalidNameError`` for an empty, huge or binary name.
     """
     first = normalise_name(name, schema, query=True)
+    if name.isascii():  # Latin letters only (or none): no romanisation scheme reads it otherwise
+        return [("latin", first)]
     script = script_of(name)
     out = [("latin" if script in ("Latin", "Unknown") else "generic-transliteration", first)]
     seen = {first.key}
