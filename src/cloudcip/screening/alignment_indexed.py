@@ -5,8 +5,8 @@ blocking step found (``CandidateSet``) and the index's tables, and aligns them a
 does. Most candidates align one pair of tokens only: those are scored by ``_align_one``, the same
 arithmetic as ``align`` in the same order (so the same score to the last bit) without its loop, and
 the query side of its costs computed once per query name (``_query_side``). A candidate whose score
-is below the caller's ``floor`` gets its score alone (no pairs, no unmatched tokens): the matcher
-drops it unread.
+is below the caller's ``floor`` gets its score alone, or an upper bound of it below the floor too
+(no pairs, no unmatched tokens): the matcher drops it unread.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ from cloudcip.screening.index import (
 )
 from cloudcip.screening.similarity import phonetic_key
 
-_NO_TEXTS: list[str] = []
+# how far below the floor an upper bound of a score computed from sums taken in another order must be
+# to drop the candidate on it (the two sums differ by rounding, ~1e-15)
+BOUND_MARGIN = 1e-9
 
 
 def score_indexed(
@@ -57,8 +59,9 @@ def score_indexed(
     many tokens, and common tokens recur from query to query. ``q_weights`` are the same for every
     candidate of ``candidates``. ``vocab_abjad``, ``vocab_heads``: the index's tables of its vocabulary
     (``ScreeningIndex``), which tell a pair ``_late_pair`` can only give 0 without calling it.
-    A candidate that aligns one pair and scores below ``floor`` gets its score alone: no pairs, no
-    unmatched tokens (for a caller that drops such candidates unread).
+    A candidate that aligns one pair and scores below ``floor`` gets its score (or an upper bound of
+    it, also below ``floor``) alone: no pairs, no unmatched tokens (for a caller that drops such
+    candidates unread).
     """
     if candidates.query_rows is None:
         _prepare(candidates, q_weights)
@@ -199,9 +202,10 @@ def _align_one(
     """``align`` of one aligned pair at or above ``PAIR_FLOOR`` with an indexed name's tables: the same
     arithmetic in the same order, without its loop and sets (no crossed initials: they take two
     pairs). The listed tokens left over are the slices around the pair; the query's come from
-    ``_query_side``. Below ``floor``, the score alone."""
+    ``_query_side``. Below ``floor``, the score alone, or an upper bound of it still below ``floor``."""
     sim, qs, cs = item
     q_texts, c_texts = candidates.query_texts, listed.texts
+    c_conflict_of = listed.conflict
     c_weights, c_evidence = listed.weights, listed.evidence
     q_weight = q_weights[qs[0]] if len(qs) == 1 else q_weights[qs[0]] + q_weights[qs[1]]
     j = cs[0]
@@ -221,6 +225,16 @@ def _align_one(
     if side is None:
         side = _query_side(candidates, qs)
     q_left, wq, q_conflicting, q_unmatched = side
+    if floor > 0.0:
+        # an upper bound of the score: the tokens left on both sides in conflict, nothing for the
+        # omitted ones (the listed side's conflict from the name's total, equal but for rounding);
+        # well below the floor, the candidate is dropped on it
+        c_rest = listed.conflict_total - (c_conflict_of[j] if len(cs) == 1
+                                          else c_conflict_of[j] + c_conflict_of[j + 1])
+        bound = matched_weight + 2.0 * (q_conflicting + c_rest if candidates.query_syllabic
+                                        else min(q_conflicting, c_rest))
+        if bound > 0.0 and gained / bound < floor - BOUND_MARGIN:
+            return Alignment(gained / bound, [], [], [])
     c_whole = j == 0 and k == len(c_texts)  # every listed token in the pair
     if c_whole and not q_unmatched:
         score = gained / matched_weight if matched_weight > 0 else 0.0

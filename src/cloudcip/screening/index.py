@@ -119,6 +119,7 @@ class IndexedName:
     # build): one is a single letter; the first letters, and the phonetic keys' first letters, of
     # those of ``LATE_PAIR_LENGTH`` letters or more (``vocab_heads``)
     late_heads: tuple[bool, str, str] = (False, "", "")
+    conflict_total: float = 0.0  # the sum of ``conflict`` (set at build)
 
 
 class ScreeningIndex:
@@ -259,6 +260,7 @@ class ScreeningIndex:
                 w * omission_factor(text) for w, text in zip(listed.evidence, listed.texts, strict=True)
             )
             listed.conflict = tuple(conflict_weight(text) for text in listed.texts)
+            listed.conflict_total = sum(listed.conflict)
             listed.numbers = frozenset(name_numbers(listed.name))
             listed.has_alternatives = any(listed.alternative_ids)
         # what ``candidates`` takes from a name's blocking score among equals (shorter names first)
@@ -338,9 +340,11 @@ class ScreeningIndex:
         return matches
 
     def _similar_tokens(self, text: str, abjad: bool, kind: str) -> QueryTokenMatches:
+        # the vocabulary ids of each deletion key, in ``deletion_keys``'s order (a key given twice adds
+        # nothing the second time: the same set, built in the same order)
+        keys = [text, *[text[:i] + text[i + 1 :] for i in range(len(text))]] if len(text) >= 4 else [text]
         found: set[int] = set()
-        for key in deletion_keys(text):
-            found.update(self._deletion_keys.get(key, ()))
+        found.update(*filter(None, map(self._deletion_keys.get, keys)))
         matches = QueryTokenMatches()
         texts, abjads = self.vocab_texts, self.vocab_abjad
         if kind == "joined":

@@ -154,6 +154,8 @@ def validate_name(raw: object) -> str:
 
 
 def _strip_format_chars(text: str) -> str:
+    if text.isascii():  # no format character (category Cf) is ASCII
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
