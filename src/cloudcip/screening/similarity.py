@@ -18,14 +18,12 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from cloudcip.screening.variants import (
     CONSONANT_SPELLING_FLOOR,
-    CONSONANT_VARIANT,
     GENDERED_FORM,
     MIN_LOOSE_KEY,
     VOWEL_VARIANT,
     gendered_forms,
     loose_key,
     variant_similarity,
-    vowels_compatible,
 )
 
 # --- phonetic key and skeleton -----------------------------------------------------------------
@@ -295,29 +293,19 @@ def similar_listed(
     # what a variant other than one of equal skeletons needs of the query: length, a loose key
     query_long = len(query) >= 5 and len(query_loose) >= MIN_LOOSE_KEY
     jaro_winkler, osa = JaroWinkler.normalized_similarity, OSA.normalized_similarity
-    query_loose_long = len(query_loose) >= MIN_LOOSE_KEY
     for vid in listed_ids:
         listed = texts[vid]
+        if abjad or abjads[vid]:
+            sim = token_similarity(query, listed, True)
+            if sim >= floor:
+                found.append((vid, sim))
+            continue
         if query == listed:
             found.append((vid, 1.0))
             continue
         if query_digit or listed.isdigit():
             continue  # 0.0
         listed_phonetic, listed_skeleton, listed_loose = keys[vid]
-        if abjad or abjads[vid]:  # ``token_similarity(query, listed, True)``, the listed keys read from ``keys``
-            if query_skeleton == listed_skeleton:
-                sim = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
-                if not _long_vowels_agree(query, listed):
-                    sim -= ABJAD_VOWEL_CONFLICT
-            elif query_loose_long and query_loose == listed_loose:
-                agree = _long_vowels_agree(query, listed, loose=True)
-                sim = LOOSE_SKELETON_MATCH - (0.0 if agree else ABJAD_VOWEL_CONFLICT)
-            else:
-                sim = SKELETON_MATCH * 0.5 * (
-                    jaro_winkler(query_skeleton, listed_skeleton) + osa(query_skeleton, listed_skeleton))
-            if sim >= floor:
-                found.append((vid, sim))
-            continue
         if query_phonetic == listed_phonetic:
             if floor <= PHONETIC_MATCH:
                 found.append((vid, PHONETIC_MATCH))
@@ -329,24 +317,13 @@ def similar_listed(
             sounded = 0.5 * (jaro_winkler(query_phonetic, listed_phonetic) + osa(query_phonetic, listed_phonetic))
             spelled = max(spelled, PHONETIC_MATCH * sounded)
         if spelled < VOWEL_VARIANT:
-            if listed_loose != query_loose:  # ``variant_similarity`` gives 0
-                if spelled < floor:
-                    continue
-                if spelled < 0.0:
-                    spelled = 0.0  # (the max with that 0)
-            else:
-                # ``variant_similarity`` of two non-digit tokens of one loose key (read from ``keys``)
-                skeleton_equal = listed_skeleton == query_skeleton
-                consonants = query_long and len(listed) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR
-                if not (skeleton_equal or consonants):
-                    if spelled < floor:
-                        continue  # ``variant_similarity`` gives 0: below the floor
-                    variant = 0.0
-                elif len(query) < 3 or len(listed) < 3 or not vowels_compatible(query, listed):
-                    variant = 0.0
-                else:
-                    variant = VOWEL_VARIANT if skeleton_equal else CONSONANT_VARIANT
-                spelled = max(spelled, variant)
+            skeleton_equal = listed_skeleton == query_skeleton
+            if spelled < floor and (
+                listed_loose != query_loose
+                or not (skeleton_equal or (query_long and len(listed) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR))
+            ):
+                continue  # ``variant_similarity`` gives 0: below the floor
+            spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled))
         if spelled > GENDERED_FORM and gendered_forms(query, listed):
             spelled = GENDERED_FORM
         if spelled >= floor:
