@@ -1,7 +1,7 @@
 """Name alignment of the screening matcher (D3): how a query name scores against a listed name.
 
 The query's tokens are aligned with the listed name's tokens best first (``align``): token
-similarities from ``similarity.token_similarity`` (or the candidate index's, ``score_indexed``),
+similarities from ``similarity.token_similarity`` (or the candidate index's, ``alignment_indexed.score_indexed``),
 initials against full given names, joined against split tokens, in any order; tokens left unmatched
 on one side (an omitted middle name) cost less than tokens that conflict on both sides, and less the
 rarer the tokens that did match. ``how_matched`` names how an aligned pair matched, for the

@@ -56,7 +56,7 @@ class CandidateSet:
     blocking: list[float] = field(default_factory=list)  # blocking score of each of ``name_ids``
     # each query token's similarities to listed tokens (by vocabulary id) so far (``token_pairs``)
     pair_sims: list[dict[int, float]] = field(default_factory=list)
-    # kept by the alignment (``score_indexed``, ``alignment._prepare``) while the candidates are
+    # kept by the alignment (``alignment_indexed.score_indexed`` and its ``_prepare``) while the candidates are
     # scored: the query's token texts, costs and flags, each token's row of what the alignment reads
     # of it (None until the first candidate is scored), the vocabulary ids any query token or joined
     # pair is similar to, and whether a joined pair of query tokens is similar to any

@@ -374,7 +374,7 @@ class ScreeningIndex:
 
     def token_pairs(self, token: NameToken) -> dict[int, float]:
         """The similarities of a query token to the listed tokens (by vocabulary id) the alignment has
-        needed so far (``alignment.score_indexed`` fills it): a function of the token and the index
+        needed so far (``alignment_indexed.score_indexed`` fills it): a function of the token and the index
         only, kept across queries (bounded), as common tokens recur."""
         pairs = self._pair_cache.get(token)
         if pairs is None:
