@@ -107,7 +107,9 @@ def score_indexed(
         else:
             for j, vid in enumerate(token_ids):
                 alternatives = alternative_ids[j]
-                if alternatives:
+                # a token without alternative readings: its similarity to the query token is remembered
+                cached = None if alternatives else known.get(vid)
+                if cached is None:
                     sim = sims.get(vid, 0.0)
                     for alt in alternatives:
                         sim = max(sim, sims.get(alt, 0.0) * ALTERNATIVE_DISCOUNT)
@@ -118,20 +120,10 @@ def score_indexed(
                             and (first_i == (heads := vocab_heads[vid])[:1] or sounded_i == heads[1:])
                         ):
                             sim = _late_pair(qt, ct, syllable_i)
-                else:
-                    cached = known.get(vid)
-                    if cached is None:
-                        sim = sims.get(vid, 0.0)
-                        if sim == 0.0 and not (abjad_i or vocab_abjad[vid]):
-                            ct = c_texts[j]
-                            if initial_i or len(ct) == 1 or (
-                                long_i and len(ct) >= LATE_PAIR_LENGTH
-                                and (first_i == (heads := vocab_heads[vid])[:1] or sounded_i == heads[1:])
-                            ):
-                                sim = _late_pair(qt, ct, syllable_i)
+                    if not alternatives:
                         known[vid] = sim
-                    else:
-                        sim = cached
+                else:
+                    sim = cached
                 if sim >= PAIR_FLOOR:
                     items.append((sim, qi, (j,)))
         if not sims or not joined_listed:
