@@ -124,15 +124,22 @@ def test_postgres_intake_holds_the_lock_the_follower_reads_under(postgres_db: Da
     from cloudcip.access.ipintel import default_intel
     from cloudcip.access.store import write_batch
 
+    # the lock modes the writer's own session holds on the key (pg_locks: a bigint key is split into
+    # classid, its high half, and objid, its low half): asked of the writer's session rather than
+    # tried, since tests running beside this one on the same database take the lock too
+    held = ("SELECT array_agg(mode ORDER BY mode) FROM pg_locks WHERE locktype = 'advisory' AND pid = {pid}"
+            f" AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = {EVENTS_LOCK_KEY}")
     with postgres_db.engine.connect() as writer:
+        pid = writer.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        writer.commit()
         transaction = writer.begin()
         write_batch(writer, postgres_db, prepare_rows([e.to_row() for e in FIRST], default_intel()), default_intel())
         with postgres_db.engine.connect() as other:
             assert other.exec_driver_sql(f"SELECT pg_try_advisory_lock({EVENTS_LOCK_KEY})").scalar() is False
+            assert other.exec_driver_sql(held.format(pid=pid)).scalar() == ["ShareLock"]
         transaction.commit()
-    with postgres_db.engine.connect() as other:
-        assert other.exec_driver_sql(f"SELECT pg_try_advisory_lock({EVENTS_LOCK_KEY})").scalar() is True
-        other.exec_driver_sql(f"SELECT pg_advisory_unlock({EVENTS_LOCK_KEY})")
+        with postgres_db.engine.connect() as other:
+            assert other.exec_driver_sql(held.format(pid=pid)).scalar() is None  # released with the commit
     assert newest_event_id(postgres_db) >= 2
 
 
