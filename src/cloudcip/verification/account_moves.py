@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import NoResultFound
 
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account
 
 # the account's state for each state of its case
@@ -35,21 +37,29 @@ ACCOUNT_STATE: dict[str, str] = {
 ENDED = frozenset({"closed", "refused"})
 PROVIDER = "provider"
 
+# on every move of a case: built once, run on the driver (``storage.prepared``)
+_CLOSURE = Prepared(select(account.c.state, account.c.closed_at, account.c.closed_by)
+                    .where(account.c.id == bindparam("account_id")))
+_SET_STATE = Prepared(update(account).where(account.c.id == bindparam("account_id")).values(
+    state=bindparam("state"), closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by")))
+
 
 def store_account_state(conn: Connection, account_id: str, state: str, now: datetime,
                         closed_by: str = "verification") -> str:
     """Store ``state`` as the account's (see the module docstring); the state the account has."""
-    row = conn.execute(select(account.c.state, account.c.closed_at, account.c.closed_by)
-                       .where(account.c.id == account_id)).one()
-    if row.closed_by == PROVIDER:
-        return str(row.state)
+    rows = _CLOSURE.all(conn, {"account_id": account_id})
+    if len(rows) != 1:
+        raise NoResultFound("no account with that id")
+    [(stored_state, closed_at, stored_by)] = rows
+    if stored_by == PROVIDER:
+        return str(stored_state)
     if state in ENDED:
-        ended = row.closed_at is not None and row.state in ENDED
-        values = {"state": state, "closed_at": row.closed_at if ended else now,
-                  "closed_by": row.closed_by if ended else closed_by}
+        ended = closed_at is not None and stored_state in ENDED
+        values = {"state": state, "closed_at": closed_at if ended else now,
+                  "closed_by": stored_by if ended else closed_by}
     else:
         values = {"state": state, "closed_at": None, "closed_by": None}
-    conn.execute(update(account).where(account.c.id == account_id).values(**values))
+    _SET_STATE.execute(conn, {"account_id": account_id, **values})
     return state
 
 

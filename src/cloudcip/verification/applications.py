@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from cloudcip import clock
@@ -47,6 +47,7 @@ from cloudcip.screening.hits import StoredHit
 from cloudcip.screening.measures import Measure
 from cloudcip.screening.service import ScreeningService
 from cloudcip.services import Services
+from cloudcip.storage.bulk import insert_rows
 from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import account, evidence
 from cloudcip.verification import certification_gate, codes, evidence_checks, notices, signup_hits, successors
@@ -357,10 +358,10 @@ class ApplicationService:
                 kept["problems"] = checked.problems
             sealed = self.sealer(conn, row.customer_id).seal(
                 json.dumps(kept), table="evidence", column="detail", row_id=evidence_id) if kept else None
-            conn.execute(insert(evidence), dict(
+            insert_rows(conn, evidence, [dict(
                 id=evidence_id, customer_id=row.customer_id, application_id=application_id, subject=subject,
                 method=method, result=checked.outcome, vendor_reference=reference, received_at=now,
-                detail_sealed=sealed))
+                detail_sealed=sealed)])
             codes.mark_contact_verified(conn, row.customer_id, method, checked.outcome, now)
             answer = None
             if checked.citizenship is not None and checked.outcome == "verified":

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from cloudcip import clock
 from cloudcip.domain.verification_case import (
@@ -25,6 +25,7 @@ from cloudcip.domain.verification_case import (
 from cloudcip.jobs.webhooks import enqueue
 from cloudcip.ledger.store import LedgerAction, UnitOfWork
 from cloudcip.records.roles import Actor
+from cloudcip.storage.prepared import Prepared
 from cloudcip.storage.schema import evidence
 from cloudcip.verification import certification_gate
 from cloudcip.verification.account_moves import ACCOUNT_STATE, store_account_state
@@ -43,22 +44,74 @@ DECISION_OF_STATE: dict[str, str] = {
 OPEN_STATES = (CaseState.pending_evidence, CaseState.in_review)
 
 
-def load_case(conn: Connection, application_id: str) -> tuple[Any, VerificationCase]:
+
+class ApplicationRow(NamedTuple):
+    """An application's row as ``load_case`` reads it (its columns, by name)."""
+
+    id: str
+    customer_id: str
+    account_id: str
+    idempotency_key: str | None
+    request_hash: str
+    account_type: str
+    channel: str
+    risk_tier: str
+    state: str
+    decision: str
+    policy_rule: str
+    failure_action: str | None
+    notice_version: str | None
+    deadline: datetime | None
+    reverify_due: datetime | None
+    resolution: str | None
+    signup_ip_sealed: bytes | None
+    response_json: str
+    created_at: datetime
+    updated_at: datetime
+    exemption_id: str | None
+    exempted_steps: str | None
+
+
+# a case and its parts, read on every move of it: built once, run on the driver (``storage.prepared``)
+_APPLICATION = Prepared(select(*(application.c[name] for name in ApplicationRow._fields))
+                        .where(application.c.id == bindparam("application_id")))
+_DETERMINATIONS = Prepared(select(person_determination.c.subject, person_determination.c.status)
+                           .where(person_determination.c.application_id == bindparam("application_id"))
+                           .order_by(person_determination.c.id))
+_TRANSITIONS = Prepared(select(case_transition.c.from_state, case_transition.c.to_state, case_transition.c.reason,
+                               case_transition.c.actor, case_transition.c.at)
+                        .where(case_transition.c.application_id == bindparam("application_id"))
+                        .order_by(case_transition.c.id))
+_EVIDENCE = Prepared(select(evidence.c.subject, evidence.c.method, evidence.c.result, evidence.c.received_at,
+                            evidence.c.vendor_reference)
+                     .where(evidence.c.application_id == bindparam("application_id"))
+                     .order_by(evidence.c.received_at))
+# the case's columns a save sets, by the optional ones it sets (resolution, reverify_due): one statement each
+_SAVES: dict[tuple[str, ...], Prepared] = {}
+
+
+def _save_statement(columns: tuple[str, ...]) -> Prepared:
+    statement = _SAVES.get(columns)
+    if statement is None:
+        statement = _SAVES[columns] = Prepared(update(application).where(application.c.id == bindparam("row_id"))
+                                               .values({name: bindparam(name) for name in columns}))
+    return statement
+
+
+def load_case(conn: Connection, application_id: str) -> tuple[ApplicationRow, VerificationCase]:
     """The application row and its case: determinations, transitions and evidence as stored."""
-    row = conn.execute(select(application).where(application.c.id == application_id)).first()
-    if row is None:
+    by_id = {"application_id": application_id}
+    found = _APPLICATION.first(conn, by_id)
+    if found is None:
         raise ApplicationNotFound(application_id)
+    row = ApplicationRow(*found)
     subjects: dict[str, str] = {}
-    for d in conn.execute(select(person_determination).where(person_determination.c.application_id ==
-                                                              application_id).order_by(person_determination.c.id)):
-        subjects[d.subject] = d.status  # the latest determination of each subject
-    history = [CaseTransition(CaseState(t.from_state), CaseState(t.to_state), t.reason, t.actor, clock.utc(t.at))
-               for t in conn.execute(select(case_transition).where(
-                   case_transition.c.application_id == application_id).order_by(case_transition.c.id))]
-    records = [EvidenceRecord(e.subject or "customer", e.method, e.result, clock.utc(e.received_at),
-                              e.vendor_reference)
-               for e in conn.execute(select(evidence).where(evidence.c.application_id == application_id)
-                                     .order_by(evidence.c.received_at))]
+    for subject, status in _DETERMINATIONS.all(conn, by_id):
+        subjects[subject] = status  # the latest determination of each subject
+    history = [CaseTransition(CaseState(from_state), CaseState(to_state), reason, actor, clock.utc(at))
+               for from_state, to_state, reason, actor, at in _TRANSITIONS.all(conn, by_id)]
+    records = [EvidenceRecord(subject or "customer", method, result, clock.utc(received_at), reference)
+               for subject, method, result, received_at, reference in _EVIDENCE.all(conn, by_id)]
     case = VerificationCase(
         case_id=row.id, opened_at=clock.utc(row.created_at),
         policy_rule=None if row.policy_rule == "none" else row.policy_rule,
@@ -99,7 +152,7 @@ def save_case(work: UnitOfWork, row: Any, case: VerificationCase, moves: list[Ca
     due = reverification_due(case, policy)
     if due is not None:
         values["reverify_due"] = due
-    conn.execute(update(application).where(application.c.id == row.id).values(**values))
+    _save_statement(tuple(values)).execute(conn, {**values, "row_id": row.id})
     if moves:
         state = store_account_state(conn, row.account_id, account_state(
             conn, row.account_id, ACCOUNT_STATE[case.state.value], now.date()), now)

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from cloudcip.screening.reach import explain
 from cloudcip.screening.schema import special_measure, special_measure_effect
+from cloudcip.storage.prepared import Prepared
 from cloudcip.verification.decision import MeasureInForce
 from cloudcip.verification.policy import Restriction
 
@@ -61,12 +62,16 @@ def measure_facts(measures: Sequence[dict[str, Any]]) -> tuple[tuple[MeasureInFo
     return tuple(deciding), notes
 
 
+# asked on every move of a case (evidence, review, deadline): built once, run on the driver (``storage.prepared``)
+_EFFECTS = Prepared(
+    select(special_measure_effect.c.action, special_measure.c.revoked_at, special_measure.c.expires_on)
+    .join(special_measure, special_measure.c.id == special_measure_effect.c.measure_id)
+    .where(special_measure_effect.c.account_id == bindparam("account_id")))
+
+
 def _effects_in_force(conn: Connection, account_id: str, today: date) -> list[str]:
-    rows = conn.execute(
-        select(special_measure_effect.c.action, special_measure.c.revoked_at, special_measure.c.expires_on)
-        .join(special_measure, special_measure.c.id == special_measure_effect.c.measure_id)
-        .where(special_measure_effect.c.account_id == account_id))
-    return [row.action for row in rows if row.revoked_at is None and row.expires_on > today]
+    return [action for action, revoked_at, expires_on in _EFFECTS.all(conn, {"account_id": account_id})
+            if revoked_at is None and expires_on > today]
 
 
 def account_state(conn: Connection, account_id: str, follows: str, today: date) -> str:
