@@ -46,6 +46,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import phonenumbers
@@ -195,8 +196,13 @@ _PHONE_PREFIXES: tuple[str, ...] = tuple(sorted(PHONE_SUBDIVISIONS, key=len, rev
 
 # -- reading each kind of evidence ---------------------------------------------------------------------
 def _country(value: str | None) -> str | None:
-    if not isinstance(value, str):
-        return None
+    return _country_of(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=1024)
+def _country_of(value: str) -> str | None:
+    """The alpha-2 country ``value`` names (alpha-2 or alpha-3, any case), or None; remembered: the
+    same few hundred codes come with every person's evidence."""
     text = value.strip().upper()
     if text in _EXTRA_COUNTRIES:
         return text
@@ -422,7 +428,33 @@ def _primary(countries: Sequence[Jurisdiction]) -> Jurisdiction | None:
 
 
 def decide_location(evidence: LocationEvidence) -> LocationDecision:
-    """The location decision of D2 for one person (rule: the module docstring, ``docs/location.md``)."""
+    """The location decision of D2 for one person (rule: the module docstring, ``docs/location.md``).
+
+    Evidence of countries and subdivisions only (a beneficial owner's address, documents and
+    nationality: no phone number, IP address or IBAN) comes in few combinations: its decision, which
+    is immutable, is remembered (``_decided_by_countries``)."""
+    if evidence.phone_number or evidence.signup_ip or evidence.access_ips or evidence.access_history \
+            or evidence.ibans:
+        return _decided(evidence)
+    try:
+        return _decided_by_countries(evidence.address_country, evidence.address_subdivision,
+                                     tuple(_many(evidence.document_countries)), evidence.registration_country,
+                                     tuple(_many(evidence.nationalities)), tuple(_many(evidence.card_issuer_countries)))
+    except TypeError:  # a value that cannot be remembered (not a code): decided as it is
+        return _decided(evidence)
+
+
+@lru_cache(maxsize=1024)
+def _decided_by_countries(address_country: str | None, address_subdivision: str | None,
+                          document_countries: tuple[str, ...], registration_country: str | None,
+                          nationalities: tuple[str, ...], card_issuer_countries: tuple[str, ...]) -> LocationDecision:
+    return _decided(LocationEvidence(
+        address_country=address_country, address_subdivision=address_subdivision,
+        document_countries=document_countries, registration_country=registration_country,
+        nationalities=nationalities, card_issuer_countries=card_issuer_countries))
+
+
+def _decided(evidence: LocationEvidence) -> LocationDecision:
     found = locate(evidence)
     if not found:
         return NOWHERE
