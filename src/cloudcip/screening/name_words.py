@@ -55,6 +55,7 @@ LEGAL_FORMS: frozenset[str] = frozenset(
 _GLUED_SUFFIX_PARTICLES: tuple[str, ...] = (
     "bin", "ibn", "abu", "van", "von", "der", "del", "al", "ul", "de",
 )  # fmt: skip
+_GLUED_WORDS: tuple[str, ...] = ("and", "for", "the", "of")  # an entity's connecting words glued on
 _GLUED_LEGAL_FORMS: tuple[str, ...] = tuple(
     sorted((f for f in LEGAL_FORMS if len(f) >= 2 and f.isalpha()), key=len, reverse=True)
 )
@@ -118,9 +119,10 @@ def legal_phrase_positions(texts: list[str]) -> set[int]:
     """Positions of tokens that belong to a legal form written out in words (also transliterated)."""
     keys = tuple(phonetic_key(t) for t in texts)
     found: set[int] = set()
-    for phrase in _LEGAL_PHRASE_KEYS:
-        n = len(phrase)
-        for start in range(len(keys) - n + 1):
+    for start, key in enumerate(keys):
+        # only the phrases whose first word is this token's: most tokens start none
+        for phrase in _LEGAL_PHRASES_BY_FIRST.get(key, ()):
+            n = len(phrase)
             if keys[start : start + n] == phrase:
                 found.update(range(start, start + n))
     return found
@@ -129,18 +131,22 @@ def legal_phrase_positions(texts: list[str]) -> set[int]:
 @lru_cache(maxsize=100_000)
 def glued_suffix_alternative(token: str, entity: bool) -> str | None:
     """"husainal" -> "husain", "developersinc" -> "developers" (entities only for legal forms)."""
-    for suffix in _GLUED_SUFFIX_PARTICLES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
-            return token[: -len(suffix)]
-    if entity:
-        for word in ("and", "for", "the", "of"):
-            if token.startswith(word) and len(token) - len(word) >= 4:
-                return token[len(word) :]
-            if token.endswith(word) and len(token) - len(word) >= 4:
-                return token[: -len(word)]
-        for suffix in _GLUED_LEGAL_FORMS:
-            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+    # (each loop only once one of its words ends or starts the token: ``str.endswith`` of the tuple)
+    if token.endswith(_GLUED_SUFFIX_PARTICLES):
+        for suffix in _GLUED_SUFFIX_PARTICLES:
+            if token.endswith(suffix) and len(token) - len(suffix) >= 4:
                 return token[: -len(suffix)]
+    if entity:
+        if token.startswith(_GLUED_WORDS) or token.endswith(_GLUED_WORDS):
+            for word in _GLUED_WORDS:
+                if token.startswith(word) and len(token) - len(word) >= 4:
+                    return token[len(word) :]
+                if token.endswith(word) and len(token) - len(word) >= 4:
+                    return token[: -len(word)]
+        if token.endswith(_GLUED_LEGAL_FORMS):
+            for suffix in _GLUED_LEGAL_FORMS:
+                if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+                    return token[: -len(suffix)]
     return None
 
 
@@ -171,6 +177,11 @@ _LONG_LEGAL_WORDS: tuple[str, ...] = tuple(sorted(f for f in LEGAL_FORMS if len(
 _LEGAL_PHRASE_KEYS: tuple[tuple[str, ...], ...] = tuple(
     tuple(phonetic_key(w) for w in phrase) for phrase in LEGAL_PHRASES
 )
+# the phrases by the phonetic key of their first word, in ``LEGAL_PHRASES``'s order (``legal_phrase_positions``)
+_LEGAL_PHRASES_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {
+    first: tuple(phrase for phrase in _LEGAL_PHRASE_KEYS if phrase[0] == first)
+    for first in dict.fromkeys(phrase[0] for phrase in _LEGAL_PHRASE_KEYS)
+}
 _LEGAL_FORM_SKELETONS: frozenset[str] = frozenset(
     k for k in (skeleton_key(f) for f in LEGAL_FORMS if f.isalpha()) if len(k) >= 3
 )
