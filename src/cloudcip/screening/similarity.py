@@ -10,7 +10,7 @@ vowels. Spelling variants of transliteration conventions come from ``variants``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from cloudcip.screening.variants import (
     GENDERED_FORM,
     MIN_LOOSE_KEY,
     VOWEL_VARIANT,
+    first_group,
     gendered_forms,
     loose_key,
     variant_similarity,
@@ -36,18 +37,21 @@ class _Rewrite:
     replacement: str
     literals: tuple[str, ...] | None
     regex: re.Pattern[str] | None
+    # what ``regex.sub`` is given: ``replacement``, or ``first_group`` for the template ``\1``
+    expand: str | Callable[[re.Match[str]], str] = ""
 
     @classmethod
     def of(cls, pattern: str, replacement: str) -> _Rewrite:
         alternatives = tuple(pattern.split("|"))
         if all(re.escape(a) == a for a in alternatives):
             return cls(pattern, replacement, alternatives, None)
-        return cls(pattern, replacement, None, re.compile(pattern))
+        expand = first_group if replacement == r"\1" else replacement
+        return cls(pattern, replacement, None, re.compile(pattern), expand)
 
     def apply(self, text: str) -> str:
         if self.literals is None:
             assert self.regex is not None
-            return self.regex.sub(self.replacement, text)
+            return self.regex.sub(self.expand, text)
         for literal in self.literals:
             if literal in text:
                 text = text.replace(literal, self.replacement)
@@ -118,7 +122,7 @@ def skeleton_key(token: str) -> str:
     key = token
     for rule in _SKELETON_RULES:
         key = rule.apply(key)
-    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
+    key = _DOUBLES.sub(first_group, key.translate(_ABJAD_FOLD))
     if len(key) > 1 and key.endswith("h"):
         key = key[:-1]
     return key or token[:1]
@@ -140,15 +144,19 @@ _BACK_VOWELS = re.compile(r"[ouw]+")
 _DOUBLES = re.compile(r"(.)\1+")
 
 
+# the skeleton's rules but the vowel removal and the w's (``_abjad_form``)
+_ABJAD_FORM_RULES: tuple[_Rewrite, ...] = tuple(rule for rule in _SKELETON_RULES[:-1] if rule.pattern != "w")
+_NO_VOWELS = str.maketrans("", "", "aeiou")
+
+
 @lru_cache(maxsize=200_000)
 def _abjad_form(token: str) -> str:
     """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
     key = token
-    for rule in _SKELETON_RULES[:-1]:  # all but the vowel removal
-        if rule.pattern != "w":
-            key = rule.apply(key)
+    for rule in _ABJAD_FORM_RULES:
+        key = rule.apply(key)
     key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
-    key = _DOUBLES.sub(r"\1", key.translate(_ABJAD_FOLD))
+    key = _DOUBLES.sub(first_group, key.translate(_ABJAD_FOLD))
     return key[:-1] if len(key) > 1 and key.endswith("h") else key
 
 
@@ -159,7 +167,7 @@ def _is_subsequence(short: str, long: str) -> bool:
 
 @lru_cache(maxsize=200_000)
 def _vowel_letters(token: str) -> int:
-    return sum(token.count(v) for v in "aeiou")
+    return len(token) - len(token.translate(_NO_VOWELS))
 
 
 def _long_vowels_agree(a: str, b: str, loose: bool = False) -> bool:
@@ -174,11 +182,11 @@ def _long_vowels_agree(a: str, b: str, loose: bool = False) -> bool:
     return _is_subsequence(written, spoken)
 
 
-_LOOSE_CONSONANTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_LOOSE_CONSONANTS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = tuple(
     (re.compile(p), r)
     for p, r in (
         (r"dzh|dj|j", "J"), (r"tch|tsh|ch|sch|sh|zh", "S"), (r"dh|th|dz|d|z|t", "D"),
-        (r"kh|gh|q|ck|c|k|g", "K"), (r"v|f", "F"), (r"p", "b"), (r"(.)\1+", r"\1"),
+        (r"kh|gh|q|ck|c|k|g", "K"), (r"v|f", "F"), (r"p", "b"), (r"(.)\1+", first_group),
     )
 )  # fmt: skip
 
