@@ -6,10 +6,12 @@ from dataclasses import fields
 
 import pytest
 
+from cloudcip.screening import location
 from cloudcip.screening.location import (
     EVIDENCE_STRENGTH,
     Jurisdiction,
     LocationEvidence,
+    decide_location,
     locate,
     primary_location,
 )
@@ -290,3 +292,29 @@ def test_primary_location_ignores_subdivisions_and_regions() -> None:
     only_regions = [j for j in locate(LocationEvidence(address_subdivision="UA-43")) if j.kind != "country"]
     assert {j.code for j in only_regions} == {"UA-43", "crimea"}
     assert primary_location(only_regions) is None
+
+
+# evidence of countries and subdivisions only, whose decision ``decide_location`` remembers: as lists,
+# tuples or a bare string, in any case, alpha-3, unknown codes, subdivisions short and full
+REMEMBERED_CASES: list[LocationEvidence] = [
+    LocationEvidence(address_country="DE", document_countries=["DE"], nationalities=["DE"]),
+    LocationEvidence(address_country="de", document_countries=("DEU",), nationalities="DE"),
+    LocationEvidence(address_country="US", address_subdivision="CA", document_countries=["US", "MX"],
+                     nationalities=["MX"]),
+    LocationEvidence(address_country="UA", address_subdivision="43", nationalities=["RU"]),
+    LocationEvidence(address_subdivision="UA-14", document_countries=["UA"]),
+    LocationEvidence(address_country="FR", registration_country="LU", card_issuer_countries=["BE", "BE"]),
+    LocationEvidence(address_country="XX", document_countries=["ZZ", ""], nationalities=["IR"]),
+    LocationEvidence(nationalities=["IR", "IR"]),
+    LocationEvidence(),
+]
+
+
+@pytest.mark.parametrize("evidence", REMEMBERED_CASES)
+def test_a_remembered_decision_is_the_decision(evidence: LocationEvidence) -> None:
+    """The remembered decision of country evidence equals the one decided afresh, however the evidence
+    is written, the first time and after."""
+    afresh = location._decided(evidence)
+    assert decide_location(evidence) == afresh
+    assert decide_location(evidence) == afresh
+    assert decide_location(evidence).as_json() == afresh.as_json()
