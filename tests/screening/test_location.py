@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import fields
 
 import pytest
@@ -318,3 +319,12 @@ def test_a_remembered_decision_is_the_decision(evidence: LocationEvidence) -> No
     assert decide_location(evidence) == afresh
     assert decide_location(evidence) == afresh
     assert decide_location(evidence).as_json() == afresh.as_json()
+
+
+def test_every_evidence_field_is_in_the_remembered_key_or_decided_afresh() -> None:
+    """A field added to ``LocationEvidence`` must be placed: in the key of the remembered decision, or
+    among the fields whose presence has the decision taken afresh (else it would be ignored)."""
+    assert set(location.DECIDED_AFRESH).isdisjoint(location.REMEMBERED_BY)
+    assert {f.name for f in fields(LocationEvidence)} == set(location.DECIDED_AFRESH) | set(location.REMEMBERED_BY)
+    assert list(inspect.signature(location._decided_by_countries.__wrapped__).parameters) == \
+        list(location.REMEMBERED_BY)

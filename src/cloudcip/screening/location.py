@@ -433,8 +433,7 @@ def decide_location(evidence: LocationEvidence) -> LocationDecision:
     Evidence of countries and subdivisions only (a beneficial owner's address, documents and
     nationality: no phone number, IP address or IBAN) comes in few combinations: its decision, which
     is immutable, is remembered (``_decided_by_countries``)."""
-    if evidence.phone_number or evidence.signup_ip or evidence.access_ips or evidence.access_history \
-            or evidence.ibans:
+    if any(getattr(evidence, name) for name in DECIDED_AFRESH):
         return _decided(evidence)
     try:
         return _decided_by_countries(evidence.address_country, evidence.address_subdivision,
@@ -442,6 +441,14 @@ def decide_location(evidence: LocationEvidence) -> LocationDecision:
                                      tuple(_many(evidence.nationalities)), tuple(_many(evidence.card_issuer_countries)))
     except TypeError:  # a value that cannot be remembered (not a code): decided as it is
         return _decided(evidence)
+
+
+# the evidence fields that make a decision be taken afresh, and those its remembered decision is keyed
+# by (``_decided_by_countries``'s parameters): between them every field of ``LocationEvidence`` (a test
+# holds them to it, so a new field cannot be left out of the key)
+DECIDED_AFRESH = ("phone_number", "signup_ip", "signup_ip_anonymous", "access_ips", "access_history", "ibans")
+REMEMBERED_BY = ("address_country", "address_subdivision", "document_countries", "registration_country",
+                 "nationalities", "card_issuer_countries")
 
 
 @lru_cache(maxsize=1024)
