@@ -12,7 +12,7 @@ import pytest
 from cloudcip.domain.designated import DesignatedParty, ListedName
 from cloudcip.screening.index import ScreeningIndex
 from cloudcip.screening.matcher import ScreeningQuery, Thresholds, compare_names, screen
-from cloudcip.screening.similarity import token_similarity
+from cloudcip.screening.similarity import similar_listed, token_similarity
 from cloudcip.screening.variants import loose_key, vowels_compatible
 
 REVIEW = Thresholds().review
@@ -90,3 +90,20 @@ def test_an_entitys_dotted_acronym_is_one_word_and_the_closest_spelling_is_a_can
     # the closer spelling makes the five candidates although the near misses are rarer
     hits = screen(index, ScreeningQuery(name="AL-SHABAB", schema="Organization"))
     assert [h.party_id for h in hits][:1] == ["2"]
+
+
+@pytest.mark.requirement("D3")
+def test_the_index_compares_its_listed_tokens_as_token_similarity_does() -> None:
+    # the listed tokens' forms are computed at build (``similarity.ListedForms``), the query's on the
+    # fly: the blocking's similarities equal ``token_similarity`` pair by pair, abjad or not
+    names = ["Hussein Kamil", "حسين كامل", "Hassan Fadhil", "فضل الله", "Muammar Qaddafi", "Umar Yusuf",
+             "Julia Rodriguez", "Ehsan 22"]
+    index = ScreeningIndex([DesignatedParty("test", str(i), "Person", [ListedName(n)]) for i, n in enumerate(names)])
+    texts, abjads = index.vocab_texts, index.vocab_abjad
+    for query in ("husayn", "hassan", "hsyn", "fazal", "fdl", "gaddafi", "omar", "julio", "kamel", "22"):
+        for abjad in (False, True):
+            found = dict(similar_listed(query, range(len(texts)), texts, abjads, index.vocab_keys,
+                                        index.vocab_forms, abjad, 0.5))
+            expected = {vid: sim for vid, text in enumerate(texts)
+                        if (sim := token_similarity(query, text, abjad or abjads[vid])) >= 0.5}
+            assert found == expected, (query, abjad)

@@ -51,6 +51,7 @@ from cloudcip.screening.names import (
     normalise_wallet,
 )
 from cloudcip.screening.similarity import (
+    ListedForms,
     phonetic_key,
     similar_listed,
     skeleton_key,
@@ -138,6 +139,7 @@ class ScreeningIndex:
         self.vocab_abjad: list[bool] = []
         # each vocabulary token's phonetic, skeleton and loose keys (``similarity``), for the blocking
         self.vocab_keys: list[tuple[str, str, str]] = []
+        self.vocab_forms = ListedForms([], [], [])  # what else the blocking compares of them (``similarity``)
         # each vocabulary token's first letter and its phonetic key's (the alignment's ``_late_pair``)
         self.vocab_heads: list[str] = []
         self.postings: list[set[int]] = []
@@ -277,6 +279,7 @@ class ScreeningIndex:
             if listed.party in self.parties_not_only_abjad and listed.name.tokens
             and all(t.abjad for t in listed.name.tokens))
         self.vocab_keys = [(phonetic_key(text), skeleton_key(text), loose_key(text)) for text in self.vocab_texts]
+        self.vocab_forms = ListedForms.of(self.vocab_texts)
         self.vocab_heads = [text[:1] + phonetic[:1] for text, (phonetic, _s, _l) in zip(self.vocab_texts,
                                                                                       self.vocab_keys, strict=True)]
         for listed in self.names:
@@ -368,9 +371,11 @@ class ScreeningIndex:
         if kind == "syllable":
             kept = [vid for vid in found if not abjads[vid]]
             return QueryTokenMatches(
-                dict(similar_listed(text, kept, texts, abjads, self.vocab_keys, abjad, CLOSE_MATCH))
+                dict(similar_listed(text, kept, texts, abjads, self.vocab_keys, self.vocab_forms, abjad,
+                                    CLOSE_MATCH))
             )
-        return QueryTokenMatches(dict(similar_listed(text, found, texts, abjads, self.vocab_keys, abjad, TOKEN_FLOOR)))
+        return QueryTokenMatches(dict(similar_listed(text, found, texts, abjads, self.vocab_keys, self.vocab_forms,
+                                                     abjad, TOKEN_FLOOR)))
 
     def token_pairs(self, token: NameToken) -> dict[int, float]:
         """The similarities of a query token to the listed tokens (by vocabulary id) the alignment has

@@ -25,6 +25,7 @@ from cloudcip.screening.variants import (
     gendered_forms,
     loose_key,
     variant_similarity,
+    vowel_signature,
 )
 
 # --- phonetic key and skeleton -----------------------------------------------------------------
@@ -149,15 +150,24 @@ _ABJAD_FORM_RULES: tuple[_Rewrite, ...] = tuple(rule for rule in _SKELETON_RULES
 _NO_VOWELS = str.maketrans("", "", "aeiou")
 
 
-@lru_cache(maxsize=200_000)
-def _abjad_form(token: str) -> str:
-    """How a token would look written in an abjad: consonants, long-vowel carriers y and w."""
-    key = token
+def _abjad_forms(tokens: Sequence[str]) -> list[str]:
+    """How each token would look written in an abjad: consonants, long-vowel carriers y and w.
+
+    The rules rewrite the tokens joined by newlines, which none of them reads or writes: a whole
+    vocabulary at once (``ListedForms``) costs a third of the tokens one by one."""
+    if not tokens:
+        return []
+    key = "\n".join(tokens)
     for rule in _ABJAD_FORM_RULES:
         key = rule.apply(key)
     key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
     key = _DOUBLES.sub(first_group, key.translate(_ABJAD_FOLD))
-    return key[:-1] if len(key) > 1 and key.endswith("h") else key
+    return [form[:-1] if len(form) > 1 and form.endswith("h") else form for form in key.split("\n")]
+
+
+@lru_cache(maxsize=200_000)
+def _abjad_form(token: str) -> str:
+    return _abjad_forms((token,))[0]
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -165,18 +175,24 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
-@lru_cache(maxsize=200_000)
 def _vowel_letters(token: str) -> int:
     return len(token) - len(token.translate(_NO_VOWELS))
 
 
-def _long_vowels_agree(a: str, b: str, loose: bool = False) -> bool:
+_cached_vowel_letters = lru_cache(maxsize=200_000)(_vowel_letters)
+
+
+def _long_vowels_agree(a: str, b: str, b_vowels: int, b_form: str, loose: bool = False) -> bool:
     """Every long vowel (y, w) the abjad-written token shows has a vowel in the other token.
 
-    "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan".
+    "hsyn" (حسين) agrees with "hussein" but not with "hassan" (حسن) nor "ehsan". ``b_vowels``,
+    ``b_form``: ``b``'s ``_vowel_letters`` and ``_abjad_form``; ``a``'s come from the caches.
     """
-    abjad, other = (a, b) if _vowel_letters(a) * len(b) <= _vowel_letters(b) * len(a) else (b, a)
-    written, spoken = _abjad_form(abjad), _abjad_form(other)
+    a_form = _abjad_form(a)
+    if _cached_vowel_letters(a) * len(b) <= b_vowels * len(a):
+        written, spoken = a_form, b_form
+    else:
+        written, spoken = b_form, a_form
     if loose:  # the consonants in another convention ("fdl" / "fazl"): compared once folded
         written, spoken = _loose_consonants(written), _loose_consonants(spoken)
     return _is_subsequence(written, spoken)
@@ -243,20 +259,8 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     if query.isdigit() or listed.isdigit():
         return 0.0  # numbers ("HORMUZ 2" / "HORMUZ 22", "TONG HUNG 1" / "5") match only exactly
     if abjad:
-        sq, sl = skeleton_key(query), skeleton_key(listed)
-        if sq == sl:
-            # a skeleton written with one or two letters ("ly" for Ali) is shared by many names
-            best = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
-            if not _long_vowels_agree(query, listed):
-                best -= ABJAD_VOWEL_CONFLICT
-            return best
-        if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == loose_key(listed):
-            # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
-            agree = _long_vowels_agree(query, listed, loose=True)
-            return LOOSE_SKELETON_MATCH - (0.0 if agree else ABJAD_VOWEL_CONFLICT)
-        return SKELETON_MATCH * 0.5 * (
-            JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
-        )
+        return _skeleton_similarity(query, listed, skeleton_key(listed), loose_key(listed),
+                                    _cached_vowel_letters(listed), _abjad_form(listed))
     pq, pl = phonetic_key(query), phonetic_key(listed)
     if pq == pl:
         return PHONETIC_MATCH
@@ -276,18 +280,58 @@ def token_similarity(query: str, listed: str, abjad: bool = False) -> float:
     return spelled
 
 
+def _skeleton_similarity(query: str, listed: str, listed_skeleton: str, listed_loose: str, listed_vowels: int,
+                         listed_form: str) -> float:
+    """``token_similarity`` of two different tokens, not numbers, compared as abjad tokens are (the
+    listed token's skeleton and loose keys, ``_vowel_letters`` and ``_abjad_form`` given)."""
+    sq, sl = skeleton_key(query), listed_skeleton
+    if sq == sl:
+        # a skeleton written with one or two letters ("ly" for Ali) is shared by many names
+        best = SKELETON_MATCH - 0.07 * max(0, 3 - min(len(query), len(listed)))
+        if not _long_vowels_agree(query, listed, listed_vowels, listed_form):
+            best -= ABJAD_VOWEL_CONFLICT
+        return best
+    if len(loose := loose_key(query)) >= MIN_LOOSE_KEY and loose == listed_loose:
+        # the same consonants in another convention ("فضل" read fdl / "Fazal", "جمال" jml / "Djamel")
+        agree = _long_vowels_agree(query, listed, listed_vowels, listed_form, loose=True)
+        return LOOSE_SKELETON_MATCH - (0.0 if agree else ABJAD_VOWEL_CONFLICT)
+    return SKELETON_MATCH * 0.5 * (
+        JaroWinkler.normalized_similarity(sq, sl) + OSA.normalized_similarity(sq, sl)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedForms:
+    """What comparing a query token with the listed tokens of an index reads of each listed token
+    besides its keys, by vocabulary id: computed for the whole vocabulary when the index is built,
+    not on a token's first comparison during a screen, where most listed tokens a query meets are
+    met for the first time (D3)."""
+
+    vowel_letters: list[int]  # ``_vowel_letters`` (abjad comparisons)
+    abjad_forms: list[str]  # ``_abjad_form`` (abjad comparisons)
+    vowel_signatures: list[tuple[str, ...]]  # ``variants.vowel_signature`` (transliteration variants)
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> ListedForms:
+        """The forms of ``texts`` (~0.13 s and ~6 MB for the 55k tokens of the real lists)."""
+        signatures: dict[tuple[str, ...], tuple[str, ...]] = {}  # one of each (~16k of the 55k are distinct)
+        return cls([_vowel_letters(text) for text in texts], _abjad_forms(texts),
+                   [signatures.setdefault(sig, sig) for sig in map(vowel_signature, texts)])
+
+
 def similar_listed(
     query: str,
     listed_ids: Iterable[int],
     texts: Sequence[str],
     abjads: Sequence[bool],
     keys: Sequence[tuple[str, str, str]],
+    forms: ListedForms,
     abjad: bool,
     floor: float,
 ) -> list[tuple[int, float]]:
     """The listed tokens (ids into ``texts``) at least ``floor`` similar to ``query``, with their
     ``token_similarity``, in the order of ``listed_ids`` (``abjads``: a listed token came from an
-    abjad script; ``keys``: its phonetic, skeleton and loose keys). What the candidate index's
+    abjad script; ``keys``: its phonetic, skeleton and loose keys; ``forms``: the rest). What the candidate index's
     blocking computes for every token it gathered: the same values as ``token_similarity`` pair by
     pair, with the query's keys computed once, the listed tokens' read from ``keys``, and a pair
     below ``floor`` as spelled given up without the transliteration-variant test when that test
@@ -303,17 +347,18 @@ def similar_listed(
     jaro_winkler, osa = JaroWinkler.normalized_similarity, OSA.normalized_similarity
     for vid in listed_ids:
         listed = texts[vid]
-        if abjad or abjads[vid]:
-            sim = token_similarity(query, listed, True)
-            if sim >= floor:
-                found.append((vid, sim))
-            continue
         if query == listed:
             found.append((vid, 1.0))
             continue
         if query_digit or listed.isdigit():
             continue  # 0.0
         listed_phonetic, listed_skeleton, listed_loose = keys[vid]
+        if abjad or abjads[vid]:
+            sim = _skeleton_similarity(query, listed, listed_skeleton, listed_loose, forms.vowel_letters[vid],
+                                       forms.abjad_forms[vid])
+            if sim >= floor:
+                found.append((vid, sim))
+            continue
         if query_phonetic == listed_phonetic:
             if floor <= PHONETIC_MATCH:
                 found.append((vid, PHONETIC_MATCH))
@@ -331,7 +376,8 @@ def similar_listed(
                 or not (skeleton_equal or (query_long and len(listed) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR))
             ):
                 continue  # ``variant_similarity`` gives 0: below the floor
-            spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled))
+            spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled,
+                                                      forms.vowel_signatures[vid]))
         if spelled > GENDERED_FORM and gendered_forms(query, listed):
             spelled = GENDERED_FORM
         if spelled >= floor:

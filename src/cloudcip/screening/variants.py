@@ -70,27 +70,35 @@ def loose_key(token: str) -> str:
     return key
 
 
-@lru_cache(maxsize=200_000)
-def _vowel_signature(token: str) -> tuple[str, ...]:
+@lru_cache(maxsize=4_096)
+def _vowel_classes(group: str) -> str:
+    group = _GLIDE.sub("", group)  # "ye", "ya", "yu": the Cyrillic е, я, ю after a consonant
+    return _DOUBLES.sub(first_group, group.translate(_VOWEL_CLASS))
+
+
+def vowel_signature(token: str) -> tuple[str, ...]:
+    """The vowel groups of a token as classes (a, e, i/y, o/u), doubled classes collapsed ("ee" is e,
+    "ou" is u), an initial vowel marked "^": what ``vowels_compatible`` compares. (The candidate index
+    keeps its listed tokens' at build, ``similarity.ListedForms``; the few distinct groups are cached.)"""
     # "w" and "y" between consonants are written vowels ("Husayn"), so they count as vowels here
     groups = _VOWEL_GROUPS.findall(token[1:]) if token[:1] in "yw" else _VOWEL_GROUPS.findall(token)
-    signature = []
-    for group in groups:
-        group = _GLIDE.sub("", group)  # "ye", "ya", "yu": the Cyrillic е, я, ю after a consonant
-        classes = _DOUBLES.sub(first_group, group.translate(_VOWEL_CLASS))
-        signature.append(classes)
+    signature = list(map(_vowel_classes, groups))
     if token[:1] in "aeiou":
         signature[0] = "^" + signature[0]  # an initial vowel is a vowel, not silence ("Omar", "Umar")
     return tuple(signature)
 
 
-def vowels_compatible(a: str, b: str) -> bool:
+_vowel_signature = lru_cache(maxsize=200_000)(vowel_signature)  # the query side's tokens
+
+
+def vowels_compatible(a: str, b: str, b_signature: tuple[str, ...] | None = None) -> bool:
     """Whether two spellings write the same vowels, up to one class apart each (a~e, e~i, o~u).
 
-    Each token's vowel groups are read as classes (a, e, i/y, o/u) with doubled classes collapsed
-    ("ee" is e, "ou" is u); the groups must be as many, and each pair equal or neighbours.
+    Each token's vowel groups are read as classes (``vowel_signature``); the groups must be as many,
+    and each pair equal or neighbours. ``b_signature``: ``b``'s, if known.
     """
-    sa, sb = _vowel_signature(a), _vowel_signature(b)
+    sa = _vowel_signature(a)
+    sb = _vowel_signature(b) if b_signature is None else b_signature
     if len(sa) != len(sb):
         return False
     for ga, gb in zip(sa, sb, strict=True):
@@ -104,17 +112,18 @@ def vowels_compatible(a: str, b: str) -> bool:
     return True
 
 
-def variant_similarity(a: str, b: str, skeleton_equal: bool, spelled: float) -> float:
+def variant_similarity(a: str, b: str, skeleton_equal: bool, spelled: float,
+                       b_signature: tuple[str, ...] | None = None) -> float:
     """The similarity two spellings of one name earn as transliteration variants (0 if they are not).
 
     ``skeleton_equal``: their consonant skeletons (``names.skeleton_key``) are the same; ``spelled``:
-    their similarity as spelled.
+    their similarity as spelled; ``b_signature``: ``b``'s ``vowel_signature``, if known.
     """
     if min(len(a), len(b)) < 3 or a.isdigit() or b.isdigit():
         return 0.0
     key = loose_key(a)
     # the skeleton drops w, the loose key does not: "Raden" is not "Radwan" (the cheaper test first)
-    if key != loose_key(b) or not vowels_compatible(a, b):
+    if key != loose_key(b) or not vowels_compatible(a, b, b_signature):
         return 0.0
     if skeleton_equal:
         return VOWEL_VARIANT
