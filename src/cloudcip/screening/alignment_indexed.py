@@ -67,7 +67,6 @@ def score_indexed(
         _prepare(candidates, q_weights)
     rows = candidates.query_rows
     assert rows is not None
-    q_texts = candidates.query_texts
     items: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = []
     c_texts = listed.texts
     token_ids = listed.token_ids
@@ -143,7 +142,7 @@ def score_indexed(
     abjad = candidates.query_abjad_any or (bool(token_ids) and vocab_abjad[token_ids[0]])
     if len(items) == 1 and items[0][0] >= PAIR_FLOOR:  # most candidates: one pair of tokens aligned
         return _align_one(items[0], candidates, listed, abjad, q_weights, floor)
-    return align(q_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
+    return align(candidates.query_texts, q_weights, c_texts, listed.weights, items, listed.commonness, listed.evidence,
                  listed.omitted, listed.conflict, candidates.query_omitted, candidates.query_conflict,
                  candidates.query_syllabic, abjad)
 
@@ -196,12 +195,12 @@ def _align_one(
     pairs). The listed tokens left over are the slices around the pair; the query's come from
     ``_query_side``. Below ``floor``, the score alone, or an upper bound of it still below ``floor``."""
     sim, qs, cs = item
-    q_texts, c_texts = candidates.query_texts, listed.texts
     c_conflict_of = listed.conflict
     c_weights, c_evidence = listed.weights, listed.evidence
     q_weight = q_weights[qs[0]] if len(qs) == 1 else q_weights[qs[0]] + q_weights[qs[1]]
     j = cs[0]
-    if len(cs) == 1:
+    single = len(cs) == 1  # one listed token in the pair (else two, joined)
+    if single:
         listed_weight = c_weights[j]
         evidence = c_evidence[j]
         k = j + 1
@@ -221,12 +220,12 @@ def _align_one(
         # an upper bound of the score: the tokens left on both sides in conflict, nothing for the
         # omitted ones (the listed side's conflict from the name's total, equal but for rounding);
         # well below the floor, the candidate is dropped on it
-        c_rest = listed.conflict_total - (c_conflict_of[j] if len(cs) == 1
-                                          else c_conflict_of[j] + c_conflict_of[j + 1])
+        c_rest = listed.conflict_total - (c_conflict_of[j] if single else c_conflict_of[j] + c_conflict_of[j + 1])
         bound = matched_weight + 2.0 * (q_conflicting + c_rest if candidates.query_syllabic
                                         else min(q_conflicting, c_rest))
         if bound > 0.0 and gained / bound < floor - BOUND_MARGIN:
             return Alignment(gained / bound, [], [], [])
+    q_texts, c_texts = candidates.query_texts, listed.texts
     c_whole = j == 0 and k == len(c_texts)  # every listed token in the pair
     if c_whole and not q_unmatched:
         score = gained / matched_weight if matched_weight > 0 else 0.0

@@ -30,7 +30,7 @@ in ``evidence``; this module holds the query, the hit and the screen itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from cloudcip.domain.designated import DesignatedParty
@@ -51,7 +51,14 @@ from cloudcip.screening.evidence import (
     party_countries,
 )
 from cloudcip.screening.index import IndexedName, ScreeningIndex
-from cloudcip.screening.names import InvalidNameError, NormalisedName, normalise_name, script_of, validate_name
+from cloudcip.screening.names import (
+    InvalidNameError,
+    NameToken,
+    NormalisedName,
+    normalise_name,
+    script_of,
+    validate_name,
+)
 from cloudcip.screening.romanise import ABJAD_SCRIPTS, SYLLABIC_SCRIPTS, readings
 
 Band = Literal["block", "review", "clear"]
@@ -311,16 +318,17 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
             qname = normalise_name(reading.text, schema, query=True)
         except InvalidNameError:
             continue
-        if abjad or syllabic:  # compared as the generic path compares that script's tokens
-            qname = NormalisedName(
-                qname.original,
-                tuple(replace(t, abjad=abjad, syllable=syllabic) for t in qname.tokens),
-                qname.legal_forms,
-            )
-        if qname.key == first.key and len(out) == 1:
+        key = qname.key
+        if key == first.key and len(out) == 1:
             out[0] = (reading.path, first)  # the scheme made for the script reads it as anyascii does
-        elif qname.key not in seen:
-            seen.add(qname.key)
+        elif key not in seen:
+            seen.add(key)
+            if abjad or syllabic:  # compared as the generic path compares that script's tokens
+                qname = NormalisedName(
+                    qname.original,
+                    tuple(NameToken(t.text, t.alternatives, abjad, syllabic) for t in qname.tokens),
+                    qname.legal_forms,
+                )
             out.append((reading.path, qname))
     return out
 

@@ -255,12 +255,15 @@ def _join_dotted(match: re.Match[str]) -> str:
     return match.group(1).replace(".", "")
 
 
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+")
+
+
 def _split_raw(text: str, entity: bool = False) -> list[str]:
     # hyphens, slashes, dots and commas separate tokens; apostrophes join; "S.A." is one token, and
     # so is an entity's dotted acronym ("D.E.S. INTERNATIONAL" is "DES INTERNATIONAL")
     join = _join_dotted if entity else _join_dotted_legal_form
     text = _DOTTED.sub(join, _APOSTROPHES.sub("", text))
-    return [p for p in re.split(r"[\s\-\u2010-\u2015/,.;:()\[\]{}\"+&|_]+", text) if p]
+    return [p for p in _SEPARATORS.split(text) if p]
 
 
 @lru_cache(maxsize=100_000)
@@ -274,7 +277,8 @@ def _piece_tokens(piece: str, has_latin: bool, entity: bool) -> tuple[NameToken,
     syllabic = bool(_SYLLABIC.search(piece))
     if abjad:  # Persian zhe: Latin spellings write it j (Ahmadinejad) more often than zh
         piece = piece.replace("\u0698", "j")
-    ascii_piece = _APOSTROPHES.sub("", anyascii(_SYLLABIC.sub(r" \1 ", piece))).casefold()
+    spaced = _SYLLABIC.sub(r" \1 ", piece) if syllabic else piece  # (re expands the template even for none)
+    ascii_piece = _APOSTROPHES.sub("", anyascii(spaced)).casefold()
     tokens: list[NameToken] = []
     for sub in _NON_ALNUM.split(ascii_piece):
         if not sub:

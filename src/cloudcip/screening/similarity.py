@@ -171,8 +171,12 @@ def _abjad_form(token: str) -> str:
 
 
 def _is_subsequence(short: str, long: str) -> bool:
-    it = iter(long)
-    return all(ch in it for ch in short)
+    at = 0  # where the next letter of ``short`` is looked for in ``long``
+    for ch in short:
+        at = long.find(ch, at) + 1
+        if not at:
+            return False
+    return True
 
 
 def _vowel_letters(token: str) -> int:
@@ -376,8 +380,9 @@ def similar_listed(
                 or not (skeleton_equal or (query_long and len(listed) >= 5 and spelled >= CONSONANT_SPELLING_FLOOR))
             ):
                 continue  # ``variant_similarity`` gives 0: below the floor
-            spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled,
-                                                      forms.vowel_signatures[vid]))
+            if listed_loose == query_loose:  # (else ``variant_similarity`` gives 0)
+                spelled = max(spelled, variant_similarity(query, listed, skeleton_equal, spelled,
+                                                          forms.vowel_signatures[vid]))
         if spelled > GENDERED_FORM and gendered_forms(query, listed):
             spelled = GENDERED_FORM
         if spelled >= floor:

@@ -99,6 +99,8 @@ def vowels_compatible(a: str, b: str, b_signature: tuple[str, ...] | None = None
     """
     sa = _vowel_signature(a)
     sb = _vowel_signature(b) if b_signature is None else b_signature
+    if sa == sb:
+        return True  # the same groups: nothing below can fail
     if len(sa) != len(sb):
         return False
     for ga, gb in zip(sa, sb, strict=True):
