@@ -27,12 +27,13 @@ from bench import perturb
 from bench.screening import LISTS_DIR, load_real_parties
 
 from cloudcip.domain.designated import DesignatedParty
-from cloudcip.screening import alignment_indexed
+from cloudcip.screening import alignment_indexed, similarity
 from cloudcip.screening.alignment import Alignment, align
 from cloudcip.screening.blocking import CandidateSet
 from cloudcip.screening.index import IndexedName, ScreeningIndex
 from cloudcip.screening.matcher import ScreeningQuery, screen
 from cloudcip.screening.snapshots import generate_demo_list
+from cloudcip.screening.variants import vowel_signature
 
 PERTURBATIONS = (perturb.typo, perturb.transposition, perturb.token_drop, perturb.initials, perturb.name_order,
                  perturb.diacritics, perturb.to_cyrillic, perturb.to_arabic, perturb.joined_tokens)
@@ -109,3 +110,17 @@ def test_the_fast_path_answers_as_align_does(index_and_queries: tuple[ScreeningI
     assert not wrong, wrong[:5]
     # every branch was taken many times: kept, dropped on the exact score, dropped on the bound
     assert seen["kept"] > 1000 and seen["below"] > 1000 and seen["bound"] > 100, seen
+
+
+@pytest.mark.requirement("D3")
+def test_the_listed_forms_of_the_whole_vocabulary_are_each_tokens_own(
+        index_and_queries: tuple[ScreeningIndex, list[ScreeningQuery]]) -> None:
+    """``similarity.ListedForms`` computes the abjad forms of the whole vocabulary in one pass over the
+    tokens joined by newlines (issue 11): no rule may reach across a token's end, so each form equals
+    the token's own, computed alone, for every token of the (real) lists."""
+    index, _ = index_and_queries
+    forms = index.vocab_forms
+    for vid, text in enumerate(index.vocab_texts):
+        assert forms.abjad_forms[vid] == similarity._abjad_forms((text,))[0], text
+        assert forms.vowel_letters[vid] == similarity._vowel_letters(text), text
+        assert forms.vowel_signatures[vid] == vowel_signature(text), text
