@@ -59,6 +59,32 @@ class _Rewrite:
         return text
 
 
+# a rule list as steps of ``_rewrite``: each literal alternative of a rule (in the rule's order) as
+# ``(literal, replacement, None, "")``, each regular expression as ``(needed, "", regex, expand)``, where
+# ``needed`` is a letter any match holds ("" for none known: the expression is always run)
+_Step = tuple[str, str, re.Pattern[str] | None, str | Callable[[re.Match[str]], str]]
+_NEEDED = {r"(?<=[aeiou])h$": "h"}
+
+
+def _steps(rules: Iterable[_Rewrite]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for rule in rules:
+        if rule.literals is None:
+            steps.append((_NEEDED.get(rule.pattern, ""), "", rule.regex, rule.expand))
+        else:
+            steps.extend((literal, rule.replacement, None, "") for literal in rule.literals)
+    return tuple(steps)
+
+
+def _rewrite(steps: tuple[_Step, ...], text: str) -> str:
+    """``text`` with the rules applied in turn: what applying each ``_Rewrite`` gives, without a method
+    call a rule (a new token's keys go through ~40 steps)."""
+    for literal, replacement, regex, expand in steps:
+        if literal in text:
+            text = text.replace(literal, replacement) if regex is None else regex.sub(expand, text)
+    return text
+
+
 _PHONETIC_RULES: tuple[_Rewrite, ...] = tuple(
     _Rewrite.of(p, r)
     for p, r in (
@@ -86,16 +112,14 @@ _PHONETIC_RULES: tuple[_Rewrite, ...] = tuple(
         (r"(?<=[aeiou])h$", ""),
     )
 )
+_PHONETIC_STEPS = _steps(_PHONETIC_RULES)
 _ABJAD_FOLD = str.maketrans("pvg", "bfj")
 
 
 @lru_cache(maxsize=200_000)
 def phonetic_key(token: str) -> str:
     """Fold common romanisation variants of one ASCII token (kh/h, ph/f, w/v, y/i, doubles...)."""
-    key = token
-    for rule in _PHONETIC_RULES:
-        key = rule.apply(key)
-    return key
+    return _rewrite(_PHONETIC_STEPS, token)
 
 
 _SKELETON_RULES: tuple[_Rewrite, ...] = tuple(
@@ -113,6 +137,12 @@ _SKELETON_RULES: tuple[_Rewrite, ...] = tuple(
 )
 
 
+# the rules but the last (vowels dropped), which ``skeleton_key`` applies with the Arabic letters' folding
+# in one ``translate`` (what the folding gives, b, f and j, is no vowel)
+_SKELETON_STEPS = _steps(_SKELETON_RULES[:-1])
+_SKELETON_FOLD = str.maketrans("pvg", "bfj", "aeiouy")
+
+
 @lru_cache(maxsize=200_000)
 def skeleton_key(token: str) -> str:
     """Consonant skeleton of one ASCII token: vowels, w and a final h dropped, doubles collapsed.
@@ -120,10 +150,7 @@ def skeleton_key(token: str) -> str:
     "Mohammed", "Muhammad" and the transliteration of Arabic "محمد" ("mhmd") all give ``mhmd``.
     Letters Arabic script lacks are folded to the ones it writes them with (p -> b, v -> f, g -> j).
     """
-    key = token
-    for rule in _SKELETON_RULES:
-        key = rule.apply(key)
-    key = _DOUBLES.sub(first_group, key.translate(_ABJAD_FOLD))
+    key = _DOUBLES.sub(first_group, _rewrite(_SKELETON_STEPS, token).translate(_SKELETON_FOLD))
     if len(key) > 1 and key.endswith("h"):
         key = key[:-1]
     return key or token[:1]
@@ -147,6 +174,7 @@ _DOUBLES = re.compile(r"(.)\1+")
 
 # the skeleton's rules but the vowel removal and the w's (``_abjad_form``)
 _ABJAD_FORM_RULES: tuple[_Rewrite, ...] = tuple(rule for rule in _SKELETON_RULES[:-1] if rule.pattern != "w")
+_ABJAD_FORM_STEPS = _steps(_ABJAD_FORM_RULES)
 _NO_VOWELS = str.maketrans("", "", "aeiou")
 
 
@@ -157,9 +185,7 @@ def _abjad_forms(tokens: Sequence[str]) -> list[str]:
     vocabulary at once (``ListedForms``) costs a third of the tokens one by one."""
     if not tokens:
         return []
-    key = "\n".join(tokens)
-    for rule in _ABJAD_FORM_RULES:
-        key = rule.apply(key)
+    key = _rewrite(_ABJAD_FORM_STEPS, "\n".join(tokens))
     key = _FRONT_VOWELS.sub("y", _BACK_VOWELS.sub("w", key.replace("a", "")))
     key = _DOUBLES.sub(first_group, key.translate(_ABJAD_FOLD))
     return [form[:-1] if len(form) > 1 and form.endswith("h") else form for form in key.split("\n")]
@@ -323,6 +349,20 @@ class ListedForms:
                    [signatures.setdefault(sig, sig) for sig in map(vowel_signature, texts)])
 
 
+# _SPELLED_BOUND: a floor of ``PHONETIC_MATCH`` or more (a syllable's ``CLOSE_MATCH``) is out of reach of two
+# different tokens of different phonetic keys unless both are longer than four letters and the longer has
+# 13 letters or more; ``similar_listed`` then gives them up without comparing them. Below the floor are
+# * ``_short_token_similarity`` (a token of four letters or fewer): ``SHORT_SWAP`` or less for one edit,
+#   else the OSA similarity (1 - d / n with d >= 2 edits, n the longer length) less 0.04: under 0.96;
+# * the phonetic keys' ``PHONETIC_MATCH * sounded``: the keys differ, so their OSA similarity and hence
+#   ``sounded`` is under 1;
+# * the spellings' ``0.5 * (Jaro-Winkler + OSA)``: Jaro-Winkler is at most 1 and OSA at most 1 - 1 / n for
+#   different tokens, so at most 1 - 0.5 / n (0.9583 for 12 letters);
+# * ``variant_similarity``: ``VOWEL_VARIANT`` at most; ``GENDERED_FORM`` only lowers.
+# ``_MARGIN`` keeps the comparison of the bound with the floor clear of rounding.
+_MARGIN = 1e-9
+
+
 def similar_listed(
     query: str,
     listed_ids: Iterable[int],
@@ -367,6 +407,9 @@ def similar_listed(
             if floor <= PHONETIC_MATCH:
                 found.append((vid, PHONETIC_MATCH))
             continue
+        if floor >= PHONETIC_MATCH and (query_short or len(listed) <= 4
+                                        or 1.0 - 0.5 / max(len(query), len(listed)) < floor - _MARGIN):
+            continue  # below a floor this high whatever the letters (``_SPELLED_BOUND``)
         if query_short or len(listed) <= 4:
             spelled = _short_token_similarity(query, listed)
         else:

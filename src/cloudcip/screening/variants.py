@@ -48,6 +48,22 @@ _FOLDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         (r"(.)\1+", first_group),
     )
 )
+# ``_FOLDS`` as ``loose_key`` applies them, in the same order: a rule whose alternatives are letters with no
+# alternative ending in what another begins (so no two occurrences overlap, and a longer one is replaced
+# before one it holds, as the regular expression tries it first) as ``str.replace`` of each alternative in
+# turn, done only where the text holds it; the last single-letter rules, whose results no later rule of the
+# three reads, with one ``translate``. "kh|gh|q|ck|c|k|g" stays a regular expression: "ck" ends in what "kh"
+# begins ("ckh" is "Kh", not "KK"). (The same keys: a test compares them on the index's tokens and random
+# strings.)
+_FINAL_H = _FOLDS[0][0]
+_FOLD_LITERALS: tuple[tuple[str, str], ...] = tuple(
+    (literal, replacement)
+    for pattern, replacement in (("dzh|dj|j", "J"), ("tch|tsh|ch", "C"), ("sch|sh|zh", "S"), ("x", "ks"),
+                                 ("ph", "f"), ("dh|th|dz|d|z|t", "D"))
+    for literal in pattern.split("|")
+)
+_FOLD_K = _FOLDS[7][0]
+_FOLD_LAST = str.maketrans({"v": "F", "w": "F", "f": "F", "p": "b", **dict.fromkeys("aeiouy")})
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _VOWEL_CLASS = str.maketrans("aeiouy", "AEIUUI")
 _NEIGHBOURS = frozenset({("A", "E"), ("E", "A"), ("E", "I"), ("I", "E")})
@@ -64,10 +80,11 @@ GENDERED_FORM = 0.74  # "Julia" / "Julio": below the pair floor, another name
 @lru_cache(maxsize=200_000)
 def loose_key(token: str) -> str:
     """The consonants of an ASCII token with the common transliteration alternations folded."""
-    key = token
-    for pattern, replacement in _FOLDS:
-        key = pattern.sub(replacement, key)
-    return key
+    key = _FINAL_H.sub("", token) if "h" in token else token
+    for literal, replacement in _FOLD_LITERALS:
+        if literal in key:
+            key = key.replace(literal, replacement)
+    return _DOUBLES.sub(first_group, _FOLD_K.sub("K", key).translate(_FOLD_LAST))
 
 
 @lru_cache(maxsize=4_096)
