@@ -326,7 +326,7 @@ def query_readings(name: str, schema: QuerySchema) -> list[tuple[str, Normalised
             if abjad or syllabic:  # compared as the generic path compares that script's tokens
                 qname = NormalisedName(
                     qname.original,
-                    tuple(NameToken(t.text, t.alternatives, abjad, syllabic) for t in qname.tokens),
+                    tuple(NameToken(t.text, t.alternatives, abjad=abjad, syllable=syllabic) for t in qname.tokens),
                     qname.legal_forms,
                 )
             out.append((reading.path, qname))
