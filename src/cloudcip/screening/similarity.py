@@ -50,6 +50,8 @@ class _Rewrite:
         return cls(pattern, replacement, None, re.compile(pattern), expand)
 
     def apply(self, text: str) -> str:
+        """The rule's meaning: the keys run the rules as flat steps (``_steps``, ``_rewrite``), which
+        tests/screening/test_similar_search.py holds to this, rule by rule."""
         if self.literals is None:
             assert self.regex is not None
             return self.regex.sub(self.expand, text)

@@ -55,14 +55,14 @@ _FOLDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 # three reads, with one ``translate``. "kh|gh|q|ck|c|k|g" stays a regular expression: "ck" ends in what "kh"
 # begins ("ckh" is "Kh", not "KK"). (The same keys: a test compares them on the index's tokens and random
 # strings.)
-_FINAL_H = _FOLDS[0][0]
+_FOLD_BY_PATTERN = {regex.pattern: (regex, replacement) for regex, replacement in _FOLDS}
+_FINAL_H = _FOLD_BY_PATTERN[r"(?<=[aeiou])h$"][0]
 _FOLD_LITERALS: tuple[tuple[str, str], ...] = tuple(
-    (literal, replacement)
-    for pattern, replacement in (("dzh|dj|j", "J"), ("tch|tsh|ch", "C"), ("sch|sh|zh", "S"), ("x", "ks"),
-                                 ("ph", "f"), ("dh|th|dz|d|z|t", "D"))
+    (literal, str(_FOLD_BY_PATTERN[pattern][1]))
+    for pattern in ("dzh|dj|j", "tch|tsh|ch", "sch|sh|zh", "x", "ph", "dh|th|dz|d|z|t")
     for literal in pattern.split("|")
 )
-_FOLD_K = _FOLDS[7][0]
+_FOLD_K = _FOLD_BY_PATTERN["kh|gh|q|ck|c|k|g"][0]
 _FOLD_LAST = str.maketrans({"v": "F", "w": "F", "f": "F", "p": "b", **dict.fromkeys("aeiouy")})
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _VOWEL_CLASS = str.maketrans("aeiouy", "AEIUUI")
